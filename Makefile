@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+# daxfs: top-level targets. See README.md.
+#
+#   make            build daxfs.ko against the cached debug kernel (KDIR=... to use your own tree)
+#   make check      host tests, module build with clippy, VM tests on the debug kernel
+#   make run        boot the VM with the module loaded; CMD='...' runs a command instead of a shell
+#   make kernel     build (or find in the cache) the kernel of FLAVOUR=debug|perf
+#   make rootfs     build (or find in the cache) the guest root filesystem
+
+FLAVOUR ?= debug
+BUILD := build/$(FLAVOUR)
+LLVM_SUFFIX := -19
+# W=e turns C and Rust warnings into errors.
+MODULE_FLAGS := LLVM=$(LLVM_SUFFIX) W=e $(if $(filter 1,$(CLIPPY)),CLIPPY=1)
+
+# The kernel tree: KDIR if given, else the cached build of FLAVOUR (built on first use).
+kdir = $${KDIR:-$$(scripts/build-kernel.sh $(FLAVOUR))}
+
+.PHONY: all module setup kernel rootfs check run fmt fmtcheck clean
+
+all: module
+
+setup:
+	@scripts/setup-host.sh
+
+kernel: setup
+	@scripts/build-kernel.sh $(FLAVOUR) >/dev/null
+
+rootfs: setup
+	@scripts/build-rootfs.sh >/dev/null
+
+module: setup
+	@set -e; k=$(kdir); mkdir -p $(BUILD); \
+	export LIBCLANG_PATH=/usr/lib/llvm$(LLVM_SUFFIX)/lib PATH="$$HOME/.cargo/bin:$$PATH"; \
+	$(MAKE) --no-print-directory -C "$$k" M=$(CURDIR) MO=$(CURDIR)/$(BUILD) $(MODULE_FLAGS) modules
+	@echo "built $(BUILD)/daxfs.ko"
+
+fmt:
+	@rustfmt --edition 2021 src/daxfs_main.rs
+
+fmtcheck:
+	@rustfmt --edition 2021 --check src/daxfs_main.rs
+
+check: setup
+	@scripts/check.sh
+
+run: module rootfs
+	@qemu/run-vm.sh --flavour $(FLAVOUR) $(if $(KDIR),--kernel $(KDIR)) --module $(BUILD)/daxfs.ko \
+		$(if $(PMEM_DIR),--pmem-dir $(PMEM_DIR)) $(if $(CMD),-- bash -c '$(subst ','\'',$(CMD))')
+
+clean:
+	rm -rf build

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers whose declarations daxfs needs and kernel::bindings lacks. bindgen
+ * reads this file at build time with the kernel's own clang flags; types that
+ * kernel::bindings already has are not generated again (see scripts/module-bindgen.sh).
+ */
+#include <linux/dax.h>
+#include <linux/iomap.h>
+#include <linux/fs_context.h>

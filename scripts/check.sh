@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: host unit tests, the module build with clippy and rustfmt, then
+# the in-VM selftests on the debug kernel. Prints one line per test and a
+# final "N passed, N failed" line; exits non-zero if anything failed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$DAXFS_TOP"
+
+passed=0 failed=0
+out=$DAXFS_TOP/build/check
+rm -rf "$out"
+mkdir -p "$out/logs"
+
+result() { # result PASS|FAIL NAME [DETAIL]
+	if [[ $1 == PASS ]]; then
+		passed=$((passed + 1))
+		printf 'PASS  %s\n' "$2"
+	else
+		failed=$((failed + 1))
+		printf 'FAIL  %s%s\n' "$2" "${3:+  ($3)}"
+	fi
+}
+
+# host_test NAME CMD...: runs CMD with its output in a log, and reports it.
+host_test() {
+	local name=$1
+	shift
+	if "$@" >"$out/logs/$name.log" 2>&1; then
+		result PASS "$name"
+	else
+		result FAIL "$name" "log: $out/logs/$name.log"
+		tail -n 30 "$out/logs/$name.log" | sed 's/^/    /'
+	fi
+}
+
+# Kernel and guest image first: on a cold cache they take minutes and print progress.
+kdir=${KDIR:-$(scripts/build-kernel.sh debug)}
+scripts/build-rootfs.sh >/dev/null
+
+# Host unit tests of the userspace crates (format, mkfs, fsck), once there are any.
+if [[ -f Cargo.toml ]]; then
+	host_test host-unit-tests cargo test --workspace --locked
+fi
+
+host_test rustfmt rustfmt --edition 2021 --check src/daxfs_main.rs
+host_test module-build-clippy make --no-print-directory module KDIR="$kdir" FLAVOUR=debug CLIPPY=1
+# Every unsafe block carries a SAFETY comment in the three lines above it.
+host_test unsafe-has-safety-comment bash -c '
+	! git ls-files "*.rs" | xargs awk '\''
+		{ line[FNR] = $0 }
+		/unsafe[[:space:]]*\{/ && $0 !~ /^[[:space:]]*\/\// {
+			ok = 0
+			for (i = FNR; i >= FNR - 3 && i > 0; i--) if (line[i] ~ /SAFETY/) ok = 1
+			if (!ok) { printf "%s:%d: %s\n", FILENAME, FNR, $0; bad = 1 }
+		}
+		END { exit !bad }'\'''
+
+if [[ -f build/debug/daxfs.ko ]]; then
+	vm_out=$out/vm
+	vm_status=0
+	qemu/run-vm.sh --flavour debug --kernel "$kdir" --module build/debug/daxfs.ko --results "$vm_out" \
+		-- tests/guest/run.sh >"$out/logs/vm.log" 2>&1 || vm_status=$?
+	touch "$vm_out/results.txt"
+	# Every guest test must report; one that did not (guest crash, timeout) fails.
+	for t in tests/guest/t-*.sh; do
+		name=$(basename "$t" .sh)
+		name=${name#t-}
+		line=$(grep -E "^(PASS|FAIL) $name( |$)" "$vm_out/results.txt" | tail -n1 || true)
+		if [[ -z $line ]]; then
+			result FAIL "vm/$name" "did not report: guest exit $vm_status, console $vm_out/console.log"
+			continue
+		fi
+		read -r verdict _ detail <<<"$line"
+		result "$verdict" "vm/$name" "$detail"
+		[[ $verdict == PASS ]] || sed 's/^/    /' "$vm_out/logs/$name.log" 2>/dev/null | tail -n 20
+	done
+	# The console must be clean whatever the tests said.
+	if [[ -f $vm_out/kernel-reports.txt && ! -s $vm_out/kernel-reports.txt ]]; then
+		result PASS vm/kernel-console-clean
+	else
+		result FAIL vm/kernel-console-clean "console: $vm_out/console.log"
+		sed 's/^/    /' "$out/logs/vm.log" | tail -n 40
+	fi
+else
+	result FAIL vm-tests "no module to test"
+fi
+
+printf '%d passed, %d failed\n' "$passed" "$failed"
+((failed == 0))

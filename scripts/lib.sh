@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the daxfs scripts: logging, timed steps, cache layout, locking.
+# Sourced, never run.
+
+DAXFS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DAXFS_CACHE=${DAXFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daxfs}
+
+# Kernel we build against: Debian's linux-source package from trixie-backports.
+KERNEL_SERIES=7.3
+KERNEL_SOURCE_PKG=linux-source-$KERNEL_SERIES
+LLVM_SUFFIX=-19
+export LIBCLANG_PATH=/usr/lib/llvm${LLVM_SUFFIX}/lib
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '[daxfs] %s\n' "$*" >&2; }
+die() {
+	printf '[daxfs] error: %s\n' "$*" >&2
+	exit 1
+}
+
+# run_step NAME LOGFILE CMD...: runs CMD with its output in LOGFILE, prints a
+# heartbeat with the elapsed time every 30 s and the log's tail on failure.
+run_step() {
+	local name=$1 logfile=$2
+	shift 2
+	local start=$SECONDS
+	mkdir -p "$(dirname "$logfile")"
+	log "$name (log: $logfile)"
+	"$@" >"$logfile" 2>&1 &
+	local pid=$!
+	local last=$SECONDS
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		if ((SECONDS - last >= 30)); then
+			last=$SECONDS
+			log "  ... $name: $((SECONDS - start)) s"
+		fi
+	done
+	if ! wait "$pid"; then
+		log "$name FAILED after $((SECONDS - start)) s; last lines of $logfile:"
+		tail -n 40 "$logfile" >&2
+		return 1
+	fi
+	log "$name done in $((SECONDS - start)) s"
+}
+
+# with_lock NAME: takes an exclusive lock in the cache for the rest of the
+# calling script, or fails at once with a message if someone else holds it.
+with_lock() {
+	local name=$1
+	mkdir -p "$DAXFS_CACHE/locks"
+	exec {DAXFS_LOCK_FD}>"$DAXFS_CACHE/locks/$name.lock"
+	if ! flock -n "$DAXFS_LOCK_FD"; then
+		log "waiting for the cache lock $DAXFS_CACHE/locks/$name.lock (another build runs; up to ${DAXFS_LOCK_WAIT:-0} s)"
+		flock -w "${DAXFS_LOCK_WAIT:-0}" "$DAXFS_LOCK_FD" ||
+			die "cache lock $DAXFS_CACHE/locks/$name.lock is held by another process; wait for it to finish, or remove the lock file if none runs"
+	fi
+}
+
+# hash_of FILE...: short content hash of the named files and any extra text on stdin.
+hash_of() {
+	{
+		cat
+		cat "$@"
+	} | sha256sum | cut -c1-16
+}
+
+# Toolchain identity: anything that changes Rust metadata or generated code.
+toolchain_id() {
+	rustc --version
+	bindgen --version 2>/dev/null || true
+	"clang$LLVM_SUFFIX" --version | head -n1
+}
+
+check_flavour() {
+	case "$1" in
+	debug | perf) ;;
+	*) die "unknown kernel flavour '$1': use debug (tests) or perf (benchmarks)" ;;
+	esac
+}

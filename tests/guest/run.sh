@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# In-guest test runner: runs every tests/guest/t-*.sh in order, each with a
+# time limit, its output in /results/logs/NAME.log and one line in
+# /results/results.txt: "PASS NAME" or "FAIL NAME detail".
+set -uo pipefail
+cd "$(dirname "$0")"
+mkdir -p /results/logs
+: >/results/results.txt
+status=0
+for t in t-*.sh; do
+	name=${t%.sh}
+	name=${name#t-}
+	echo "daxfs-test: $name" >/dev/kmsg
+	timeout -k 5 "${TEST_TIMEOUT:-300}" bash "./$t" >"/results/logs/$name.log" 2>&1
+	rc=$?
+	if ((rc == 0)); then
+		echo "PASS $name" >>/results/results.txt
+	else
+		detail="exit $rc"
+		((rc == 124)) && detail="timed out after ${TEST_TIMEOUT:-300} s"
+		echo "FAIL $name $detail; log: build/check/vm/logs/$name.log" >>/results/results.txt
+		status=1
+	fi
+	echo "$(tail -n1 /results/results.txt)"
+done
+exit $status
