@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Integration tests of `fsck.daxfs`: for each class of corruption it detects, a populated image
+//! with that one corruption is checked with `-n` (reported, exit 4, image untouched), and, where
+//! the problem is repairable, repaired with `-y` (exit 1) and then checked clean.
+
+mod common;
+
+use common::fsck;
+use common::ino;
+use common::populated;
+use common::TempImage;
+use daxfs_tools::builder::ImageBuilder;
+use daxfs_tools::format::DirEntry;
+use daxfs_tools::format::Extent;
+use daxfs_tools::format::FileType;
+use daxfs_tools::format::BLOCK_SIZE;
+use daxfs_tools::format::STATE_DIRTY;
+
+/// Whether fsck can repair a problem.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repair {
+    /// `-y` repairs it.
+    Yes,
+    /// `-y` cannot repair it.
+    No,
+}
+
+/// Checks that fsck detects `code` in `image` without writing, and repairs it if it can.
+fn assert_detected(image: Vec<u8>, code: &str, repair: Repair) {
+    let file = TempImage::with_bytes(code, &image);
+    let tag = format!("{code}: ");
+
+    for options in [&["-n"][..], &[], &["-f", "-n"]] {
+        let checked = fsck(options, &file);
+        assert_eq!(checked.code, 4, "{options:?}\n{}", checked.output());
+        assert!(
+            checked.stdout.contains(&tag),
+            "{options:?}\n{}",
+            checked.output()
+        );
+        assert!(file.read() == image, "fsck {options:?} modified the image");
+    }
+
+    let repaired = fsck(&["-y"], &file);
+    assert!(repaired.stdout.contains(&tag), "{}", repaired.output());
+    match repair {
+        Repair::Yes => {
+            assert_eq!(repaired.code, 1, "{}", repaired.output());
+            assert!(repaired.stdout.contains("(fixed)"), "{}", repaired.output());
+            let after = fsck(&["-n"], &file);
+            assert_eq!(
+                after.code,
+                0,
+                "after repair:\n{}\nrepair was:\n{}",
+                after.output(),
+                repaired.output()
+            );
+        }
+        Repair::No => {
+            assert_ne!(repaired.code & 4, 0, "{}", repaired.output());
+            assert!(
+                repaired.stdout.contains("(not fixed)"),
+                "{}",
+                repaired.output()
+            );
+        }
+    }
+}
+
+/// Rewrites inode `ino` of `builder` with `change` applied.
+fn change_inode(
+    builder: &mut ImageBuilder,
+    ino: u64,
+    change: impl FnOnce(&mut daxfs_tools::format::Inode),
+) {
+    let mut inode = builder.read_inode(ino).unwrap();
+    change(&mut inode);
+    builder.write_inode(ino, &inode).unwrap();
+}
+
+#[test]
+fn populated_image_is_clean() {
+    let (builder, _) = populated();
+    let image = builder.finish().unwrap();
+    let file = TempImage::with_bytes("clean", &image);
+    for options in [
+        &["-n"][..],
+        &[],
+        &["-y"],
+        &["-p"],
+        &["-a"],
+        &["-fy"],
+        &["-v", "-n"],
+    ] {
+        let checked = fsck(options, &file);
+        assert_eq!(checked.code, 0, "{options:?}\n{}", checked.output());
+        assert!(checked.stdout.contains("clean"), "{}", checked.output());
+    }
+    assert!(file.read() == image, "fsck changed a clean image");
+}
+
+#[test]
+fn bitmap_leak() {
+    let (mut builder, _) = populated();
+    let block = builder.alloc_blocks(3).unwrap();
+    assert!(block >= builder.superblock().data_start);
+    assert_detected(builder.finish().unwrap(), "bitmap-leak", Repair::Yes);
+}
+
+#[test]
+fn bitmap_missing_bit() {
+    let (mut builder, names) = populated();
+    let extent = builder.extents(ino(&names, "file")).unwrap()[0];
+    builder.set_bitmap_bit(extent.physical + 1, false).unwrap();
+    builder.superblock_mut().free_blocks += 1;
+    assert_detected(builder.finish().unwrap(), "bitmap-missing", Repair::Yes);
+}
+
+#[test]
+fn bitmap_metadata_bit_clear() {
+    let (mut builder, _) = populated();
+    let table = builder.superblock().inode_table_start;
+    builder.set_bitmap_bit(table, false).unwrap();
+    assert_detected(builder.finish().unwrap(), "bitmap-missing", Repair::Yes);
+}
+
+#[test]
+fn bitmap_tail_bit_clear() {
+    let (mut builder, _) = populated();
+    let total = builder.superblock().total_blocks;
+    // Past the end: reach the bit through the raw bitmap block.
+    let bitmap = builder.superblock().bitmap_start as usize * BLOCK_SIZE;
+    let bit = total as usize + 5;
+    builder.device_mut().bytes_mut()[bitmap + bit / 8] &= !(1 << (bit % 8));
+    assert_detected(builder.finish().unwrap(), "bitmap-tail", Repair::Yes);
+}
+
+#[test]
+fn double_owned_block() {
+    let (mut builder, names) = populated();
+    let file = ino(&names, "file");
+    let victim = builder.extents(file).unwrap()[0];
+    let sparse = ino(&names, "sparse");
+    let mut inode = builder.read_inode(sparse).unwrap();
+    let stolen = Extent {
+        logical: 0,
+        physical: victim.physical + 1,
+        len: 1,
+    };
+    builder.set_extents(sparse, &mut inode, &[stolen]).unwrap();
+    builder.write_inode(sparse, &inode).unwrap();
+    assert_detected(builder.finish().unwrap(), "double-owned", Repair::No);
+}
+
+#[test]
+fn bad_link_count() {
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "file"), |inode| inode.nlink = 5);
+    change_inode(&mut builder, ino(&names, "dir"), |inode| inode.nlink = 2);
+    assert_detected(builder.finish().unwrap(), "link-count", Repair::Yes);
+}
+
+#[test]
+fn zero_link_count_of_a_linked_file() {
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "fifo"), |inode| inode.nlink = 0);
+    assert_detected(builder.finish().unwrap(), "link-count", Repair::Yes);
+}
+
+#[test]
+fn dangling_dir_entry() {
+    let (mut builder, _) = populated();
+    let root = builder.superblock().root_ino;
+    let free = builder.superblock().inode_count - 1;
+    builder
+        .add_entry(root, b"ghost", free, FileType::Regular)
+        .unwrap();
+    assert_detected(builder.finish().unwrap(), "dangling-entry", Repair::Yes);
+}
+
+#[test]
+fn entry_past_the_inode_table() {
+    let (mut builder, _) = populated();
+    let root = builder.superblock().root_ino;
+    let beyond = builder.superblock().inode_count + 7;
+    builder
+        .add_entry(root, b"far", beyond, FileType::Regular)
+        .unwrap();
+    assert_detected(builder.finish().unwrap(), "bad-entry", Repair::Yes);
+}
+
+#[test]
+fn invalid_dir_entry_name() {
+    let (mut builder, names) = populated();
+    let (block, slot) = builder.entry_location(ino(&names, "dir"), b"fifo").unwrap();
+    let offset = block as usize * BLOCK_SIZE + slot * 272 + 16;
+    builder.device_mut().bytes_mut()[offset + 1] = b'/';
+    assert_detected(builder.finish().unwrap(), "bad-entry", Repair::Yes);
+}
+
+#[test]
+fn duplicate_name() {
+    let (mut builder, names) = populated();
+    let root = builder.superblock().root_ino;
+    builder.link(root, b"file", ino(&names, "fifo")).unwrap();
+    let image = builder.finish().unwrap();
+    assert_detected(image.clone(), "duplicate-name", Repair::Yes);
+    let file = TempImage::with_bytes("duplicate-renamed", &image);
+    let repaired = fsck(&["-y"], &file);
+    assert!(
+        repaired.stdout.contains("'file~1'"),
+        "{}",
+        repaired.output()
+    );
+}
+
+#[test]
+fn dir_type_mismatch() {
+    let (mut builder, names) = populated();
+    let root = builder.superblock().root_ino;
+    let file = ino(&names, "file");
+    let (block, slot) = builder.entry_location(root, b"file").unwrap();
+    let wrong = DirEntry::new(file, FileType::Fifo, b"file").unwrap();
+    builder.write_entry(block, slot, Some(&wrong)).unwrap();
+    assert_detected(builder.finish().unwrap(), "type-mismatch", Repair::Yes);
+}
+
+#[test]
+fn directory_with_two_parents() {
+    let (mut builder, names) = populated();
+    let subdir = ino(&names, "subdir");
+    builder
+        .add_entry(ino(&names, "empty"), b"again", subdir, FileType::Directory)
+        .unwrap();
+    assert_detected(builder.finish().unwrap(), "dir-hard-link", Repair::Yes);
+}
+
+#[test]
+fn link_to_the_root_directory() {
+    let (mut builder, names) = populated();
+    let root = builder.superblock().root_ino;
+    builder
+        .add_entry(ino(&names, "dir"), b"up", root, FileType::Directory)
+        .unwrap();
+    assert_detected(builder.finish().unwrap(), "dir-hard-link", Repair::Yes);
+}
+
+#[test]
+fn wrong_parent_field() {
+    let (mut builder, names) = populated();
+    let root = builder.superblock().root_ino;
+    change_inode(&mut builder, ino(&names, "subdir"), |inode| {
+        inode.parent = root
+    });
+    assert_detected(builder.finish().unwrap(), "parent", Repair::Yes);
+}
+
+#[test]
+fn unreachable_inode() {
+    let (mut builder, names) = populated();
+    let (block, slot) = builder.entry_location(ino(&names, "dir"), b"fifo").unwrap();
+    builder.write_entry(block, slot, None).unwrap();
+    assert_detected(builder.finish().unwrap(), "unreachable", Repair::Yes);
+}
+
+#[test]
+fn unreachable_directory_tree() {
+    let (mut builder, names) = populated();
+    let root = builder.superblock().root_ino;
+    let (block, slot) = builder.entry_location(root, b"dir").unwrap();
+    builder.write_entry(block, slot, None).unwrap();
+    change_inode(&mut builder, root, |inode| inode.nlink -= 1);
+    let image = builder.finish().unwrap();
+    assert_detected(image.clone(), "unreachable", Repair::Yes);
+    let file = TempImage::with_bytes("unreachable-tree", &image);
+    let checked = fsck(&["-n"], &file);
+    // dir, subdir and their contents; "file" stays reachable from the root.
+    for freed in [
+        "dir",
+        "subdir",
+        "big",
+        "sparse",
+        "long-link",
+        "fifo",
+        "null",
+    ] {
+        let line = format!("unreachable: inode {} ", ino(&names, freed));
+        assert!(
+            checked.stdout.contains(&line),
+            "{freed}\n{}",
+            checked.output()
+        );
+    }
+    assert!(checked
+        .stdout
+        .contains(&format!("inode {}: link count", ino(&names, "file"))));
+}
+
+#[test]
+fn orphans_are_freed() {
+    let (mut builder, _) = populated();
+    builder.create_orphan(&[(0, 2)]).unwrap();
+    builder.create_orphan(&[(0, 1), (4, 1)]).unwrap();
+    builder.superblock_mut().state = STATE_DIRTY;
+    assert_detected(builder.finish().unwrap(), "orphan", Repair::Yes);
+}
+
+#[test]
+fn orphan_list_cycle() {
+    let (mut builder, _) = populated();
+    let first = builder.create_orphan(&[(0, 1)]).unwrap();
+    let second = builder.create_orphan(&[(0, 1)]).unwrap();
+    // The list is second -> first; close the loop.
+    change_inode(&mut builder, first, |inode| inode.next_orphan = second);
+    assert_detected(builder.finish().unwrap(), "orphan-list", Repair::Yes);
+}
+
+#[test]
+fn orphan_list_member_still_linked() {
+    let (mut builder, names) = populated();
+    let fifo = ino(&names, "fifo");
+    builder.superblock_mut().orphan_head = fifo;
+    assert_detected(builder.finish().unwrap(), "orphan-list", Repair::Yes);
+}
+
+#[test]
+fn orphan_list_points_at_a_free_inode() {
+    let (mut builder, _) = populated();
+    builder.superblock_mut().orphan_head = builder.superblock().inode_count;
+    assert_detected(builder.finish().unwrap(), "orphan-list", Repair::Yes);
+}
+
+#[test]
+fn stray_next_orphan() {
+    let (mut builder, names) = populated();
+    let fifo = ino(&names, "fifo");
+    change_inode(&mut builder, ino(&names, "file"), |inode| {
+        inode.next_orphan = fifo
+    });
+    assert_detected(builder.finish().unwrap(), "next-orphan", Repair::Yes);
+}
+
+#[test]
+fn corrupted_inode_checksum() {
+    let (mut builder, names) = populated();
+    let offset = builder.inode_offset(ino(&names, "file")).unwrap();
+    builder.device_mut().bytes_mut()[offset + 16] ^= 0x10;
+    assert_detected(builder.finish().unwrap(), "inode-checksum", Repair::Yes);
+}
+
+#[test]
+fn invalid_inode_fields() {
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "fifo"), |inode| inode.size = 10);
+    assert_detected(builder.finish().unwrap(), "bad-inode", Repair::Yes);
+}
+
+#[test]
+fn extent_out_of_range() {
+    let (mut builder, names) = populated();
+    let total = builder.superblock().total_blocks;
+    change_inode(&mut builder, ino(&names, "file"), |inode| {
+        let mut extent = inode.inline_extent(1).unwrap();
+        extent.physical = total;
+        inode.set_inline_extent(1, &extent).unwrap();
+    });
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+}
+
+#[test]
+fn extent_in_the_metadata_region() {
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "file"), |inode| {
+        let mut extent = inode.inline_extent(0).unwrap();
+        extent.physical = 1;
+        inode.set_inline_extent(0, &extent).unwrap();
+    });
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+}
+
+#[test]
+fn corrupted_overflow_block() {
+    let (mut builder, names) = populated();
+    let big = builder.read_inode(ino(&names, "big")).unwrap();
+    assert_ne!(
+        big.overflow_block, 0,
+        "the big file needs an overflow block"
+    );
+    let offset = big.overflow_block as usize * BLOCK_SIZE + 40;
+    builder.device_mut().bytes_mut()[offset] ^= 1;
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+}
+
+#[test]
+fn overflow_chain_loop() {
+    let (mut builder, names) = populated();
+    let big = ino(&names, "big");
+    let mut inode = builder.read_inode(big).unwrap();
+    let mut extents = builder.extents(big).unwrap();
+    // Enough extents for two overflow blocks, then point the second back at the first.
+    let extra = builder.alloc_blocks(300).unwrap();
+    extents.extend((0..300).map(|i| Extent {
+        logical: 100 + 2 * i,
+        physical: extra + i,
+        len: 1,
+    }));
+    builder.set_extents(big, &mut inode, &extents).unwrap();
+    builder.write_inode(big, &inode).unwrap();
+    let first = inode.overflow_block;
+    let mut block = builder.device().bytes()[first as usize * BLOCK_SIZE..][..BLOCK_SIZE].to_vec();
+    let header = daxfs_tools::format::ExtentBlockHeader::decode(&block).unwrap();
+    let second = header.next;
+    let start = second as usize * BLOCK_SIZE;
+    block.copy_from_slice(&builder.device().bytes()[start..start + BLOCK_SIZE]);
+    let mut sealed: [u8; BLOCK_SIZE] = block.try_into().unwrap();
+    let mut looped = daxfs_tools::format::ExtentBlockHeader::decode(&sealed).unwrap();
+    looped.next = first;
+    looped.encode(&mut sealed);
+    builder.device_mut().bytes_mut()[start..start + BLOCK_SIZE].copy_from_slice(&sealed);
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+}
+
+#[test]
+fn wrong_block_count() {
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "big"), |inode| inode.blocks += 7);
+    assert_detected(builder.finish().unwrap(), "block-count", Repair::Yes);
+}
+
+#[test]
+fn wrong_directory_size() {
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "dir"), |inode| inode.size += 4096);
+    assert_detected(builder.finish().unwrap(), "dir-size", Repair::Yes);
+}
+
+#[test]
+fn symlink_target_with_nul() {
+    let (mut builder, names) = populated();
+    let extent = builder.extents(ino(&names, "long-link")).unwrap()[0];
+    builder.device_mut().bytes_mut()[extent.physical as usize * BLOCK_SIZE + 10] = 0;
+    assert_detected(builder.finish().unwrap(), "bad-symlink", Repair::Yes);
+}
+
+#[test]
+fn bad_superblock_checksum() {
+    let (builder, _) = populated();
+    let mut image = builder.finish().unwrap();
+    image[0x90] ^= 1; // free_blocks
+    assert_detected(image, "superblock", Repair::No);
+}
+
+#[test]
+fn bad_superblock_geometry() {
+    let (mut builder, _) = populated();
+    builder.superblock_mut().data_start = 2;
+    assert_detected(builder.finish().unwrap(), "superblock", Repair::No);
+}
+
+#[test]
+fn broken_root_directory() {
+    let (mut builder, _) = populated();
+    let root = builder.superblock().root_ino;
+    let offset = builder.inode_offset(root).unwrap();
+    builder.device_mut().bytes_mut()[offset + 3] ^= 1;
+    assert_detected(builder.finish().unwrap(), "inode-checksum", Repair::No);
+}
+
+#[test]
+fn wrong_free_counters() {
+    let (mut builder, _) = populated();
+    builder.superblock_mut().free_blocks -= 3;
+    assert_detected(builder.finish().unwrap(), "free-blocks", Repair::Yes);
+    let (mut builder, _) = populated();
+    builder.superblock_mut().free_inodes += 2;
+    assert_detected(builder.finish().unwrap(), "free-inodes", Repair::Yes);
+}
+
+#[test]
+fn dirty_state() {
+    let (mut builder, _) = populated();
+    builder.superblock_mut().state = STATE_DIRTY;
+    assert_detected(builder.finish().unwrap(), "dirty", Repair::Yes);
+}
+
+#[test]
+fn dirty_state_stays_with_unrepairable_problems() {
+    // A double-owned block cannot be repaired, so the state must stay dirty.
+    let (mut builder, names) = populated();
+    let victim = builder.extents(ino(&names, "file")).unwrap()[0];
+    let sparse = ino(&names, "sparse");
+    let mut inode = builder.read_inode(sparse).unwrap();
+    let stolen = Extent {
+        logical: 0,
+        physical: victim.physical,
+        len: 1,
+    };
+    builder.set_extents(sparse, &mut inode, &[stolen]).unwrap();
+    builder.write_inode(sparse, &inode).unwrap();
+    builder.superblock_mut().state = STATE_DIRTY;
+    let file = TempImage::with_bytes("dirty-double", &builder.finish().unwrap());
+    let repaired = fsck(&["-y"], &file);
+    assert_eq!(repaired.code & 4, 4, "{}", repaired.output());
+    assert!(repaired.stdout.contains("dirty: "), "{}", repaired.output());
+    assert!(
+        repaired.stdout.contains("left dirty"),
+        "{}",
+        repaired.output()
+    );
+}
+
+#[test]
+fn usage_and_operational_errors() {
+    let (builder, _) = populated();
+    let file = TempImage::with_bytes("usage", &builder.finish().unwrap());
+    for options in [&["-n", "-y"][..], &["-np"], &["-x"], &["--yes"]] {
+        let result = fsck(options, &file);
+        assert_eq!(result.code, 16, "{options:?}\n{}", result.output());
+        assert!(result.stderr.contains("usage:"), "{}", result.output());
+    }
+    assert_eq!(common::run(common::FSCK, &[]).code, 16);
+    assert_eq!(
+        common::run(common::FSCK, &[file.arg(), file.arg()]).code,
+        16
+    );
+
+    let missing = common::run(common::FSCK, &["-n", "/nonexistent/daxfs.img"]);
+    assert_eq!(missing.code, 8, "{}", missing.output());
+    let zeros = TempImage::zeroed("not-daxfs", 64);
+    let result = fsck(&["-n"], &zeros);
+    assert_eq!(result.code, 8, "{}", result.output());
+    assert!(
+        result.stderr.contains("not a daxfs file system"),
+        "{}",
+        result.output()
+    );
+    let empty = TempImage::new("empty");
+    assert_eq!(fsck(&["-n"], &empty).code, 8);
+}
+
+#[test]
+fn newer_versions_and_features() {
+    use daxfs_tools::format::Superblock;
+    let (builder, _) = populated();
+    let image = builder.finish().unwrap();
+    let reseal = |change: &dyn Fn(&mut Superblock)| {
+        let mut sb = Superblock::decode(&image[..BLOCK_SIZE]).unwrap();
+        change(&mut sb);
+        let mut copy = image.clone();
+        let block: &mut [u8; BLOCK_SIZE] = (&mut copy[..BLOCK_SIZE]).try_into().unwrap();
+        sb.encode(block);
+        TempImage::with_bytes("versions", &copy)
+    };
+    let newer_minor = reseal(&|sb| sb.version_minor = 9);
+    assert_eq!(fsck(&["-n"], &newer_minor).code, 0);
+    let newer_major = reseal(&|sb| sb.version_major = 2);
+    let result = fsck(&["-n"], &newer_major);
+    assert_eq!(result.code, 8, "{}", result.output());
+    assert!(
+        result.stderr.contains("unsupported format version 2.0"),
+        "{}",
+        result.output()
+    );
+    let incompat = reseal(&|sb| sb.feature_incompat = 1);
+    assert_eq!(fsck(&["-n"], &incompat).code, 8);
+    let ro_compat = reseal(&|sb| sb.feature_ro_compat = 1);
+    assert_eq!(fsck(&["-n"], &ro_compat).code, 0);
+    let result = fsck(&["-y"], &ro_compat);
+    assert_eq!(result.code, 8, "{}", result.output());
+}
