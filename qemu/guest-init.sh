@@ -73,6 +73,14 @@ if [[ -n ${DAXFS_MODULE:-} ]]; then
 	export DAXFS_MODULE
 fi
 
+# The userspace tools, under the names mkfs(8) and fsck(8) look for (cargo
+# cannot name a binary mkfs.daxfs).
+for tool in mkfs fsck; do
+	bin=/repo/target/release/$tool-daxfs
+	[[ -x $bin ]] && ln -sf "$bin" "/usr/local/sbin/$tool.daxfs"
+done
+[[ -x /repo/target/release/daxfs-edit ]] && ln -sf /repo/target/release/daxfs-edit /usr/local/sbin/daxfs-edit
+
 cd /repo || fail "no /repo share"
 if [[ $DAXFS_INTERACTIVE == 1 ]]; then
 	cat >/root/.bashrc <<-EOF

@@ -7,3 +7,6 @@
 #include <linux/dax.h>
 #include <linux/iomap.h>
 #include <linux/fs_context.h>
+#include <linux/statfs.h>
+
+#include "daxfs_glue.h"

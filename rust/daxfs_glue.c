@@ -1,13 +1,105 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C glue of the daxfs module: only what Rust cannot express, such as
- * wrappers of static inline functions and macros.
+ * wrappers of static inline functions and macros, and the fs_parameter_spec
+ * table that is built from macros.
  */
-#include <linux/fs_context.h>
+#include <linux/blkdev.h>
+#include <linux/fs_parser.h>
+#include <linux/slab.h>
 
-void daxfs_fc_error(struct fs_context *fc, const char *msg);
+#include "daxfs_glue.h"
 
+/*
+ * Mount errors always go to the kernel log, and also to the log of an
+ * fsopen() caller when there is one (errorfc() alone would print to only one).
+ */
 void daxfs_fc_error(struct fs_context *fc, const char *msg)
 {
-	errorfc(fc, "%s", msg);
+	pr_err("daxfs: %s\n", msg);
+	if (fc->log.log)
+		errorfc(fc, "%s", msg);
+}
+
+static const struct constant_table daxfs_dax_modes[] = {
+	{ "always", DAXFS_DAX_ALWAYS },
+	{ "never", DAXFS_DAX_NEVER },
+	{ "inode", DAXFS_DAX_INODE },
+	{}
+};
+
+static const struct fs_parameter_spec daxfs_param_spec[] = {
+	fsparam_flag("dax", DAXFS_PARAM_DAX),
+	fsparam_enum("dax", DAXFS_PARAM_DAX_MODE, daxfs_dax_modes),
+	{}
+};
+
+/* Returns the enum daxfs_param of @param and its value, or a negative errno. */
+int daxfs_parse_param(struct fs_context *fc, struct fs_parameter *param,
+		      unsigned int *value)
+{
+	struct fs_parse_result result;
+	int opt = fs_parse(fc, daxfs_param_spec, param, &result);
+
+	if (opt >= 0)
+		*value = result.uint_32;
+	return opt;
+}
+
+/* The VFS inode sits at this offset in each object of the inode cache. */
+static unsigned int daxfs_inode_offset;
+
+static void daxfs_inode_init_once(void *object)
+{
+	inode_init_once(object + daxfs_inode_offset);
+}
+
+struct kmem_cache *daxfs_inode_cache_create(const char *name, unsigned int size,
+					    unsigned int inode_offset)
+{
+	daxfs_inode_offset = inode_offset;
+	return kmem_cache_create(name, size, 0,
+				 SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+				 daxfs_inode_init_once);
+}
+
+void daxfs_inode_set_ids(struct inode *inode, u32 uid, u32 gid)
+{
+	i_uid_write(inode, uid);
+	i_gid_write(inode, gid);
+}
+
+void daxfs_inode_set_times(struct inode *inode, s64 atime_sec, u32 atime_nsec,
+			   s64 mtime_sec, u32 mtime_nsec, s64 ctime_sec,
+			   u32 ctime_nsec)
+{
+	inode_set_atime(inode, atime_sec, atime_nsec);
+	inode_set_mtime(inode, mtime_sec, mtime_nsec);
+	inode_set_ctime(inode, ctime_sec, ctime_nsec);
+}
+
+u64 daxfs_bdev_nr_bytes(struct block_device *bdev)
+{
+	return bdev_nr_bytes(bdev);
+}
+
+bool daxfs_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino,
+		    unsigned int type)
+{
+	return dir_emit(ctx, name, len, ino, type);
+}
+
+void daxfs_seq_puts(struct seq_file *seq, const char *s)
+{
+	seq_puts(seq, s);
+}
+
+bool daxfs_inode_is_new(struct inode *inode)
+{
+	return inode_state_read_once(inode) & I_NEW;
+}
+
+bool daxfs_sb_rdonly(const struct super_block *sb)
+{
+	return sb_rdonly(sb);
 }

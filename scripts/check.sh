@@ -38,10 +38,12 @@ host_test() {
 kdir=${KDIR:-$(scripts/build-kernel.sh debug)}
 scripts/build-rootfs.sh >/dev/null
 
-# Host unit tests of the userspace crates (format, mkfs, fsck), once there are any.
-if [[ -f Cargo.toml ]]; then
-	host_test host-unit-tests cargo test --workspace --locked
-fi
+# Host unit tests of the userspace crates (format, mkfs, fsck), and their
+# release build that the guest uses as mkfs.daxfs and fsck.daxfs.
+host_test host-unit-tests cargo test --workspace --locked
+host_test host-clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+host_test host-rustfmt cargo fmt --all --check
+host_test tools-build cargo build --release --locked --bins
 
 host_test rustfmt rustfmt --edition 2021 --check src/daxfs_main.rs
 host_test module-build-clippy make --no-print-directory module KDIR="$kdir" FLAVOUR=debug CLIPPY=1

@@ -2,11 +2,16 @@
 
 //! daxfs: a small file system whose file data lives directly in persistent memory (DAX).
 //!
-//! This crate root only registers the file system type. The raw kernel interfaces are wrapped in
-//! [`vfs`], the one module that uses `unsafe`; the file system logic sits on top of it.
+//! The raw kernel interfaces are wrapped in [`vfs`], the one module that uses `unsafe`; the file
+//! system logic ([`mount`], [`inode`], [`dir`]) sits on top of it, and [`format`] defines the
+//! on-disk layout that the userspace tools share.
 
 use kernel::prelude::*;
 
+mod dir;
+pub mod format;
+mod inode;
+mod mount;
 mod vfs;
 
 module! {
@@ -22,11 +27,55 @@ struct Daxfs;
 
 impl vfs::FileSystem for Daxfs {
     const NAME: &'static CStr = c"daxfs";
+    const MAGIC: u32 = format::STATFS_MAGIC;
 
-    fn init_fs_context(fc: &mut vfs::FsContext) -> Result {
-        // Mounting arrives with the on-disk format; until then say so instead of failing silently.
-        fc.error(c"mounting is not implemented yet");
-        Err(EOPNOTSUPP)
+    type Options = mount::Options;
+    type Data = mount::SbInfo;
+    type InodeData = inode::InodeInfo;
+
+    fn parse_param(
+        fc: &mut vfs::FsContext,
+        opts: &mut mount::Options,
+        param: vfs::MountParam,
+    ) -> Result {
+        mount::parse_param(fc, opts, param)
+    }
+
+    fn fill_super(
+        sb: &vfs::SuperBlock<Self>,
+        opts: &mount::Options,
+        pmem: vfs::Pmem,
+        fc: &mut vfs::FsContext,
+    ) -> Result<mount::SbInfo> {
+        mount::fill_super(sb, opts, pmem, fc)
+    }
+
+    fn root(sb: &vfs::SuperBlock<Self>) -> Result<vfs::ARef<inode::Inode>> {
+        inode::iget(sb, sb.data().disk.root_ino)
+    }
+
+    fn reconfigure(
+        sb: &vfs::SuperBlock<Self>,
+        fc: &mut vfs::FsContext,
+        opts: &mount::Options,
+    ) -> Result {
+        mount::reconfigure(sb, fc, opts)
+    }
+
+    fn statfs(sb: &vfs::SuperBlock<Self>) -> Result<vfs::StatFs> {
+        mount::statfs(sb)
+    }
+
+    fn show_options(sb: &vfs::SuperBlock<Self>, seq: &mut vfs::SeqFile) -> Result {
+        mount::show_options(sb, seq)
+    }
+
+    fn lookup(dir: &inode::Inode, name: &[u8]) -> Result<Option<vfs::ARef<inode::Inode>>> {
+        dir::lookup(dir, name)
+    }
+
+    fn read_dir(dir: &inode::Inode, emitter: &mut vfs::DirEmitter) -> Result {
+        dir::read_dir(dir, emitter)
     }
 }
 

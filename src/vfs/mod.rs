@@ -6,11 +6,31 @@
 //! documents its invariants and every `unsafe` block its reasoning, so that the file system logic
 //! built on top can be safe Rust.
 
+mod dax;
 mod fs_type;
+mod inode;
 mod raw;
+mod super_block;
 
+pub(crate) use dax::Pmem;
 pub(crate) use fs_type::{
+    ARef,
+    DaxMode,
     FileSystem,
     FsContext,
+    MountParam,
     Registration, //
+};
+pub(crate) use inode::{
+    iget,
+    DirEmitter,
+    Inode,
+    InodeKind,
+    InodeParams,
+    Lookup, //
+};
+pub(crate) use super_block::{
+    SeqFile,
+    StatFs,
+    SuperBlock, //
 };

@@ -17,3 +17,40 @@ expect_fail() {
 	echo "ok: '$*' failed with: $out"
 }
 fs_registered() { grep -qw "$1" /proc/filesystems; }
+
+# mkfs_daxfs DEV [ARGS...]: a fresh daxfs on DEV; prints mkfs's summary.
+mkfs_daxfs() {
+	local dev=$1
+	shift
+	mkfs -t daxfs -f "$@" "$dev" || fail "mkfs -t daxfs $* $dev failed"
+}
+
+# fsck_clean DEV: fsck -n must find DEV clean.
+fsck_clean() {
+	local out rc=0
+	out=$(fsck -t daxfs -n "$1" 2>&1) || rc=$?
+	((rc == 0)) || fail "fsck -n $1 exited $rc: $out"
+}
+
+# mount_errno DEV OPTIONS: runs mount, which must fail, under strace; prints
+# the errno name the failing mount syscall returned (fsopen API or mount(2)).
+mount_errno() {
+	if strace -f -qq -o /tmp/mount.strace -e trace=fsopen,fsconfig,fsmount,move_mount,mount \
+		mount -t daxfs -o "$2" "$1" "$TEST_DIR" 2>/tmp/mount.err; then
+		fail "mount -o $2 $1 succeeded"
+	fi
+	grep -o '= -1 E[A-Z]*' /tmp/mount.strace | tail -n1 | cut -d' ' -f3
+}
+
+# expect_mount_fails ERRNO DMESG_TEXT DEV [OPTIONS]: mounting DEV on $TEST_DIR
+# fails with ERRNO (a name such as EINVAL), dmesg explains with DMESG_TEXT, and
+# nothing is left mounted.
+expect_mount_fails() {
+	local want=$1 why=$2 dev=$3 opts=${4:-dax=always} got
+	dmesg -C
+	got=$(mount_errno "$dev" "$opts")
+	[[ $got == "$want" ]] || fail "mount -o $opts $dev failed with '$got', expected $want: $(cat /tmp/mount.err)"
+	dmesg | grep -qF -- "$why" || fail "dmesg does not say '$why': $(dmesg | tail -n 5)"
+	! grep -q " $TEST_DIR " /proc/mounts || fail "something is mounted on $TEST_DIR"
+	echo "ok: $want, dmesg: $(dmesg | grep -F -- "$why" | tail -n 1)"
+}

@@ -14,6 +14,8 @@ for t in t-*.sh; do
 	echo "daxfs-test: $name" >/dev/kmsg
 	timeout -k 5 "${TEST_TIMEOUT:-300}" bash "./$t" >"/results/logs/$name.log" 2>&1
 	rc=$?
+	# A failed test may leave its mounts behind; the next one starts clean.
+	umount -q /mnt/test /mnt/scratch 2>/dev/null
 	if ((rc == 0)); then
 		echo "PASS $name" >>/results/results.txt
 	else

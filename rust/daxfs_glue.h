@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C glue's interface to Rust: wrappers of static inline functions and
+ * macros, and the mount parameter table. bindgen reads this header, so Rust
+ * sees these declarations and constants without restating them.
+ */
+#ifndef DAXFS_GLUE_H
+#define DAXFS_GLUE_H
+
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/seq_file.h>
+
+/* Mount parameters, as daxfs_parse_param() reports them. */
+enum daxfs_param {
+	DAXFS_PARAM_DAX,	/* dax alone, as ext4 takes it: dax=always */
+	DAXFS_PARAM_DAX_MODE,	/* dax=always|never|inode */
+};
+
+/* Values of the dax= parameter. */
+enum daxfs_dax_mode {
+	DAXFS_DAX_ALWAYS,
+	DAXFS_DAX_NEVER,
+	DAXFS_DAX_INODE,
+};
+
+void daxfs_fc_error(struct fs_context *fc, const char *msg);
+int daxfs_parse_param(struct fs_context *fc, struct fs_parameter *param,
+		      unsigned int *value);
+struct kmem_cache *daxfs_inode_cache_create(const char *name, unsigned int size,
+					    unsigned int inode_offset);
+void daxfs_inode_set_ids(struct inode *inode, u32 uid, u32 gid);
+void daxfs_inode_set_times(struct inode *inode, s64 atime_sec, u32 atime_nsec,
+			   s64 mtime_sec, u32 mtime_nsec, s64 ctime_sec,
+			   u32 ctime_nsec);
+u64 daxfs_bdev_nr_bytes(struct block_device *bdev);
+bool daxfs_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino,
+		    unsigned int type);
+void daxfs_seq_puts(struct seq_file *seq, const char *s);
+bool daxfs_inode_is_new(struct inode *inode);
+bool daxfs_sb_rdonly(const struct super_block *sb);
+
+#endif /* DAXFS_GLUE_H */

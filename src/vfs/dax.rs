@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The persistent memory under a mounted file system, mapped through its DAX device.
+//!
+//! C header: [`include/linux/dax.h`](srctree/include/linux/dax.h).
+
+use core::ptr::NonNull;
+
+use kernel::prelude::*;
+
+use super::{
+    fs_type::FsContext,
+    raw, //
+};
+
+/// The whole of a block device's persistent memory, mapped into the kernel's address space.
+///
+/// daxfs reads and writes its metadata here directly; file data reaches user space through the
+/// DAX fault and I/O paths, which look blocks up in the same device.
+///
+/// # Invariants
+///
+/// `dax` is a DAX device reference taken with `fs_dax_get_by_bdev` and dropped only in `Drop`;
+/// `base` maps `len` bytes of it, from the start of the block device, and stays valid while the
+/// reference is held (fsdax pmem maps its whole range linearly).
+pub(crate) struct Pmem {
+    dax: NonNull<raw::dax_device>,
+    base: NonNull<u8>,
+    len: u64,
+}
+
+// SAFETY: A DAX device and its linear mapping may be used from any thread; `Pmem` hands out no
+// references into the mapping, only copies.
+unsafe impl Send for Pmem {}
+// SAFETY: See `Send`.
+unsafe impl Sync for Pmem {}
+
+impl Pmem {
+    /// Maps the DAX device under `bdev`, reporting a missing or unusable one through `fc`.
+    ///
+    /// # Safety
+    ///
+    /// `bdev` must be the valid block device of a superblock being set up.
+    pub(super) unsafe fn open(bdev: *mut raw::block_device, fc: &mut FsContext) -> Result<Self> {
+        let mut start_off = 0u64;
+        // SAFETY: `bdev` is valid; no holder, as ext4 does.
+        let dax = unsafe {
+            raw::fs_dax_get_by_bdev(
+                bdev,
+                &mut start_off,
+                core::ptr::null_mut(),
+                core::ptr::null(),
+            )
+        };
+        let Some(dax) = NonNull::new(dax) else {
+            fc.error(c"the device does not support DAX (daxfs needs an fsdax pmem namespace)");
+            return Err(EINVAL);
+        };
+        // INVARIANT: Until `len` and `base` are filled in, dropping only puts the reference.
+        let mut pmem = Pmem {
+            dax,
+            base: NonNull::dangling(),
+            len: 0,
+        };
+        // SAFETY: `bdev` is valid.
+        let len = unsafe { raw::daxfs_bdev_nr_bytes(bdev) };
+        let pages = len >> kernel::page::PAGE_SHIFT;
+        let mut kaddr = core::ptr::null_mut();
+        // SAFETY: The DAX read lock is held around the access, as `dax_direct_access` requires.
+        let mapped = unsafe {
+            let id = raw::dax_read_lock();
+            let mapped = raw::dax_direct_access(
+                dax.as_ptr(),
+                (start_off >> kernel::page::PAGE_SHIFT) as usize,
+                pages.try_into().map_err(|_| EFBIG)?,
+                raw::dax_access_mode_DAX_ACCESS,
+                &mut kaddr,
+                core::ptr::null_mut(),
+            );
+            raw::dax_read_unlock(id);
+            mapped
+        };
+        if mapped < 0 || (mapped as u64) < pages {
+            fc.error(c"cannot map the whole device through DAX");
+            return Err(if mapped < 0 {
+                Error::from_errno(mapped as i32)
+            } else {
+                EIO
+            });
+        }
+        // INVARIANT: `kaddr` maps `pages` pages, that is `len` bytes rounded down to pages.
+        pmem.base = NonNull::new(kaddr.cast()).ok_or(EIO)?;
+        pmem.len = pages << kernel::page::PAGE_SHIFT;
+        Ok(pmem)
+    }
+
+    /// The size of the mapped device in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Copies `buf.len()` bytes at byte `offset` of the device into `buf`. A media error (poison)
+    /// in the range gives `EIO` instead of a machine check.
+    pub(crate) fn read(&self, offset: u64, buf: &mut [u8]) -> Result {
+        let end = offset.checked_add(buf.len() as u64).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant `base` maps `len` bytes and `offset..end` is within them;
+        // `buf` is a valid destination. `copy_mc_to_kernel` tolerates poisoned source memory.
+        let left = unsafe {
+            raw::copy_mc_to_kernel(
+                buf.as_mut_ptr().cast(),
+                self.base.as_ptr().add(offset as usize).cast(),
+                buf.len().try_into().map_err(|_| EINVAL)?,
+            )
+        };
+        if left != 0 {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pmem {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `dax` holds the reference taken in `open`, put only here.
+        unsafe { raw::fs_put_dax(self.dax.as_ptr(), core::ptr::null_mut()) };
+    }
+}

@@ -1,0 +1,51 @@
+#!/bin/bash
+# A fresh daxfs mounts with dax=always, shows it in /proc/mounts, reports the
+# geometry mkfs made through statfs, has an empty root directory, answers
+# lookups, unmounts, and is still clean.
+. "$(dirname "$0")/lib.sh"
+
+summary=$(mkfs_daxfs "$TEST_DEV" -L fresh)
+echo "$summary"
+data_blocks=$(sed -n 's/.*data [0-9]*-[0-9]* (\([0-9]*\) blocks).*/\1/p' <<<"$summary")
+inodes=$(sed -n 's/.* \([0-9]*\) inodes$/\1/p' <<<"$summary" | head -n1)
+[[ -n $data_blocks && -n $inodes ]] || fail "cannot read the geometry from mkfs's summary"
+
+mount -t daxfs -o dax=always "$TEST_DEV" "$TEST_DIR"
+grep -q "^$TEST_DEV $TEST_DIR daxfs rw,.*dax=always" /proc/mounts ||
+	fail "/proc/mounts: $(grep " $TEST_DIR " /proc/mounts)"
+echo "ok: $(grep " $TEST_DIR " /proc/mounts)"
+
+read -r bsize blocks bfree files ffree namelen ftype < <(stat -f -c '%S %b %f %c %d %l %t' "$TEST_DIR")
+[[ $bsize == 4096 ]] || fail "statfs block size $bsize"
+[[ $blocks == "$data_blocks" && $bfree == "$data_blocks" ]] || fail "statfs blocks $blocks free $bfree, mkfs made $data_blocks"
+[[ $files == "$inodes" && $ffree == $((inodes - 1)) ]] || fail "statfs inodes $files free $ffree, mkfs made $inodes"
+[[ $namelen == 255 && $ftype == 64617866 ]] || fail "statfs name length $namelen, type $ftype"
+echo "ok: statfs matches mkfs: $blocks blocks, $files inodes"
+
+read -r ino mode links < <(stat -c '%i %A %h' "$TEST_DIR")
+[[ $ino == 1 && $mode == drwxr-xr-x && $links == 2 ]] || fail "root: inode $ino, mode $mode, links $links"
+[[ -z $(ls -A "$TEST_DIR") ]] || fail "root is not empty: $(ls -A "$TEST_DIR")"
+[[ $(ls -a "$TEST_DIR" | tr '\n' ' ') == ". .. " ]] || fail "readdir of root: $(ls -a "$TEST_DIR")"
+echo "ok: empty root directory, inode 1"
+
+expect_fail "No such file or directory" stat "$TEST_DIR/missing"
+expect_fail "File name too long" stat "$TEST_DIR/$(printf 'n%.0s' {1..256})"
+
+umount "$TEST_DIR"
+fsck_clean "$TEST_DEV"
+echo "ok: unmounted, fsck clean"
+
+# "-o dax" alone means dax=always, as for ext4 (fstests mounts that way); no
+# option at all is dax=always too, and remount keeps it.
+for opts in dax defaults; do
+	mount -t daxfs -o "$opts" "$TEST_DEV" "$TEST_DIR"
+	grep -q " $TEST_DIR daxfs .*dax=always" /proc/mounts || fail "-o $opts: $(grep " $TEST_DIR " /proc/mounts)"
+	umount "$TEST_DIR"
+done
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+mount -o remount,ro "$TEST_DIR"
+grep -q " $TEST_DIR daxfs ro,.*dax=always" /proc/mounts || fail "remount,ro: $(grep " $TEST_DIR " /proc/mounts)"
+expect_fail "not supported" mount -o remount,dax=never "$TEST_DIR"
+grep -q " $TEST_DIR daxfs ro,.*dax=always" /proc/mounts || fail "a refused remount changed the mount"
+umount "$TEST_DIR"
+echo "ok: -o dax, defaults and remount"
