@@ -82,10 +82,12 @@ own_pmem=0
 if [[ -z $pmem_dir ]]; then
 	pmem_dir=$(mktemp -d "${TMPDIR:-/tmp}/daxfs-pmem.XXXXXX")
 	own_pmem=1
-	# Creating the fsdax namespaces takes the guest half a minute under TCG, so
-	# it is done once per size pair in a template that each run copies (sparse).
+fi
+# Creating the fsdax namespaces takes the guest half a minute under TCG, so it
+# is done once per size pair in a template that new backing files copy (sparse).
+if [[ ! -f $pmem_dir/test.img && -z ${DAXFS_MAKING_PMEM_TEMPLATE:-} ]]; then
 	template=$DAXFS_CACHE/pmem/test${test_mb}M-scratch${scratch_mb}M-label${label_mb}M
-	if [[ ! -f $template/.ready && -z ${DAXFS_MAKING_PMEM_TEMPLATE:-} ]]; then
+	if [[ ! -f $template/.ready ]]; then
 		(
 			with_lock pmem
 			if [[ ! -f $template/.ready ]]; then
@@ -97,9 +99,8 @@ if [[ -z $pmem_dir ]]; then
 			fi
 		)
 	fi
-	if [[ -f $template/.ready ]]; then
-		cp --sparse=always "$template"/*.img "$pmem_dir/"
-	fi
+	mkdir -p "$pmem_dir"
+	cp --sparse=always "$template"/*.img "$pmem_dir/"
 fi
 mkdir -p "$pmem_dir"
 pmem_args=()

@@ -5,6 +5,8 @@
  * table that is built from macros.
  */
 #include <linux/blkdev.h>
+#include <linux/cred.h>
+#include <asm/barrier.h>
 #include <linux/fs_parser.h>
 #include <linux/slab.h>
 
@@ -102,4 +104,44 @@ bool daxfs_inode_is_new(struct inode *inode)
 bool daxfs_sb_rdonly(const struct super_block *sb)
 {
 	return sb_rdonly(sb);
+}
+
+void daxfs_inode_get_attrs(struct inode *inode, struct daxfs_inode_attrs *attrs)
+{
+	struct timespec64 t;
+
+	attrs->mode = inode->i_mode;
+	attrs->uid = i_uid_read(inode);
+	attrs->gid = i_gid_read(inode);
+	t = inode_get_atime(inode);
+	attrs->atime_sec = t.tv_sec;
+	attrs->atime_nsec = t.tv_nsec;
+	t = inode_get_mtime(inode);
+	attrs->mtime_sec = t.tv_sec;
+	attrs->mtime_nsec = t.tv_nsec;
+	t = inode_get_ctime(inode);
+	attrs->ctime_sec = t.tv_sec;
+	attrs->ctime_nsec = t.tv_nsec;
+}
+
+void daxfs_current_fsids(u32 *uid, u32 *gid)
+{
+	*uid = from_kuid(&init_user_ns, current_fsuid());
+	*gid = from_kgid(&init_user_ns, current_fsgid());
+}
+
+/* Non-temporal copy to persistent memory; durable after daxfs_pmem_wmb(). */
+void daxfs_memcpy_flushcache(void *dst, const void *src, size_t len)
+{
+	memcpy_flushcache(dst, src, len);
+}
+
+void daxfs_pmem_wmb(void)
+{
+	pmem_wmb();
+}
+
+bool daxfs_fc_wants_rdonly(const struct fs_context *fc)
+{
+	return fc->sb_flags & SB_RDONLY;
 }

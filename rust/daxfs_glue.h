@@ -24,6 +24,15 @@ enum daxfs_dax_mode {
 	DAXFS_DAX_INODE,
 };
 
+/* The attributes of a VFS inode that daxfs stores, in on-disk units. */
+struct daxfs_inode_attrs {
+	u16 mode;
+	u32 uid;
+	u32 gid;
+	s64 atime_sec, mtime_sec, ctime_sec;
+	u32 atime_nsec, mtime_nsec, ctime_nsec;
+};
+
 void daxfs_fc_error(struct fs_context *fc, const char *msg);
 int daxfs_parse_param(struct fs_context *fc, struct fs_parameter *param,
 		      unsigned int *value);
@@ -39,5 +48,10 @@ bool daxfs_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino,
 void daxfs_seq_puts(struct seq_file *seq, const char *s);
 bool daxfs_inode_is_new(struct inode *inode);
 bool daxfs_sb_rdonly(const struct super_block *sb);
+bool daxfs_fc_wants_rdonly(const struct fs_context *fc);
+void daxfs_inode_get_attrs(struct inode *inode, struct daxfs_inode_attrs *attrs);
+void daxfs_current_fsids(u32 *uid, u32 *gid);
+void daxfs_memcpy_flushcache(void *dst, const void *src, size_t len);
+void daxfs_pmem_wmb(void);
 
 #endif /* DAXFS_GLUE_H */

@@ -84,6 +84,18 @@ if [[ -f build/debug/daxfs.ko ]]; then
 		result FAIL vm/kernel-console-clean "console: $vm_out/console.log"
 		sed 's/^/    /' "$out/logs/vm.log" | tail -n 40
 	fi
+
+	# Persistence across a guest reboot: two boots on the same NVDIMM backing files.
+	reboot_out=$out/reboot
+	if qemu/run-vm.sh --kernel "$kdir" --module build/debug/daxfs.ko --results "$reboot_out" \
+		--pmem-dir "$reboot_out/pmem" -- tests/reboot/1-write.sh >"$out/logs/reboot-1.log" 2>&1 &&
+		qemu/run-vm.sh --kernel "$kdir" --module build/debug/daxfs.ko --results "$reboot_out" \
+			--pmem-dir "$reboot_out/pmem" -- tests/reboot/2-check.sh >"$out/logs/reboot-2.log" 2>&1; then
+		result PASS vm/persistence-across-reboot
+	else
+		result FAIL vm/persistence-across-reboot "logs: $out/logs/reboot-*.log, console $reboot_out/console.log"
+		grep -h 'FAIL\|error' "$reboot_out/console.log" "$out"/logs/reboot-*.log | head -n 10 | sed 's/^/    /'
+	fi
 else
 	result FAIL vm-tests "no module to test"
 fi

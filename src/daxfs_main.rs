@@ -3,15 +3,17 @@
 //! daxfs: a small file system whose file data lives directly in persistent memory (DAX).
 //!
 //! The raw kernel interfaces are wrapped in [`vfs`], the one module that uses `unsafe`; the file
-//! system logic ([`mount`], [`inode`], [`dir`]) sits on top of it, and [`format`] defines the
-//! on-disk layout that the userspace tools share.
+//! system logic ([`mount`], [`inode`], [`dir`], [`namei`], [`alloc`]) sits on top of it, and
+//! [`format`] defines the on-disk layout that the userspace tools share.
 
 use kernel::prelude::*;
 
+mod alloc;
 mod dir;
 pub mod format;
 mod inode;
 mod mount;
+mod namei;
 mod vfs;
 
 module! {
@@ -46,7 +48,7 @@ impl vfs::FileSystem for Daxfs {
         opts: &mount::Options,
         pmem: vfs::Pmem,
         fc: &mut vfs::FsContext,
-    ) -> Result<mount::SbInfo> {
+    ) -> Result<impl PinInit<mount::SbInfo, Error>> {
         mount::fill_super(sb, opts, pmem, fc)
     }
 
@@ -58,8 +60,9 @@ impl vfs::FileSystem for Daxfs {
         sb: &vfs::SuperBlock<Self>,
         fc: &mut vfs::FsContext,
         opts: &mount::Options,
+        read_only: bool,
     ) -> Result {
-        mount::reconfigure(sb, fc, opts)
+        mount::reconfigure(sb, fc, opts, read_only)
     }
 
     fn statfs(sb: &vfs::SuperBlock<Self>) -> Result<vfs::StatFs> {
@@ -76,6 +79,49 @@ impl vfs::FileSystem for Daxfs {
 
     fn read_dir(dir: &inode::Inode, emitter: &mut vfs::DirEmitter) -> Result {
         dir::read_dir(dir, emitter)
+    }
+
+    fn create(
+        dir: &inode::Inode,
+        name: &[u8],
+        node: vfs::NewNode<'_>,
+    ) -> Result<vfs::ARef<inode::Inode>> {
+        namei::create(dir, name, node)
+    }
+
+    fn link(dir: &inode::Inode, name: &[u8], inode: &inode::Inode) -> Result {
+        namei::link(dir, name, inode)
+    }
+
+    fn unlink(dir: &inode::Inode, name: &[u8], inode: &inode::Inode) -> Result {
+        namei::unlink(dir, name, inode)
+    }
+
+    fn rmdir(dir: &inode::Inode, name: &[u8], inode: &inode::Inode) -> Result {
+        namei::rmdir(dir, name, inode)
+    }
+
+    fn rename(
+        old_dir: &inode::Inode,
+        old_name: &[u8],
+        inode: &inode::Inode,
+        new_dir: &inode::Inode,
+        new_name: &[u8],
+        target: Option<&inode::Inode>,
+    ) -> Result {
+        namei::rename(old_dir, old_name, inode, new_dir, new_name, target)
+    }
+
+    fn write_inode(inode: &inode::Inode) -> Result {
+        inode::write_inode(inode)
+    }
+
+    fn evict(inode: &inode::Inode) {
+        inode::evict(inode)
+    }
+
+    fn symlink_target(data: &inode::InodeInfo) -> Option<&CStr> {
+        data.symlink_target()
     }
 }
 

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Directories: fixed-size entries in the directory's data blocks.
+//!
+//! Writing an entry is the commit point of create, link and rename: everything it names is
+//! durable before it is written, and it is durable when the operation returns. A directory grows
+//! by one zeroed block (all slots free) at a time; its inode, with the new size, is written
+//! after the entry, so a crash in between leaves the block allocated but unused (fsck frees it).
 
 use kernel::prelude::*;
 
@@ -8,8 +13,10 @@ use crate::{
     format,
     inode::{
         self,
+        write_disk_inode,
         Inode, //
     },
+    mount::SbInfo,
     vfs::{
         ARef,
         DirEmitter, //
@@ -19,39 +26,183 @@ use crate::{
 /// readdir positions: 0 is ".", 1 is "..", and `ENTRIES_POS + n` is entry slot `n`.
 const ENTRIES_POS: i64 = 2;
 
-/// Calls `f(slot, entry)` for each used entry of `dir` from slot `first` on, until `f` returns
-/// false.
-fn for_each_entry(
-    dir: &Inode,
+/// An entry found in a directory.
+pub(crate) struct Found {
+    /// Its slot.
+    pub(crate) slot: u64,
+    /// The inode it names.
+    pub(crate) ino: u64,
+}
+
+/// Device byte offset of entry slot `slot` of the directory `disk` (inode `ino`).
+fn slot_offset(sbi: &SbInfo, ino: u64, disk: &format::Inode, slot: u64) -> Result<u64> {
+    let per_block = format::DIRENTS_PER_BLOCK as u64;
+    let block = inode::map_block(sbi, ino, disk, slot / per_block)?.ok_or_else(|| {
+        inode::corrupted(ino, format::FormatError::BadInode("hole in a directory"))
+    })?;
+    Ok(SbInfo::block_offset(block) + (slot % per_block) * format::DIRENT_SIZE as u64)
+}
+
+/// Calls `f(slot, entry)` for every slot of the directory `disk` (inode `ino`) from `first` on,
+/// `entry` being `None` for a free slot, until `f` returns false.
+fn scan(
+    sbi: &SbInfo,
+    ino: u64,
+    disk: &format::Inode,
     first: u64,
-    mut f: impl FnMut(u64, &format::DirEntry) -> bool,
+    mut f: impl FnMut(u64, Option<&format::DirEntry>) -> bool,
 ) -> Result {
-    let sbi = dir.super_block().data();
-    let disk = &dir.data().disk;
     let per_block = format::DIRENTS_PER_BLOCK as u64;
     let slots = disk.size / format::BLOCK_SIZE_U64 * per_block;
     let mut buf = [0u8; format::DIRENT_SIZE];
-    let mut device_block = None;
+    let mut block_offset = 0;
     for slot in first..slots {
         if slot == first || slot % per_block == 0 {
-            device_block = inode::map_block(sbi, dir.ino(), disk, slot / per_block)?;
+            block_offset = slot_offset(sbi, ino, disk, slot - slot % per_block)?;
         }
-        let Some(block) = device_block else {
-            return Err(inode::corrupted(
-                dir.ino(),
-                format::FormatError::BadInode("hole in a directory"),
-            ));
-        };
-        let offset = (slot % per_block) * format::DIRENT_SIZE as u64;
-        sbi.pmem
-            .read(block * format::BLOCK_SIZE_U64 + offset, &mut buf)?;
-        let entry = format::DirEntry::decode(&buf).map_err(|e| inode::corrupted(dir.ino(), e))?;
-        if let Some(entry) = entry {
-            if !f(slot, &entry) {
-                break;
-            }
+        let offset = block_offset + (slot % per_block) * format::DIRENT_SIZE as u64;
+        sbi.pmem.read(offset, &mut buf)?;
+        let entry = format::DirEntry::decode(&buf).map_err(|e| inode::corrupted(ino, e))?;
+        if !f(slot, entry.as_ref()) {
+            break;
         }
     }
+    Ok(())
+}
+
+/// Finds `name` in the directory `disk` (inode `ino`).
+pub(crate) fn find(
+    sbi: &SbInfo,
+    ino: u64,
+    disk: &format::Inode,
+    name: &[u8],
+) -> Result<Option<Found>> {
+    let mut found = None;
+    scan(sbi, ino, disk, 0, |slot, entry| {
+        if let Some(entry) = entry.filter(|e| e.name() == name) {
+            found = Some(Found {
+                slot,
+                ino: entry.ino,
+            });
+        }
+        found.is_none()
+    })?;
+    Ok(found)
+}
+
+/// Whether the directory `disk` (inode `ino`) has no entries.
+pub(crate) fn is_empty(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<bool> {
+    let mut empty = true;
+    scan(sbi, ino, disk, 0, |_, entry| {
+        empty = entry.is_none();
+        empty
+    })?;
+    Ok(empty)
+}
+
+/// Writes `entry` (or a free slot) at `slot` and makes it durable.
+fn write_slot(
+    sbi: &SbInfo,
+    ino: u64,
+    disk: &format::Inode,
+    slot: u64,
+    entry: Option<&format::DirEntry>,
+) -> Result {
+    let mut buf = [0u8; format::DIRENT_SIZE];
+    match entry {
+        Some(entry) => entry.encode(&mut buf),
+        None => format::DirEntry::encode_free(&mut buf),
+    }
+    sbi.pmem.write(slot_offset(sbi, ino, disk, slot)?, &buf)?;
+    sbi.pmem.fence();
+    Ok(())
+}
+
+/// Removes the entry at `slot` (durable on return).
+pub(crate) fn remove_entry(sbi: &SbInfo, ino: u64, disk: &format::Inode, slot: u64) -> Result {
+    write_slot(sbi, ino, disk, slot, None)
+}
+
+/// Points the entry at `slot` to `entry` instead (durable on return): the atomic replace of a
+/// rename over an existing name.
+pub(crate) fn replace_entry(
+    sbi: &SbInfo,
+    ino: u64,
+    disk: &format::Inode,
+    slot: u64,
+    entry: &format::DirEntry,
+) -> Result {
+    write_slot(sbi, ino, disk, slot, Some(entry))
+}
+
+/// Adds `entry` to `dir`, whose locked on-disk inode is `disk`, growing the directory by a block
+/// if it is full. Durable on return; the caller writes `disk` back with its times.
+pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::DirEntry) -> Result {
+    let sbi = dir.super_block().data();
+    let ino = dir.ino();
+    let mut free_slot = None;
+    scan(sbi, ino, disk, 0, |slot, used| {
+        if used.is_none() {
+            free_slot = Some(slot);
+        }
+        free_slot.is_none()
+    })?;
+    if let Some(slot) = free_slot {
+        return write_slot(sbi, ino, disk, slot, Some(entry));
+    }
+
+    // Full: append a block, next to the last one if possible so the extent just grows.
+    let file_block = disk.size / format::BLOCK_SIZE_U64;
+    let count = disk.inline_extent_count();
+    let last = match count {
+        0 => None,
+        n => Some(
+            disk.inline_extent(n - 1)
+                .map_err(|e| inode::corrupted(ino, e))?,
+        ),
+    };
+    if disk.overflow_block != 0 {
+        pr_warn!(
+            "directory {ino} cannot grow: its extents overflow the inode (not supported yet)\n"
+        );
+        return Err(ENOSPC);
+    }
+    let block = sbi.alloc_block(last.and_then(|e| e.physical_end()))?;
+    let grown = match last {
+        Some(mut e) if e.physical_end() == Some(block) && e.logical_end() == Some(file_block) => {
+            e.len += 1;
+            disk.set_inline_extent(count - 1, &e)
+        }
+        _ if count < format::INLINE_EXTENTS => {
+            disk.extent_count += 1;
+            disk.set_inline_extent(
+                count,
+                &format::Extent {
+                    logical: file_block,
+                    physical: block,
+                    len: 1,
+                },
+            )
+        }
+        _ => Err(format::FormatError::BadExtent(
+            "no room for another inline extent",
+        )),
+    };
+    if grown.is_err() {
+        pr_warn!(
+            "directory {ino} cannot grow: its extents overflow the inode (not supported yet)\n"
+        );
+        sbi.free_blocks(block, 1)?;
+        return Err(ENOSPC);
+    }
+    disk.size += format::BLOCK_SIZE_U64;
+    disk.blocks += 1;
+    // The new block's slots are all free (zeroed): fill the first, then publish the size.
+    let slot = file_block * format::DIRENTS_PER_BLOCK as u64;
+    write_slot(sbi, ino, disk, slot, Some(entry))?;
+    write_disk_inode(sbi, ino, disk)?;
+    sbi.pmem.fence();
+    dir.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
     Ok(())
 }
 
@@ -60,33 +211,34 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<ARef<Inode>>> {
     if name.len() > format::MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
     }
-    let mut found = None;
-    for_each_entry(dir, 0, |_, entry| {
-        if entry.name() == name {
-            found = Some(entry.ino);
-        }
-        found.is_none()
-    })?;
+    let sbi = dir.super_block().data();
+    let found = {
+        let disk = dir.data().disk.lock();
+        find(sbi, dir.ino(), &disk, name)?
+    };
     found
-        .map(|ino| inode::iget(dir.super_block(), ino))
+        .map(|f| inode::iget(dir.super_block(), f.ino))
         .transpose()
 }
 
 /// Emits the entries of `dir` from the emitter's position on.
 pub(crate) fn read_dir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
+    let sbi = dir.super_block().data();
+    let disk = *dir.data().disk.lock();
     if emitter.pos() == 0 && !emitter.emit(b".", dir.ino(), format::DT_DIR, 1) {
         return Ok(());
     }
-    if emitter.pos() == 1 && !emitter.emit(b"..", dir.data().disk.parent, format::DT_DIR, 2) {
+    if emitter.pos() == 1 && !emitter.emit(b"..", disk.parent, format::DT_DIR, 2) {
         return Ok(());
     }
     let first = u64::try_from(emitter.pos() - ENTRIES_POS).map_err(|_| EINVAL)?;
-    for_each_entry(dir, first, |slot, entry| {
-        emitter.emit(
+    scan(sbi, dir.ino(), &disk, first, |slot, entry| match entry {
+        Some(entry) => emitter.emit(
             entry.name(),
             entry.ino,
             entry.file_type.dirent_type(),
             slot as i64 + ENTRIES_POS + 1,
-        )
+        ),
+        None => true,
     })
 }

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! daxfs inodes: reading them from the inode table and mapping their file blocks.
+//! daxfs inodes: reading and writing them in the inode table, mapping their file blocks, and
+//! releasing them.
 
-use kernel::prelude::*;
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::Mutex, //
+};
 
 use crate::{
     format,
@@ -22,9 +27,21 @@ use crate::{
 };
 
 /// What daxfs keeps with each VFS inode.
+#[pin_data]
 pub(crate) struct InodeInfo {
-    /// The on-disk inode as read.
-    pub(crate) disk: format::Inode,
+    /// The on-disk inode, written through on every change. Lock order: a VFS inode lock, then
+    /// this, then the allocator; never two of these at once.
+    #[pin]
+    pub(crate) disk: Mutex<format::Inode>,
+    /// A symlink's target with a trailing NUL, for the VFS's `i_link`.
+    symlink: Option<KVec<u8>>,
+}
+
+impl InodeInfo {
+    /// A symlink's target, NUL-terminated.
+    pub(crate) fn symlink_target(&self) -> Option<&CStr> {
+        CStr::from_bytes_with_nul(self.symlink.as_deref()?).ok()
+    }
 }
 
 /// A daxfs VFS inode.
@@ -36,12 +53,32 @@ pub(crate) fn corrupted(ino: u64, err: format::FormatError) -> Error {
     EUCLEAN
 }
 
+/// The current time as an on-disk timestamp.
+pub(crate) fn now() -> format::Timestamp {
+    let (sec, nsec) = vfs::now();
+    format::Timestamp { sec, nsec }
+}
+
+/// The VFS form of on-disk times (access, modification, change).
+pub(crate) fn vfs_times(disk: &format::Inode) -> [(i64, u32); 3] {
+    [disk.atime, disk.mtime, disk.ctime].map(|t| (t.sec, t.nsec))
+}
+
+/// Writes `disk` as inode `ino`. Durable after the next fence.
+pub(crate) fn write_disk_inode(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result {
+    let (block, offset) = sbi.disk.inode_location(ino).ok_or(EUCLEAN)?;
+    let mut buf = [0u8; format::INODE_SIZE];
+    disk.encode(&mut buf);
+    sbi.pmem
+        .write(SbInfo::block_offset(block) + offset as u64, &buf)
+}
+
 /// Reads and checks inode `ino` from the inode table.
 fn read_disk_inode(sbi: &SbInfo, ino: u64) -> Result<format::Inode> {
     let (block, offset) = sbi.disk.inode_location(ino).ok_or(EUCLEAN)?;
     let mut buf = [0u8; format::INODE_SIZE];
     sbi.pmem
-        .read(block * format::BLOCK_SIZE_U64 + offset as u64, &mut buf)?;
+        .read(SbInfo::block_offset(block) + offset as u64, &mut buf)?;
     let disk = format::Inode::decode(&buf).map_err(|e| corrupted(ino, e))?;
     if disk.is_free() {
         pr_err!("inode {ino} is referenced but free; run fsck.daxfs\n");
@@ -52,18 +89,54 @@ fn read_disk_inode(sbi: &SbInfo, ino: u64) -> Result<format::Inode> {
     Ok(disk)
 }
 
+/// A symlink's target with a trailing NUL: inline, or in its one data block.
+fn read_symlink_target(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<KVec<u8>> {
+    let len = usize::try_from(disk.size).map_err(|_| EUCLEAN)?;
+    if len == 0 || len > format::MAX_SYMLINK_LEN {
+        return Err(corrupted(
+            ino,
+            format::FormatError::BadInode("bad symlink size"),
+        ));
+    }
+    let mut target = KVec::from_elem(0u8, len + 1, GFP_KERNEL)?;
+    if let Some(inline) = disk.inline_symlink_target() {
+        if inline.len() != len {
+            return Err(corrupted(
+                ino,
+                format::FormatError::BadInode("bad symlink size"),
+            ));
+        }
+        target[..len].copy_from_slice(inline);
+    } else {
+        let block = map_block(sbi, ino, disk, 0)?.ok_or(EUCLEAN)?;
+        sbi.pmem
+            .read(SbInfo::block_offset(block), &mut target[..len])?;
+    }
+    if target[..len].contains(&0) {
+        return Err(corrupted(
+            ino,
+            format::FormatError::BadInode("NUL in symlink target"),
+        ));
+    }
+    Ok(target)
+}
+
 /// The VFS inode for inode number `ino`, from the inode cache or read from the inode table.
 pub(crate) fn iget(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
     let new = match vfs::iget(sb, ino)? {
         Lookup::Cached(inode) => return Ok(inode),
         Lookup::New(new) => new,
     };
-    let disk = read_disk_inode(sb.data(), ino)?;
-    let kind = match disk.file_type() {
-        Some(format::FileType::Regular) => InodeKind::Regular,
-        Some(format::FileType::Directory) => InodeKind::Directory,
-        Some(format::FileType::Symlink) => InodeKind::Symlink,
-        Some(_) => InodeKind::Special(disk.rdev),
+    let sbi = sb.data();
+    let disk = read_disk_inode(sbi, ino)?;
+    let (kind, symlink) = match disk.file_type() {
+        Some(format::FileType::Regular) => (InodeKind::Regular, None),
+        Some(format::FileType::Directory) => (InodeKind::Directory, None),
+        Some(format::FileType::Symlink) => (
+            InodeKind::Symlink,
+            Some(read_symlink_target(sbi, ino, &disk)?),
+        ),
+        Some(_) => (InodeKind::Special(disk.rdev), None),
         None => return Err(EUCLEAN),
     };
     let params = InodeParams {
@@ -74,24 +147,28 @@ pub(crate) fn iget(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
         gid: disk.gid,
         size: disk.size,
         allocated_bytes: disk.blocks * format::BLOCK_SIZE_U64,
-        times: [disk.atime, disk.mtime, disk.ctime].map(|t| (t.sec, t.nsec)),
+        times: vfs_times(&disk),
     };
-    new.init(params, InodeInfo { disk })
+    new.init(
+        params,
+        try_pin_init!(InodeInfo {
+            disk <- new_mutex!(disk),
+            symlink,
+        }? Error),
+    )
 }
 
-/// The device block that file block `file_block` of `disk` maps to, `None` in a hole. Looks
-/// through the inline extents, then the overflow chain.
-pub(crate) fn map_block(
+/// Calls `f` with each extent of `disk`, inline then overflow, and `overflow` with each
+/// overflow block. Stops at the first error.
+pub(crate) fn for_each_extent(
     sbi: &SbInfo,
     ino: u64,
     disk: &format::Inode,
-    file_block: u64,
-) -> Result<Option<u64>> {
+    mut f: impl FnMut(&format::Extent) -> Result,
+    mut overflow: impl FnMut(u64) -> Result,
+) -> Result {
     for index in 0..disk.inline_extent_count() {
-        let extent = disk.inline_extent(index).map_err(|e| corrupted(ino, e))?;
-        if let Some(block) = extent.map(file_block) {
-            return Ok(Some(block));
-        }
+        f(&disk.inline_extent(index).map_err(|e| corrupted(ino, e))?)?;
     }
     let mut left = u64::from(disk.extent_count).saturating_sub(disk.inline_extent_count() as u64);
     let mut next = disk.overflow_block;
@@ -105,17 +182,96 @@ pub(crate) fn map_block(
                 format::FormatError::BadExtent("overflow block out of range"),
             ));
         }
-        sbi.pmem.read(next * format::BLOCK_SIZE_U64, &mut block)?;
+        sbi.pmem.read(SbInfo::block_offset(next), &mut block)?;
         let header = format::ExtentBlockHeader::decode(&block).map_err(|e| corrupted(ino, e))?;
         for index in 0..header.count as usize {
-            let extent = format::ExtentBlockHeader::read_extent(&block, index)
-                .map_err(|e| corrupted(ino, e))?;
-            if let Some(device_block) = extent.map(file_block) {
-                return Ok(Some(device_block));
-            }
+            f(&format::ExtentBlockHeader::read_extent(&block, index)
+                .map_err(|e| corrupted(ino, e))?)?;
         }
+        overflow(next)?;
         left = left.saturating_sub(header.count.into());
         next = header.next;
     }
-    Ok(None)
+    Ok(())
+}
+
+/// The device block that file block `file_block` of `disk` maps to, `None` in a hole.
+pub(crate) fn map_block(
+    sbi: &SbInfo,
+    ino: u64,
+    disk: &format::Inode,
+    file_block: u64,
+) -> Result<Option<u64>> {
+    let mut found = None;
+    // An error stops the walk early once the block is found.
+    let walk = for_each_extent(
+        sbi,
+        ino,
+        disk,
+        |extent| match extent.map(file_block) {
+            Some(block) => {
+                found = Some(block);
+                Err(EEXIST)
+            }
+            None => Ok(()),
+        },
+        |_| Ok(()),
+    );
+    match walk {
+        Ok(()) => Ok(None),
+        Err(e) if e == EEXIST && found.is_some() => Ok(found),
+        Err(e) => Err(e),
+    }
+}
+
+/// Stores the attributes the VFS holds for `inode` (after setattr).
+pub(crate) fn write_inode(inode: &Inode) -> Result {
+    let sbi = inode.super_block().data();
+    let attrs = inode.attrs();
+    let mut disk = inode.data().disk.lock();
+    disk.mode = attrs.mode;
+    disk.uid = attrs.uid;
+    disk.gid = attrs.gid;
+    let [a, m, c] = attrs
+        .times
+        .map(|(sec, nsec)| format::Timestamp { sec, nsec });
+    (disk.atime, disk.mtime, disk.ctime) = (a, m, c);
+    write_disk_inode(sbi, inode.ino(), &disk)?;
+    sbi.pmem.fence();
+    Ok(())
+}
+
+/// Releases an unlinked inode whose last reference is gone: first the inode slot, then its
+/// blocks (see the write order in [`crate::alloc`]).
+pub(crate) fn evict(inode: &Inode) {
+    let sbi = inode.super_block().data();
+    let ino = inode.ino();
+    let disk = *inode.data().disk.lock();
+    let mut extents = KVec::new();
+    let mut overflow_blocks = KVec::new();
+    let collected = for_each_extent(
+        sbi,
+        ino,
+        &disk,
+        |extent| {
+            extents
+                .push((extent.physical, u64::from(extent.len)), GFP_KERNEL)
+                .map_err(|_| ENOMEM)
+        },
+        |block| {
+            overflow_blocks
+                .push((block, 1), GFP_KERNEL)
+                .map_err(|_| ENOMEM)
+        },
+    );
+    let freed = collected
+        .and_then(|()| sbi.free_inode(ino, disk.generation))
+        .and_then(|()| {
+            Iterator::chain(extents.iter(), overflow_blocks.iter())
+                .try_for_each(|&(start, len)| sbi.free_blocks(start, len))
+        });
+    if let Err(e) = freed {
+        // The inode stays unreachable or its blocks leaked: fsck reclaims both.
+        pr_err!("could not free inode {ino} ({e:?}); run fsck.daxfs\n");
+    }
 }

@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Mounting: options, reading and checking the superblock, statfs and show_options.
+//! Mounting: options, reading and checking the superblock, statfs and show_options, and the
+//! superblock's state while mounted.
+//!
+//! A read-write mount marks the superblock dirty before anything else is written and clean,
+//! with the free counters, when it ends; the counters in between live in memory. After a crash
+//! fsck sees the dirty state and recomputes them.
+
+use core::sync::atomic::{
+    AtomicBool,
+    Ordering, //
+};
 
 use kernel::{
+    new_mutex,
     prelude::*,
-    str::CString, //
+    str::CString,
+    sync::Mutex, //
 };
 
 use crate::{
@@ -28,14 +40,64 @@ pub(crate) struct Options {
     dax: DaxMode,
 }
 
+/// What allocation changes while mounted.
+pub(crate) struct AllocState {
+    /// Free blocks in the data area.
+    pub(crate) free_blocks: u64,
+    /// Free inodes.
+    pub(crate) free_inodes: u64,
+    /// Where the next inode search starts.
+    pub(crate) inode_hint: u64,
+    /// Where the next block search starts.
+    pub(crate) block_hint: u64,
+}
+
 /// Per-mount state.
+#[pin_data(PinnedDrop)]
 pub(crate) struct SbInfo {
     /// The device's persistent memory.
     pub(crate) pmem: Pmem,
-    /// The superblock as read at mount.
+    /// The superblock as read at mount; its geometry never changes.
     pub(crate) disk: format::Superblock,
     /// The DAX mode in effect.
     dax: DaxMode,
+    /// Whether the mount is read-write (and so the superblock marked dirty).
+    writable: AtomicBool,
+    /// Allocation of blocks and inodes; taken after any inode's lock.
+    #[pin]
+    pub(crate) alloc: Mutex<AllocState>,
+}
+
+impl SbInfo {
+    /// Writes the free counters and the clean state: the end of a read-write mount.
+    fn mark_clean(&self) -> Result {
+        let mut disk = self.disk;
+        {
+            let alloc = self.alloc.lock();
+            disk.free_blocks = alloc.free_blocks;
+            disk.free_inodes = alloc.free_inodes;
+        }
+        disk.state = format::STATE_CLEAN;
+        write_superblock(&self.pmem, &disk)
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for SbInfo {
+    fn drop(self: Pin<&mut Self>) {
+        if self.writable.load(Ordering::Relaxed) && self.mark_clean().is_err() {
+            pr_err!("could not mark the file system clean at unmount\n");
+        }
+    }
+}
+
+/// Writes `disk` as the superblock and makes it durable.
+fn write_superblock(pmem: &Pmem, disk: &format::Superblock) -> Result {
+    let mut block = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
+    disk.encode(&mut block);
+    pmem.write(0, &block[..])?;
+    pmem.fence();
+    Ok(())
 }
 
 /// A format error, displayable in kernel messages (the kernel has its own `Display` trait).
@@ -68,51 +130,87 @@ pub(crate) fn parse_param(fc: &mut FsContext, opts: &mut Options, param: MountPa
     Ok(())
 }
 
-/// Reads and checks the superblock on `pmem`.
+/// Reads and checks the superblock on `pmem`; a read-write mount marks it dirty.
 pub(crate) fn fill_super(
     sb: &SuperBlock<Daxfs>,
     opts: &Options,
     pmem: Pmem,
     fc: &mut FsContext,
-) -> Result<SbInfo> {
+) -> Result<impl PinInit<SbInfo, Error>> {
     let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
     pmem.read(0, &mut block)?;
     let disk = format::Superblock::decode(&block).map_err(|e| report(fc, "bad superblock", e))?;
     disk.validate_geometry(pmem.len() / format::BLOCK_SIZE_U64)
         .map_err(|e| report(fc, "superblock does not fit the device", e))?;
-    if !sb.is_read_only() {
+    let writable = !sb.is_read_only();
+    if writable {
         disk.check_writable()
             .map_err(|e| report(fc, "cannot mount read-write, mount with -o ro", e))?;
     }
     if disk.state != format::STATE_CLEAN {
         pr_warn!("file system was not cleanly unmounted; run fsck.daxfs\n");
     }
-    Ok(SbInfo {
+    if writable {
+        let mut dirty = disk;
+        dirty.state = format::STATE_DIRTY;
+        write_superblock(&pmem, &dirty)?;
+    }
+    let dax = opts.dax;
+    Ok(try_pin_init!(SbInfo {
         pmem,
         disk,
-        dax: opts.dax,
-    })
+        dax,
+        writable: AtomicBool::new(writable),
+        alloc <- new_mutex!(AllocState {
+            free_blocks: disk.free_blocks,
+            free_inodes: disk.free_inodes,
+            inode_hint: format::ROOT_INO + 1,
+            block_hint: disk.data_start,
+        }),
+    }? Error))
 }
 
-/// Checks a remount's options: the DAX mode of a mounted file system cannot change.
-pub(crate) fn reconfigure(sb: &SuperBlock<Daxfs>, fc: &mut FsContext, opts: &Options) -> Result {
-    if opts.dax != sb.data().dax {
+/// Applies a remount. The DAX mode of a mounted file system cannot change. Read-write to
+/// read-only writes the counters and the clean state (the VFS has synced everything first, and
+/// daxfs writes metadata synchronously); read-only to read-write is not supported yet.
+pub(crate) fn reconfigure(
+    sb: &SuperBlock<Daxfs>,
+    fc: &mut FsContext,
+    opts: &Options,
+    read_only: bool,
+) -> Result {
+    let sbi = sb.data();
+    if opts.dax != sbi.dax {
         fc.error(c"the dax= mode cannot change on remount");
         return Err(EINVAL);
+    }
+    let writable = sbi.writable.load(Ordering::Relaxed);
+    if !read_only && !writable {
+        fc.error(c"remounting read-write is not supported yet; unmount and mount again");
+        return Err(EINVAL);
+    }
+    if read_only && writable {
+        sbi.mark_clean()?;
+        sbi.writable.store(false, Ordering::Relaxed);
     }
     Ok(())
 }
 
-/// Usage for statfs(2). Until daxfs writes, the superblock's counters are current.
+/// Usage for statfs(2).
 pub(crate) fn statfs(sb: &SuperBlock<Daxfs>) -> Result<StatFs> {
-    let disk = &sb.data().disk;
+    let sbi = sb.data();
+    let disk = &sbi.disk;
+    let (free_blocks, free_files) = {
+        let alloc = sbi.alloc.lock();
+        (alloc.free_blocks, alloc.free_inodes)
+    };
     let uuid = disk.uuid;
     let word = |i: usize| u32::from_le_bytes([uuid[i], uuid[i + 1], uuid[i + 2], uuid[i + 3]]);
     Ok(StatFs {
         blocks: disk.data_blocks(),
-        free_blocks: disk.free_blocks,
+        free_blocks,
         files: disk.inode_count,
-        free_files: disk.free_inodes,
+        free_files,
         name_len: format::MAX_NAME_LEN as u64,
         fsid: [word(0) ^ word(8), word(4) ^ word(12)],
     })

@@ -120,6 +120,46 @@ impl Pmem {
         }
         Ok(())
     }
+
+    /// The address of `len` bytes at `offset`, if they are inside the device.
+    fn range(&self, offset: u64, len: usize) -> Result<*mut u8> {
+        let end = offset.checked_add(len as u64).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant `base` maps `len` bytes, and `offset..end` is inside.
+        Ok(unsafe { self.base.as_ptr().add(offset as usize) })
+    }
+
+    /// Copies `bytes` to byte `offset` of the device, bypassing the CPU cache. The data is
+    /// durable, and ordered before later stores, after the next [`Pmem::fence`].
+    pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result {
+        let dst = self.range(offset, bytes.len())?;
+        // SAFETY: `dst` is valid for `bytes.len()` bytes of the device; `bytes` is a valid
+        // source. Concurrent writers to the same metadata are excluded by the file system's locks.
+        unsafe { raw::daxfs_memcpy_flushcache(dst.cast(), bytes.as_ptr().cast(), bytes.len()) };
+        Ok(())
+    }
+
+    /// Zeroes `len` bytes at byte `offset` of the device, bypassing the CPU cache (durable after
+    /// the next [`Pmem::fence`]).
+    pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
+        const ZEROES: [u8; 512] = [0; 512];
+        let mut done = 0;
+        while done < len {
+            let chunk = (len - done).min(ZEROES.len() as u64) as usize;
+            self.write(offset + done, &ZEROES[..chunk])?;
+            done += chunk as u64;
+        }
+        Ok(())
+    }
+
+    /// Orders all earlier [`Pmem::write`]s before any later one and makes them durable: the
+    /// commit points of daxfs's metadata updates.
+    pub(crate) fn fence(&self) {
+        // SAFETY: A plain barrier.
+        unsafe { raw::daxfs_pmem_wmb() };
+    }
 }
 
 impl Drop for Pmem {

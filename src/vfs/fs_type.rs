@@ -21,7 +21,8 @@ use super::{
     inode::{
         DirEmitter,
         Inode,
-        InodeCache, //
+        InodeCache,
+        NewNode, //
     },
     raw,
     super_block::{
@@ -49,19 +50,25 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
     /// Applies one mount parameter to `opts`.
     fn parse_param(fc: &mut FsContext, opts: &mut Self::Options, param: MountParam) -> Result;
 
-    /// Reads and checks the file system on `pmem` and returns the per-mount state.
+    /// Reads and checks the file system on `pmem` and returns an initialiser of the per-mount
+    /// state (pinned: it may hold locks).
     fn fill_super(
         sb: &SuperBlock<Self>,
         opts: &Self::Options,
         pmem: Pmem,
         fc: &mut FsContext,
-    ) -> Result<Self::Data>;
+    ) -> Result<impl PinInit<Self::Data, Error>>;
 
     /// Returns the root directory inode of a superblock that `fill_super` set up.
     fn root(sb: &SuperBlock<Self>) -> Result<ARef<Inode<Self>>>;
 
-    /// Checks a remount's options against the mounted superblock.
-    fn reconfigure(sb: &SuperBlock<Self>, fc: &mut FsContext, opts: &Self::Options) -> Result;
+    /// Applies a remount: `opts` are the new options, `read_only` the new mode.
+    fn reconfigure(
+        sb: &SuperBlock<Self>,
+        fc: &mut FsContext,
+        opts: &Self::Options,
+        read_only: bool,
+    ) -> Result;
 
     /// Reports usage for statfs(2).
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
@@ -74,6 +81,38 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
 
     /// Emits the entries of the directory `dir` from `emitter.pos()` on, "." and ".." included.
     fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter) -> Result;
+
+    /// Creates `node` as `name` in `dir` (locked) and returns its inode.
+    fn create(dir: &Inode<Self>, name: &[u8], node: NewNode<'_>) -> Result<ARef<Inode<Self>>>;
+
+    /// Adds `name` in `dir` for `inode`; both are locked.
+    fn link(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result;
+
+    /// Removes the entry `name` of the non-directory `inode` from `dir`; both are locked.
+    fn unlink(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result;
+
+    /// Removes the directory `inode`, named `name` in `dir`; both are locked.
+    fn rmdir(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result;
+
+    /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`
+    /// if there is one. All are locked.
+    fn rename(
+        old_dir: &Inode<Self>,
+        old_name: &[u8],
+        inode: &Inode<Self>,
+        new_dir: &Inode<Self>,
+        new_name: &[u8],
+        target: Option<&Inode<Self>>,
+    ) -> Result;
+
+    /// Stores the attributes the VFS holds for `inode` (after `setattr`).
+    fn write_inode(inode: &Inode<Self>) -> Result;
+
+    /// Releases an inode whose last link and last reference are gone: its blocks and its slot.
+    fn evict(inode: &Inode<Self>);
+
+    /// The target of a symbolic link, kept with its data.
+    fn symlink_target(data: &Self::InodeData) -> Option<&CStr>;
 }
 
 pub(crate) use kernel::sync::aref::ARef;
@@ -302,7 +341,9 @@ unsafe extern "C" fn reconfigure_callback<T: FileSystem>(fc: *mut raw::fs_contex
     // SAFETY: The context was prepared for `T` and is ours for the duration of the call.
     let (ctx, opts) = unsafe { (FsContext::from_raw(fc), options::<T>(fc)) };
     from_result(|| {
-        T::reconfigure(sb, ctx, opts)?;
+        // SAFETY: The context is valid for the call.
+        let read_only = unsafe { raw::daxfs_fc_wants_rdonly(fc) };
+        T::reconfigure(sb, ctx, opts, read_only)?;
         Ok(0)
     })
 }

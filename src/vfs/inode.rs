@@ -218,6 +218,75 @@ impl<T: FileSystem> Inode<T> {
         // SAFETY: By the type invariant the inode and its superblock (of type `T`) are live.
         unsafe { SuperBlock::from_raw((*self.as_raw()).i_sb) }
     }
+
+    /// The attributes the VFS holds for the inode (after `setattr`, for instance).
+    pub(crate) fn attrs(&self) -> InodeAttrs {
+        let mut a = raw::daxfs_inode_attrs::default();
+        // SAFETY: By the type invariant the inode is live; `a` is a valid output.
+        unsafe { raw::daxfs_inode_get_attrs(self.as_raw(), &mut a) };
+        InodeAttrs {
+            mode: a.mode,
+            uid: a.uid,
+            gid: a.gid,
+            times: [
+                (a.atime_sec, a.atime_nsec),
+                (a.mtime_sec, a.mtime_nsec),
+                (a.ctime_sec, a.ctime_nsec),
+            ],
+        }
+    }
+
+    /// Sets the link count the VFS sees. Callers hold the inode's `i_rwsem` (the VFS takes it
+    /// around every operation that changes links) or are its only user.
+    pub(crate) fn set_nlink(&self, nlink: u32) {
+        // SAFETY: By the type invariant the inode is live.
+        unsafe { raw::set_nlink(self.as_raw(), nlink) };
+    }
+
+    /// Sets the size and allocated bytes the VFS sees; callers hold `i_rwsem`.
+    pub(crate) fn set_size(&self, size: u64, allocated_bytes: u64) {
+        // SAFETY: By the type invariant the inode is live.
+        unsafe {
+            (*self.as_raw()).i_size = size as i64;
+            raw::inode_set_bytes(self.as_raw(), allocated_bytes as i64);
+        }
+    }
+
+    /// Sets the access, modification and change times the VFS sees.
+    pub(crate) fn set_times(&self, times: [(i64, u32); 3]) {
+        let [a, m, c] = times;
+        // SAFETY: By the type invariant the inode is live.
+        unsafe { raw::daxfs_inode_set_times(self.as_raw(), a.0, a.1, m.0, m.1, c.0, c.1) };
+    }
+}
+
+/// The attributes of a VFS inode that daxfs stores.
+pub(crate) struct InodeAttrs {
+    /// Type and permission bits.
+    pub(crate) mode: u16,
+    /// Owner.
+    pub(crate) uid: u32,
+    /// Group.
+    pub(crate) gid: u32,
+    /// Access, modification and change times: seconds and nanoseconds.
+    pub(crate) times: [(i64, u32); 3],
+}
+
+/// The current time, as file times take it.
+pub(crate) fn now() -> (i64, u32) {
+    let mut ts = raw::timespec64::default();
+    // SAFETY: `ts` is a valid output.
+    unsafe { raw::ktime_get_real_ts64(&mut ts) };
+    (ts.tv_sec, ts.tv_nsec as u32)
+}
+
+/// The caller's file system user and group ids (init user namespace: daxfs does not support
+/// idmapped mounts).
+pub(crate) fn current_fsids() -> (u32, u32) {
+    let (mut uid, mut gid) = (0, 0);
+    // SAFETY: Valid outputs.
+    unsafe { raw::daxfs_current_fsids(&mut uid, &mut gid) };
+    (uid, gid)
 }
 
 /// The kind of an inode, which selects its operations.
@@ -269,12 +338,22 @@ pub(crate) enum Lookup<T: FileSystem> {
 pub(crate) struct NewInode<T: FileSystem>(NonNull<raw::inode>, PhantomData<T>);
 
 impl<T: FileSystem> NewInode<T> {
-    /// Fills the inode in, attaches `data` and makes it visible.
-    pub(crate) fn init(self, params: InodeParams, data: T::InodeData) -> Result<ARef<Inode<T>>> {
+    /// Fills the inode in, initialises its data in place and makes it visible.
+    pub(crate) fn init(
+        self,
+        params: InodeParams,
+        data: impl PinInit<T::InodeData, Error>,
+    ) -> Result<ARef<Inode<T>>> {
         let inode = self.0.as_ptr();
-        // SAFETY: By the type invariant the inode is new and ours to fill in: nobody else can
-        // see it until `unlock_new_inode`.
+        // The inode is new and ours to fill in: nobody else can see it until `unlock_new_inode`.
+        // Its data slot sits in the slab object, which never moves, so initialising it in place
+        // pins it; on error `self` is dropped, which fails the inode without touching the data.
+        // SAFETY: By the type invariant of `NewInode`, as explained above.
         unsafe {
+            let obj = container_of_inode::<T>(inode);
+            data.__init((*obj).data.as_mut_ptr())?;
+            // INVARIANT: `data` was just initialised.
+            (*obj).data_ready = true;
             let i = &mut *inode;
             i.i_mode = params.mode;
             raw::set_nlink(inode, params.nlink);
@@ -285,19 +364,24 @@ impl<T: FileSystem> NewInode<T> {
             raw::daxfs_inode_set_times(inode, a.0, a.1, m.0, m.1, c.0, c.1);
             match params.kind {
                 InodeKind::Directory => {
-                    i.i_op = &DirOps::<T>::INODE;
-                    i.__bindgen_anon_3.i_fop = &DirOps::<T>::FILE;
+                    i.i_op = &Ops::<T>::DIR_INODE;
+                    i.__bindgen_anon_3.i_fop = &Ops::<T>::DIR_FILE;
                 }
-                InodeKind::Regular | InodeKind::Symlink => {
-                    i.i_op = &EMPTY_INODE_OPS;
-                    i.__bindgen_anon_3.i_fop = &EMPTY_FILE_OPS;
+                InodeKind::Regular => {
+                    i.i_op = &Ops::<T>::FILE_INODE;
+                    i.__bindgen_anon_3.i_fop = &Ops::<T>::FILE;
                 }
-                InodeKind::Special(rdev) => raw::init_special_inode(inode, params.mode, rdev),
+                InodeKind::Symlink => {
+                    let target = T::symlink_target((*obj).data.assume_init_ref()).ok_or(EUCLEAN)?;
+                    // The target lives in the inode's data, as long as the inode.
+                    i.__bindgen_anon_5.i_link = target.as_char_ptr().cast_mut();
+                    i.i_op = &Ops::<T>::SYMLINK_INODE;
+                }
+                InodeKind::Special(rdev) => {
+                    raw::init_special_inode(inode, params.mode, rdev);
+                    i.i_op = &Ops::<T>::FILE_INODE;
+                }
             }
-            let obj = container_of_inode::<T>(inode);
-            (*obj).data.write(data);
-            // INVARIANT: `data` was just initialised.
-            (*obj).data_ready = true;
             raw::unlock_new_inode(inode);
         }
         let this = core::mem::ManuallyDrop::new(self);
@@ -327,10 +411,6 @@ pub(crate) fn iget<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<Lookup
     // invariant of `Inode<T>`, and `iget_locked` gave us a reference.
     Ok(Lookup::Cached(unsafe { ARef::from_raw(inode.cast()) }))
 }
-
-/// Operations of regular files and symlinks until their data paths exist.
-const EMPTY_INODE_OPS: raw::inode_operations = pin_init::zeroed();
-const EMPTY_FILE_OPS: raw::file_operations = pin_init::zeroed();
 
 /// Emits directory entries into a `readdir` buffer.
 ///
@@ -368,20 +448,362 @@ impl DirEmitter {
     }
 }
 
-/// The `inode_operations` and `file_operations` of directories of `T`.
-struct DirOps<T>(PhantomData<T>);
+/// What to create in a directory.
+pub(crate) enum NodeKind<'a> {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link to the target.
+    Symlink(&'a [u8]),
+    /// A device, FIFO or socket node with its device number.
+    Special(u32),
+}
 
-impl<T: FileSystem> DirOps<T> {
-    const INODE: raw::inode_operations = raw::inode_operations {
+/// A node to create, with the caller's ids (the file system applies set-group-ID directories).
+pub(crate) struct NewNode<'a> {
+    /// What it is.
+    pub(crate) kind: NodeKind<'a>,
+    /// Type and permission bits, umask applied.
+    pub(crate) mode: u16,
+    /// The caller's file system user id.
+    pub(crate) uid: u32,
+    /// The caller's file system group id.
+    pub(crate) gid: u32,
+}
+
+/// The operations tables of `T`.
+struct Ops<T>(PhantomData<T>);
+
+impl<T: FileSystem> Ops<T> {
+    const DIR_INODE: raw::inode_operations = raw::inode_operations {
         lookup: Some(lookup_callback::<T>),
+        create: Some(create_callback::<T>),
+        mkdir: Some(mkdir_callback::<T>),
+        symlink: Some(symlink_callback::<T>),
+        mknod: Some(mknod_callback::<T>),
+        link: Some(link_callback::<T>),
+        unlink: Some(unlink_callback::<T>),
+        rmdir: Some(rmdir_callback::<T>),
+        rename: Some(rename_callback::<T>),
+        setattr: Some(setattr_callback::<T>),
         ..pin_init::zeroed()
     };
-    const FILE: raw::file_operations = raw::file_operations {
+    const DIR_FILE: raw::file_operations = raw::file_operations {
         llseek: Some(raw::generic_file_llseek),
         read: Some(raw::generic_read_dir),
         iterate_shared: Some(iterate_shared_callback::<T>),
         ..pin_init::zeroed()
     };
+    const FILE_INODE: raw::inode_operations = raw::inode_operations {
+        setattr: Some(setattr_callback::<T>),
+        ..pin_init::zeroed()
+    };
+    const FILE: raw::file_operations = raw::file_operations {
+        llseek: Some(raw::generic_file_llseek),
+        ..pin_init::zeroed()
+    };
+    const SYMLINK_INODE: raw::inode_operations = raw::inode_operations {
+        get_link: Some(raw::simple_get_link),
+        setattr: Some(setattr_callback::<T>),
+        ..pin_init::zeroed()
+    };
+}
+
+/// The name of a dentry.
+///
+/// # Safety
+///
+/// `dentry` must be valid, with a name that is stable for `'a` (the VFS holds the parent's lock).
+unsafe fn dentry_name<'a>(dentry: *mut raw::dentry) -> &'a [u8] {
+    // SAFETY: The caller guarantees the dentry and its name are valid and stable.
+    unsafe {
+        let qstr = &(*dentry).__bindgen_anon_1.d_name;
+        core::slice::from_raw_parts(
+            qstr.name,
+            qstr.__bindgen_anon_1.__bindgen_anon_1.len as usize,
+        )
+    }
+}
+
+/// The inode of a positive dentry.
+///
+/// # Safety
+///
+/// `dentry` must be a valid positive dentry of a superblock of type `T`, stable for `'a`.
+unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut raw::dentry) -> &'a Inode<T> {
+    // SAFETY: The caller guarantees a positive dentry whose inode is a ready inode of `T`.
+    unsafe { Inode::from_raw((*dentry).d_inode) }
+}
+
+/// Creates `node` under `dentry` in `dir` and attaches the new inode to the dentry.
+///
+/// # Safety
+///
+/// `dir` must be a ready directory inode of `T` and `dentry` a negative dentry in it, with the
+/// directory locked by the VFS.
+unsafe fn create_node<T: FileSystem>(
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+    kind: NodeKind<'_>,
+    mode: u16,
+) -> Result {
+    // SAFETY: The caller guarantees `dir` and `dentry`.
+    let (dir, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
+    let (uid, gid) = current_fsids();
+    let inode = T::create(
+        dir,
+        name,
+        NewNode {
+            kind,
+            mode,
+            uid,
+            gid,
+        },
+    )?;
+    // SAFETY: `d_instantiate` takes over the inode reference.
+    unsafe { raw::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast()) };
+    Ok(())
+}
+
+/// `inode_operations::create`.
+///
+/// # Safety
+///
+/// Called by the VFS with a locked directory of `T` and a negative dentry in it.
+unsafe extern "C" fn create_callback<T: FileSystem>(
+    _idmap: *mut raw::mnt_idmap,
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+    mode: raw::umode_t,
+) -> c_int {
+    // SAFETY: As the VFS guarantees.
+    from_result(|| unsafe { create_node::<T>(dir, dentry, NodeKind::Regular, mode).map(|()| 0) })
+}
+
+/// `inode_operations::mkdir`; returns null: the dentry passed in is the new directory's.
+///
+/// # Safety
+///
+/// Called by the VFS with a locked directory of `T` and a negative dentry in it.
+unsafe extern "C" fn mkdir_callback<T: FileSystem>(
+    _idmap: *mut raw::mnt_idmap,
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+    mode: raw::umode_t,
+) -> *mut raw::dentry {
+    let mode = mode | raw::S_IFDIR as raw::umode_t;
+    // SAFETY: As the VFS guarantees.
+    match unsafe { create_node::<T>(dir, dentry, NodeKind::Directory, mode) } {
+        Ok(()) => core::ptr::null_mut(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// `inode_operations::symlink`.
+///
+/// # Safety
+///
+/// Called by the VFS with a locked directory of `T`, a negative dentry in it and a
+/// NUL-terminated target.
+unsafe extern "C" fn symlink_callback<T: FileSystem>(
+    _idmap: *mut raw::mnt_idmap,
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+    target: *const c_char,
+) -> c_int {
+    // SAFETY: The VFS passes a NUL-terminated target that lives for the call.
+    let target = unsafe { CStr::from_char_ptr(target) }.to_bytes();
+    let mode = raw::S_IFLNK as raw::umode_t | 0o777;
+    // SAFETY: As the VFS guarantees.
+    from_result(|| unsafe {
+        create_node::<T>(dir, dentry, NodeKind::Symlink(target), mode).map(|()| 0)
+    })
+}
+
+/// `inode_operations::mknod`.
+///
+/// # Safety
+///
+/// Called by the VFS with a locked directory of `T` and a negative dentry in it.
+unsafe extern "C" fn mknod_callback<T: FileSystem>(
+    _idmap: *mut raw::mnt_idmap,
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+    mode: raw::umode_t,
+    rdev: raw::dev_t,
+) -> c_int {
+    let kind = if u32::from(mode) & raw::S_IFMT == raw::S_IFREG {
+        NodeKind::Regular
+    } else {
+        NodeKind::Special(rdev)
+    };
+    // SAFETY: As the VFS guarantees.
+    from_result(|| unsafe { create_node::<T>(dir, dentry, kind, mode).map(|()| 0) })
+}
+
+/// `inode_operations::link`.
+///
+/// # Safety
+///
+/// Called by the VFS with `old` positive, `dir` a locked directory of `T` and `dentry` a
+/// negative dentry in it, the linked inode locked too.
+unsafe extern "C" fn link_callback<T: FileSystem>(
+    old: *mut raw::dentry,
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: As the VFS guarantees.
+        let (inode, dir, name) = unsafe {
+            (
+                dentry_inode::<T>(old),
+                Inode::<T>::from_raw(dir),
+                dentry_name(dentry),
+            )
+        };
+        T::link(dir, name, inode)?;
+        // SAFETY: The new dentry gets its own reference to the inode.
+        unsafe {
+            raw::ihold(inode.as_raw());
+            raw::d_instantiate(dentry, inode.as_raw());
+        }
+        Ok(0)
+    })
+}
+
+/// `inode_operations::unlink`.
+///
+/// # Safety
+///
+/// Called by the VFS with a locked directory of `T` and a positive dentry in it, its inode
+/// locked too.
+unsafe extern "C" fn unlink_callback<T: FileSystem>(
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: As the VFS guarantees.
+        let (dir, name, inode) = unsafe {
+            (
+                Inode::<T>::from_raw(dir),
+                dentry_name(dentry),
+                dentry_inode::<T>(dentry),
+            )
+        };
+        T::unlink(dir, name, inode)?;
+        Ok(0)
+    })
+}
+
+/// `inode_operations::rmdir`.
+///
+/// # Safety
+///
+/// Called by the VFS with a locked directory of `T` and a positive directory dentry in it, its
+/// inode locked too.
+unsafe extern "C" fn rmdir_callback<T: FileSystem>(
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: As the VFS guarantees.
+        let (dir, name, inode) = unsafe {
+            (
+                Inode::<T>::from_raw(dir),
+                dentry_name(dentry),
+                dentry_inode::<T>(dentry),
+            )
+        };
+        T::rmdir(dir, name, inode)?;
+        Ok(0)
+    })
+}
+
+/// `inode_operations::rename`. Only `RENAME_NOREPLACE` is supported (the VFS checks it).
+///
+/// # Safety
+///
+/// Called by the VFS with both directories locked, `old` positive, `new` possibly positive.
+unsafe extern "C" fn rename_callback<T: FileSystem>(
+    _idmap: *mut raw::mnt_idmap,
+    old_dir: *mut raw::inode,
+    old: *mut raw::dentry,
+    new_dir: *mut raw::inode,
+    new: *mut raw::dentry,
+    flags: c_uint,
+) -> c_int {
+    from_result(|| {
+        if flags & !raw::RENAME_NOREPLACE != 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: As the VFS guarantees; `new` may be negative.
+        let (old_dir, old_name, inode, new_dir, new_name, target) = unsafe {
+            (
+                Inode::<T>::from_raw(old_dir),
+                dentry_name(old),
+                dentry_inode::<T>(old),
+                Inode::<T>::from_raw(new_dir),
+                dentry_name(new),
+                if (*new).d_inode.is_null() {
+                    None
+                } else {
+                    Some(dentry_inode::<T>(new))
+                },
+            )
+        };
+        T::rename(old_dir, old_name, inode, new_dir, new_name, target)?;
+        Ok(0)
+    })
+}
+
+/// `inode_operations::setattr`: the VFS checks and copies the attributes, daxfs stores them.
+/// Size changes (truncate) are not supported yet.
+///
+/// # Safety
+///
+/// Called by the VFS with a positive dentry of `T`, its inode locked, and valid attributes.
+unsafe extern "C" fn setattr_callback<T: FileSystem>(
+    idmap: *mut raw::mnt_idmap,
+    dentry: *mut raw::dentry,
+    attr: *mut raw::iattr,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: As the VFS guarantees.
+        let inode = unsafe { dentry_inode::<T>(dentry) };
+        // SAFETY: As the VFS guarantees.
+        kernel::error::to_result(unsafe { raw::setattr_prepare(idmap, dentry, attr) })?;
+        // SAFETY: `attr` is valid; the inode is live.
+        unsafe {
+            if (*attr).ia_valid & raw::ATTR_SIZE != 0 && (*attr).ia_size != (*inode.as_raw()).i_size
+            {
+                return Err(EOPNOTSUPP);
+            }
+            raw::setattr_copy(idmap, inode.as_raw(), attr);
+        }
+        T::write_inode(inode)?;
+        Ok(0)
+    })
+}
+
+/// `super_operations::evict_inode`: the last reference to an inode is gone.
+///
+/// # Safety
+///
+/// Called by the VFS once per inode of a superblock of type `T`, with nobody else using it.
+pub(super) unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut raw::inode) {
+    // SAFETY: The inode is being evicted and is ours. No DAX mapping or pin may remain before
+    // its page cache and blocks go: wait for them first (a no-op for non-DAX inodes).
+    unsafe {
+        raw::dax_break_layout_final(inode);
+        raw::truncate_inode_pages_final(&raw mut (*inode).i_data);
+        let obj = container_of_inode::<T>(inode);
+        // An inode that failed instantiation never had data and was never on disk.
+        if (*obj).data_ready && (*inode).__bindgen_anon_1.__i_nlink == 0 {
+            T::evict(Inode::from_raw(inode));
+        }
+        raw::clear_inode(inode);
+    }
 }
 
 /// `inode_operations::lookup`.

@@ -23,11 +23,14 @@ pub(crate) use fs_type::{
 };
 pub(crate) use inode::{
     iget,
+    now,
     DirEmitter,
     Inode,
     InodeKind,
     InodeParams,
-    Lookup, //
+    Lookup,
+    NewNode,
+    NodeKind, //
 };
 pub(crate) use super_block::{
     SeqFile,

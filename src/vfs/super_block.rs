@@ -27,7 +27,7 @@ use super::{
 /// # Invariants
 ///
 /// The wrapped `super_block` is live and of type `T`. Once [`fill`] has succeeded, `s_fs_info`
-/// holds a `KBox<T::Data>` that lives until `put_super`.
+/// holds a pinned `KBox<T::Data>` that lives until `put_super`.
 #[repr(transparent)]
 pub(crate) struct SuperBlock<T: FileSystem>(Opaque<raw::super_block>, PhantomData<T>);
 
@@ -101,6 +101,7 @@ impl<T: FileSystem> Ops<T> {
     const TABLE: raw::super_operations = raw::super_operations {
         alloc_inode: Some(inode::alloc_inode_callback::<T>),
         free_inode: Some(inode::free_inode_callback::<T>),
+        evict_inode: Some(inode::evict_inode_callback::<T>),
         put_super: Some(put_super_callback::<T>),
         statfs: Some(statfs_callback::<T>),
         show_options: Some(show_options_callback::<T>),
@@ -133,8 +134,9 @@ pub(super) unsafe fn fill<T: FileSystem>(
     let pmem = unsafe { Pmem::open(s.s_bdev, fc)? };
     // SAFETY: `sb` is live and of type `T`.
     let sbw = unsafe { SuperBlock::<T>::from_raw(sb) };
-    let data = T::fill_super(sbw, opts, pmem, fc)?;
-    s.s_fs_info = KBox::into_raw(KBox::new(data, GFP_KERNEL)?).cast();
+    let data = KBox::pin_init(T::fill_super(sbw, opts, pmem, fc)?, GFP_KERNEL)?;
+    // SAFETY: The data stays where it is until `drop_data` drops it in place.
+    s.s_fs_info = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) }).cast();
 
     let root = match T::root(sbw) {
         Ok(root) => root,
@@ -156,13 +158,13 @@ pub(super) unsafe fn fill<T: FileSystem>(
 
 /// Frees the `T::Data` of `sb` and clears the pointer.
 fn drop_data<T: FileSystem>(sb: *mut raw::super_block) {
-    // SAFETY: Called with a live superblock whose `s_fs_info` is null or a `KBox<T::Data>` that
-    // nothing uses any more.
+    // SAFETY: Called with a live superblock whose `s_fs_info` is null or a pinned `KBox<T::Data>`
+    // that nothing uses any more; it is dropped in place.
     unsafe {
         let data = (*sb).s_fs_info.cast::<T::Data>();
         (*sb).s_fs_info = core::ptr::null_mut();
         if !data.is_null() {
-            drop(KBox::from_raw(data));
+            drop(Pin::new_unchecked(KBox::from_raw(data)));
         }
     }
 }

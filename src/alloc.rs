@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Allocation of blocks (the bitmap) and inodes (the inode table).
+//!
+//! Write order, so that a crash leaves only what fsck repairs without loss:
+//! - a block is zeroed, then marked in the bitmap, then referenced (a crash in between leaks a
+//!   zeroed block; data of deleted files never becomes readable);
+//! - a block is unreferenced (its inode freed or its extent removed) before its bit is cleared
+//!   (a crash in between leaks it, never hands out a block still in use);
+//! - a new inode is written whole before any directory entry names it (a crash in between
+//!   leaves an unreachable inode, which fsck frees).
+
+use kernel::prelude::*;
+
+use crate::{
+    format,
+    inode::write_disk_inode,
+    mount::SbInfo, //
+};
+
+impl SbInfo {
+    /// Byte offset of block `block`.
+    pub(crate) fn block_offset(block: u64) -> u64 {
+        block * format::BLOCK_SIZE_U64
+    }
+
+    /// Sets or clears the bitmap bit of `block`. Durable after the next fence.
+    fn set_bitmap_bit(&self, block: u64, used: bool) -> Result {
+        let (bitmap_block, bit) = self.disk.bitmap_location(block).ok_or(EUCLEAN)?;
+        let offset = Self::block_offset(bitmap_block) + bit / 8;
+        let mut byte = [0u8];
+        self.pmem.read(offset, &mut byte)?;
+        let mask = 1u8 << (bit % 8);
+        if (byte[0] & mask != 0) == used {
+            pr_err!("bitmap bit of block {block} is already {used}; run fsck.daxfs\n");
+            return Err(EUCLEAN);
+        }
+        byte[0] ^= mask;
+        self.pmem.write(offset, &byte)
+    }
+
+    /// Whether `block` is free in the bitmap.
+    fn block_is_free(&self, block: u64) -> Result<bool> {
+        let (bitmap_block, bit) = self.disk.bitmap_location(block).ok_or(EUCLEAN)?;
+        let mut byte = [0u8];
+        self.pmem
+            .read(Self::block_offset(bitmap_block) + bit / 8, &mut byte)?;
+        Ok(byte[0] & (1 << (bit % 8)) == 0)
+    }
+
+    /// Allocates one zeroed data block, `goal` if it is free, else the next free one after the
+    /// last allocation. Durable (zeroes and bitmap bit) when this returns.
+    pub(crate) fn alloc_block(&self, goal: Option<u64>) -> Result<u64> {
+        let mut alloc = self.alloc.lock();
+        if alloc.free_blocks == 0 {
+            return Err(ENOSPC);
+        }
+        let (start, end) = (self.disk.data_start, self.disk.total_blocks);
+        let first = goal
+            .filter(|&g| self.disk.is_data_block(g))
+            .unwrap_or(alloc.block_hint);
+        let mut found = None;
+        for candidate in Iterator::chain(first..end, start..first) {
+            if self.block_is_free(candidate)? {
+                found = Some(candidate);
+                break;
+            }
+        }
+        let block = found.ok_or_else(|| {
+            pr_err!("free block counter says free, bitmap says full; run fsck.daxfs\n");
+            EUCLEAN
+        })?;
+        self.pmem
+            .zero(Self::block_offset(block), format::BLOCK_SIZE_U64)?;
+        self.pmem.fence();
+        self.set_bitmap_bit(block, true)?;
+        self.pmem.fence();
+        alloc.free_blocks -= 1;
+        alloc.block_hint = if block + 1 < end { block + 1 } else { start };
+        Ok(block)
+    }
+
+    /// Frees `len` blocks from `start`, which nothing references any more.
+    pub(crate) fn free_blocks(&self, start: u64, len: u64) -> Result {
+        let mut alloc = self.alloc.lock();
+        for block in start..start + len {
+            self.set_bitmap_bit(block, false)?;
+        }
+        self.pmem.fence();
+        alloc.free_blocks += len;
+        Ok(())
+    }
+
+    /// Writes `inode` into a free slot of the inode table and returns its number. Durable when
+    /// this returns.
+    pub(crate) fn alloc_inode(&self, inode: &mut format::Inode) -> Result<u64> {
+        let mut alloc = self.alloc.lock();
+        if alloc.free_inodes == 0 {
+            return Err(ENOSPC);
+        }
+        let (first, last) = (format::ROOT_INO + 1, self.disk.inode_count);
+        let hint = alloc.inode_hint.clamp(first, last);
+        for ino in Iterator::chain(hint..=last, first..hint) {
+            let (block, offset) = self.disk.inode_location(ino).ok_or(EUCLEAN)?;
+            let mut slot = [0u8; format::INODE_SIZE];
+            self.pmem
+                .read(Self::block_offset(block) + offset as u64, &mut slot)?;
+            // A free slot has mode 0; it may keep the generation of its last user.
+            let Ok(old) = format::Inode::decode(&slot) else {
+                continue;
+            };
+            if !old.is_free() {
+                continue;
+            }
+            inode.generation = old.generation.wrapping_add(1);
+            write_disk_inode(self, ino, inode)?;
+            self.pmem.fence();
+            alloc.free_inodes -= 1;
+            alloc.inode_hint = ino + 1;
+            return Ok(ino);
+        }
+        pr_err!("free inode counter says free, inode table says full; run fsck.daxfs\n");
+        Err(EUCLEAN)
+    }
+
+    /// Frees inode `ino`, keeping its generation. Its blocks are freed afterwards.
+    pub(crate) fn free_inode(&self, ino: u64, generation: u32) -> Result {
+        let mut alloc = self.alloc.lock();
+        let free = format::Inode {
+            generation,
+            ..format::Inode::FREE
+        };
+        write_disk_inode(self, ino, &free)?;
+        self.pmem.fence();
+        alloc.free_inodes += 1;
+        Ok(())
+    }
+}
