@@ -44,8 +44,9 @@ fmtcheck:
 check: setup
 	@scripts/check.sh
 
+# The console (kernel log and the command's output) goes to the terminal.
 run: module rootfs
-	@qemu/run-vm.sh --flavour $(FLAVOUR) $(if $(KDIR),--kernel $(KDIR)) --module $(BUILD)/daxfs.ko \
+	@VM_VERBOSE=1 qemu/run-vm.sh --flavour $(FLAVOUR) $(if $(KDIR),--kernel $(KDIR)) --module $(BUILD)/daxfs.ko \
 		$(if $(PMEM_DIR),--pmem-dir $(PMEM_DIR)) $(if $(CMD),-- bash -c '$(subst ','\'',$(CMD))')
 
 clean:

@@ -94,6 +94,9 @@ if [[ $DAXFS_INTERACTIVE == 1 ]]; then
 
 	EOF
 	setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
+	# Leave a person's file systems clean (commands power off as they are: the reboot test
+	# relies on that to stand for a crash).
+	umount -a -t daxfs 2>/dev/null
 	finish 0
 fi
 

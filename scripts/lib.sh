@@ -51,7 +51,8 @@ with_lock() {
 	mkdir -p "$DAXFS_CACHE/locks"
 	exec {DAXFS_LOCK_FD}>"$DAXFS_CACHE/locks/$name.lock"
 	if ! flock -n "$DAXFS_LOCK_FD"; then
-		log "waiting for the cache lock $DAXFS_CACHE/locks/$name.lock (another build runs; up to ${DAXFS_LOCK_WAIT:-0} s)"
+		[[ -z ${DAXFS_LOCK_WAIT:-} ]] ||
+			log "waiting up to $DAXFS_LOCK_WAIT s for the cache lock $DAXFS_CACHE/locks/$name.lock"
 		flock -w "${DAXFS_LOCK_WAIT:-0}" "$DAXFS_LOCK_FD" ||
 			die "cache lock $DAXFS_CACHE/locks/$name.lock is held by another process; wait for it to finish, or remove the lock file if none runs"
 	fi

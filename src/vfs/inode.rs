@@ -672,6 +672,31 @@ unsafe extern "C" fn link_callback<T: FileSystem>(
     })
 }
 
+/// Removes the positive `dentry` from `dir` with `remove` (`T::unlink` or `T::rmdir`).
+///
+/// # Safety
+///
+/// `dir` must be a locked directory of `T` and `dentry` a positive dentry in it, its inode
+/// locked too.
+unsafe fn remove_callback<T: FileSystem>(
+    dir: *mut raw::inode,
+    dentry: *mut raw::dentry,
+    remove: fn(&Inode<T>, &[u8], &Inode<T>) -> Result,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: As the caller guarantees.
+        let (dir, name, inode) = unsafe {
+            (
+                Inode::<T>::from_raw(dir),
+                dentry_name(dentry),
+                dentry_inode::<T>(dentry),
+            )
+        };
+        remove(dir, name, inode)?;
+        Ok(0)
+    })
+}
+
 /// `inode_operations::unlink`.
 ///
 /// # Safety
@@ -682,18 +707,8 @@ unsafe extern "C" fn unlink_callback<T: FileSystem>(
     dir: *mut raw::inode,
     dentry: *mut raw::dentry,
 ) -> c_int {
-    from_result(|| {
-        // SAFETY: As the VFS guarantees.
-        let (dir, name, inode) = unsafe {
-            (
-                Inode::<T>::from_raw(dir),
-                dentry_name(dentry),
-                dentry_inode::<T>(dentry),
-            )
-        };
-        T::unlink(dir, name, inode)?;
-        Ok(0)
-    })
+    // SAFETY: As the VFS guarantees.
+    unsafe { remove_callback::<T>(dir, dentry, T::unlink) }
 }
 
 /// `inode_operations::rmdir`.
@@ -706,18 +721,8 @@ unsafe extern "C" fn rmdir_callback<T: FileSystem>(
     dir: *mut raw::inode,
     dentry: *mut raw::dentry,
 ) -> c_int {
-    from_result(|| {
-        // SAFETY: As the VFS guarantees.
-        let (dir, name, inode) = unsafe {
-            (
-                Inode::<T>::from_raw(dir),
-                dentry_name(dentry),
-                dentry_inode::<T>(dentry),
-            )
-        };
-        T::rmdir(dir, name, inode)?;
-        Ok(0)
-    })
+    // SAFETY: As the VFS guarantees.
+    unsafe { remove_callback::<T>(dir, dentry, T::rmdir) }
 }
 
 /// `inode_operations::rename`. Only `RENAME_NOREPLACE` is supported (the VFS checks it).
