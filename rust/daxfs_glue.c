@@ -145,3 +145,29 @@ bool daxfs_fc_wants_rdonly(const struct fs_context *fc)
 {
 	return fc->sb_flags & SB_RDONLY;
 }
+
+void daxfs_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void daxfs_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+void daxfs_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+void daxfs_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}
+
+/* S_DAX is decided here, when the inode is instantiated, and never changed. */
+void daxfs_set_dax(struct inode *inode)
+{
+	inode->i_flags |= S_DAX;
+}

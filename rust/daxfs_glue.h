@@ -53,5 +53,10 @@ void daxfs_inode_get_attrs(struct inode *inode, struct daxfs_inode_attrs *attrs)
 void daxfs_current_fsids(u32 *uid, u32 *gid);
 void daxfs_memcpy_flushcache(void *dst, const void *src, size_t len);
 void daxfs_pmem_wmb(void);
+void daxfs_inode_lock(struct inode *inode);
+void daxfs_inode_unlock(struct inode *inode);
+void daxfs_inode_lock_shared(struct inode *inode);
+void daxfs_inode_unlock_shared(struct inode *inode);
+void daxfs_set_dax(struct inode *inode);
 
 #endif /* DAXFS_GLUE_H */

@@ -48,9 +48,15 @@ impl SbInfo {
         Ok(byte[0] & (1 << (bit % 8)) == 0)
     }
 
-    /// Allocates one zeroed data block, `goal` if it is free, else the next free one after the
-    /// last allocation. Durable (zeroes and bitmap bit) when this returns.
+    /// Allocates one zeroed data block, `goal` if it is free. Durable when this returns.
     pub(crate) fn alloc_block(&self, goal: Option<u64>) -> Result<u64> {
+        self.alloc_run(goal, 1).map(|(block, _)| block)
+    }
+
+    /// Allocates a run of up to `max` zeroed blocks, starting at `goal` if it is free, else at
+    /// the next free block after the last allocation: returns its first block and length.
+    /// Durable (zeroes and bitmap bits) when this returns.
+    pub(crate) fn alloc_run(&self, goal: Option<u64>, max: u64) -> Result<(u64, u64)> {
         let mut alloc = self.alloc.lock();
         if alloc.free_blocks == 0 {
             return Err(ENOSPC);
@@ -66,18 +72,31 @@ impl SbInfo {
                 break;
             }
         }
-        let block = found.ok_or_else(|| {
+        let run_start = found.ok_or_else(|| {
             pr_err!("free block counter says free, bitmap says full; run fsck.daxfs\n");
             EUCLEAN
         })?;
+        let mut len = 1;
+        while len < max.min(alloc.free_blocks)
+            && run_start + len < end
+            && self.block_is_free(run_start + len)?
+        {
+            len += 1;
+        }
         self.pmem
-            .zero(Self::block_offset(block), format::BLOCK_SIZE_U64)?;
+            .zero(Self::block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
         self.pmem.fence();
-        self.set_bitmap_bit(block, true)?;
+        for block in run_start..run_start + len {
+            self.set_bitmap_bit(block, true)?;
+        }
         self.pmem.fence();
-        alloc.free_blocks -= 1;
-        alloc.block_hint = if block + 1 < end { block + 1 } else { start };
-        Ok(block)
+        alloc.free_blocks -= len;
+        alloc.block_hint = if run_start + len < end {
+            run_start + len
+        } else {
+            start
+        };
+        Ok((run_start, len))
     }
 
     /// Frees `len` blocks from `start`, which nothing references any more.

@@ -10,6 +10,7 @@ use kernel::prelude::*;
 
 mod alloc;
 mod dir;
+mod file;
 pub mod format;
 mod inode;
 mod mount;
@@ -122,6 +123,18 @@ impl vfs::FileSystem for Daxfs {
 
     fn symlink_target(data: &inode::InodeInfo) -> Option<&CStr> {
         data.symlink_target()
+    }
+
+    fn pmem(sb: &vfs::SuperBlock<Self>) -> &vfs::Pmem {
+        &sb.data().pmem
+    }
+
+    fn map_blocks(inode: &inode::Inode, pos: u64, len: u64, write: bool) -> Result<vfs::BlockMap> {
+        file::map_blocks(inode, pos, len, write)
+    }
+
+    fn extend_size(inode: &inode::Inode, end: u64) -> Result {
+        file::extend_size(inode, end)
     }
 }
 

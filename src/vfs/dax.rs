@@ -25,6 +25,7 @@ use super::{
 /// reference is held (fsdax pmem maps its whole range linearly).
 pub(crate) struct Pmem {
     dax: NonNull<raw::dax_device>,
+    start_off: u64,
     base: NonNull<u8>,
     len: u64,
 }
@@ -59,6 +60,7 @@ impl Pmem {
         // INVARIANT: Until `len` and `base` are filled in, dropping only puts the reference.
         let mut pmem = Pmem {
             dax,
+            start_off,
             base: NonNull::dangling(),
             len: 0,
         };
@@ -92,6 +94,16 @@ impl Pmem {
         pmem.base = NonNull::new(kaddr.cast()).ok_or(EIO)?;
         pmem.len = pages << kernel::page::PAGE_SHIFT;
         Ok(pmem)
+    }
+
+    /// The DAX device, for iomap.
+    pub(super) fn dax_device(&self) -> *mut raw::dax_device {
+        self.dax.as_ptr()
+    }
+
+    /// The DAX device address of byte `offset` of the block device (iomap's `addr`).
+    pub(super) fn dax_addr(&self, offset: u64) -> u64 {
+        self.start_off + offset
     }
 
     /// The size of the mapped device in bytes.

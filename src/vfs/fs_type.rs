@@ -18,6 +18,7 @@ use kernel::{
 
 use super::{
     dax::Pmem,
+    file::BlockMap,
     inode::{
         DirEmitter,
         Inode,
@@ -113,6 +114,16 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
 
     /// The target of a symbolic link, kept with its data.
     fn symlink_target(data: &Self::InodeData) -> Option<&CStr>;
+
+    /// The persistent memory of a mounted superblock.
+    fn pmem(sb: &SuperBlock<Self>) -> &Pmem;
+
+    /// Maps `len` bytes of the regular file `inode` at `pos` to the device; for a write,
+    /// allocates (zeroed) blocks for a hole there. The caller holds the inode's `i_rwsem`.
+    fn map_blocks(inode: &Inode<Self>, pos: u64, len: u64, write: bool) -> Result<BlockMap>;
+
+    /// Grows the size of `inode` to `end` after a write reached it (`i_rwsem` held).
+    fn extend_size(inode: &Inode<Self>, end: u64) -> Result;
 }
 
 pub(crate) use kernel::sync::aref::ARef;

@@ -21,6 +21,7 @@ use kernel::{
 };
 
 use super::{
+    file::FileOps,
     fs_type::{
         ARef,
         FileSystem,
@@ -187,7 +188,7 @@ impl<T: FileSystem> Inode<T> {
     /// # Safety
     ///
     /// `inode` must satisfy the type invariant for `'a`.
-    unsafe fn from_raw<'a>(inode: *mut raw::inode) -> &'a Self {
+    pub(super) unsafe fn from_raw<'a>(inode: *mut raw::inode) -> &'a Self {
         // SAFETY: Transparent wrapper; the caller guarantees the invariant.
         unsafe { &*inode.cast() }
     }
@@ -369,7 +370,9 @@ impl<T: FileSystem> NewInode<T> {
                 }
                 InodeKind::Regular => {
                     i.i_op = &Ops::<T>::FILE_INODE;
-                    i.__bindgen_anon_3.i_fop = &Ops::<T>::FILE;
+                    i.__bindgen_anon_3.i_fop = &FileOps::<T>::FILE;
+                    // dax=always: decided once, here, before anyone can use the inode.
+                    raw::daxfs_set_dax(inode);
                 }
                 InodeKind::Symlink => {
                     let target = T::symlink_target((*obj).data.assume_init_ref()).ok_or(EUCLEAN)?;
@@ -497,10 +500,6 @@ impl<T: FileSystem> Ops<T> {
     };
     const FILE_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
-        ..pin_init::zeroed()
-    };
-    const FILE: raw::file_operations = raw::file_operations {
-        llseek: Some(raw::generic_file_llseek),
         ..pin_init::zeroed()
     };
     const SYMLINK_INODE: raw::inode_operations = raw::inode_operations {
@@ -789,6 +788,30 @@ unsafe extern "C" fn setattr_callback<T: FileSystem>(
         T::write_inode(inode)?;
         Ok(0)
     })
+}
+
+/// `super_operations::dirty_inode`: the VFS changed the inode's times (or other attributes);
+/// store them now, as daxfs writes metadata synchronously.
+///
+/// # Safety
+///
+/// Called by the VFS with a live inode of a superblock of type `T`.
+pub(super) unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
+    inode: *mut raw::inode,
+    _flags: c_int,
+) {
+    // SAFETY: The inode is live; only one whose data is ready was ever filled in from disk.
+    unsafe {
+        if !(*container_of_inode::<T>(inode)).data_ready {
+            return;
+        }
+        if let Err(e) = T::write_inode(Inode::from_raw(inode)) {
+            pr_err!(
+                "could not store the attributes of inode {}: {e:?}\n",
+                (*inode).i_ino
+            );
+        }
+    }
 }
 
 /// `super_operations::evict_inode`: the last reference to an inode is gone.

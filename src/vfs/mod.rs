@@ -7,12 +7,14 @@
 //! built on top can be safe Rust.
 
 mod dax;
+mod file;
 mod fs_type;
 mod inode;
 mod raw;
 mod super_block;
 
 pub(crate) use dax::Pmem;
+pub(crate) use file::BlockMap;
 pub(crate) use fs_type::{
     ARef,
     DaxMode,

@@ -37,5 +37,7 @@ pub(crate) use kernel::bindings::*;
 pub(crate) use generated::{
     fs_context,
     fs_parameter,
+    iomap,
+    iomap_ops,
     kstatfs, //
 };

@@ -102,6 +102,7 @@ impl<T: FileSystem> Ops<T> {
         alloc_inode: Some(inode::alloc_inode_callback::<T>),
         free_inode: Some(inode::free_inode_callback::<T>),
         evict_inode: Some(inode::evict_inode_callback::<T>),
+        dirty_inode: Some(inode::dirty_inode_callback::<T>),
         put_super: Some(put_super_callback::<T>),
         statfs: Some(statfs_callback::<T>),
         show_options: Some(show_options_callback::<T>),

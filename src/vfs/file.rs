@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Regular files: read and write through DAX (`dax_iomap_rw`) and the iomap table that maps file
+//! ranges to the device for it.
+//!
+//! C headers: [`include/linux/dax.h`](srctree/include/linux/dax.h),
+//! [`include/linux/iomap.h`](srctree/include/linux/iomap.h).
+
+use core::marker::PhantomData;
+
+use kernel::{
+    error::from_result,
+    prelude::*, //
+};
+
+use super::{
+    fs_type::FileSystem,
+    inode::Inode,
+    raw, //
+};
+
+/// How a range of a file maps to the device, as `FileSystem::map_blocks` reports it.
+pub(crate) struct BlockMap {
+    /// First file block of the range.
+    pub(crate) file_block: u64,
+    /// Blocks in the range.
+    pub(crate) blocks: u64,
+    /// First device block, `None` for a hole.
+    pub(crate) device_block: Option<u64>,
+    /// The blocks were just allocated (and zeroed).
+    pub(crate) new: bool,
+}
+
+/// The iomap and file operations of `T`'s regular files.
+pub(super) struct FileOps<T>(PhantomData<T>);
+
+impl<T: FileSystem> FileOps<T> {
+    pub(super) const IOMAP: raw::iomap_ops = raw::iomap_ops {
+        iomap_begin: Some(iomap_begin_callback::<T>),
+        iomap_end: None,
+        iomap_next: None,
+    };
+    pub(super) const FILE: raw::file_operations = raw::file_operations {
+        llseek: Some(raw::generic_file_llseek),
+        read_iter: Some(read_iter_callback::<T>),
+        write_iter: Some(write_iter_callback::<T>),
+        open: Some(raw::generic_file_open),
+        fsync: Some(raw::noop_fsync),
+        ..pin_init::zeroed()
+    };
+}
+
+/// `iomap_ops::iomap_begin`: maps (and for writes allocates) the range at `pos`.
+///
+/// # Safety
+///
+/// Called by iomap with a ready inode of `T` under its `i_rwsem` (or the invalidate lock for
+/// faults), and valid `iomap`/`srcmap` outputs.
+unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
+    inode: *mut raw::inode,
+    pos: raw::loff_t,
+    length: raw::loff_t,
+    flags: c_uint,
+    iomap: *mut raw::iomap,
+    _srcmap: *mut raw::iomap,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: iomap passes a ready inode of `T`.
+        let inode = unsafe { Inode::<T>::from_raw(inode) };
+        let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
+        let length = u64::try_from(length).map_err(|_| EINVAL)?;
+        let map = T::map_blocks(inode, pos, length, flags & raw::IOMAP_WRITE != 0)?;
+        let pmem = T::pmem(inode.super_block());
+        // SAFETY: `iomap` is a valid output for the call; the superblock is live.
+        unsafe {
+            let m = &mut *iomap;
+            m.offset = (map.file_block << kernel::page::PAGE_SHIFT) as i64;
+            m.length = map.blocks << kernel::page::PAGE_SHIFT;
+            m.dax_dev = pmem.dax_device();
+            m.bdev = (*(*inode.as_raw()).i_sb).s_bdev;
+            match map.device_block {
+                Some(block) => {
+                    m.type_ = raw::IOMAP_MAPPED as u16;
+                    m.addr = pmem.dax_addr(block << kernel::page::PAGE_SHIFT);
+                }
+                None => {
+                    m.type_ = raw::IOMAP_HOLE as u16;
+                    m.addr = raw::IOMAP_NULL_ADDR as u64;
+                }
+            }
+            if map.new {
+                m.flags |= raw::IOMAP_F_NEW as u16;
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// `file_operations::read_iter`: a DAX read under the shared `i_rwsem`, as `dax_iomap_rw` wants.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid kiocb of an open regular file of `T` and a valid iterator.
+unsafe extern "C" fn read_iter_callback<T: FileSystem>(
+    iocb: *mut raw::kiocb,
+    to: *mut raw::iov_iter,
+) -> isize {
+    // SAFETY: The file of a live kiocb keeps its inode live.
+    unsafe {
+        let inode = (*(*iocb).ki_filp).f_inode;
+        raw::daxfs_inode_lock_shared(inode);
+        let ret = raw::dax_iomap_rw(iocb, to, &FileOps::<T>::IOMAP);
+        raw::daxfs_inode_unlock_shared(inode);
+        ret
+    }
+}
+
+/// `file_operations::write_iter`: a DAX write under the exclusive `i_rwsem`; blocks are
+/// allocated and zeroed in `iomap_begin`, and the size grows afterwards.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid kiocb of an open regular file of `T` and a valid iterator.
+unsafe extern "C" fn write_iter_callback<T: FileSystem>(
+    iocb: *mut raw::kiocb,
+    from: *mut raw::iov_iter,
+) -> isize {
+    // SAFETY: The file of a live kiocb keeps its inode live; the inode is a ready inode of `T`,
+    // locked exclusively around the checks, the write and the size update.
+    unsafe {
+        let file = (*iocb).ki_filp;
+        let inode = (*file).f_inode;
+        raw::daxfs_inode_lock(inode);
+        let mut ret = raw::generic_write_checks(iocb, from);
+        if ret > 0 {
+            let err = raw::file_remove_privs(file);
+            let err = if err == 0 {
+                raw::file_update_time(file)
+            } else {
+                err
+            };
+            ret = if err == 0 {
+                raw::dax_iomap_rw(iocb, from, &FileOps::<T>::IOMAP)
+            } else {
+                err as isize
+            };
+        }
+        if ret > 0 {
+            let end = u64::try_from((*iocb).ki_pos).unwrap_or(0);
+            if let Err(e) = T::extend_size(Inode::<T>::from_raw(inode), end) {
+                ret = e.to_errno() as isize;
+            }
+        }
+        raw::daxfs_inode_unlock(inode);
+        ret
+    }
+}

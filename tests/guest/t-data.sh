@@ -1,0 +1,62 @@
+#!/bin/bash
+# File data through DAX: round trips at odd offsets and sizes, appends,
+# sparse files whose holes read as zeros and own no blocks, no stale data from
+# deleted files in newly allocated blocks, STATX_ATTR_DAX on files, contents
+# identical after unmount and mount, and fsck clean.
+. "$(dirname "$0")/lib.sh"
+
+mkfs_daxfs "$TEST_DEV" >/dev/null
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+cd "$TEST_DIR"
+
+# Round trips: random data at odd offsets and lengths, checked byte for byte.
+head -c 3000000 /dev/urandom >/tmp/random
+for spec in "0 1" "1 4095" "4095 2" "4096 4096" "12345 70000" "1000000 1234567"; do
+	read -r off len <<<"$spec"
+	rm -f rt
+	dd if=/tmp/random of=rt bs=64K iflag=count_bytes,skip_bytes skip="$off" count="$len" \
+		oflag=seek_bytes seek="$off" conv=notrunc status=none
+	[[ $(stat -c %s rt) == $((off + len)) ]] || fail "size after writing $len at $off: $(stat -c %s rt)"
+	cmp -s <(head -c $((off + len)) /tmp/random | tail -c "$len") <(tail -c "$len" rt) ||
+		fail "data written at $off+$len reads back differently"
+	cmp -s <(head -c "$off" /dev/zero) <(head -c "$off" rt) || fail "hole before $off does not read as zeros"
+done
+echo "ok: round trips at odd offsets and sizes"
+
+printf 'one\n' >app && printf 'two\n' >>app
+[[ $(cat app) == $'one\ntwo' ]] || fail "O_APPEND: $(cat app)"
+echo "ok: O_APPEND"
+
+xfs_io -f -c 'pwrite -q -S 0x11 8M 4096' sparse
+[[ $(stat -c %s sparse) == $((8 * 1024 * 1024 + 4096)) && $(stat -c %b sparse) == 8 ]] ||
+	fail "sparse file: size $(stat -c %s sparse), 512-byte blocks $(stat -c %b sparse)"
+cmp -s <(head -c 8M /dev/zero) <(head -c 8M sparse) || fail "the hole of a sparse file is not zeros"
+echo "ok: sparse file: one block allocated, the hole reads as zeros"
+
+xfs_io -c 'statx -r' rt | grep -q 'stat.attributes = 0x200000' || fail "no STATX_ATTR_DAX: $(xfs_io -c 'statx -r' rt | grep attributes)"
+echo "ok: STATX_ATTR_DAX"
+
+# Stale data: blocks of a deleted file, full of a pattern, go to new files that
+# are written only in part; everything not written must read as zeros.
+free_before=$(stat -f -c %f .)
+xfs_io -f -c 'pwrite -q -S 0x5a 0 16M' pattern
+rm pattern
+[[ $(stat -f -c %f .) == "$free_before" ]] || fail "blocks of a deleted file not freed"
+for i in 1 2 3 4; do
+	xfs_io -f -c "pwrite -q -S 0x01 $((i * 1000)) 10" -c "pwrite -q -S 0x02 $((i * 1048576 + 7)) 3" "new$i"
+done
+if cat new1 new2 new3 new4 | tr -d '\000\001\002' | grep -q .; then
+	fail "stale data of a deleted file is readable in new files"
+fi
+[[ $(cat new1 new2 new3 new4 | tr -cd '\132' | wc -c) == 0 ]] || fail "0x5a pattern readable"
+echo "ok: no stale data in newly allocated blocks"
+
+sums=$(md5sum rt app sparse new1 new2 new3 new4)
+cd /
+umount "$TEST_DIR"
+fsck_clean "$TEST_DEV"
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+[[ $(cd "$TEST_DIR" && md5sum rt app sparse new1 new2 new3 new4) == "$sums" ]] || fail "contents changed across unmount and mount"
+umount "$TEST_DIR"
+fsck_clean "$TEST_DEV"
+echo "ok: contents identical after unmount and mount, fsck clean"
