@@ -53,23 +53,64 @@ impl SbInfo {
         self.alloc_run(goal, 1).map(|(block, _)| block)
     }
 
+    /// Whether the 2 MiB run of blocks from `block` (aligned) is free and inside the device.
+    fn aligned_run_is_free(&self, block: u64) -> Result<bool> {
+        if block + format::DATA_ALIGN_BLOCKS > self.disk.total_blocks {
+            return Ok(false);
+        }
+        // An aligned run is 64 whole bytes of one bitmap block.
+        let (bitmap_block, bit) = self.disk.bitmap_location(block).ok_or(EUCLEAN)?;
+        let mut bytes = [0u8; (format::DATA_ALIGN_BLOCKS / 8) as usize];
+        self.pmem
+            .read(Self::block_offset(bitmap_block) + bit / 8, &mut bytes)?;
+        Ok(bytes.iter().all(|&b| b == 0))
+    }
+
+    /// The first free 2 MiB-aligned 2 MiB run at or after `from` (wrapping), if any.
+    fn find_aligned_run(&self, from: u64) -> Result<Option<u64>> {
+        let align = format::DATA_ALIGN_BLOCKS;
+        let (start, end) = (
+            self.disk.data_start.next_multiple_of(align),
+            self.disk.total_blocks,
+        );
+        let first = from.next_multiple_of(align).max(start);
+        let candidates = Iterator::chain(
+            (first..end).step_by(align as usize),
+            (start..first).step_by(align as usize),
+        );
+        for candidate in candidates {
+            if self.aligned_run_is_free(candidate)? {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
+    }
+
     /// Allocates a run of up to `max` zeroed blocks, starting at `goal` if it is free, else at
-    /// the next free block after the last allocation: returns its first block and length.
-    /// Durable (zeroes and bitmap bits) when this returns.
+    /// a free 2 MiB-aligned run when `max` asks for 2 MiB or more (so that PMD faults can map
+    /// it), else at the next free block after the last allocation: returns its first block and
+    /// length. Durable (zeroes and bitmap bits) when this returns.
     pub(crate) fn alloc_run(&self, goal: Option<u64>, max: u64) -> Result<(u64, u64)> {
         let mut alloc = self.alloc.lock();
         if alloc.free_blocks == 0 {
             return Err(ENOSPC);
         }
         let (start, end) = (self.disk.data_start, self.disk.total_blocks);
-        let first = goal
-            .filter(|&g| self.disk.is_data_block(g))
-            .unwrap_or(alloc.block_hint);
-        let mut found = None;
-        for candidate in Iterator::chain(first..end, start..first) {
-            if self.block_is_free(candidate)? {
-                found = Some(candidate);
-                break;
+        let goal = goal.filter(|&g| self.disk.is_data_block(g));
+        let first = goal.unwrap_or(alloc.block_hint);
+        let mut found = match goal {
+            Some(g) if self.block_is_free(g)? => Some(g),
+            _ => None,
+        };
+        if found.is_none() && max >= format::DATA_ALIGN_BLOCKS {
+            found = self.find_aligned_run(alloc.block_hint)?;
+        }
+        if found.is_none() {
+            for candidate in Iterator::chain(first..end, start..first) {
+                if self.block_is_free(candidate)? {
+                    found = Some(candidate);
+                    break;
+                }
             }
         }
         let run_start = found.ok_or_else(|| {

@@ -55,13 +55,17 @@ pub(crate) fn map_blocks(inode: &Inode, pos: u64, len: u64, write: bool) -> Resu
     let sbi = inode.super_block().data();
     let ino = inode.ino();
     let first = pos / format::BLOCK_SIZE_U64;
-    let end = pos
+    let mut end = pos
         .checked_add(len.max(1))
         .ok_or(EFBIG)?
-        .div_ceil(format::BLOCK_SIZE_U64)
-        .min(format::MAX_FILE_BLOCKS);
-    if first >= end {
-        return Err(EFBIG);
+        .div_ceil(format::BLOCK_SIZE_U64);
+    // Only writes are bounded by the largest file; a lookup (FIEMAP, SEEK_HOLE) may ask
+    // about any range and gets a hole beyond it.
+    if write {
+        end = end.min(format::MAX_FILE_BLOCKS);
+        if first >= end {
+            return Err(EFBIG);
+        }
     }
     let mut disk = inode.data().disk.lock();
     if disk.overflow_block != 0 {

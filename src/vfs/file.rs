@@ -41,7 +41,7 @@ impl<T: FileSystem> FileOps<T> {
         iomap_next: None,
     };
     pub(super) const FILE: raw::file_operations = raw::file_operations {
-        llseek: Some(raw::generic_file_llseek),
+        llseek: Some(llseek_callback::<T>),
         read_iter: Some(read_iter_callback::<T>),
         write_iter: Some(write_iter_callback::<T>),
         open: Some(raw::generic_file_open),
@@ -94,6 +94,59 @@ unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
         }
         Ok(0)
     })
+}
+
+/// `file_operations::llseek`: SEEK_HOLE and SEEK_DATA from the block map (through iomap, under
+/// the shared `i_rwsem`), the rest as usual.
+///
+/// # Safety
+///
+/// Called by the VFS with an open regular file of `T`.
+unsafe extern "C" fn llseek_callback<T: FileSystem>(
+    file: *mut raw::file,
+    offset: raw::loff_t,
+    whence: c_int,
+) -> raw::loff_t {
+    let whence_u = whence as u32;
+    if whence_u != raw::SEEK_HOLE && whence_u != raw::SEEK_DATA {
+        // SAFETY: As the VFS guarantees.
+        return unsafe { raw::generic_file_llseek(file, offset, whence) };
+    }
+    // SAFETY: An open file keeps its inode live; it is a ready regular inode of `T`.
+    unsafe {
+        let inode = (*file).f_inode;
+        raw::daxfs_inode_lock_shared(inode);
+        let found = if whence_u == raw::SEEK_HOLE {
+            raw::iomap_seek_hole(inode, offset, &FileOps::<T>::IOMAP)
+        } else {
+            raw::iomap_seek_data(inode, offset, &FileOps::<T>::IOMAP)
+        };
+        raw::daxfs_inode_unlock_shared(inode);
+        if found < 0 {
+            return found;
+        }
+        raw::vfs_setpos(file, found, (*(*inode).i_sb).s_maxbytes)
+    }
+}
+
+/// `inode_operations::fiemap`: the block map, through iomap, under the shared `i_rwsem`.
+///
+/// # Safety
+///
+/// Called by the VFS with a ready regular inode of `T` and a valid `fiemap_extent_info`.
+pub(super) unsafe extern "C" fn fiemap_callback<T: FileSystem>(
+    inode: *mut raw::inode,
+    info: *mut raw::fiemap_extent_info,
+    start: u64,
+    len: u64,
+) -> c_int {
+    // SAFETY: As the VFS guarantees.
+    unsafe {
+        raw::daxfs_inode_lock_shared(inode);
+        let ret = raw::iomap_fiemap(inode, info, start, len, &FileOps::<T>::IOMAP);
+        raw::daxfs_inode_unlock_shared(inode);
+        ret
+    }
 }
 
 /// `file_operations::read_iter`: a DAX read under the shared `i_rwsem`, as `dax_iomap_rw` wants.

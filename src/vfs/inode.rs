@@ -21,7 +21,10 @@ use kernel::{
 };
 
 use super::{
-    file::FileOps,
+    file::{
+        fiemap_callback,
+        FileOps, //
+    },
     fs_type::{
         ARef,
         FileSystem,
@@ -382,7 +385,7 @@ impl<T: FileSystem> NewInode<T> {
                 }
                 InodeKind::Special(rdev) => {
                     raw::init_special_inode(inode, params.mode, rdev);
-                    i.i_op = &Ops::<T>::FILE_INODE;
+                    i.i_op = &Ops::<T>::SPECIAL_INODE;
                 }
             }
             raw::unlock_new_inode(inode);
@@ -499,6 +502,11 @@ impl<T: FileSystem> Ops<T> {
         ..pin_init::zeroed()
     };
     const FILE_INODE: raw::inode_operations = raw::inode_operations {
+        setattr: Some(setattr_callback::<T>),
+        fiemap: Some(fiemap_callback::<T>),
+        ..pin_init::zeroed()
+    };
+    const SPECIAL_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
         ..pin_init::zeroed()
     };

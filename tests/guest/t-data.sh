@@ -1,6 +1,7 @@
 #!/bin/bash
 # File data through DAX: round trips at odd offsets and sizes, appends,
-# sparse files whose holes read as zeros and own no blocks, no stale data from
+# sparse files whose holes read as zeros and own no blocks, SEEK_DATA/SEEK_HOLE
+# and FIEMAP, 2 MiB-aligned allocation of large writes, no stale data from
 # deleted files in newly allocated blocks, STATX_ATTR_DAX on files, contents
 # identical after unmount and mount, and fsck clean.
 . "$(dirname "$0")/lib.sh"
@@ -33,6 +34,22 @@ xfs_io -f -c 'pwrite -q -S 0x11 8M 4096' sparse
 cmp -s <(head -c 8M /dev/zero) <(head -c 8M sparse) || fail "the hole of a sparse file is not zeros"
 echo "ok: sparse file: one block allocated, the hole reads as zeros"
 
+# SEEK_DATA/SEEK_HOLE and FIEMAP see the same map: data at 8 MiB, a hole before it.
+[[ $(xfs_io -c 'seek -d 0' sparse | awk '/^DATA/ {print $2}') == 8388608 ]] ||
+	fail "SEEK_DATA: $(xfs_io -c 'seek -d 0' sparse)"
+[[ $(xfs_io -c 'seek -h 0' sparse | awk '/^HOLE/ {print $2}') == 0 ]] ||
+	fail "SEEK_HOLE: $(xfs_io -c 'seek -h 0' sparse)"
+[[ $(xfs_io -c 'seek -h 8388608' sparse | awk '/^HOLE/ {print $2}') == $((8388608 + 4096)) ]] ||
+	fail "SEEK_HOLE after the data: $(xfs_io -c 'seek -h 8388608' sparse)"
+xfs_io -c 'fiemap' sparse | grep -q '\[0\.\.16383\]: hole' || fail "FIEMAP: $(xfs_io -c fiemap sparse)"
+echo "ok: SEEK_DATA, SEEK_HOLE and FIEMAP"
+
+# A write of 2 MiB or more starts 2 MiB-aligned on the device, for PMD faults.
+xfs_io -f -c 'pwrite -q -b 4M 0 4M' aligned
+start=$(xfs_io -c 'fiemap' aligned | sed -n 's/^[[:space:]]*0: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\..*/\1/p')
+[[ -n $start && $((start * 512 % 2097152)) == 0 ]] || fail "4 MiB file not 2 MiB-aligned: $(xfs_io -c fiemap aligned)"
+echo "ok: a 4 MiB write starts 2 MiB-aligned (sector $start)"
+
 xfs_io -c 'statx -r' rt | grep -q 'stat.attributes = 0x200000' || fail "no STATX_ATTR_DAX: $(xfs_io -c 'statx -r' rt | grep attributes)"
 echo "ok: STATX_ATTR_DAX"
 
@@ -51,12 +68,12 @@ fi
 [[ $(cat new1 new2 new3 new4 | tr -cd '\132' | wc -c) == 0 ]] || fail "0x5a pattern readable"
 echo "ok: no stale data in newly allocated blocks"
 
-sums=$(md5sum rt app sparse new1 new2 new3 new4)
+sums=$(md5sum rt app sparse aligned new1 new2 new3 new4)
 cd /
 umount "$TEST_DIR"
 fsck_clean "$TEST_DEV"
 mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-[[ $(cd "$TEST_DIR" && md5sum rt app sparse new1 new2 new3 new4) == "$sums" ]] || fail "contents changed across unmount and mount"
+[[ $(cd "$TEST_DIR" && md5sum rt app sparse aligned new1 new2 new3 new4) == "$sums" ]] || fail "contents changed across unmount and mount"
 umount "$TEST_DIR"
 fsck_clean "$TEST_DEV"
 echo "ok: contents identical after unmount and mount, fsck clean"
