@@ -1,0 +1,43 @@
+#!/bin/bash
+# No stale data: the blocks of a deleted file full of a pattern are reused by
+# new files that are written only in part (FIEMAP proves the reuse), and
+# nothing but zeros and the written bytes reads back from them.
+. "$(dirname "$0")/lib.sh"
+
+mkfs_daxfs "$SCRATCH_DEV" >/dev/null
+mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+cd "$SCRATCH_MNT"
+# first_sector FILE: the device sector where FILE's first extent starts.
+first_sector() {
+	xfs_io -c fiemap "$1" | sed -n 's/^[[:space:]]*[0-9]*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\..*/\1/p' | head -n1
+}
+
+# Measured after creating the file: its directory entry takes a block that stays.
+touch pattern
+free_before=$(stat -f -c %f .)
+xfs_io -c 'pwrite -q -S 0x5a 0 16M' pattern
+pattern_start=$(first_sector pattern)
+pattern_end=$((pattern_start + 16 * 2048))
+rm pattern
+[[ $(stat -f -c %f .) == "$free_before" ]] || fail "blocks of the deleted file were not freed"
+# A remount starts allocation again at the start of the data area, where the pattern was.
+cd /
+umount "$SCRATCH_MNT"
+mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+cd "$SCRATCH_MNT"
+for i in 1 2 3 4; do
+	xfs_io -f -c "pwrite -q -S 0x01 $((i * 1000)) 10" -c "pwrite -q -S 0x02 $((i * 1048576 + 7)) 3" "new$i"
+	s=$(first_sector "new$i")
+	((s >= pattern_start && s < pattern_end)) ||
+		fail "new$i (sector $s) does not reuse the pattern's blocks ($pattern_start..$pattern_end): the test proves nothing"
+done
+echo "ok: the new files reuse the deleted file's blocks"
+if cat new1 new2 new3 new4 | tr -d '\000\001\002' | grep -q .; then
+	fail "stale data of a deleted file is readable in new files"
+fi
+[[ $(cat new1 new2 new3 new4 | tr -cd '\001' | wc -c) == 40 && $(cat new1 new2 new3 new4 | tr -cd '\002' | wc -c) == 12 ]] ||
+	fail "the written bytes did not read back"
+echo "ok: only zeros and the written bytes read back"
+cd /
+umount "$SCRATCH_MNT"
+fsck_clean "$SCRATCH_DEV"
