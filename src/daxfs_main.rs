@@ -10,11 +10,14 @@ use kernel::prelude::*;
 
 mod alloc;
 mod dir;
+mod extents;
+mod fault;
 mod file;
 pub mod format;
 mod inode;
 mod mount;
 mod namei;
+mod truncate;
 mod vfs;
 
 module! {
@@ -135,6 +138,14 @@ impl vfs::FileSystem for Daxfs {
 
     fn extend_size(inode: &inode::Inode, end: u64) -> Result {
         file::extend_size(inode, end)
+    }
+
+    fn set_size(inode: &inode::Inode, size: u64) -> Result {
+        truncate::set_size(inode, size)
+    }
+
+    fn fault(vmf: &vfs::VmFault<Self>, order: u32) -> vfs::FaultResult {
+        fault::fault(vmf, order)
     }
 }
 

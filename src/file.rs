@@ -9,9 +9,12 @@
 use kernel::prelude::*;
 
 use crate::{
+    extents::{
+        free_chain,
+        ExtentMap, //
+    },
     format,
     inode::{
-        self,
         write_disk_inode,
         Inode, //
     },
@@ -21,36 +24,9 @@ use crate::{
 /// The most blocks one write allocates at a time (iomap asks again for the rest).
 const MAX_RUN: u64 = 32768;
 
-/// The inline extents of `disk`, sorted by file block.
-fn inline_extents(ino: u64, disk: &format::Inode) -> Result<KVec<format::Extent>> {
-    let mut extents = KVec::with_capacity(format::INLINE_EXTENTS + 1, GFP_KERNEL)?;
-    for index in 0..disk.inline_extent_count() {
-        extents.push(
-            disk.inline_extent(index)
-                .map_err(|e| inode::corrupted(ino, e))?,
-            GFP_KERNEL,
-        )?;
-    }
-    Ok(extents)
-}
-
-/// Adds `new` to the sorted `extents`, merging it with a neighbour it continues.
-fn insert_extent(extents: &mut KVec<format::Extent>, new: format::Extent) -> Result {
-    let at = extents
-        .iter()
-        .position(|e| e.logical > new.logical)
-        .unwrap_or(extents.len());
-    if at > 0 {
-        let prev = &mut extents[at - 1];
-        if prev.logical_end() == Some(new.logical) && prev.physical_end() == Some(new.physical) {
-            prev.len = prev.len.checked_add(new.len).ok_or(EFBIG)?;
-            return Ok(());
-        }
-    }
-    extents.insert_within_capacity(at, new).map_err(|_| ENOMEM)
-}
-
-/// Maps `len` bytes of `inode` at `pos`; for a write, allocates the hole at `pos`.
+/// Maps `len` bytes of `inode` at `pos`; for a write, allocates the hole at `pos`. The caller
+/// holds the inode's `i_rwsem` (read, write) or its invalidate lock (faults); the on-disk inode's
+/// lock serialises allocations between the two.
 pub(crate) fn map_blocks(inode: &Inode, pos: u64, len: u64, write: bool) -> Result<BlockMap> {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
@@ -68,24 +44,8 @@ pub(crate) fn map_blocks(inode: &Inode, pos: u64, len: u64, write: bool) -> Resu
         }
     }
     let mut disk = inode.data().disk.lock();
-    if disk.overflow_block != 0 {
-        // Files written by this module keep their extents inline; others are read through map_block.
-        let block = inode::map_block(sbi, ino, &disk, first)?;
-        if block.is_some() || !write {
-            return Ok(BlockMap {
-                file_block: first,
-                blocks: 1,
-                device_block: block,
-                new: false,
-            });
-        }
-        pr_warn!(
-            "inode {ino}: cannot allocate into a file with overflow extents (not supported yet)\n"
-        );
-        return Err(ENOSPC);
-    }
-    let mut extents = inline_extents(ino, &disk)?;
-    if let Some(e) = extents.iter().find(|e| e.map(first).is_some()) {
+    let mut map = ExtentMap::load(sbi, ino, &disk)?;
+    if let Some(e) = map.find(first) {
         let run_end = e.logical_end().ok_or(EUCLEAN)?.min(end);
         return Ok(BlockMap {
             file_block: first,
@@ -94,13 +54,7 @@ pub(crate) fn map_blocks(inode: &Inode, pos: u64, len: u64, write: bool) -> Resu
             new: false,
         });
     }
-    let previous = extents.iter().rev().find(|e| e.logical < first).copied();
-    let hole_end = extents
-        .iter()
-        .map(|e| e.logical)
-        .find(|&l| l > first)
-        .unwrap_or(end)
-        .min(end);
+    let hole_end = map.next_mapped(first).unwrap_or(end).min(end);
     if !write {
         return Ok(BlockMap {
             file_block: first,
@@ -110,33 +64,40 @@ pub(crate) fn map_blocks(inode: &Inode, pos: u64, len: u64, write: bool) -> Resu
         });
     }
     // Continue the previous extent on the device when the blocks after it are free.
-    let goal = previous.and_then(|e| {
+    let goal = map.previous(first).and_then(|e| {
         e.physical_end()
             .map(|p| p + (first - e.logical - u64::from(e.len)))
     });
-    let (block, blocks) = sbi.alloc_run(goal, (hole_end - first).min(MAX_RUN))?;
+    let mut want = (hole_end - first).min(MAX_RUN);
+    // A run of 2 MiB or more starts on a 2 MiB file boundary, so that its 2 MiB-aligned device
+    // blocks line up with 2 MiB of the file and PMD faults can map them: allocate up to the
+    // boundary first, then the aligned run (iomap asks again for the rest).
+    let misalignment = first % format::DATA_ALIGN_BLOCKS;
+    if want >= format::DATA_ALIGN_BLOCKS && misalignment != 0 {
+        want = format::DATA_ALIGN_BLOCKS - misalignment;
+    }
+    let (block, blocks) = sbi.alloc_run(ino, goal, want)?;
     let new = format::Extent {
         logical: first,
         physical: block,
         len: u32::try_from(blocks).map_err(|_| EFBIG)?,
     };
-    insert_extent(&mut extents, new)?;
-    if extents.len() > format::INLINE_EXTENTS {
-        pr_warn!(
-            "inode {ino}: more than {} extents (overflow extents not supported yet)\n",
-            format::INLINE_EXTENTS
-        );
-        sbi.free_blocks(block, blocks)?;
-        return Err(ENOSPC);
-    }
-    for (index, extent) in extents.iter().enumerate() {
-        disk.set_inline_extent(index, extent).map_err(|_| EUCLEAN)?;
-    }
-    disk.extent_count = extents.len() as u32;
+    let old_chain = match map
+        .insert(new)
+        .and_then(|()| map.store(sbi, ino, &mut disk))
+    {
+        Ok(old_chain) => old_chain,
+        Err(e) => {
+            sbi.free_blocks(ino, block, blocks)?;
+            return Err(e);
+        }
+    };
     disk.blocks += blocks;
+    // The commit point: the extent that references the zeroed run.
     write_disk_inode(sbi, ino, &disk)?;
     sbi.pmem.fence();
     inode.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
+    free_chain(sbi, ino, &old_chain)?;
     Ok(BlockMap {
         file_block: first,
         blocks,

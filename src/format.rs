@@ -1142,6 +1142,27 @@ impl Extent {
         self.physical.checked_add(u64::from(self.len))
     }
 
+    /// Splits the extent at file block `logical`: the part before it and the part from it on,
+    /// either of which may be empty (`None`).
+    pub fn split_at(&self, logical: u64) -> (Option<Extent>, Option<Extent>) {
+        let end = self.logical.saturating_add(u64::from(self.len));
+        if logical <= self.logical {
+            return (None, Some(*self));
+        }
+        if logical >= end {
+            return (Some(*self), None);
+        }
+        let head = (logical - self.logical) as u32;
+        (
+            Some(Extent { len: head, ..*self }),
+            Some(Extent {
+                logical,
+                physical: self.physical + u64::from(head),
+                len: self.len - head,
+            }),
+        )
+    }
+
     /// The device block holding file block `logical`, if the extent maps it.
     pub fn map(&self, logical: u64) -> Option<u64> {
         let offset = logical.checked_sub(self.logical)?;
@@ -2365,6 +2386,36 @@ mod tests {
         assert_eq!(extent.map(extent.logical + 76), Some(123_456 + 76));
         assert_eq!(extent.map(extent.logical + 77), None);
         assert_eq!(extent.map(0), None);
+    }
+
+    #[test]
+    fn extent_split_at() {
+        let extent = Extent {
+            logical: 100,
+            physical: 5000,
+            len: 10,
+        };
+        assert_eq!(extent.split_at(0), (None, Some(extent)));
+        assert_eq!(extent.split_at(100), (None, Some(extent)));
+        assert_eq!(extent.split_at(110), (Some(extent), None));
+        assert_eq!(extent.split_at(u64::MAX), (Some(extent), None));
+        let (head, tail) = extent.split_at(103);
+        assert_eq!(
+            head,
+            Some(Extent {
+                logical: 100,
+                physical: 5000,
+                len: 3
+            })
+        );
+        assert_eq!(
+            tail,
+            Some(Extent {
+                logical: 103,
+                physical: 5003,
+                len: 7
+            })
+        );
     }
 
     #[test]

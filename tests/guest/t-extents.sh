@@ -1,0 +1,57 @@
+#!/bin/bash
+# Files with more extents than fit in the inode: the rest go to a chain of
+# extent-overflow blocks. A file written every other block has hundreds of
+# extents: its data reads back, FIEMAP lists them all, fsck checks the chain;
+# truncating it into the middle and deleting it give every block back.
+. "$(dirname "$0")/lib.sh"
+
+mkfs_daxfs "$TEST_DEV" >/dev/null
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+cd "$TEST_DIR"
+
+# Every other block: each written block is an extent of its own.
+touch frag
+free0=$(stat -f -c %f .)
+n=400
+cmds=()
+for ((i = 0; i < n; i++)); do
+	cmds+=(-c "pwrite -q -S $((i % 250 + 1)) $((8192 * i)) 4096")
+done
+xfs_io "${cmds[@]}" frag
+byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+extents=$(xfs_io -c 'fiemap' frag | grep -vc 'hole\|^frag:')
+((extents == n)) || fail "frag has $extents extents, expected $n: $(xfs_io -c fiemap frag | head)"
+chain=$(((n - 6 + 202) / 203))
+used=$((free0 - $(stat -f -c %f .)))
+((used == n + chain)) || fail "frag uses $used blocks, expected $n data blocks and $chain overflow blocks"
+[[ $(stat -c %b frag) == $(((n + chain) * 8)) ]] || fail "st_blocks $(stat -c %b frag) does not count the overflow chain"
+echo "ok: a file with $n extents: $chain overflow blocks, counted in st_blocks"
+for i in 0 5 6 7 208 209 399; do
+	[[ $(byte_at frag $((8192 * i + 100))) == $((i % 250 + 1)) ]] || fail "block $((2 * i)) reads $(byte_at frag $((8192 * i + 100)))"
+	((i == n - 1)) || [[ $(byte_at frag $((8192 * i + 4096 + 7))) == 0 ]] || fail "the hole after block $((2 * i)) is not zero"
+done
+echo "ok: data and holes read back through inline and overflow extents"
+
+cd /
+umount "$TEST_DIR"
+fsck_clean "$TEST_DEV"
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+cd "$TEST_DIR"
+echo "ok: fsck checks the chain and finds it clean; remount reads it"
+
+truncate -s $((8192 * 300)) frag
+extents=$(xfs_io -c 'fiemap' frag | grep -vc 'hole\|^frag:')
+((extents == 300)) || fail "after truncate: $extents extents, expected 300"
+[[ $(byte_at frag $((8192 * 299))) == $((299 % 250 + 1)) ]] || fail "the last block left reads $(byte_at frag $((8192 * 299)))"
+((free0 - $(stat -f -c %f .) == 300 + 2)) || fail "after truncate to 300 extents: $((free0 - $(stat -f -c %f .))) blocks used, expected 302"
+truncate -s 20000 frag
+[[ $(stat -c %b frag) == 24 ]] || fail "a 3-extent file owns $(stat -c %b frag) sectors: the overflow chain was not freed"
+echo "ok: truncate into the chain and back to inline extents frees what it drops"
+xfs_io -c 'pwrite -q 40k 4k' -c 'pwrite -q 48k 4k' -c 'pwrite -q 56k 4k' -c 'pwrite -q 64k 4k' -c 'pwrite -q 72k 4k' -c 'pwrite -q 80k 4k' -c 'pwrite -q 88k 4k' frag
+[[ $(xfs_io -c 'fiemap' frag | grep -vc 'hole\|^frag:') == 10 ]] || fail "growing past the inline extents again: $(xfs_io -c fiemap frag)"
+rm frag
+[[ $(stat -f -c %f .) == "$free0" ]] || fail "after rm: $(stat -f -c %f .) free blocks, expected $free0"
+echo "ok: deleting the files frees every block, the chain's too"
+cd /
+umount "$TEST_DIR"
+fsck_clean "$TEST_DEV"
