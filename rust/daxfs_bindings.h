@@ -10,3 +10,4 @@
 #include <linux/statfs.h>
 
 #include "daxfs_glue.h"
+#include "daxfs_trace.h"

@@ -7,7 +7,9 @@
 #include <linux/blkdev.h>
 #include <linux/cred.h>
 #include <asm/barrier.h>
+#include <linux/dax.h>
 #include <linux/fs_parser.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "daxfs_glue.h"
@@ -170,4 +172,66 @@ void daxfs_inode_unlock_shared(struct inode *inode)
 void daxfs_set_dax(struct inode *inode)
 {
 	inode->i_flags |= S_DAX;
+}
+
+void daxfs_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+void daxfs_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+void daxfs_invalidate_lock(struct inode *inode)
+{
+	filemap_invalidate_lock(inode->i_mapping);
+}
+
+void daxfs_invalidate_unlock(struct inode *inode)
+{
+	filemap_invalidate_unlock(inode->i_mapping);
+}
+
+void daxfs_invalidate_lock_shared(struct inode *inode)
+{
+	filemap_invalidate_lock_shared(inode->i_mapping);
+}
+
+void daxfs_invalidate_unlock_shared(struct inode *inode)
+{
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+}
+
+/*
+ * A write fault that changes the file: FAULT_FLAG_WRITE on a shared mapping
+ * (a write to a private mapping makes an anonymous copy instead; cow_page is
+ * not set for huge faults, so VM_SHARED is the test, as in ext4 and XFS).
+ */
+bool daxfs_fault_is_shared_write(const struct vm_fault *vmf)
+{
+	return (vmf->flags & FAULT_FLAG_WRITE) && (vmf->vma->vm_flags & VM_SHARED);
+}
+
+bool daxfs_mapping_supported(const struct vm_area_desc *desc,
+			     const struct inode *inode,
+			     struct dax_device *dax_dev)
+{
+	return daxdev_mapping_supported(desc, inode, dax_dev);
+}
+
+void daxfs_desc_set_hugepage(struct vm_area_desc *desc)
+{
+	vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+}
+
+void daxfs_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+unsigned long daxfs_page_to_pfn(const struct page *page)
+{
+	return page_to_pfn(page);
 }

@@ -10,6 +10,9 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/seq_file.h>
+#include <linux/mm_types.h>
+
+struct dax_device;
 
 /* Mount parameters, as daxfs_parse_param() reports them. */
 enum daxfs_param {
@@ -22,6 +25,15 @@ enum daxfs_dax_mode {
 	DAXFS_DAX_ALWAYS,
 	DAXFS_DAX_NEVER,
 	DAXFS_DAX_INODE,
+};
+
+/*
+ * file_operations::fop_flags of regular (DAX) files: MAP_SYNC mappings are
+ * allowed. The FOP_* macros are casts, which bindgen does not turn into
+ * constants.
+ */
+enum daxfs_fop_flags {
+	DAXFS_FOP_DAX_FILE = FOP_MMAP_SYNC,
 };
 
 /* The attributes of a VFS inode that daxfs stores, in on-disk units. */
@@ -58,5 +70,20 @@ void daxfs_inode_unlock(struct inode *inode);
 void daxfs_inode_lock_shared(struct inode *inode);
 void daxfs_inode_unlock_shared(struct inode *inode);
 void daxfs_set_dax(struct inode *inode);
+
+/* Faults and mmap. */
+void daxfs_sb_start_pagefault(struct super_block *sb);
+void daxfs_sb_end_pagefault(struct super_block *sb);
+void daxfs_invalidate_lock(struct inode *inode);
+void daxfs_invalidate_unlock(struct inode *inode);
+void daxfs_invalidate_lock_shared(struct inode *inode);
+void daxfs_invalidate_unlock_shared(struct inode *inode);
+bool daxfs_fault_is_shared_write(const struct vm_fault *vmf);
+bool daxfs_mapping_supported(const struct vm_area_desc *desc,
+			     const struct inode *inode,
+			     struct dax_device *dax_dev);
+void daxfs_desc_set_hugepage(struct vm_area_desc *desc);
+void daxfs_file_accessed(struct file *file);
+unsigned long daxfs_page_to_pfn(const struct page *page);
 
 #endif /* DAXFS_GLUE_H */

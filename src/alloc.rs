@@ -15,7 +15,8 @@ use kernel::prelude::*;
 use crate::{
     format,
     inode::write_disk_inode,
-    mount::SbInfo, //
+    mount::SbInfo,
+    vfs::trace, //
 };
 
 impl SbInfo {
@@ -48,9 +49,10 @@ impl SbInfo {
         Ok(byte[0] & (1 << (bit % 8)) == 0)
     }
 
-    /// Allocates one zeroed data block, `goal` if it is free. Durable when this returns.
-    pub(crate) fn alloc_block(&self, goal: Option<u64>) -> Result<u64> {
-        self.alloc_run(goal, 1).map(|(block, _)| block)
+    /// Allocates one zeroed data block for inode `ino`, `goal` if it is free. Durable when
+    /// this returns.
+    pub(crate) fn alloc_block(&self, ino: u64, goal: Option<u64>) -> Result<u64> {
+        self.alloc_run(ino, goal, 1).map(|(block, _)| block)
     }
 
     /// Whether the 2 MiB run of blocks from `block` (aligned) is free and inside the device.
@@ -90,13 +92,17 @@ impl SbInfo {
     /// a free 2 MiB-aligned run when `max` asks for 2 MiB or more (so that PMD faults can map
     /// it), else at the next free block after the last allocation: returns its first block and
     /// length. Durable (zeroes and bitmap bits) when this returns.
-    pub(crate) fn alloc_run(&self, goal: Option<u64>, max: u64) -> Result<(u64, u64)> {
+    /// `ino` is the inode the blocks are for (0 before it has a number), for the trace event.
+    pub(crate) fn alloc_run(&self, ino: u64, goal: Option<u64>, max: u64) -> Result<(u64, u64)> {
         let mut alloc = self.alloc.lock();
         if alloc.free_blocks == 0 {
             return Err(ENOSPC);
         }
         let (start, end) = (self.disk.data_start, self.disk.total_blocks);
-        let goal = goal.filter(|&g| self.disk.is_data_block(g));
+        let goal = goal
+            .filter(|&g| self.disk.is_data_block(g))
+            // A run of 2 MiB or more must start 2 MiB-aligned; the goal only if it is.
+            .filter(|&g| max < format::DATA_ALIGN_BLOCKS || g % format::DATA_ALIGN_BLOCKS == 0);
         let first = goal.unwrap_or(alloc.block_hint);
         let mut found = match goal {
             Some(g) if self.block_is_free(g)? => Some(g),
@@ -137,11 +143,13 @@ impl SbInfo {
         } else {
             start
         };
+        trace::alloc_blocks(ino, run_start, len);
         Ok((run_start, len))
     }
 
-    /// Frees `len` blocks from `start`, which nothing references any more.
-    pub(crate) fn free_blocks(&self, start: u64, len: u64) -> Result {
+    /// Frees `len` blocks from `start` of inode `ino`, which nothing references any more.
+    pub(crate) fn free_blocks(&self, ino: u64, start: u64, len: u64) -> Result {
+        trace::free_blocks(ino, start, len);
         let mut alloc = self.alloc.lock();
         for block in start..start + len {
             self.set_bitmap_bit(block, false)?;

@@ -167,7 +167,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
         );
         return Err(ENOSPC);
     }
-    let block = sbi.alloc_block(last.and_then(|e| e.physical_end()))?;
+    let block = sbi.alloc_block(ino, last.and_then(|e| e.physical_end()))?;
     let grown = match last {
         Some(mut e) if e.physical_end() == Some(block) && e.logical_end() == Some(file_block) => {
             e.len += 1;
@@ -192,7 +192,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
         pr_warn!(
             "directory {ino} cannot grow: its extents overflow the inode (not supported yet)\n"
         );
-        sbi.free_blocks(block, 1)?;
+        sbi.free_blocks(ino, block, 1)?;
         return Err(ENOSPC);
     }
     disk.size += format::BLOCK_SIZE_U64;

@@ -17,6 +17,7 @@ use crate::{
     },
     vfs::{
         self,
+        trace,
         ARef,
         InodeKind,
         InodeParams,
@@ -247,6 +248,7 @@ pub(crate) fn evict(inode: &Inode) {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
     let disk = *inode.data().disk.lock();
+    trace::evict(ino, disk.nlink, disk.blocks);
     let mut extents = KVec::new();
     let mut overflow_blocks = KVec::new();
     let collected = for_each_extent(
@@ -268,7 +270,7 @@ pub(crate) fn evict(inode: &Inode) {
         .and_then(|()| sbi.free_inode(ino, disk.generation))
         .and_then(|()| {
             Iterator::chain(extents.iter(), overflow_blocks.iter())
-                .try_for_each(|&(start, len)| sbi.free_blocks(start, len))
+                .try_for_each(|&(start, len)| sbi.free_blocks(ino, start, len))
         });
     if let Err(e) = freed {
         // The inode stays unreachable or its blocks leaked: fsck reclaims both.

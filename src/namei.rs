@@ -100,7 +100,7 @@ pub(crate) fn create(dir: &Inode, name: &[u8], node: NewNode<'_>) -> Result<ARef
             new.set_inline_symlink_target(target).map_err(|_| EINVAL)?;
         }
         NodeKind::Symlink(target) => {
-            let block = sbi.alloc_block(None)?;
+            let block = sbi.alloc_block(0, None)?;
             target_block = Some(block);
             sbi.pmem.write(SbInfo::block_offset(block), target)?;
             sbi.pmem.fence();
@@ -120,7 +120,7 @@ pub(crate) fn create(dir: &Inode, name: &[u8], node: NewNode<'_>) -> Result<ARef
         NodeKind::Special(rdev) => new.rdev = rdev,
         NodeKind::Regular | NodeKind::Directory => {}
     }
-    let undo_target = |sbi: &SbInfo| target_block.map_or(Ok(()), |b| sbi.free_blocks(b, 1));
+    let undo_target = |sbi: &SbInfo| target_block.map_or(Ok(()), |b| sbi.free_blocks(0, b, 1));
     let ino = match sbi.alloc_inode(&mut new) {
         Ok(ino) => ino,
         Err(e) => {

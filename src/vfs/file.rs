@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Regular files: read and write through DAX (`dax_iomap_rw`) and the iomap table that maps file
-//! ranges to the device for it.
+//! Regular files: read and write through DAX (`dax_iomap_rw`), mmap with DAX faults, fsync, and
+//! the iomap table that maps file ranges to the device for both.
 //!
 //! C headers: [`include/linux/dax.h`](srctree/include/linux/dax.h),
 //! [`include/linux/iomap.h`](srctree/include/linux/iomap.h).
@@ -14,6 +14,7 @@ use kernel::{
 };
 
 use super::{
+    fault::FaultOps,
     fs_type::FileSystem,
     inode::Inode,
     raw, //
@@ -31,7 +32,7 @@ pub(crate) struct BlockMap {
     pub(crate) new: bool,
 }
 
-/// The iomap and file operations of `T`'s regular files.
+/// The iomap, file and address space operations of `T`'s regular files, which all use DAX.
 pub(super) struct FileOps<T>(PhantomData<T>);
 
 impl<T: FileSystem> FileOps<T> {
@@ -45,9 +46,84 @@ impl<T: FileSystem> FileOps<T> {
         read_iter: Some(read_iter_callback::<T>),
         write_iter: Some(write_iter_callback::<T>),
         open: Some(raw::generic_file_open),
-        fsync: Some(raw::noop_fsync),
+        fsync: Some(fsync_callback::<T>),
+        mmap_prepare: Some(mmap_prepare_callback::<T>),
+        // PMD-aligned addresses for mappings of 2 MiB or more, so that PMD faults are possible.
+        get_unmapped_area: Some(raw::thp_get_unmapped_area),
+        fop_flags: raw::daxfs_fop_flags_DAXFS_FOP_DAX_FILE,
         ..pin_init::zeroed()
     };
+    /// DAX mappings have no page cache: `writepages` only flushes the CPU cache of pages
+    /// written through mappings (the dirty DAX entries), and folios are never dirtied.
+    pub(super) const AOPS: raw::address_space_operations = raw::address_space_operations {
+        writepages: Some(writepages_callback::<T>),
+        dirty_folio: Some(raw::noop_dirty_folio),
+        ..pin_init::zeroed()
+    };
+}
+
+/// `file_operations::mmap_prepare`: DAX mappings get the DAX fault handlers and may use PMDs;
+/// `MAP_SYNC` is accepted where the DAX device is synchronous.
+///
+/// # Safety
+///
+/// Called by the memory manager with a valid descriptor of a new mapping of an open regular file
+/// of `T`.
+unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_area_desc) -> c_int {
+    // SAFETY: The descriptor is valid and its file open, so the inode is a ready inode of `T`.
+    unsafe {
+        let file = (*desc).file;
+        let inode = Inode::<T>::from_raw((*file).f_inode);
+        let dax = T::pmem(inode.super_block()).dax_device();
+        if !raw::daxfs_mapping_supported(desc, inode.as_raw(), dax) {
+            return EOPNOTSUPP.to_errno();
+        }
+        raw::daxfs_file_accessed(file);
+        (*desc).vm_ops = &FaultOps::<T>::VM_OPS;
+        raw::daxfs_desc_set_hugepage(desc);
+    }
+    0
+}
+
+/// `file_operations::fsync`: file data written by `write()` reached persistent memory with
+/// non-temporal stores, and metadata is written synchronously; what remains is the CPU cache of
+/// pages written through mappings (flushed by `writepages` for the range), and a fence.
+///
+/// # Safety
+///
+/// Called by the VFS with an open regular file of `T`.
+unsafe extern "C" fn fsync_callback<T: FileSystem>(
+    file: *mut raw::file,
+    start: raw::loff_t,
+    end: raw::loff_t,
+    _datasync: c_int,
+) -> c_int {
+    // SAFETY: The file is open; its inode is a ready inode of `T`.
+    let ret = unsafe { raw::file_write_and_wait_range(file, start, end) };
+    if ret == 0 {
+        // SAFETY: As above.
+        let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
+        T::pmem(inode.super_block()).fence();
+    }
+    ret
+}
+
+/// `address_space_operations::writepages`: writes back (flushes the CPU cache of) the dirty DAX
+/// entries of a data integrity sync; other writeback has nothing to do.
+///
+/// # Safety
+///
+/// Called by the writeback code with the mapping of a ready regular inode of `T` and a valid
+/// writeback control.
+unsafe extern "C" fn writepages_callback<T: FileSystem>(
+    mapping: *mut raw::address_space,
+    wbc: *mut raw::writeback_control,
+) -> c_int {
+    // SAFETY: The mapping's host is a ready inode of `T`, live while its mapping is written.
+    unsafe {
+        let inode = Inode::<T>::from_raw((*mapping).host);
+        raw::dax_writeback_mapping_range(mapping, T::pmem(inode.super_block()).dax_device(), wbc)
+    }
 }
 
 /// `iomap_ops::iomap_begin`: maps (and for writes allocates) the range at `pos`.

@@ -18,6 +18,10 @@ use kernel::{
 
 use super::{
     dax::Pmem,
+    fault::{
+        FaultResult,
+        VmFault, //
+    },
     file::BlockMap,
     inode::{
         DirEmitter,
@@ -124,6 +128,14 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
 
     /// Grows the size of `inode` to `end` after a write reached it (`i_rwsem` held).
     fn extend_size(inode: &Inode<Self>, end: u64) -> Result;
+
+    /// Changes the size of the regular file `inode` (truncate, either way); the caller holds
+    /// `i_rwsem`.
+    fn set_size(inode: &Inode<Self>, size: u64) -> Result;
+
+    /// Serves a page fault of `order` on a DAX mapping of a regular file: `fault`,
+    /// `huge_fault`, `page_mkwrite` and `pfn_mkwrite` all come here.
+    fn fault(vmf: &VmFault<Self>, order: u32) -> FaultResult;
 }
 
 pub(crate) use kernel::sync::aref::ARef;

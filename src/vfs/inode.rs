@@ -374,6 +374,7 @@ impl<T: FileSystem> NewInode<T> {
                 InodeKind::Regular => {
                     i.i_op = &Ops::<T>::FILE_INODE;
                     i.__bindgen_anon_3.i_fop = &FileOps::<T>::FILE;
+                    i.i_data.a_ops = &FileOps::<T>::AOPS;
                     // dax=always: decided once, here, before anyone can use the inode.
                     raw::daxfs_set_dax(inode);
                 }
@@ -769,8 +770,8 @@ unsafe extern "C" fn rename_callback<T: FileSystem>(
     })
 }
 
-/// `inode_operations::setattr`: the VFS checks and copies the attributes, daxfs stores them.
-/// Size changes (truncate) are not supported yet.
+/// `inode_operations::setattr`: the VFS checks and copies the attributes, daxfs stores them; a
+/// size change (truncate) goes to `T::set_size` first.
 ///
 /// # Safety
 ///
@@ -786,13 +787,16 @@ unsafe extern "C" fn setattr_callback<T: FileSystem>(
         // SAFETY: As the VFS guarantees.
         kernel::error::to_result(unsafe { raw::setattr_prepare(idmap, dentry, attr) })?;
         // SAFETY: `attr` is valid; the inode is live.
-        unsafe {
-            if (*attr).ia_valid & raw::ATTR_SIZE != 0 && (*attr).ia_size != (*inode.as_raw()).i_size
-            {
-                return Err(EOPNOTSUPP);
-            }
-            raw::setattr_copy(idmap, inode.as_raw(), attr);
+        let new_size = unsafe {
+            ((*attr).ia_valid & raw::ATTR_SIZE != 0 && (*attr).ia_size != (*inode.as_raw()).i_size)
+                .then_some((*attr).ia_size)
+        };
+        if let Some(size) = new_size {
+            // `setattr_prepare` checked it against the size limits; the VFS holds `i_rwsem`.
+            T::set_size(inode, u64::try_from(size).map_err(|_| EINVAL)?)?;
         }
+        // SAFETY: `attr` is valid; the inode is live and locked.
+        unsafe { raw::setattr_copy(idmap, inode.as_raw(), attr) };
         T::write_inode(inode)?;
         Ok(0)
     })

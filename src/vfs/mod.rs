@@ -7,13 +7,21 @@
 //! built on top can be safe Rust.
 
 mod dax;
+mod fault;
 mod file;
 mod fs_type;
 mod inode;
+mod locks;
 mod raw;
 mod super_block;
+pub(crate) mod trace;
 
 pub(crate) use dax::Pmem;
+pub(crate) use fault::{
+    DaxFault,
+    FaultResult,
+    VmFault, //
+};
 pub(crate) use file::BlockMap;
 pub(crate) use fs_type::{
     ARef,

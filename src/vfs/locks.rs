@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Guards for the VFS locks that order DAX faults against truncation: the invalidate lock of an
+//! inode's mapping, and the superblock's page-fault freeze protection.
+//!
+//! Lock order (as in ext4 and XFS): `mmap_lock` -> page-fault freeze protection -> invalidate
+//! lock (shared) for faults; `i_rwsem` -> invalidate lock (exclusive) for truncation; then the
+//! file system's own inode and allocator locks.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
+
+use kernel::prelude::*;
+
+use super::{
+    fs_type::FileSystem,
+    inode::Inode,
+    raw,
+    super_block::SuperBlock,
+    trace, //
+};
+
+/// The invalidate lock of an inode's mapping, held shared: no truncation or hole punch can
+/// remove blocks of the file while it is held, so faults may map them.
+///
+/// # Invariants
+///
+/// The lock of `inode` is held shared until drop.
+pub(crate) struct InvalidateShared<'a, T: FileSystem> {
+    inode: &'a Inode<T>,
+}
+
+/// The invalidate lock of an inode's mapping, held exclusively: no fault can map a block of the
+/// file while it is held.
+///
+/// # Invariants
+///
+/// The lock of `inode` is held exclusively until drop.
+pub(crate) struct InvalidateExclusive<'a, T: FileSystem> {
+    inode: &'a Inode<T>,
+}
+
+impl<T: FileSystem> Inode<T> {
+    /// Takes the invalidate lock shared (faults).
+    pub(crate) fn invalidate_lock_shared(&self) -> InvalidateShared<'_, T> {
+        // SAFETY: By the type invariant of `Inode` the inode is live.
+        unsafe { raw::daxfs_invalidate_lock_shared(self.as_raw()) };
+        // INVARIANT: The lock was just taken shared.
+        InvalidateShared { inode: self }
+    }
+
+    /// Waits for direct I/O in flight on the file to finish (before truncation; the caller
+    /// holds `i_rwsem`, so no new direct I/O starts).
+    pub(crate) fn dio_wait(&self) {
+        // SAFETY: By the type invariant of `Inode` the inode is live.
+        unsafe { raw::inode_dio_wait(self.as_raw()) };
+    }
+
+    /// Takes the invalidate lock exclusively (truncation, after `i_rwsem`).
+    pub(crate) fn invalidate_lock(&self) -> InvalidateExclusive<'_, T> {
+        // SAFETY: By the type invariant of `Inode` the inode is live.
+        unsafe { raw::daxfs_invalidate_lock(self.as_raw()) };
+        // INVARIANT: The lock was just taken exclusively.
+        InvalidateExclusive { inode: self }
+    }
+}
+
+impl<T: FileSystem> Drop for InvalidateShared<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held shared.
+        unsafe { raw::daxfs_invalidate_unlock_shared(self.inode.as_raw()) };
+    }
+}
+
+impl<T: FileSystem> InvalidateExclusive<'_, T> {
+    /// Unmaps the byte range `start..=end` of the file from every process and waits until no
+    /// page of it is pinned (by `get_user_pages`/`pin_user_pages`, an O_DIRECT read in flight
+    /// into a mapping, for instance) or otherwise referenced; then its blocks may be freed.
+    ///
+    /// While it waits the invalidate lock is dropped (so the pin holder can make progress, even
+    /// through faults) and taken again before the range is checked once more; `i_rwsem`, held by
+    /// the caller, keeps other truncations out. A signal ends the wait with `ERESTARTSYS`, the
+    /// range unmapped but nothing else changed.
+    pub(crate) fn break_layouts(&self, start: u64, end: u64) -> Result {
+        let inode = self.inode.as_raw();
+        let start = i64::try_from(start).unwrap_or(i64::MAX);
+        let end = i64::try_from(end).unwrap_or(i64::MAX);
+        // First without waiting: with no callback `dax_break_layout` unmaps the range and stops
+        // at the first busy page with ERESTARTSYS, or succeeds.
+        // SAFETY: By the type invariant the inode is live and its invalidate lock held.
+        if unsafe { raw::dax_break_layout(inode, start, end, None) } == 0 {
+            return Ok(());
+        }
+        // SAFETY: As above; the range is unmapped, so this only finds the busy page again.
+        let busy = unsafe { raw::dax_layout_busy_page_range((*inode).i_mapping, start, end) };
+        let pfn = if busy.is_null() {
+            0
+        } else {
+            // SAFETY: `busy` is a DAX page of the mapping, kept by its pin.
+            unsafe { raw::daxfs_page_to_pfn(busy) }
+        };
+        let ino = self.inode.ino();
+        trace::layout_wait_start(ino, start, end, pfn);
+        // SAFETY: Plain clock read.
+        let waiting_since = unsafe { raw::ktime_get() };
+        // SAFETY: By the type invariant the invalidate lock is held exclusively, which
+        // `wait_for_idle_page_callback` drops and retakes; the inode is live.
+        let ret =
+            unsafe { raw::dax_break_layout(inode, start, end, Some(wait_for_idle_page_callback)) };
+        // SAFETY: Plain clock read.
+        let waited = unsafe { raw::ktime_get() } - waiting_since;
+        trace::layout_wait_end(ino, start, end, waited as u64, ret);
+        kernel::error::to_result(ret)
+    }
+
+    /// Drops what the mapping caches beyond `size` (after `break_layouts`, DAX files have
+    /// nothing left there; this also unmaps any partial page straddling `size`).
+    pub(crate) fn truncate_pagecache(&self, size: u64) {
+        // SAFETY: By the type invariant the inode is live and its invalidate lock held, as
+        // `truncate_pagecache` expects (with `i_rwsem`, which the caller holds).
+        unsafe { raw::truncate_pagecache(self.inode.as_raw(), size as i64) };
+    }
+}
+
+/// The `dax_break_layout` callback: sleeps until a busy page may have become idle, without the
+/// invalidate lock, so that whoever holds the page (possibly faulting on this file) can finish.
+///
+/// # Safety
+///
+/// Called by `dax_break_layout` from [`InvalidateExclusive::break_layouts`], with the inode's
+/// invalidate lock held exclusively; it is held again on return.
+unsafe extern "C" fn wait_for_idle_page_callback(inode: *mut raw::inode) {
+    // SAFETY: The caller holds the lock exclusively; `schedule` sleeps in the state that
+    // `dax_break_layout` set (woken when the page's last reference goes).
+    unsafe {
+        raw::daxfs_invalidate_unlock(inode);
+        raw::schedule();
+        raw::daxfs_invalidate_lock(inode);
+    }
+}
+
+impl<T: FileSystem> Drop for InvalidateExclusive<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held exclusively.
+        unsafe { raw::daxfs_invalidate_unlock(self.inode.as_raw()) };
+    }
+}
+
+/// Page-fault freeze protection of a superblock (`sb_start_pagefault`): a write fault holds it
+/// so that a freeze waits for the fault to finish.
+///
+/// # Invariants
+///
+/// `sb_start_pagefault` was called on `sb`; `sb_end_pagefault` is called on drop.
+pub(crate) struct PagefaultGuard<'a, T: FileSystem> {
+    sb: &'a SuperBlock<T>,
+}
+
+impl<T: FileSystem> SuperBlock<T> {
+    /// Enters a write fault (blocks while the file system is frozen).
+    pub(crate) fn start_pagefault(&self) -> PagefaultGuard<'_, T> {
+        // SAFETY: By the type invariant of `SuperBlock` the superblock is live.
+        unsafe { raw::daxfs_sb_start_pagefault(self.as_raw()) };
+        // INVARIANT: Freeze protection was just taken.
+        PagefaultGuard { sb: self }
+    }
+}
+
+impl<T: FileSystem> Drop for PagefaultGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant freeze protection is held.
+        unsafe { raw::daxfs_sb_end_pagefault(self.sb.as_raw()) };
+    }
+}
