@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # daxfs: top-level targets. See README.md.
 #
-#   make            build daxfs.ko against the cached debug kernel (KDIR=... to use your own tree)
+#   make            build daxfs.ko (and the test module daxfs_pin.ko) against the cached debug kernel
+#                   (KDIR=... to use your own tree)
 #   make check      host tests, module build with clippy, VM tests on the debug kernel
 #   make run        boot the VM with the module loaded; CMD='...' runs a command instead of a shell
 #   make kernel     build (or find in the cache) the kernel of FLAVOUR=debug|perf
@@ -30,16 +31,17 @@ rootfs: setup
 	@scripts/build-rootfs.sh >/dev/null
 
 module: setup
-	@set -e; k=$(kdir); mkdir -p $(BUILD); \
+	@set -e; k=$(kdir); mkdir -p $(BUILD) $(BUILD)/pin; \
 	export LIBCLANG_PATH=/usr/lib/llvm$(LLVM_SUFFIX)/lib PATH="$$HOME/.cargo/bin:$$PATH"; \
-	$(MAKE) --no-print-directory -C "$$k" M=$(CURDIR) MO=$(CURDIR)/$(BUILD) $(MODULE_FLAGS) modules
-	@echo "built $(BUILD)/daxfs.ko"
+	$(MAKE) --no-print-directory -C "$$k" M=$(CURDIR) MO=$(CURDIR)/$(BUILD) $(MODULE_FLAGS) modules; \
+	$(MAKE) --no-print-directory -C "$$k" M=$(CURDIR)/tests/pin MO=$(CURDIR)/$(BUILD)/pin $(MODULE_FLAGS) modules
+	@echo "built $(BUILD)/daxfs.ko and the test module $(BUILD)/pin/daxfs_pin.ko"
 
 fmt:
-	@rustfmt --edition 2021 src/daxfs_main.rs
+	@rustfmt --edition 2021 src/daxfs_main.rs tests/pin/daxfs_pin.rs
 
 fmtcheck:
-	@rustfmt --edition 2021 --check src/daxfs_main.rs
+	@rustfmt --edition 2021 --check src/daxfs_main.rs tests/pin/daxfs_pin.rs
 
 check: setup
 	@scripts/check.sh
