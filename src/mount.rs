@@ -69,15 +69,16 @@ pub(crate) struct SbInfo {
 }
 
 impl SbInfo {
-    /// Writes the free counters and the clean state: the end of a read-write mount.
-    fn mark_clean(&self) -> Result {
+    /// Writes the free counters and `state`: clean at the end of a read-write mount, dirty at
+    /// the start of one.
+    fn mark(&self, state: u32) -> Result {
         let mut disk = self.disk;
         {
             let alloc = self.alloc.lock();
             disk.free_blocks = alloc.free_blocks;
             disk.free_inodes = alloc.free_inodes;
         }
-        disk.state = format::STATE_CLEAN;
+        disk.state = state;
         write_superblock(&self.pmem, &disk)
     }
 }
@@ -85,7 +86,7 @@ impl SbInfo {
 #[pinned_drop]
 impl PinnedDrop for SbInfo {
     fn drop(self: Pin<&mut Self>) {
-        if self.writable.load(Ordering::Relaxed) && self.mark_clean().is_err() {
+        if self.writable.load(Ordering::Relaxed) && self.mark(format::STATE_CLEAN).is_err() {
             pr_err!("could not mark the file system clean at unmount\n");
         }
     }
@@ -172,7 +173,8 @@ pub(crate) fn fill_super(
 
 /// Applies a remount. The DAX mode of a mounted file system cannot change. Read-write to
 /// read-only writes the counters and the clean state (the VFS has synced everything first, and
-/// daxfs writes metadata synchronously); read-only to read-write is not supported yet.
+/// daxfs writes metadata synchronously); read-only to read-write checks that this daxfs may
+/// write the image and marks it dirty first, as a read-write mount does.
 pub(crate) fn reconfigure(
     sb: &SuperBlock<Daxfs>,
     fc: &mut FsContext,
@@ -186,11 +188,14 @@ pub(crate) fn reconfigure(
     }
     let writable = sbi.writable.load(Ordering::Relaxed);
     if !read_only && !writable {
-        fc.error(c"remounting read-write is not supported yet; unmount and mount again");
-        return Err(EINVAL);
+        sbi.disk
+            .check_writable()
+            .map_err(|e| report(fc, "cannot remount read-write", e))?;
+        sbi.mark(format::STATE_DIRTY)?;
+        sbi.writable.store(true, Ordering::Relaxed);
     }
     if read_only && writable {
-        sbi.mark_clean()?;
+        sbi.mark(format::STATE_CLEAN)?;
         sbi.writable.store(false, Ordering::Relaxed);
     }
     Ok(())
