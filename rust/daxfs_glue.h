@@ -11,6 +11,7 @@
 #include <linux/fs_context.h>
 #include <linux/seq_file.h>
 #include <linux/mm_types.h>
+#include <linux/falloc.h>
 
 struct dax_device;
 
@@ -34,6 +35,13 @@ enum daxfs_dax_mode {
  */
 enum daxfs_fop_flags {
 	DAXFS_FOP_DAX_FILE = FOP_MMAP_SYNC,
+};
+
+/* fallocate(2) modes (uapi macros, which bindgen skips in kernel headers). */
+enum daxfs_falloc_mode {
+	DAXFS_FALLOC_KEEP_SIZE = FALLOC_FL_KEEP_SIZE,
+	DAXFS_FALLOC_PUNCH_HOLE = FALLOC_FL_PUNCH_HOLE,
+	DAXFS_FALLOC_ZERO_RANGE = FALLOC_FL_ZERO_RANGE,
 };
 
 /* The attributes of a VFS inode that daxfs stores, in on-disk units. */

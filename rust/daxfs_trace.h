@@ -119,6 +119,28 @@ TRACE_EVENT(daxfs_truncate,
 		__entry->old_size, __entry->new_size, __entry->freed_blocks)
 );
 
+TRACE_EVENT(daxfs_punch_hole,
+	TP_PROTO(u64 ino, u64 offset, u64 len, u64 freed_blocks, bool zero_range),
+	TP_ARGS(ino, offset, len, freed_blocks, zero_range),
+	TP_STRUCT__entry(
+		__field(u64, ino)
+		__field(u64, offset)
+		__field(u64, len)
+		__field(u64, freed_blocks)
+		__field(bool, zero_range)
+	),
+	TP_fast_assign(
+		__entry->ino = ino;
+		__entry->offset = offset;
+		__entry->len = len;
+		__entry->freed_blocks = freed_blocks;
+		__entry->zero_range = zero_range;
+	),
+	TP_printk("ino %llu %s offset %llu len %llu freed %llu blocks", __entry->ino,
+		__entry->zero_range ? "zero-range" : "punch-hole", __entry->offset,
+		__entry->len, __entry->freed_blocks)
+);
+
 TRACE_EVENT(daxfs_evict,
 	TP_PROTO(u64 ino, unsigned int nlink, u64 blocks),
 	TP_ARGS(ino, nlink, blocks),
@@ -147,6 +169,8 @@ void rust_do_trace_daxfs_free_blocks(u64 ino, u64 start, u64 len);
 void rust_do_trace_daxfs_layout_wait_start(u64 ino, s64 start, s64 end, unsigned long pfn);
 void rust_do_trace_daxfs_layout_wait_end(u64 ino, s64 start, s64 end, u64 waited_ns, int error);
 void rust_do_trace_daxfs_truncate(u64 ino, u64 old_size, u64 new_size, u64 freed_blocks);
+void rust_do_trace_daxfs_punch_hole(u64 ino, u64 offset, u64 len, u64 freed_blocks,
+				    bool zero_range);
 void rust_do_trace_daxfs_evict(u64 ino, unsigned int nlink, u64 blocks);
 
 #endif /* _DAXFS_TRACE_H */

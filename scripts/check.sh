@@ -45,7 +45,7 @@ host_test host-clippy cargo clippy --workspace --all-targets --locked -- -D warn
 host_test host-rustfmt cargo fmt --all --check
 host_test tools-build cargo build --release --locked --bins
 
-host_test rustfmt rustfmt --edition 2021 --check src/daxfs_main.rs
+host_test rustfmt rustfmt --edition 2021 --check src/daxfs_main.rs tests/pin/daxfs_pin.rs
 host_test module-build-clippy make --no-print-directory module KDIR="$kdir" FLAVOUR=debug CLIPPY=1
 # Every unsafe block carries a SAFETY comment in the three lines above it.
 host_test unsafe-has-safety-comment bash -c '
@@ -61,8 +61,9 @@ host_test unsafe-has-safety-comment bash -c '
 if [[ -f build/debug/daxfs.ko ]]; then
 	vm_out=$out/vm
 	vm_status=0
+	# All guest tests in one boot: about 15 minutes under TCG with KASAN and lockdep.
 	qemu/run-vm.sh --flavour debug --kernel "$kdir" --module build/debug/daxfs.ko --results "$vm_out" \
-		-- tests/guest/run.sh >"$out/logs/vm.log" 2>&1 || vm_status=$?
+		--timeout "${VM_TIMEOUT:-3600}" -- tests/guest/run.sh >"$out/logs/vm.log" 2>&1 || vm_status=$?
 	touch "$vm_out/results.txt"
 	# Every guest test must report; one that did not (guest crash, timeout) fails.
 	for t in tests/guest/t-*.sh; do
@@ -86,15 +87,23 @@ if [[ -f build/debug/daxfs.ko ]]; then
 	fi
 
 	# Persistence across a guest reboot: two boots on the same NVDIMM backing files.
+	# Each boot keeps its own console log, so a failure shows which boot it was.
 	reboot_out=$out/reboot
-	if qemu/run-vm.sh --kernel "$kdir" --module build/debug/daxfs.ko --results "$reboot_out" \
-		--pmem-dir "$reboot_out/pmem" -- tests/reboot/1-write.sh >"$out/logs/reboot-1.log" 2>&1 &&
-		qemu/run-vm.sh --kernel "$kdir" --module build/debug/daxfs.ko --results "$reboot_out" \
-			--pmem-dir "$reboot_out/pmem" -- tests/reboot/2-check.sh >"$out/logs/reboot-2.log" 2>&1; then
+	reboot_failed=
+	for boot in 1-write 2-check; do
+		if ! qemu/run-vm.sh --kernel "$kdir" --module build/debug/daxfs.ko --results "$reboot_out" \
+			--pmem-dir "$reboot_out/pmem" -- "tests/reboot/$boot.sh" >"$out/logs/reboot-$boot.log" 2>&1; then
+			reboot_failed=$boot
+		fi
+		cp "$reboot_out/console.log" "$reboot_out/console-$boot.log" 2>/dev/null || true
+		[[ -z $reboot_failed ]] || break
+	done
+	if [[ -z $reboot_failed ]]; then
 		result PASS vm/persistence-across-reboot
 	else
-		result FAIL vm/persistence-across-reboot "logs: $out/logs/reboot-*.log, console $reboot_out/console.log"
-		grep -h 'FAIL\|error' "$reboot_out/console.log" "$out"/logs/reboot-*.log | head -n 10 | sed 's/^/    /'
+		result FAIL vm/persistence-across-reboot "boot $reboot_failed failed: $out/logs/reboot-$reboot_failed.log, console $reboot_out/console-$reboot_failed.log"
+		sed 's/^/    /' "$out/logs/reboot-$reboot_failed.log" | tail -n 15
+		grep -av '^\[' "$reboot_out/console-$reboot_failed.log" | sed 's/\r$//; s/^/    /' | tail -n 15
 	fi
 else
 	result FAIL vm-tests "no module to test"

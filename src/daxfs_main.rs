@@ -144,6 +144,10 @@ impl vfs::FileSystem for Daxfs {
         truncate::set_size(inode, size)
     }
 
+    fn fallocate(inode: &inode::Inode, mode: vfs::Fallocate, offset: u64, len: u64) -> Result {
+        truncate::fallocate(inode, mode, offset, len)
+    }
+
     fn fault(vmf: &vfs::VmFault<Self>, order: u32) -> vfs::FaultResult {
         fault::fault(vmf, order)
     }

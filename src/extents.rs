@@ -107,17 +107,21 @@ impl ExtentMap {
         Ok(())
     }
 
-    /// Unmaps every file block from `first` on and returns the extents that mapped them.
-    pub(crate) fn truncate(&mut self, first: u64) -> Result<KVec<Extent>> {
+    /// Unmaps the file blocks `first..end` and returns the extents that mapped them.
+    pub(crate) fn remove(&mut self, first: u64, end: u64) -> Result<KVec<Extent>> {
         let mut removed = KVec::new();
-        let mut kept = KVec::with_capacity(self.extents.len(), GFP_KERNEL)?;
+        let mut kept = KVec::with_capacity(self.extents.len() + 1, GFP_KERNEL)?;
         for extent in self.extents.iter() {
-            let (head, tail) = extent.split_at(first);
-            if let Some(head) = head {
-                kept.push(head, GFP_KERNEL)?;
+            let (head, rest) = extent.split_at(first);
+            let (middle, tail) = match rest {
+                Some(rest) => rest.split_at(end),
+                None => (None, None),
+            };
+            for part in [head, tail].into_iter().flatten() {
+                kept.push(part, GFP_KERNEL)?;
             }
-            if let Some(tail) = tail {
-                removed.push(tail, GFP_KERNEL)?;
+            if let Some(middle) = middle {
+                removed.push(middle, GFP_KERNEL)?;
             }
         }
         self.extents = kept;

@@ -48,6 +48,7 @@ impl<T: FileSystem> FileOps<T> {
         open: Some(raw::generic_file_open),
         fsync: Some(fsync_callback::<T>),
         mmap_prepare: Some(mmap_prepare_callback::<T>),
+        fallocate: Some(fallocate_callback::<T>),
         // PMD-aligned addresses for mappings of 2 MiB or more, so that PMD faults are possible.
         get_unmapped_area: Some(raw::thp_get_unmapped_area),
         fop_flags: raw::daxfs_fop_flags_DAXFS_FOP_DAX_FILE,
@@ -60,6 +61,75 @@ impl<T: FileSystem> FileOps<T> {
         dirty_folio: Some(raw::noop_dirty_folio),
         ..pin_init::zeroed()
     };
+}
+
+/// What a `fallocate(2)` call asks for (the VFS has checked the combination and the range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fallocate {
+    /// Allocate (zeroed) blocks for the holes in the range; grow the size unless `keep_size`.
+    Allocate {
+        /// `FALLOC_FL_KEEP_SIZE`.
+        keep_size: bool,
+    },
+    /// `FALLOC_FL_PUNCH_HOLE`: deallocate the range; it reads as zeros.
+    PunchHole,
+    /// `FALLOC_FL_ZERO_RANGE`: the range reads as zeros and is allocated; grow the size unless
+    /// `keep_size`.
+    ZeroRange {
+        /// `FALLOC_FL_KEEP_SIZE`.
+        keep_size: bool,
+    },
+}
+
+impl Fallocate {
+    /// Decodes a `fallocate(2)` mode; `EOPNOTSUPP` for the modes daxfs does not implement
+    /// (collapse, insert, unshare, write-zeroes).
+    fn from_mode(mode: c_int) -> Result<Self> {
+        const KEEP: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_KEEP_SIZE;
+        const PUNCH: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_PUNCH_HOLE;
+        const ZERO: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_ZERO_RANGE;
+        match mode as u32 {
+            0 => Ok(Self::Allocate { keep_size: false }),
+            KEEP => Ok(Self::Allocate { keep_size: true }),
+            m if m == PUNCH | KEEP => Ok(Self::PunchHole),
+            ZERO => Ok(Self::ZeroRange { keep_size: false }),
+            m if m == ZERO | KEEP => Ok(Self::ZeroRange { keep_size: true }),
+            _ => Err(EOPNOTSUPP),
+        }
+    }
+}
+
+/// `file_operations::fallocate`: under `i_rwsem` (as ext4 and XFS take it), after direct I/O
+/// in flight has finished and the times and privileges are updated, `T::fallocate` does the
+/// work.
+///
+/// # Safety
+///
+/// Called by the VFS with an open regular file of `T` and a range it checked.
+unsafe extern "C" fn fallocate_callback<T: FileSystem>(
+    file: *mut raw::file,
+    mode: c_int,
+    offset: raw::loff_t,
+    len: raw::loff_t,
+) -> c_long {
+    from_result(|| {
+        let mode = Fallocate::from_mode(mode)?;
+        let offset = u64::try_from(offset).map_err(|_| EINVAL)?;
+        let len = u64::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: The file is open; its inode is a ready regular inode of `T`.
+        let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
+        // SAFETY: The inode is live; unlocked below.
+        unsafe { raw::daxfs_inode_lock(inode.as_raw()) };
+        let result = (|| {
+            inode.dio_wait();
+            // SAFETY: The file is open and its inode locked, as `file_modified` expects.
+            kernel::error::to_result(unsafe { raw::file_modified(file) })?;
+            T::fallocate(inode, mode, offset, len)
+        })();
+        // SAFETY: Locked above.
+        unsafe { raw::daxfs_inode_unlock(inode.as_raw()) };
+        result.map(|()| 0)
+    })
 }
 
 /// `file_operations::mmap_prepare`: DAX mappings get the DAX fault handlers and may use PMDs;

@@ -22,7 +22,10 @@ use super::{
         FaultResult,
         VmFault, //
     },
-    file::BlockMap,
+    file::{
+        BlockMap,
+        Fallocate, //
+    },
     inode::{
         DirEmitter,
         Inode,
@@ -132,6 +135,10 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
     /// Changes the size of the regular file `inode` (truncate, either way); the caller holds
     /// `i_rwsem`.
     fn set_size(inode: &Inode<Self>, size: u64) -> Result;
+
+    /// Allocates, punches or zeroes `len` bytes of the regular file `inode` at `offset`; the
+    /// caller holds `i_rwsem`.
+    fn fallocate(inode: &Inode<Self>, mode: Fallocate, offset: u64, len: u64) -> Result;
 
     /// Serves a page fault of `order` on a DAX mapping of a regular file: `fault`,
     /// `huge_fault`, `page_mkwrite` and `pfn_mkwrite` all come here.

@@ -786,11 +786,11 @@ unsafe extern "C" fn setattr_callback<T: FileSystem>(
         let inode = unsafe { dentry_inode::<T>(dentry) };
         // SAFETY: As the VFS guarantees.
         kernel::error::to_result(unsafe { raw::setattr_prepare(idmap, dentry, attr) })?;
-        // SAFETY: `attr` is valid; the inode is live.
-        let new_size = unsafe {
-            ((*attr).ia_valid & raw::ATTR_SIZE != 0 && (*attr).ia_size != (*inode.as_raw()).i_size)
-                .then_some((*attr).ia_size)
-        };
+        // Also to the current size: that drops blocks allocated past EOF (fallocate
+        // --keep-size), as in ext4 and XFS.
+        // SAFETY: `attr` is valid.
+        let new_size =
+            unsafe { ((*attr).ia_valid & raw::ATTR_SIZE != 0).then_some((*attr).ia_size) };
         if let Some(size) = new_size {
             // `setattr_prepare` checked it against the size limits; the VFS holds `i_rwsem`.
             T::set_size(inode, u64::try_from(size).map_err(|_| EINVAL)?)?;

@@ -22,7 +22,10 @@ pub(crate) use fault::{
     FaultResult,
     VmFault, //
 };
-pub(crate) use file::BlockMap;
+pub(crate) use file::{
+    BlockMap,
+    Fallocate, //
+};
 pub(crate) use fs_type::{
     ARef,
     DaxMode,

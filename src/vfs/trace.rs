@@ -47,6 +47,9 @@ trace_events! {
     /// `daxfs:daxfs_truncate`: a size change, and the blocks it freed.
     fn truncate => __tracepoint_daxfs_truncate,
         rust_do_trace_daxfs_truncate(ino: u64, old_size: u64, new_size: u64, freed_blocks: u64);
+    /// `daxfs:daxfs_punch_hole`: a punched hole or zeroed range, and the blocks it freed.
+    fn punch_hole => __tracepoint_daxfs_punch_hole,
+        rust_do_trace_daxfs_punch_hole(ino: u64, offset: u64, len: u64, freed_blocks: u64, zero_range: bool);
     /// `daxfs:daxfs_evict`: the last reference to an inode is gone.
     fn evict => __tracepoint_daxfs_evict,
         rust_do_trace_daxfs_evict(ino: u64, nlink: u32, blocks: u64);

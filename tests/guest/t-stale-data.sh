@@ -1,7 +1,8 @@
 #!/bin/bash
 # No stale data: the blocks of a deleted file full of a pattern are reused by
-# new files that are written only in part (FIEMAP proves the reuse), and
-# nothing but zeros and the written bytes reads back from them.
+# new files that are written only in part, by write() or by write faults on a
+# file extended by truncate (FIEMAP proves the reuse), and nothing but zeros and
+# the written bytes reads back from them, also after truncating a file up.
 . "$(dirname "$0")/lib.sh"
 
 mkfs_daxfs "$SCRATCH_DEV" >/dev/null
@@ -31,11 +32,23 @@ for i in 1 2 3 4; do
 	((s >= pattern_start && s < pattern_end)) ||
 		fail "new$i (sector $s) does not reuse the pattern's blocks ($pattern_start..$pattern_end): the test proves nothing"
 done
+# Extended by truncate, then written through a mapping: the write faults allocate the blocks.
+for i in 5 6; do
+	xfs_io -f -c 'truncate 3M' -c 'mmap -w 0 3M' -c "mwrite -S 0x01 $((i * 100000)) 10" \
+		-c "mwrite -S 0x02 $((2 * 1048576 + 7)) 3" -c 'msync -s 0 3M' "new$i"
+	s=$(first_sector "new$i")
+	((s >= pattern_start && s < pattern_end)) ||
+		fail "new$i (sector $s) does not reuse the pattern's blocks ($pattern_start..$pattern_end): the test proves nothing"
+done
+truncate -s 4M new1
 echo "ok: the new files reuse the deleted file's blocks"
-if cat new1 new2 new3 new4 | tr -d '\000\001\002' | grep -q .; then
+files="new1 new2 new3 new4 new5 new6"
+# shellcheck disable=SC2086
+if cat $files | tr -d '\000\001\002' | grep -q .; then
 	fail "stale data of a deleted file is readable in new files"
 fi
-[[ $(cat new1 new2 new3 new4 | tr -cd '\001' | wc -c) == 40 && $(cat new1 new2 new3 new4 | tr -cd '\002' | wc -c) == 12 ]] ||
+# shellcheck disable=SC2086
+[[ $(cat $files | tr -cd '\001' | wc -c) == 60 && $(cat $files | tr -cd '\002' | wc -c) == 18 ]] ||
 	fail "the written bytes did not read back"
 echo "ok: only zeros and the written bytes read back"
 cd /

@@ -84,8 +84,8 @@ mkdir sgid && chmod g+s sgid && chown :77 sgid
 mkdir sgid/child && touch sgid/file
 [[ $(stat -c %g sgid/file) == 77 && $(stat -c %g sgid/child) == 77 && $(stat -c %A sgid/child) == drwxr-sr-x ]] ||
 	fail "set-group-ID directory: $(stat -c '%g %A' sgid/file sgid/child)"
-expect_errno EOPNOTSUPP truncate -s 1 fulldir/x  # truncate lands with issue 5
-echo "ok: setattr, set-group-ID directories; size changes are not supported yet"
+expect_errno EISDIR truncate -s 1 fulldir
+echo "ok: setattr, set-group-ID directories; a directory cannot be truncated"
 
 # Unlinking an open file keeps its inode until the last close.
 exec 3>fulldir/open

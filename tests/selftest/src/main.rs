@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! In-VM selftests of daxfs's DAX mappings: what a shell script cannot do (mmap, faults,
+//! SIGBUS, page pins through `process_vm_writev` and O_DIRECT, fork, threads).
+//!
+//! `daxfs-selftest COMMAND ARGS...` runs one check and exits 0 when it holds; otherwise it
+//! prints `FAIL: ...` and exits 1. Each check asserts real results: the bytes read back, the
+//! blocks the file owns, the signal a child died of.
+
+use std::{
+    fs::{
+        File,
+        OpenOptions, //
+    },
+    io::{
+        self,
+        Error, //
+    },
+    os::unix::{
+        fs::{
+            FileExt,
+            MetadataExt,
+            OpenOptionsExt, //
+        },
+        io::AsRawFd,
+    },
+    process::exit,
+    ptr::NonNull,
+};
+
+const PAGE: usize = 4096;
+const HUGE: usize = 2 << 20;
+
+type Res<T = ()> = Result<T, String>;
+
+/// Turns an I/O error into a test failure that says what was being done.
+trait Context<T> {
+    fn ctx(self, what: &str) -> Res<T>;
+}
+
+impl<T> Context<T> for io::Result<T> {
+    fn ctx(self, what: &str) -> Res<T> {
+        self.map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+macro_rules! check {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
+/// The byte at `offset` of the test pattern `seed`.
+fn pattern(seed: u64, offset: usize) -> u8 {
+    let x = (offset as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(seed.wrapping_mul(0x1234_5678_9abc_def1));
+    (x >> 56) as u8 ^ (offset >> 12) as u8
+}
+
+fn fill(buf: &mut [u8], seed: u64, base: usize) {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = pattern(seed, base + i);
+    }
+}
+
+/// The first offset where `buf` differs from the pattern `seed` from `base` on.
+fn mismatch(buf: &[u8], seed: u64, base: usize) -> Option<usize> {
+    buf.iter()
+        .enumerate()
+        .find(|&(i, &b)| b != pattern(seed, base + i))
+        .map(|(i, _)| base + i)
+}
+
+/// A memory mapping, unmapped on drop.
+///
+/// # Invariants
+///
+/// `addr` maps `len` bytes until drop.
+struct Map {
+    addr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: The mapping is plain memory; the tests that share it between threads write disjoint
+// pages, and the kernel keeps the mapping coherent.
+unsafe impl Sync for Map {}
+// SAFETY: See `Sync`.
+unsafe impl Send for Map {}
+
+impl Map {
+    fn new(file: &File, len: usize, prot: i32, flags: i32) -> io::Result<Map> {
+        // SAFETY: A fresh mapping at an address of the kernel's choice; no memory of ours is
+        // touched.
+        let addr =
+            unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, file.as_raw_fd(), 0) };
+        if addr == libc::MAP_FAILED {
+            return Err(Error::last_os_error());
+        }
+        // INVARIANT: mmap succeeded for `len` bytes.
+        Ok(Map {
+            addr: NonNull::new(addr.cast()).ok_or_else(|| Error::other("mmap returned null"))?,
+            len,
+        })
+    }
+
+    fn shared(file: &File, len: usize) -> io::Result<Map> {
+        Map::new(
+            file,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+        )
+    }
+
+    fn read(&self, offset: usize) -> u8 {
+        assert!(offset < self.len);
+        // SAFETY: By the type invariant the byte is mapped; volatile so the access (and its
+        // fault) really happens.
+        unsafe { self.addr.as_ptr().add(offset).read_volatile() }
+    }
+
+    fn write(&self, offset: usize, value: u8) {
+        assert!(offset < self.len);
+        // SAFETY: By the type invariant the byte is mapped (writable in the tests that write).
+        unsafe { self.addr.as_ptr().add(offset).write_volatile(value) }
+    }
+
+    fn write_pattern(&self, offset: usize, len: usize, seed: u64) {
+        for i in offset..offset + len {
+            self.write(i, pattern(seed, i));
+        }
+    }
+
+    fn check_pattern(&self, offset: usize, len: usize, seed: u64) -> Res {
+        for i in offset..offset + len {
+            check!(
+                self.read(i) == pattern(seed, i),
+                "mapping byte {i} is {:#x}, expected {:#x}",
+                self.read(i),
+                pattern(seed, i)
+            );
+        }
+        Ok(())
+    }
+
+    fn addr_of(&self, offset: usize) -> *mut u8 {
+        assert!(offset < self.len);
+        // SAFETY: In bounds by the assertion.
+        unsafe { self.addr.as_ptr().add(offset) }
+    }
+
+    fn msync(&self) -> io::Result<()> {
+        // SAFETY: By the type invariant the range is mapped.
+        let ret = unsafe { libc::msync(self.addr.as_ptr().cast(), self.len, libc::MS_SYNC) };
+        if ret != 0 {
+            return Err(Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    fn zap(&self) -> io::Result<()> {
+        // SAFETY: By the type invariant the range is mapped; MADV_DONTNEED on a shared file
+        // mapping only drops page table entries, so the next access faults again.
+        let ret =
+            unsafe { libc::madvise(self.addr.as_ptr().cast(), self.len, libc::MADV_DONTNEED) };
+        if ret != 0 {
+            return Err(Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the range is mapped, and nothing uses it any more.
+        unsafe { libc::munmap(self.addr.as_ptr().cast(), self.len) };
+    }
+}
+
+fn create(path: &str) -> Res<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .ctx(&format!("create {path}"))
+}
+
+fn open_rw(path: &str) -> Res<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .ctx(&format!("open {path}"))
+}
+
+/// Blocks (4 KiB) the file owns, from `st_blocks`.
+fn blocks(file: &File) -> Res<u64> {
+    Ok(file.metadata().ctx("fstat")?.blocks() / 8)
+}
+
+fn read_at(file: &File, offset: usize, len: usize) -> Res<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset as u64).ctx("pread")?;
+    Ok(buf)
+}
+
+fn expect_pattern(file: &File, offset: usize, len: usize, seed: u64, what: &str) -> Res {
+    let buf = read_at(file, offset, len)?;
+    match mismatch(&buf, seed, offset) {
+        None => Ok(()),
+        Some(at) => Err(format!(
+            "{what}: read() byte {at} is not the expected pattern"
+        )),
+    }
+}
+
+/// Runs `f` in a child process and returns the signal it died of, or `None` if it exited 0.
+fn in_child(f: impl FnOnce()) -> Res<Option<i32>> {
+    // SAFETY: The test is single-threaded when it forks; the child only touches memory and exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", Error::last_os_error()));
+    }
+    if pid == 0 {
+        f();
+        // SAFETY: Leaves the child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: Waits for our own child; `status` is a valid output.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+        return Err(format!("waitpid: {}", Error::last_os_error()));
+    }
+    if libc::WIFSIGNALED(status) {
+        return Ok(Some(libc::WTERMSIG(status)));
+    }
+    check!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child exited with status {status:#x}"
+    );
+    Ok(None)
+}
+
+/// mmap writes are visible to read() and write()s to the mapping, at odd offsets and sizes.
+fn map_rw(path: &str) -> Res {
+    let file = create(path)?;
+    let len = 5 * PAGE + 123;
+    let mut buf = vec![0u8; len];
+    fill(&mut buf, 1, 0);
+    file.write_all_at(&buf, 0).ctx("write")?;
+    let map = Map::shared(&file, len).ctx("mmap")?;
+    map.check_pattern(0, len, 1)?;
+    println!("ok: write() then the mapping reads the same {len} bytes");
+    map.write_pattern(PAGE - 7, 2 * PAGE + 11, 2);
+    expect_pattern(&file, PAGE - 7, 2 * PAGE + 11, 2, "after mmap write")?;
+    expect_pattern(&file, 0, PAGE - 7, 1, "before the mmap write")?;
+    println!("ok: a write through the mapping at an odd offset is what read() returns");
+    let mut buf = vec![0u8; 3001];
+    fill(&mut buf, 3, 4 * PAGE + 5);
+    file.write_all_at(&buf, (4 * PAGE + 5) as u64)
+        .ctx("write")?;
+    map.check_pattern(4 * PAGE + 5, 3001, 3)?;
+    println!("ok: write() into a mapped range shows in the mapping");
+    Ok(())
+}
+
+/// Read faults on holes allocate nothing and see zeros; write faults allocate just the block.
+fn hole_fault(path: &str) -> Res {
+    let file = create(path)?;
+    let len = 64 * PAGE;
+    file.set_len(len as u64).ctx("ftruncate")?;
+    check!(
+        blocks(&file)? == 0,
+        "a sparse file owns {} blocks",
+        blocks(&file)?
+    );
+    let map = Map::shared(&file, len).ctx("mmap")?;
+    for i in (0..len).step_by(512) {
+        check!(map.read(i) == 0, "hole byte {i} reads {:#x}", map.read(i));
+    }
+    check!(
+        blocks(&file)? == 0,
+        "read faults on holes allocated {} blocks",
+        blocks(&file)?
+    );
+    println!("ok: read faults over 64 hole pages see zeros and allocate nothing");
+    map.write(10 * PAGE + 100, 0xab);
+    check!(
+        blocks(&file)? == 1,
+        "one write fault allocated {} blocks",
+        blocks(&file)?
+    );
+    map.write(40 * PAGE, 0xcd);
+    map.write(40 * PAGE + 4095, 0xef);
+    check!(
+        blocks(&file)? == 2,
+        "two write-faulted pages own {} blocks",
+        blocks(&file)?
+    );
+    let page = read_at(&file, 10 * PAGE, PAGE)?;
+    check!(
+        page.iter()
+            .enumerate()
+            .all(|(i, &b)| b == if i == 100 { 0xab } else { 0 }),
+        "a write-faulted hole page holds more than the byte written (stale data?)"
+    );
+    check!(
+        map.read(11 * PAGE) == 0,
+        "a neighbouring hole stopped reading zeros"
+    );
+    println!("ok: a write fault on a hole allocates exactly its block, zeroed");
+    Ok(())
+}
+
+/// Accesses beyond EOF get SIGBUS, also after the file shrank under the mapping.
+fn sigbus(path: &str) -> Res {
+    let file = create(path)?;
+    file.set_len((PAGE + 10) as u64).ctx("ftruncate")?;
+    let map = Map::shared(&file, 4 * PAGE).ctx("mmap")?;
+    map.write(PAGE + 20, 1); // within the last page: allowed, beyond EOF but not beyond its page
+    check!(
+        in_child(|| {
+            map.read(2 * PAGE);
+        })? == Some(libc::SIGBUS),
+        "a read two pages beyond EOF did not get SIGBUS"
+    );
+    check!(
+        in_child(|| map.write(3 * PAGE, 1))? == Some(libc::SIGBUS),
+        "a write beyond EOF did not get SIGBUS"
+    );
+    println!("ok: read and write faults beyond EOF get SIGBUS");
+    file.set_len((4 * PAGE) as u64).ctx("ftruncate up")?;
+    map.write_pattern(0, 4 * PAGE, 7);
+    file.set_len(PAGE as u64).ctx("ftruncate down")?;
+    check!(
+        in_child(|| {
+            map.read(2 * PAGE);
+        })? == Some(libc::SIGBUS),
+        "a read of a page that was mapped before the file shrank did not get SIGBUS"
+    );
+    check!(
+        in_child(|| map.write(PAGE, 1))? == Some(libc::SIGBUS),
+        "a write to a page cut off by truncate did not get SIGBUS"
+    );
+    map.check_pattern(0, PAGE, 7)?;
+    check!(
+        blocks(&file)? == 1,
+        "after truncate to one page the file owns {} blocks",
+        blocks(&file)?
+    );
+    println!("ok: pages cut off by truncate get SIGBUS, the rest keeps its data, blocks freed");
+    file.set_len((3 * PAGE) as u64).ctx("ftruncate up again")?;
+    for i in PAGE..3 * PAGE {
+        check!(
+            map.read(i) == 0,
+            "regrown byte {i} is {:#x}, not zero",
+            map.read(i)
+        );
+    }
+    let regrown = read_at(&file, PAGE, 2 * PAGE)?;
+    check!(
+        regrown.iter().all(|&b| b == 0),
+        "read() of the regrown range is not zeros"
+    );
+    println!("ok: a regrown range reads zeros through the old mapping and read()");
+    Ok(())
+}
+
+/// Faults (read or write) every page of `offset..offset + len` through a shared mapping of
+/// the whole file, then msyncs: for counting PMD and PTE faults from outside.
+fn touch(path: &str, offset: usize, len: usize, write: bool) -> Res {
+    let file = open_rw(path)?;
+    let size = file.metadata().ctx("fstat")?.len() as usize;
+    let map = Map::shared(&file, size).ctx("mmap")?;
+    check!(
+        map.addr.as_ptr() as usize % HUGE == 0 || size < HUGE,
+        "a mapping of {size} bytes is not 2 MiB aligned (thp_get_unmapped_area)"
+    );
+    for i in (offset..offset + len).step_by(PAGE) {
+        if write {
+            map.write(i, pattern(9, i));
+        } else {
+            map.read(i);
+        }
+    }
+    map.msync().ctx("msync")?;
+    Ok(())
+}
+
+/// MAP_SHARED_VALIDATE | MAP_SYNC: accepted (`expect` "ok") or refused with EOPNOTSUPP.
+fn map_sync(path: &str, expect: &str) -> Res {
+    let file = create(path)?;
+    file.set_len(PAGE as u64).ctx("ftruncate")?;
+    let flags = libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC;
+    match (
+        Map::new(&file, PAGE, libc::PROT_READ | libc::PROT_WRITE, flags),
+        expect,
+    ) {
+        (Ok(map), "ok") => {
+            map.write(0, 0x5a);
+            check!(
+                read_at(&file, 0, 1)?[0] == 0x5a,
+                "a MAP_SYNC write is not in the file"
+            );
+            println!("ok: MAP_SYNC mapping accepted and written");
+            Ok(())
+        }
+        (Err(e), "eopnotsupp") if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+            println!("ok: MAP_SYNC refused with EOPNOTSUPP");
+            Ok(())
+        }
+        (Ok(_), _) => Err("MAP_SYNC was accepted".into()),
+        (Err(e), _) => Err(format!("MAP_SYNC failed: {e}")),
+    }
+}
+
+/// process_vm_writev into a hole of a shared mapping: the pinned page gets a real block.
+fn vm_writev(path: &str) -> Res {
+    let file = create(path)?;
+    file.set_len((8 * PAGE) as u64).ctx("ftruncate")?;
+    let map = Map::shared(&file, 8 * PAGE).ctx("mmap")?;
+    let mut data = vec![0u8; PAGE + 300];
+    fill(&mut data, 11, 3 * PAGE + 50);
+    let local = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: map.addr_of(3 * PAGE + 50).cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: Both iovecs describe valid memory of this process.
+    let n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
+    check!(
+        n == data.len() as isize,
+        "process_vm_writev wrote {n}: {}",
+        Error::last_os_error()
+    );
+    check!(
+        blocks(&file)? == 2,
+        "process_vm_writev over two hole pages allocated {} blocks",
+        blocks(&file)?
+    );
+    expect_pattern(
+        &file,
+        3 * PAGE + 50,
+        data.len(),
+        11,
+        "after process_vm_writev",
+    )?;
+    map.check_pattern(3 * PAGE + 50, data.len(), 11)?;
+    println!("ok: process_vm_writev into hole pages of a mapping allocated them and the data is in the file");
+    Ok(())
+}
+
+/// An O_DIRECT read from a file on another file system into a daxfs mapping (a page pin held
+/// for the I/O): the data lands in the daxfs file.
+fn odirect_into_map(src: &str, path: &str) -> Res {
+    let len = 16 * PAGE;
+    {
+        let src_file = create(src)?;
+        let mut data = vec![0u8; len];
+        fill(&mut data, 13, 0);
+        src_file.write_all_at(&data, 0).ctx("write source")?;
+        src_file.sync_all().ctx("fsync source")?;
+    }
+    let src_file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(src)
+        .ctx("open O_DIRECT")?;
+    let file = create(path)?;
+    // Half allocated (by write), half holes.
+    file.write_all_at(&vec![0xffu8; len / 2], 0).ctx("write")?;
+    file.set_len(len as u64).ctx("ftruncate")?;
+    let map = Map::shared(&file, len).ctx("mmap")?;
+    // SAFETY: The mapping is valid for `len` bytes; read() writes into it.
+    let n = unsafe { libc::read(src_file.as_raw_fd(), map.addr_of(0).cast(), len) };
+    check!(
+        n == len as isize,
+        "O_DIRECT read returned {n}: {}",
+        Error::last_os_error()
+    );
+    expect_pattern(&file, 0, len, 13, "after an O_DIRECT read into the mapping")?;
+    check!(
+        blocks(&file)? == 16,
+        "the file owns {} blocks, expected 16",
+        blocks(&file)?
+    );
+    println!(
+        "ok: an O_DIRECT read into a daxfs mapping (allocated and hole pages) filled the file"
+    );
+    Ok(())
+}
+
+/// fork with a shared and a private mapping: the child's shared writes reach the parent and the
+/// file; its private writes reach neither, and the parent's private copy keeps the file's data.
+fn fork_maps(path: &str) -> Res {
+    let file = create(path)?;
+    let len = 4 * PAGE;
+    let mut data = vec![0u8; len];
+    fill(&mut data, 21, 0);
+    file.write_all_at(&data, 0).ctx("write")?;
+    let shared = Map::shared(&file, len).ctx("mmap shared")?;
+    let private = Map::new(
+        &file,
+        len,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE,
+    )
+    .ctx("mmap private")?;
+    private.check_pattern(0, len, 21)?;
+    private.write_pattern(0, PAGE, 22); // the parent's own copy of page 0
+    let died = in_child(|| {
+        shared.write_pattern(PAGE, PAGE, 23);
+        private.write_pattern(2 * PAGE, PAGE, 24);
+        private.write_pattern(0, PAGE, 25);
+    })?;
+    check!(died.is_none(), "the child died of signal {died:?}");
+    shared.check_pattern(PAGE, PAGE, 23)?;
+    expect_pattern(&file, PAGE, PAGE, 23, "the child's shared write")?;
+    expect_pattern(
+        &file,
+        2 * PAGE,
+        PAGE,
+        21,
+        "the child's private write must not reach the file",
+    )?;
+    expect_pattern(&file, 0, PAGE, 21, "private writes must not reach the file")?;
+    private.check_pattern(0, PAGE, 22)?;
+    private.check_pattern(2 * PAGE, PAGE, 21)?;
+    println!("ok: after fork, shared writes are shared and private writes stay private");
+    Ok(())
+}
+
+/// Threads fault the pages of one file (half allocated, half holes) for `iters` rounds, each
+/// round writing its own pattern to its pages and reading the others, with mappings zapped in
+/// between so that pages fault again; then every page holds its thread's last pattern.
+fn storm(path: &str, threads: usize, iters: usize) -> Res {
+    let pages = 128;
+    let len = pages * PAGE;
+    let file = create(path)?;
+    file.write_all_at(&vec![0u8; len / 2], 0).ctx("write")?;
+    file.set_len(len as u64).ctx("ftruncate")?;
+    let map = Map::shared(&file, len).ctx("mmap")?;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let map = &map;
+            s.spawn(move || {
+                for iter in 0..iters {
+                    for p in (t..pages).step_by(threads) {
+                        let seed = (t * 1000 + iter) as u64;
+                        for i in (p * PAGE..(p + 1) * PAGE).step_by(64) {
+                            map.write(i, pattern(seed, i));
+                        }
+                    }
+                    for p in 0..pages {
+                        map.read(p * PAGE + 8);
+                    }
+                    if iter % 4 == t % 4 {
+                        map.zap().expect("madvise(MADV_DONTNEED)");
+                    }
+                }
+            });
+        }
+    });
+    drop(map);
+    let data = read_at(&file, 0, len)?;
+    for p in 0..pages {
+        let seed = ((p % threads) * 1000 + iters - 1) as u64;
+        for i in (p * PAGE..(p + 1) * PAGE).step_by(64) {
+            check!(
+                data[i] == pattern(seed, i),
+                "byte {i} of page {p} lost its thread's last write"
+            );
+        }
+    }
+    check!(
+        blocks(&file)? == pages as u64,
+        "the file owns {} blocks, not {pages}",
+        blocks(&file)?
+    );
+    println!("ok: {threads} threads x {iters} rounds of faults over {pages} pages; every page holds its last write");
+    Ok(())
+}
+
+/// Writes pattern `seed` over `len` bytes through a shared mapping and msyncs.
+fn mwrite(path: &str, len: usize, seed: u64) -> Res {
+    let file = create(path)?;
+    file.set_len(len as u64).ctx("ftruncate")?;
+    let map = Map::shared(&file, len).ctx("mmap")?;
+    map.write_pattern(0, len, seed);
+    map.msync().ctx("msync")?;
+    Ok(())
+}
+
+/// Checks that the file holds pattern `seed` over `len` bytes (read()).
+fn verify(path: &str, len: usize, seed: u64) -> Res {
+    let file = open_rw(path)?;
+    check!(
+        file.metadata().ctx("fstat")?.len() == len as u64,
+        "the file's size changed"
+    );
+    expect_pattern(&file, 0, len, seed, "verify")
+}
+
+/// The ioctls of `/dev/daxfs-pin` (tests/pin/daxfs_pin.rs): `_IO('P', n)`.
+const PIN_IOCTL_PIN: u64 = (b'P' as u64) << 8 | 1;
+const PIN_IOCTL_WRITE: u64 = (b'P' as u64) << 8 | 2;
+const PIN_IOCTL_RELEASE: u64 = (b'P' as u64) << 8 | 3;
+
+fn pin_ioctl(dev: &File, cmd: u64, arg: usize) -> io::Result<()> {
+    // SAFETY: The daxfs-pin ioctls take a plain value; PIN's is an address that the kernel
+    // checks through GUP.
+    let ret = unsafe { libc::ioctl(dev.as_raw_fd(), cmd as _, arg) };
+    if ret != 0 {
+        return Err(Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Reads the next command line from stdin; `None` at the end.
+fn next_command() -> Option<String> {
+    let mut line = String::new();
+    match io::stdin().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim().to_string()),
+    }
+}
+
+/// Maps FILE, pins the page at `offset` through `/dev/daxfs-pin` (as a device would for DMA)
+/// and prints `pinned`; then obeys commands on stdin, answering each with `done`:
+/// `write BYTE` (fill the pinned page through the pin), `unmap` (unmap and close the file; the
+/// pin stays), `release` (unpin). At the end of stdin it exits, which also unpins.
+fn pin_hold(path: &str, offset: usize) -> Res {
+    let file = open_rw(path)?;
+    let size = file.metadata().ctx("fstat")?.len() as usize;
+    let map = Map::shared(&file, size).ctx("mmap")?;
+    let dev = open_rw("/dev/daxfs-pin")?;
+    pin_ioctl(&dev, PIN_IOCTL_PIN, map.addr_of(offset) as usize).ctx("pin")?;
+    let mut held = Some((file, map));
+    println!("pinned");
+    while let Some(command) = next_command() {
+        match command.split_whitespace().collect::<Vec<_>>()[..] {
+            ["write", byte] => {
+                let byte: u8 = byte.parse().map_err(|_| format!("bad byte {byte}"))?;
+                pin_ioctl(&dev, PIN_IOCTL_WRITE, byte.into()).ctx("write through the pin")?;
+            }
+            ["unmap"] => drop(held.take()),
+            ["release"] => pin_ioctl(&dev, PIN_IOCTL_RELEASE, 0).ctx("release")?,
+            _ => return Err(format!("unknown command '{command}'")),
+        }
+        println!("done");
+    }
+    Ok(())
+}
+
+/// Opens FILE, prints `open`, and closes it when a line (or the end) arrives on stdin.
+fn hold_open(path: &str) -> Res {
+    let file = open_rw(path)?;
+    println!("open");
+    next_command();
+    drop(file);
+    Ok(())
+}
+
+/// An O_DIRECT read of one page from the block device DEV into the mapping of FILE at `offset`:
+/// the page stays pinned for as long as the device takes.
+fn odirect_pin(path: &str, offset: usize, dev: &str) -> Res {
+    let file = open_rw(path)?;
+    let size = file.metadata().ctx("fstat")?.len() as usize;
+    let map = Map::shared(&file, size).ctx("mmap")?;
+    let src = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(dev)
+        .ctx(&format!("open {dev} O_DIRECT"))?;
+    println!("reading");
+    // SAFETY: The mapping is valid for a page at `offset`; read() writes into it.
+    let n = unsafe { libc::read(src.as_raw_fd(), map.addr_of(offset).cast(), PAGE) };
+    check!(
+        n == PAGE as isize,
+        "O_DIRECT read returned {n}: {}",
+        Error::last_os_error()
+    );
+    Ok(())
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> Res<T> {
+    args.get(i)
+        .ok_or_else(|| format!("missing argument {i}"))?
+        .parse()
+        .map_err(|_| format!("bad argument {i}: {}", args[i]))
+}
+
+fn run(args: &[String]) -> Res {
+    let path = args.get(2).map(String::as_str).unwrap_or("");
+    match args.get(1).map(String::as_str) {
+        Some("map-rw") => map_rw(path),
+        Some("hole-fault") => hole_fault(path),
+        Some("sigbus") => sigbus(path),
+        Some("touch") => touch(path, arg(args, 3)?, arg(args, 4)?, args.get(5).map(String::as_str) == Some("write")),
+        Some("map-sync") => map_sync(path, args.get(3).map_or("ok", String::as_str)),
+        Some("vm-writev") => vm_writev(path),
+        Some("odirect-into-map") => odirect_into_map(path, &arg::<String>(args, 3)?),
+        Some("fork") => fork_maps(path),
+        Some("storm") => storm(path, arg(args, 3)?, arg(args, 4)?),
+        Some("mwrite") => mwrite(path, arg(args, 3)?, arg(args, 4)?),
+        Some("verify") => verify(path, arg(args, 3)?, arg(args, 4)?),
+        Some("pin-hold") => pin_hold(path, arg(args, 3)?),
+        Some("hold-open") => hold_open(path),
+        Some("odirect-pin") => odirect_pin(path, arg(args, 3)?, &arg::<String>(args, 4)?),
+        _ => Err("usage: daxfs-selftest map-rw|hole-fault|sigbus|map-sync|vm-writev|fork|storm|touch|mwrite|verify FILE [ARGS]".into()),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Err(e) = run(&args) {
+        eprintln!("FAIL: {}: {e}", args.get(1).map_or("", String::as_str));
+        exit(1);
+    }
+}
