@@ -580,12 +580,16 @@ fn storm(path: &str, threads: usize, iters: usize) -> Res {
             );
         }
     }
+    // Faults in any order may leave more than the inode's six extents: up to 128 extents take
+    // one overflow block.
+    let owned = blocks(&file)?;
     check!(
-        blocks(&file)? == pages as u64,
-        "the file owns {} blocks, not {pages}",
-        blocks(&file)?
+        owned == pages as u64 || owned == pages as u64 + 1,
+        "the file owns {owned} blocks, not {pages} (and at most one overflow block)"
     );
-    println!("ok: {threads} threads x {iters} rounds of faults over {pages} pages; every page holds its last write");
+    println!(
+        "ok: {threads} threads x {iters} rounds of faults over {pages} pages; every page holds its last write ({owned} blocks)"
+    );
     Ok(())
 }
 
