@@ -5,7 +5,9 @@
 # clean fallback on a misaligned one (counted with fs_dax:dax_pmd_fault_done);
 # MAP_SYNC accepted on daxfs and refused elsewhere; process_vm_writev and an
 # O_DIRECT read into a mapping; fork with shared and private mappings; a
-# multi-threaded fault storm; msync'ed data survives unmount and mount.
+# multi-threaded fault storm; faults near EOF against a file shrunk and regrown
+# (SIGBUS only beyond EOF, regrown ranges read zeros); msync'ed data survives
+# unmount and mount.
 . "$(dirname "$0")/lib.sh"
 st=/repo/target/release/daxfs-selftest
 [[ -x $st ]] || fail "$st not built"
@@ -20,6 +22,7 @@ done
 "$st" odirect-into-map /var/tmp/daxfs-odirect-src "$TEST_DIR/odirect" || fail "odirect-into-map"
 rm -f /var/tmp/daxfs-odirect-src
 "$st" storm "$TEST_DIR/storm" 4 24 || fail "storm"
+"$st" fault-truncate "$TEST_DIR/fault-truncate" 3 40 || fail "fault-truncate"
 
 
 "$st" map-sync "$TEST_DIR/sync" ok || fail "MAP_SYNC on daxfs"

@@ -8,6 +8,7 @@
 //! blocks the file owns, the signal a child died of.
 
 use std::{
+    cell::Cell,
     fs::{
         File,
         OpenOptions, //
@@ -26,6 +27,11 @@ use std::{
     },
     process::exit,
     ptr::NonNull,
+    sync::atomic::{
+        AtomicBool,
+        AtomicUsize,
+        Ordering, //
+    },
 };
 
 const PAGE: usize = 4096;
@@ -593,6 +599,111 @@ fn storm(path: &str, threads: usize, iters: usize) -> Res {
     Ok(())
 }
 
+/// Bookkeeping of the SIGBUS handler of [`fault_truncate`].
+static SIGBUS_TOTAL: AtomicUsize = AtomicUsize::new(0);
+static SIGBUS_BAD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The faulting thread's mapping and the offset below which the file never ends.
+    static MAPPED: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// SIGBUS during the stress: counts it, flags it if it hit below the smallest size the file
+/// ever has (only accesses beyond EOF may fail), and maps an anonymous page over the faulting
+/// page so that the access completes.
+extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: The kernel passes a valid siginfo for SIGBUS; si_addr is the faulting address.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    SIGBUS_TOTAL.fetch_add(1, Ordering::Relaxed);
+    let (base, never_beyond) = MAPPED.with(Cell::get);
+    if addr < base + never_beyond {
+        SIGBUS_BAD.fetch_add(1, Ordering::Relaxed);
+    }
+    // SAFETY: Replaces one page of the thread's own mapping (async-signal-safe syscall).
+    unsafe {
+        libc::mmap(
+            (addr & !(PAGE - 1)) as *mut libc::c_void,
+            PAGE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+}
+
+/// Fault-versus-truncate stress: `threads` threads read-fault every page of the file and
+/// write-fault them (their pattern below `small` pages, zeros above), each round through a
+/// fresh mapping, while this thread, `iters` times, writes a pattern into the pages above
+/// `small`, shrinks the file to `small` pages and regrows it. Every access must succeed or get
+/// SIGBUS beyond EOF, and each regrown range must read as zeros (the threads only write zeros
+/// there).
+fn fault_truncate(path: &str, threads: usize, iters: usize) -> Res {
+    const SMALL: usize = 8;
+    const BIG: usize = 32;
+    let file = create(path)?;
+    file.set_len((BIG * PAGE) as u64).ctx("ftruncate")?;
+    // SAFETY: Installs a handler that only uses async-signal-safe operations.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigbus as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO;
+        if libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut()) != 0 {
+            return Err(format!("sigaction: {}", Error::last_os_error()));
+        }
+    }
+    let stop = AtomicBool::new(false);
+    let rounds = AtomicUsize::new(0);
+    let result = std::thread::scope(|s| {
+        for t in 0..threads {
+            let (file, stop, rounds) = (&file, &stop, &rounds);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let map = Map::shared(file, BIG * PAGE).expect("mmap");
+                    MAPPED.with(|m| m.set((map.addr.as_ptr() as usize, SMALL * PAGE)));
+                    for p in 0..BIG {
+                        let at = p * PAGE + 64 * t;
+                        map.read(at);
+                        map.write(at, if p < SMALL { pattern(t as u64, at) } else { 0 });
+                    }
+                    drop(map);
+                    rounds.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        let mut data = vec![0u8; (BIG - SMALL) * PAGE];
+        fill(&mut data, 99, SMALL * PAGE);
+        let check = (|| {
+            for iter in 0..iters {
+                file.write_all_at(&data, (SMALL * PAGE) as u64)
+                    .ctx("pwrite")?;
+                file.set_len((SMALL * PAGE) as u64).ctx("shrink")?;
+                file.set_len((BIG * PAGE) as u64).ctx("regrow")?;
+                let regrown = read_at(&file, SMALL * PAGE, (BIG - SMALL) * PAGE)?;
+                if let Some(at) = regrown.iter().position(|&b| b != 0) {
+                    return Err(format!(
+                        "round {iter}: regrown byte {} is {:#x}, not zero",
+                        SMALL * PAGE + at,
+                        regrown[at]
+                    ));
+                }
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        check
+    });
+    result?;
+    let bad = SIGBUS_BAD.load(Ordering::Relaxed);
+    check!(bad == 0, "{bad} accesses below the smallest EOF got SIGBUS");
+    println!(
+        "ok: {iters} shrink/regrow rounds against {threads} faulting threads ({} mapping rounds, {} SIGBUS beyond EOF); regrown ranges read zeros",
+        rounds.load(Ordering::Relaxed),
+        SIGBUS_TOTAL.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
 /// Writes pattern `seed` over `len` bytes through a shared mapping and msyncs.
 fn mwrite(path: &str, len: usize, seed: u64) -> Res {
     let file = create(path)?;
@@ -714,6 +825,7 @@ fn run(args: &[String]) -> Res {
         Some("odirect-into-map") => odirect_into_map(path, &arg::<String>(args, 3)?),
         Some("fork") => fork_maps(path),
         Some("storm") => storm(path, arg(args, 3)?, arg(args, 4)?),
+        Some("fault-truncate") => fault_truncate(path, arg(args, 3)?, arg(args, 4)?),
         Some("mwrite") => mwrite(path, arg(args, 3)?, arg(args, 4)?),
         Some("verify") => verify(path, arg(args, 3)?, arg(args, 4)?),
         Some("pin-hold") => pin_hold(path, arg(args, 3)?),
