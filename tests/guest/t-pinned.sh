@@ -7,8 +7,10 @@
 #   device filled meanwhile never gets the pinned block: bytes written through
 #   the pin after truncate began show up in no other file;
 # - a truncate killed while it waits leaves size and data as they were;
+# - punch hole and zero range wait for a pin in their range;
 # - the last close of an unlinked, unmapped file waits in evict until the pin
-#   goes, and only then are its blocks freed (statfs).
+#   goes, and only then are its blocks freed (statfs);
+# - truncate and punch hole wait for an O_DIRECT read in flight into the page.
 # It runs on the 512 MiB scratch device, which the filler fills faster.
 . "$(dirname "$0")/lib.sh"
 st=/repo/target/release/daxfs-selftest
@@ -146,24 +148,28 @@ finish OPEN
 finish PIN
 echo "ok: evict waits for the pin, then frees the blocks"
 
-# d) a real pin: an O_DIRECT read from a slow null_blk (5 s per I/O) into the mapping.
+# d) a real pin: an O_DIRECT read from a slow null_blk (5 s per I/O) into the mapping, while
+# the file is truncated or a hole punched over the page (the shape of fstests generic/503).
 modprobe null_blk nr_devices=1 irqmode=2 completion_nsec=5000000000 gb=1 bs=4096 || fail "modprobe null_blk"
-xfs_io -f -c 'pwrite -q -S 0x55 0 64k' d
-holder DIO "$st" odirect-pin d 16384 /dev/nullb0
-await DIO reading
-# The read is in flight (and the page pinned) once the reader sleeps in D state.
-for ((i = 0; i < 100; i++)); do
-	[[ $(awk '{print $3}' "/proc/$DIO_pid/stat" 2>/dev/null) == D ]] && break
-	sleep 0.05
+for op in "truncate -s 0 d" "fallocate -p -o 0 -l 65536 d"; do
+	xfs_io -f -c 'pwrite -q -S 0x55 0 64k' d
+	holder DIO "$st" odirect-pin d 16384 /dev/nullb0
+	await DIO reading
+	# The read is in flight (and the page pinned) once the reader sleeps in D state.
+	for ((i = 0; i < 100; i++)); do
+		[[ $(awk '{print $3}' "/proc/$DIO_pid/stat" 2>/dev/null) == D ]] && break
+		sleep 0.05
+	done
+	[[ $(awk '{print $3}' "/proc/$DIO_pid/stat") == D ]] || fail "the O_DIRECT read is not in flight"
+	start=$(date +%s%N)
+	$op
+	took=$((($(date +%s%N) - start) / 1000000))
+	((took >= 2500)) || fail "'$op' took $took ms, less than the O_DIRECT read (5 s) it had to wait for"
+	finish DIO
+	[[ $(stat -c %b d) == 0 ]] || fail "after '$op': $(stat -c %b d) sectors left"
+	echo "ok: '$op' waited $took ms for an O_DIRECT read in flight into the mapping"
+	rm d
 done
-[[ $(awk '{print $3}' "/proc/$DIO_pid/stat") == D ]] || fail "the O_DIRECT read is not in flight"
-start=$(date +%s%N)
-truncate -s 0 d
-took=$((($(date +%s%N) - start) / 1000000))
-((took >= 2500)) || fail "truncate took $took ms, less than the O_DIRECT read (5 s) it had to wait for"
-finish DIO
-[[ $(stat -c %s d) == 0 && $(stat -c %b d) == 0 ]] || fail "d after truncate: size $(stat -c %s d), sectors $(stat -c %b d)"
-echo "ok: truncate waited $took ms for an O_DIRECT read in flight into the mapping"
 rmmod null_blk
 
 echo 0 >$tracing/events/daxfs/enable
