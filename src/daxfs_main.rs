@@ -3,8 +3,9 @@
 //! daxfs: a small file system whose file data lives directly in persistent memory (DAX).
 //!
 //! The raw kernel interfaces are wrapped in [`vfs`], the one module that uses `unsafe`; the file
-//! system logic ([`mount`], [`inode`], [`dir`], [`namei`], [`alloc`]) sits on top of it, and
-//! [`format`] defines the on-disk layout that the userspace tools share.
+//! system logic ([`mount`], [`inode`], [`dir`], [`namei`], [`file`], [`extents`], [`fault`],
+//! [`truncate`], [`alloc`]) sits on top of it, and [`format`] defines the on-disk layout that the
+//! userspace tools share.
 
 use kernel::prelude::*;
 
