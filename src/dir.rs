@@ -4,12 +4,17 @@
 //!
 //! Writing an entry is the commit point of create, link and rename: everything it names is
 //! durable before it is written, and it is durable when the operation returns. A directory grows
-//! by one zeroed block (all slots free) at a time; its inode, with the new size, is written
-//! after the entry, so a crash in between leaves the block allocated but unused (fsck frees it).
+//! by one zeroed block (all slots free) at a time; its inode, with the new size and extents, is
+//! written after the entry, so a crash in between leaves the block allocated but unused (fsck
+//! frees it).
 
 use kernel::prelude::*;
 
 use crate::{
+    extents::{
+        free_chain,
+        ExtentMap, //
+    },
     format,
     inode::{
         self,
@@ -151,50 +156,25 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
         return write_slot(sbi, ino, disk, slot, Some(entry));
     }
 
-    // Full: append a block, next to the last one if possible so the extent just grows.
+    // Full: append a block, next to the last one if possible so the extent just grows; the
+    // extents may spill into overflow blocks like a file's (a new chain, durable before the
+    // inode that points to it, the old one freed after).
     let file_block = disk.size / format::BLOCK_SIZE_U64;
-    let count = disk.inline_extent_count();
-    let last = match count {
-        0 => None,
-        n => Some(
-            disk.inline_extent(n - 1)
-                .map_err(|e| inode::corrupted(ino, e))?,
-        ),
+    let mut map = ExtentMap::load(sbi, ino, disk)?;
+    let goal = map.previous(file_block).and_then(|e| e.physical_end());
+    let block = sbi.alloc_block(ino, goal)?;
+    let new = format::Extent {
+        logical: file_block,
+        physical: block,
+        len: 1,
     };
-    if disk.overflow_block != 0 {
-        pr_warn!(
-            "directory {ino} cannot grow: its extents overflow the inode (not supported yet)\n"
-        );
-        return Err(ENOSPC);
-    }
-    let block = sbi.alloc_block(ino, last.and_then(|e| e.physical_end()))?;
-    let grown = match last {
-        Some(mut e) if e.physical_end() == Some(block) && e.logical_end() == Some(file_block) => {
-            e.len += 1;
-            disk.set_inline_extent(count - 1, &e)
+    let old_chain = match map.insert(new).and_then(|()| map.store(sbi, ino, disk)) {
+        Ok(old_chain) => old_chain,
+        Err(e) => {
+            sbi.free_blocks(ino, block, 1)?;
+            return Err(e);
         }
-        _ if count < format::INLINE_EXTENTS => {
-            disk.extent_count += 1;
-            disk.set_inline_extent(
-                count,
-                &format::Extent {
-                    logical: file_block,
-                    physical: block,
-                    len: 1,
-                },
-            )
-        }
-        _ => Err(format::FormatError::BadExtent(
-            "no room for another inline extent",
-        )),
     };
-    if grown.is_err() {
-        pr_warn!(
-            "directory {ino} cannot grow: its extents overflow the inode (not supported yet)\n"
-        );
-        sbi.free_blocks(ino, block, 1)?;
-        return Err(ENOSPC);
-    }
     disk.size += format::BLOCK_SIZE_U64;
     disk.blocks += 1;
     // The new block's slots are all free (zeroed): fill the first, then publish the size.
@@ -203,7 +183,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     write_disk_inode(sbi, ino, disk)?;
     sbi.pmem.fence();
     dir.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
-    Ok(())
+    free_chain(sbi, ino, &old_chain)
 }
 
 /// Looks `name` up in `dir`.

@@ -2,7 +2,7 @@
 
 //! Regular file data: mapping file blocks to the device for DAX reads and writes.
 //!
-//! Writes allocate in `map_blocks`, under the inode's `i_rwsem`: a run of blocks is zeroed and
+//! Writes and write faults allocate in `map_blocks`: a run of blocks is zeroed and
 //! marked in the bitmap before the extent that references it is written, so neither a reader
 //! nor a crash can ever see data of a deleted file. The size grows after the data is written.
 

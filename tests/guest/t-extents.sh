@@ -2,7 +2,8 @@
 # Files with more extents than fit in the inode: the rest go to a chain of
 # extent-overflow blocks. A file written every other block has hundreds of
 # extents: its data reads back, FIEMAP lists them all, fsck checks the chain;
-# truncating it into the middle and deleting it give every block back.
+# truncating it into the middle and deleting it give every block back. A
+# directory interleaved with file data grows past six extents the same way.
 . "$(dirname "$0")/lib.sh"
 
 mkfs_daxfs "$TEST_DEV" >/dev/null
@@ -49,6 +50,23 @@ truncate -s 20000 frag
 echo "ok: truncate into the chain and back to inline extents frees what it drops"
 xfs_io -c 'pwrite -q 40k 4k' -c 'pwrite -q 48k 4k' -c 'pwrite -q 56k 4k' -c 'pwrite -q 64k 4k' -c 'pwrite -q 72k 4k' -c 'pwrite -q 80k 4k' -c 'pwrite -q 88k 4k' frag
 [[ $(xfs_io -c 'fiemap' frag | grep -vc 'hole\|^frag:') == 10 ]] || fail "growing past the inline extents again: $(xfs_io -c fiemap frag)"
+# A directory whose blocks interleave with file data: one extent per block, more than six.
+mkdir d
+for ((i = 0; i < 150; i++)); do
+	printf '%4096s' "$i" >"d/f$i"
+done
+[[ $(ls d | wc -l) == 150 ]] || fail "the directory lists $(ls d | wc -l) of 150 entries"
+# 150 entries take 10 blocks (15 a block), each its own extent: one overflow block.
+[[ $(stat -c %b d) == 88 ]] || fail "the directory owns $(stat -c %b d) sectors, expected 10 blocks and an overflow block"
+[[ $(tr -d ' ' <d/f149) == 149 ]] || fail "d/f149 reads back wrong"
+cd /
+umount "$TEST_DIR"
+fsck_clean "$TEST_DEV"
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+cd "$TEST_DIR"
+[[ $(ls d | wc -l) == 150 ]] || fail "after remount the directory lists $(ls d | wc -l) entries"
+rm -r d
+echo "ok: a directory grows past six extents into an overflow block"
 rm frag
 [[ $(stat -f -c %f .) == "$free0" ]] || fail "after rm: $(stat -f -c %f .) free blocks, expected $free0"
 echo "ok: deleting the files frees every block, the chain's too"
