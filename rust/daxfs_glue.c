@@ -138,6 +138,16 @@ void daxfs_memcpy_flushcache(void *dst, const void *src, size_t len)
 	memcpy_flushcache(dst, src, len);
 }
 
+/*
+ * One non-temporal 8-byte store (memcpy_flushcache with a constant 8 is a single movnti):
+ * persistent memory never tears an aligned 8-byte store, so it updates a field in place
+ * without a torn value after a crash. Durable after daxfs_pmem_wmb().
+ */
+void daxfs_store_u64_flushcache(u64 *dst, u64 val)
+{
+	memcpy_flushcache(dst, &val, sizeof(val));
+}
+
 void daxfs_pmem_wmb(void)
 {
 	pmem_wmb();

@@ -72,6 +72,7 @@ bool daxfs_fc_wants_rdonly(const struct fs_context *fc);
 void daxfs_inode_get_attrs(struct inode *inode, struct daxfs_inode_attrs *attrs);
 void daxfs_current_fsids(u32 *uid, u32 *gid);
 void daxfs_memcpy_flushcache(void *dst, const void *src, size_t len);
+void daxfs_store_u64_flushcache(u64 *dst, u64 val);
 void daxfs_pmem_wmb(void);
 void daxfs_inode_lock(struct inode *inode);
 void daxfs_inode_unlock(struct inode *inode);

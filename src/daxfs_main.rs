@@ -3,8 +3,8 @@
 //! daxfs: a small file system whose file data lives directly in persistent memory (DAX).
 //!
 //! The raw kernel interfaces are wrapped in [`vfs`], the one module that uses `unsafe`; the file
-//! system logic ([`mount`], [`inode`], [`dir`], [`namei`], [`file`], [`extents`], [`fault`],
-//! [`truncate`], [`alloc`]) sits on top of it, and [`format`] defines the on-disk layout that the
+//! system logic ([`mount`], [`inode`], [`dir`], [`namei`], [`orphan`], [`file`], [`extents`],
+//! [`fault`], [`truncate`], [`alloc`]) sits on top of it, and [`format`] defines the on-disk layout that the
 //! userspace tools share.
 
 use kernel::prelude::*;
@@ -18,6 +18,7 @@ pub mod format;
 mod inode;
 mod mount;
 mod namei;
+mod orphan;
 mod truncate;
 mod vfs;
 
@@ -58,6 +59,8 @@ impl vfs::FileSystem for Daxfs {
     }
 
     fn root(sb: &vfs::SuperBlock<Self>) -> Result<vfs::ARef<inode::Inode>> {
+        // The superblock is ready here: first free what a crash left on the orphan list.
+        orphan::reclaim(sb)?;
         inode::iget(sb, sb.data().disk.root_ino)
     }
 

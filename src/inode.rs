@@ -22,6 +22,7 @@ use crate::{
         InodeKind,
         InodeParams,
         Lookup,
+        Pmem,
         SuperBlock, //
     },
     Daxfs,
@@ -31,7 +32,7 @@ use crate::{
 #[pin_data]
 pub(crate) struct InodeInfo {
     /// The on-disk inode, written through on every change. Lock order: a VFS inode lock, then
-    /// this, then the allocator; never two of these at once.
+    /// this, then the orphan list or the allocator; never two of these at once.
     #[pin]
     pub(crate) disk: Mutex<format::Inode>,
     /// A symlink's target with a trailing NUL, for the VFS's `i_link`.
@@ -66,7 +67,36 @@ pub(crate) fn vfs_times(disk: &format::Inode) -> [(i64, u32); 3] {
 }
 
 /// Writes `disk` as inode `ino`. Durable after the next fence.
+///
+/// `next_orphan` is not taken from `disk`: an unlinked inode in use gets its link on the orphan
+/// list, written under the list's lock so that it never undoes a change of the list (see
+/// [`crate::orphan`]); any other inode gets 0.
 pub(crate) fn write_disk_inode(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result {
+    if disk.nlink == 0 && !disk.is_free() {
+        let orphans = sbi.orphans.lock();
+        let next_orphan = orphans.next_of(ino);
+        write_raw_inode(
+            sbi,
+            ino,
+            &format::Inode {
+                next_orphan,
+                ..*disk
+            },
+        )
+    } else {
+        write_raw_inode(
+            sbi,
+            ino,
+            &format::Inode {
+                next_orphan: 0,
+                ..*disk
+            },
+        )
+    }
+}
+
+/// Writes `disk` as inode `ino` exactly as given. Durable after the next fence.
+pub(crate) fn write_raw_inode(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result {
     let (block, offset) = sbi.disk.inode_location(ino).ok_or(EUCLEAN)?;
     let mut buf = [0u8; format::INODE_SIZE];
     disk.encode(&mut buf);
@@ -76,17 +106,25 @@ pub(crate) fn write_disk_inode(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> 
 
 /// Reads and checks inode `ino` from the inode table.
 fn read_disk_inode(sbi: &SbInfo, ino: u64) -> Result<format::Inode> {
-    let (block, offset) = sbi.disk.inode_location(ino).ok_or(EUCLEAN)?;
+    read_inode_at(&sbi.pmem, &sbi.disk, ino)
+}
+
+/// Reads and checks inode `ino` from the inode table of the file system `sb` on `pmem`; an
+/// inode that is free is an error too.
+pub(crate) fn read_inode_at(
+    pmem: &Pmem,
+    sb: &format::Superblock,
+    ino: u64,
+) -> Result<format::Inode> {
+    let (block, offset) = sb.inode_location(ino).ok_or(EUCLEAN)?;
     let mut buf = [0u8; format::INODE_SIZE];
-    sbi.pmem
-        .read(SbInfo::block_offset(block) + offset as u64, &mut buf)?;
+    pmem.read(SbInfo::block_offset(block) + offset as u64, &mut buf)?;
     let disk = format::Inode::decode(&buf).map_err(|e| corrupted(ino, e))?;
     if disk.is_free() {
         pr_err!("inode {ino} is referenced but free; run fsck.daxfs\n");
         return Err(EUCLEAN);
     }
-    disk.validate_fields(&sbi.disk)
-        .map_err(|e| corrupted(ino, e))?;
+    disk.validate_fields(sb).map_err(|e| corrupted(ino, e))?;
     Ok(disk)
 }
 
@@ -242,8 +280,9 @@ pub(crate) fn write_inode(inode: &Inode) -> Result {
     Ok(())
 }
 
-/// Releases an unlinked inode whose last reference is gone: first the inode slot, then its
-/// blocks (see the write order in [`crate::alloc`]).
+/// Releases an unlinked inode whose last reference is gone: it leaves the orphan list, then the
+/// inode slot is freed, then its blocks (see the write orders in [`crate::orphan`] and
+/// [`crate::alloc`]).
 pub(crate) fn evict(inode: &Inode) {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
@@ -267,6 +306,7 @@ pub(crate) fn evict(inode: &Inode) {
         },
     );
     let freed = collected
+        .and_then(|()| sbi.remove_orphan(ino))
         .and_then(|()| sbi.free_inode(ino, disk.generation))
         .and_then(|()| {
             Iterator::chain(extents.iter(), overflow_blocks.iter())

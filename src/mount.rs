@@ -5,7 +5,9 @@
 //!
 //! A read-write mount marks the superblock dirty before anything else is written and clean,
 //! with the free counters, when it ends; the counters in between live in memory. After a crash
-//! fsck sees the dirty state and recomputes them.
+//! fsck sees the dirty state and recomputes them. The orphan list's head is the one field
+//! written while mounted (see [`crate::orphan`]); a read-write mount first frees the inodes a
+//! crash left on that list.
 
 use core::sync::atomic::{
     AtomicBool,
@@ -21,6 +23,10 @@ use kernel::{
 
 use crate::{
     format,
+    orphan::{
+        self,
+        OrphanList, //
+    },
     vfs::{
         DaxMode,
         FsContext,
@@ -66,6 +72,9 @@ pub(crate) struct SbInfo {
     /// Allocation of blocks and inodes; taken after any inode's lock.
     #[pin]
     pub(crate) alloc: Mutex<AllocState>,
+    /// The orphan list; taken after any inode's lock, never with the allocator.
+    #[pin]
+    pub(crate) orphans: Mutex<OrphanList>,
 }
 
 impl SbInfo {
@@ -79,6 +88,9 @@ impl SbInfo {
             disk.free_inodes = alloc.free_inodes;
         }
         disk.state = state;
+        // The head is written on its own while mounted: hold it still while the block is rewritten.
+        let orphans = self.orphans.lock();
+        disk.orphan_head = orphans.head();
         write_superblock(&self.pmem, &disk)
     }
 }
@@ -140,7 +152,8 @@ pub(crate) fn fill_super(
 ) -> Result<impl PinInit<SbInfo, Error>> {
     let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
     pmem.read(0, &mut block)?;
-    let disk = format::Superblock::decode(&block).map_err(|e| report(fc, "bad superblock", e))?;
+    let mut disk =
+        format::Superblock::decode(&block).map_err(|e| report(fc, "bad superblock", e))?;
     disk.validate_geometry(pmem.len() / format::BLOCK_SIZE_U64)
         .map_err(|e| report(fc, "superblock does not fit the device", e))?;
     let writable = !sb.is_read_only();
@@ -149,8 +162,21 @@ pub(crate) fn fill_super(
             .map_err(|e| report(fc, "cannot mount read-write, mount with -o ro", e))?;
     }
     if disk.state != format::STATE_CLEAN {
-        pr_warn!("file system was not cleanly unmounted; run fsck.daxfs\n");
+        // The counters are written only at a clean unmount: count what the bitmap and the
+        // inode table say instead.
+        pr_warn!("file system was not cleanly unmounted: recounting free space; run fsck.daxfs\n");
+        (disk.free_blocks, disk.free_inodes) = count_free(&pmem, &disk)?;
     }
+    // A read-write mount frees the orphans once the superblock is ready (`orphan::reclaim`);
+    // a read-only one leaves them for the next read-write mount.
+    let orphans = if writable {
+        load_orphans(&pmem, &disk, fc)?
+    } else {
+        if disk.orphan_head != 0 {
+            pr_notice!("orphan inodes are freed at the next read-write mount\n");
+        }
+        OrphanList::new()
+    };
     if writable {
         let mut dirty = disk;
         dirty.state = format::STATE_DIRTY;
@@ -168,7 +194,41 @@ pub(crate) fn fill_super(
             inode_hint: format::ROOT_INO + 1,
             block_hint: disk.data_start,
         }),
+        orphans <- new_mutex!(orphans),
     }? Error))
+}
+
+/// Counts the free data blocks in the bitmap and the free slots in the inode table.
+fn count_free(pmem: &Pmem, disk: &format::Superblock) -> Result<(u64, u64)> {
+    let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
+    let mut free_blocks = 0;
+    for index in 0..disk.bitmap_blocks {
+        pmem.read(SbInfo::block_offset(disk.bitmap_start + index), &mut block)?;
+        free_blocks += disk.free_blocks_in_bitmap_block(index, &block);
+    }
+    let mut free_inodes = 0;
+    for index in 0..disk.inode_table_blocks {
+        pmem.read(
+            SbInfo::block_offset(disk.inode_table_start + index),
+            &mut block,
+        )?;
+        free_inodes += format::free_inodes_in_table_block(&block);
+    }
+    Ok((free_blocks, free_inodes))
+}
+
+/// Reads the orphan list of a file system about to be written; a damaged list refuses the
+/// mount (EUCLEAN), as freeing the wrong inode would lose data.
+fn load_orphans(pmem: &Pmem, disk: &format::Superblock, fc: &mut FsContext) -> Result<OrphanList> {
+    OrphanList::load(pmem, disk).map_err(|(ino, why, err)| {
+        match CString::try_from_fmt(fmt!(
+            "orphan list: inode {ino} {why}; run fsck.daxfs, or mount with -o ro"
+        )) {
+            Ok(msg) => fc.error(&msg),
+            Err(_) => fc.error(c"orphan list damaged; run fsck.daxfs, or mount with -o ro"),
+        }
+        err
+    })
 }
 
 /// Applies a remount. The DAX mode of a mounted file system cannot change. Read-write to
@@ -191,8 +251,17 @@ pub(crate) fn reconfigure(
         sbi.disk
             .check_writable()
             .map_err(|e| report(fc, "cannot remount read-write", e))?;
+        // Re-read the head: a read-only mount does not keep the list in memory.
+        let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
+        sbi.pmem.read(0, &mut block)?;
+        let mut disk = sbi.disk;
+        disk.orphan_head = format::Superblock::decode(&block)
+            .map_err(|e| report(fc, "bad superblock", e))?
+            .orphan_head;
+        *sbi.orphans.lock() = load_orphans(&sbi.pmem, &disk, fc)?;
         sbi.mark(format::STATE_DIRTY)?;
         sbi.writable.store(true, Ordering::Relaxed);
+        orphan::reclaim(sb)?;
     }
     if read_only && writable {
         sbi.mark(format::STATE_CLEAN)?;

@@ -8,7 +8,8 @@
 //!   link count and times. Before the entry the inode is unreachable (fsck frees it).
 //! - link: the raised link count, then the entry (a count one too high is repaired by fsck).
 //! - unlink, rmdir: the entry goes first (the commit point), then the link count drops; an
-//!   inode without links is released when its last user closes it, until then it is unreachable.
+//!   inode without links joins the orphan list ([`crate::orphan`]) in the same write and is
+//!   released when its last user closes it.
 //! - rename: the new name first (an atomic replace of a target's entry), then the old name goes,
 //!   then link counts and the moved directory's parent. In between both names exist: fsck fixes
 //!   the link counts or, for a directory, the second parent.
@@ -52,9 +53,14 @@ fn file_type(disk: &format::Inode) -> Result<format::FileType> {
 fn store(sbi: &SbInfo, inode: &Inode, disk: &format::Inode) -> Result {
     write_disk_inode(sbi, inode.ino(), disk)?;
     sbi.pmem.fence();
+    show(inode, disk);
+    Ok(())
+}
+
+/// Updates what the VFS sees of `inode` after `disk` was written.
+fn show(inode: &Inode, disk: &format::Inode) {
     inode.set_nlink(disk.nlink);
     inode.set_times(vfs_times(disk));
-    Ok(())
 }
 
 /// Creates `node` as `name` in `dir`.
@@ -200,12 +206,19 @@ fn remove_name(dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Re
     store(sbi, dir, &dir_disk)
 }
 
-/// Sets the link count of `inode` to `nlink(old)` and its change time to now.
+/// Sets the link count of `inode` to `nlink(old)` and its change time to now. An inode left
+/// without links goes on the orphan list until its last user lets it go.
 fn drop_links(inode: &Inode, nlink: impl FnOnce(u32) -> u32) -> Result {
     let sbi = inode.super_block().data();
     let mut disk = inode.data().disk.lock();
+    let was_linked = disk.nlink != 0;
     disk.nlink = nlink(disk.nlink);
     disk.ctime = now();
+    if was_linked && disk.nlink == 0 {
+        sbi.add_orphan(inode.ino(), &disk)?;
+        show(inode, &disk);
+        return Ok(());
+    }
     store(sbi, inode, &disk)
 }
 

@@ -153,6 +153,20 @@ impl Pmem {
         Ok(())
     }
 
+    /// Stores `value` little-endian at byte `offset` of the device, which must be 8-byte
+    /// aligned in memory, with one 8-byte store that a crash never tears: after a crash the device holds
+    /// either the old or the new value. Durable after the next [`Pmem::fence`].
+    pub(crate) fn write_u64(&self, offset: u64, value: u64) -> Result {
+        let dst = self.range(offset, 8)?;
+        if dst.align_offset(8) != 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dst` is valid for 8 bytes of the device and 8-byte aligned. Concurrent writers
+        // of the field are excluded by the file system's locks.
+        unsafe { raw::daxfs_store_u64_flushcache(dst.cast(), u64::to_le(value)) };
+        Ok(())
+    }
+
     /// Zeroes `len` bytes at byte `offset` of the device, bypassing the CPU cache (durable after
     /// the next [`Pmem::fence`]).
     pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The orphan list: inodes whose last link is gone while something still uses them.
+//!
+//! An unlinked file keeps its blocks until its last user closes or unmaps it (or its pages are
+//! unpinned), which may be long after the unlink. The list on disk (the superblock's
+//! `orphan_head`, then each member's `next_orphan`) names these inodes so that after a crash
+//! the next read-write mount frees them, as fsck does. Order, so that a crash leaves only what
+//! fsck repairs and nothing that a mount would have to guess about:
+//! - last unlink: the entry goes first ([`crate::namei`]), then the inode is written with
+//!   `nlink` 0 and `next_orphan` pointing at the old head, then the head is set to it with one
+//!   8-byte store (the commit point). Before that store the inode is unreachable: fsck frees it.
+//! - release (evict): the inode leaves the list (the head, or its predecessor's `next_orphan`,
+//!   skips it), then the inode slot and its blocks are freed. In between it is unreachable.
+//!
+//! Members join at the head but leave in whatever order their users let go, so the list is also
+//! kept in memory, to find a member's predecessor. While an inode is on the list its
+//! `next_orphan` belongs to the list: every write of an unlinked inode takes the link from
+//! here, under the same lock (see [`crate::inode::write_disk_inode`]).
+
+use kernel::prelude::*;
+
+use crate::{
+    format,
+    inode::{
+        self,
+        read_inode_at,
+        write_raw_inode, //
+    },
+    mount::SbInfo,
+    vfs::{
+        Pmem,
+        SuperBlock, //
+    },
+    Daxfs,
+};
+
+/// The orphan list in memory, in step with the one on disk.
+pub(crate) struct OrphanList {
+    /// The members, the head last (the on-disk order reversed, so that joining is a push).
+    members: KVec<u64>,
+}
+
+impl OrphanList {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        Self {
+            members: KVec::new(),
+        }
+    }
+
+    /// The first member, 0 if the list is empty: what `orphan_head` holds.
+    pub(crate) fn head(&self) -> u64 {
+        self.members.last().copied().unwrap_or(0)
+    }
+
+    /// The `next_orphan` of inode `ino`: the member after it, 0 at the end or off the list.
+    pub(crate) fn next_of(&self, ino: u64) -> u64 {
+        match self.members.iter().position(|&m| m == ino) {
+            Some(index) if index > 0 => self.members[index - 1],
+            _ => 0,
+        }
+    }
+
+    /// The number of members.
+    pub(crate) fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Reads the list on `pmem` described by `disk`, checking each member: in range, an inode
+    /// in use with no links, met once. The error names the inode and what is wrong with it.
+    pub(crate) fn load(
+        pmem: &Pmem,
+        disk: &format::Superblock,
+    ) -> Result<Self, (u64, &'static str, Error)> {
+        let mut on_disk_order = KVec::new();
+        let mut ino = disk.orphan_head;
+        while ino != 0 {
+            if !disk.is_valid_ino(ino) {
+                return Err((ino, "is out of range", EUCLEAN));
+            }
+            if on_disk_order.contains(&ino) {
+                return Err((ino, "is on it twice (the list loops)", EUCLEAN));
+            }
+            let member = read_inode_at(pmem, disk, ino).map_err(|e| (ino, "is free or damaged", e))?;
+            if member.nlink != 0 {
+                return Err((ino, "still has links", EUCLEAN));
+            }
+            on_disk_order
+                .push(ino, GFP_KERNEL)
+                .map_err(|_| (ino, "does not fit in memory", ENOMEM))?;
+            ino = member.next_orphan;
+        }
+        on_disk_order.reverse();
+        Ok(Self {
+            members: on_disk_order,
+        })
+    }
+}
+
+/// Byte offset of `orphan_head` on the device.
+const HEAD_OFFSET: u64 = format::ORPHAN_HEAD_OFFSET as u64;
+
+impl SbInfo {
+    /// Puts inode `ino`, whose last link is gone (`disk.nlink` is 0), at the head of the list:
+    /// writes the inode, linked to the old head, then the new head. Called under the inode's
+    /// lock, which keeps `disk` current.
+    pub(crate) fn add_orphan(&self, ino: u64, disk: &format::Inode) -> Result {
+        let mut list = self.orphans.lock();
+        let next_orphan = list.head();
+        list.members.push(ino, GFP_KERNEL)?;
+        let linked = write_raw_inode(
+            self,
+            ino,
+            &format::Inode {
+                next_orphan,
+                ..*disk
+            },
+        );
+        if let Err(e) = linked {
+            list.members.pop();
+            return Err(e);
+        }
+        self.pmem.fence();
+        self.pmem.write_u64(HEAD_OFFSET, ino)?;
+        self.pmem.fence();
+        Ok(())
+    }
+
+    /// Takes inode `ino` off the list, if it is on it: the head or its predecessor's link now
+    /// skips it. Called when its last user is gone, before it is freed.
+    pub(crate) fn remove_orphan(&self, ino: u64) -> Result {
+        let mut list = self.orphans.lock();
+        let Some(index) = list.members.iter().position(|&m| m == ino) else {
+            return Ok(());
+        };
+        let next = if index > 0 {
+            list.members[index - 1]
+        } else {
+            0
+        };
+        match list.members.get(index + 1) {
+            None => self.pmem.write_u64(HEAD_OFFSET, next)?,
+            Some(&previous) => {
+                // The previous member's other fields are current on the device: every write of
+                // an unlinked inode happens under this lock.
+                let mut previous_disk = read_inode_at(&self.pmem, &self.disk, previous)?;
+                previous_disk.next_orphan = next;
+                write_raw_inode(self, previous, &previous_disk)?;
+            }
+        }
+        self.pmem.fence();
+        list.members.remove(index).map_err(|_| EINVAL)?;
+        Ok(())
+    }
+}
+
+/// Frees the inodes a crash left on the orphan list: each is read and released as if its last
+/// user had just closed it. Called once the superblock is ready, on a read-write mount and on a
+/// remount read-write; the list is empty otherwise.
+pub(crate) fn reclaim(sb: &SuperBlock<Daxfs>) -> Result {
+    let sbi = sb.data();
+    let members = {
+        let list = sbi.orphans.lock();
+        let mut members = KVec::with_capacity(list.len(), GFP_KERNEL)?;
+        // Head first, as a crash left them.
+        for &ino in list.members.iter().rev() {
+            members.push(ino, GFP_KERNEL)?;
+        }
+        members
+    };
+    for &ino in members.iter() {
+        // The only reference: dropping it evicts the inode, which frees it and its blocks.
+        drop(inode::iget(sb, ino)?);
+    }
+    if !members.is_empty() {
+        pr_info!(
+            "freed {} orphan inode(s): unlinked while in use when the file system was last \
+             mounted\n",
+            members.len()
+        );
+    }
+    let left = sbi.orphans.lock().len();
+    if left != 0 {
+        pr_err!("{left} orphan inode(s) could not be freed; run fsck.daxfs\n");
+    }
+    Ok(())
+}
