@@ -25,28 +25,116 @@ impl SbInfo {
         block * format::BLOCK_SIZE_U64
     }
 
-    /// Sets or clears the bitmap bit of `block`. Durable after the next fence.
-    fn set_bitmap_bit(&self, block: u64, used: bool) -> Result {
-        let (bitmap_block, bit) = self.disk.bitmap_location(block).ok_or(EUCLEAN)?;
-        let offset = Self::block_offset(bitmap_block) + bit / 8;
-        let mut byte = [0u8];
-        self.pmem.read(offset, &mut byte)?;
-        let mask = 1u8 << (bit % 8);
-        if (byte[0] & mask != 0) == used {
-            pr_err!("bitmap bit of block {block} is already {used}; run fsck.daxfs\n");
+    /// Device byte offset of the bitmap byte holding the bit of `block`. The bitmap blocks are
+    /// contiguous, so the bitmap is one bit array from its first block.
+    fn bitmap_byte(&self, block: u64) -> Result<u64> {
+        if block >= self.disk.total_blocks {
             return Err(EUCLEAN);
         }
-        byte[0] ^= mask;
-        self.pmem.write(offset, &byte)
+        Ok(Self::block_offset(self.disk.bitmap_start) + block / 8)
+    }
+
+    /// Calls `f(first_block, bytes)` with the bitmap bytes covering blocks `start..end`, read a
+    /// chunk at a time (`first_block` is the block of bit 0 of `bytes[0]`), until `f` returns
+    /// `Some`, which this returns. `f` may change the bytes; they are written back if it says so.
+    fn walk_bitmap<R>(
+        &self,
+        start: u64,
+        end: u64,
+        mut f: impl FnMut(u64, &mut [u8]) -> (Option<R>, bool),
+    ) -> Result<Option<R>> {
+        const CHUNK: u64 = 512;
+        if end > self.disk.total_blocks {
+            return Err(EUCLEAN);
+        }
+        let mut buf = [0u8; CHUNK as usize];
+        let mut byte = start / 8;
+        while byte * 8 < end {
+            let bytes = (end.div_ceil(8) - byte).min(CHUNK) as usize;
+            let offset = self.bitmap_byte(byte * 8)?;
+            self.pmem.read(offset, &mut buf[..bytes])?;
+            let (result, changed) = f(byte * 8, &mut buf[..bytes]);
+            if changed {
+                self.pmem.write(offset, &buf[..bytes])?;
+            }
+            if result.is_some() {
+                return Ok(result);
+            }
+            byte += bytes as u64;
+        }
+        Ok(None)
+    }
+
+    /// Marks blocks `start..start + len` used or free, each of which must be the other way.
+    /// Durable after the next fence.
+    fn set_bitmap_range(&self, start: u64, len: u64, used: bool) -> Result {
+        let end = start.checked_add(len).ok_or(EUCLEAN)?;
+        let clash = self.walk_bitmap(start, end, |first, bytes| {
+            let lo = start.max(first);
+            let hi = end.min(first + 8 * bytes.len() as u64);
+            let mut block = lo;
+            while block < hi {
+                let (i, bit) = (((block - first) / 8) as usize, block % 8);
+                // A whole byte at once where the range covers it.
+                let mask = if bit == 0 && block + 8 <= hi {
+                    0xff
+                } else {
+                    1u8 << bit
+                };
+                let expected = if used { 0 } else { mask };
+                if bytes[i] & mask != expected {
+                    return (Some(block), false);
+                }
+                bytes[i] ^= mask;
+                block += if mask == 0xff { 8 } else { 1 };
+            }
+            (None, true)
+        })?;
+        if let Some(block) = clash {
+            pr_err!(
+                "bitmap: block {block} is already {}; run fsck.daxfs\n",
+                if used { "used" } else { "free" }
+            );
+            return Err(EUCLEAN);
+        }
+        Ok(())
+    }
+
+    /// The first free block in `from..end`, if any.
+    fn find_free(&self, from: u64, end: u64) -> Result<Option<u64>> {
+        self.walk_bitmap(from, end, |first, bytes| {
+            let found = bytes
+                .iter()
+                .enumerate()
+                .filter(|&(_, &byte)| byte != 0xff)
+                .flat_map(|(i, &byte)| {
+                    (0..8)
+                        .filter(move |bit| byte & (1 << bit) == 0)
+                        .map(move |bit| first + 8 * i as u64 + bit)
+                })
+                .find(|&block| block >= from && block < end);
+            (found, false)
+        })
+    }
+
+    /// How many blocks from `start` on, at most `max`, are free in a row.
+    fn free_run_len(&self, start: u64, max: u64) -> Result<u64> {
+        let end = start.saturating_add(max).min(self.disk.total_blocks);
+        let used = self.walk_bitmap(start, end, |first, bytes| {
+            let lo = start.max(first);
+            let hi = end.min(first + 8 * bytes.len() as u64);
+            let found = (lo..hi).find(|&block| {
+                let b = block - first;
+                bytes[(b / 8) as usize] & (1 << (b % 8)) != 0
+            });
+            (found, false)
+        })?;
+        Ok(used.unwrap_or(end) - start)
     }
 
     /// Whether `block` is free in the bitmap.
     fn block_is_free(&self, block: u64) -> Result<bool> {
-        let (bitmap_block, bit) = self.disk.bitmap_location(block).ok_or(EUCLEAN)?;
-        let mut byte = [0u8];
-        self.pmem
-            .read(Self::block_offset(bitmap_block) + bit / 8, &mut byte)?;
-        Ok(byte[0] & (1 << (bit % 8)) == 0)
+        Ok(self.free_run_len(block, 1)? == 1)
     }
 
     /// Allocates one zeroed data block for inode `ino`, `goal` if it is free. Durable when
@@ -103,7 +191,7 @@ impl SbInfo {
             .filter(|&g| self.disk.is_data_block(g))
             // A run of 2 MiB or more must start 2 MiB-aligned; the goal only if it is.
             .filter(|&g| max < format::DATA_ALIGN_BLOCKS || g % format::DATA_ALIGN_BLOCKS == 0);
-        let first = goal.unwrap_or(alloc.block_hint);
+        let first = goal.unwrap_or(alloc.block_hint).clamp(start, end);
         let mut found = match goal {
             Some(g) if self.block_is_free(g)? => Some(g),
             _ => None,
@@ -112,30 +200,24 @@ impl SbInfo {
             found = self.find_aligned_run(alloc.block_hint)?;
         }
         if found.is_none() {
-            for candidate in Iterator::chain(first..end, start..first) {
-                if self.block_is_free(candidate)? {
-                    found = Some(candidate);
-                    break;
-                }
-            }
+            found = match self.find_free(first, end)? {
+                Some(block) => Some(block),
+                None => self.find_free(start, first)?,
+            };
         }
         let run_start = found.ok_or_else(|| {
             pr_err!("free block counter says free, bitmap says full; run fsck.daxfs\n");
             EUCLEAN
         })?;
-        let mut len = 1;
-        while len < max.min(alloc.free_blocks)
-            && run_start + len < end
-            && self.block_is_free(run_start + len)?
-        {
-            len += 1;
+        let len = self.free_run_len(run_start, max.min(alloc.free_blocks))?;
+        if len == 0 {
+            pr_err!("bitmap: block {run_start} was found free but is not; run fsck.daxfs\n");
+            return Err(EUCLEAN);
         }
         self.pmem
             .zero(Self::block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
         self.pmem.fence();
-        for block in run_start..run_start + len {
-            self.set_bitmap_bit(block, true)?;
-        }
+        self.set_bitmap_range(run_start, len, true)?;
         self.pmem.fence();
         alloc.free_blocks -= len;
         alloc.block_hint = if run_start + len < end {
@@ -151,9 +233,7 @@ impl SbInfo {
     pub(crate) fn free_blocks(&self, ino: u64, start: u64, len: u64) -> Result {
         trace::free_blocks(ino, start, len);
         let mut alloc = self.alloc.lock();
-        for block in start..start + len {
-            self.set_bitmap_bit(block, false)?;
-        }
+        self.set_bitmap_range(start, len, false)?;
         self.pmem.fence();
         alloc.free_blocks += len;
         Ok(())

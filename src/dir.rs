@@ -7,8 +7,16 @@
 //! by one zeroed block (all slots free) at a time; its inode, with the new size and extents, is
 //! written after the entry, so a crash in between leaves the block allocated but unused (fsck
 //! frees it).
+//!
+//! Entries are found through an in-memory index ([`DirIndex`]: names by hash, and the free
+//! slots), built by one scan of the directory the first time it is searched and kept in step
+//! with every entry written; without it every create, lookup and unlink scanned the whole
+//! directory, which made filling a directory quadratic.
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    rbtree::RBTree, //
+};
 
 use crate::{
     extents::{
@@ -37,6 +45,92 @@ pub(crate) struct Found {
     pub(crate) slot: u64,
     /// The inode it names.
     pub(crate) ino: u64,
+}
+
+/// FNV-1a of a name: the index key.
+fn name_hash(name: &[u8]) -> u64 {
+    name.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The index of one directory's entries.
+pub(crate) struct DirIndex {
+    /// `(hash of the name, slot)` of every entry.
+    names: RBTree<(u64, u64), ()>,
+    /// The free slots, highest first, so that the lowest is reused first and the directory
+    /// stays dense.
+    free: KVec<u64>,
+}
+
+impl DirIndex {
+    /// Indexes the directory `disk` (inode `ino`) with one scan.
+    fn build(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<Self> {
+        let mut index = Self {
+            names: RBTree::new(),
+            free: KVec::new(),
+        };
+        let mut added = Ok(());
+        scan(sbi, ino, disk, 0, |slot, entry| {
+            added = match entry {
+                Some(entry) => index.add(name_hash(entry.name()), slot),
+                None => index.free.push(slot, GFP_KERNEL).map_err(Into::into),
+            };
+            added.is_ok()
+        })?;
+        added?;
+        index.free.reverse();
+        Ok(index)
+    }
+
+    /// Records an entry with name hash `hash` at `slot`.
+    fn add(&mut self, hash: u64, slot: u64) -> Result {
+        self.names
+            .try_create_and_insert((hash, slot), (), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// The first slot at or after `from` holding a name with hash `hash`.
+    fn next_with_hash(&self, hash: u64, from: u64) -> Option<u64> {
+        let cursor = self.names.cursor_lower_bound(&(hash, from))?;
+        let &(found, slot) = cursor.current().0;
+        (found == hash).then_some(slot)
+    }
+
+    /// Records that the entry with name hash `hash` at `slot` is gone.
+    fn remove(&mut self, hash: u64, slot: u64) -> Result {
+        self.names.remove(&(hash, slot));
+        let at = match self.free.binary_search_by(|free| slot.cmp(free)) {
+            Ok(_) => return Ok(()),
+            Err(at) => at,
+        };
+        self.free.reserve(1, GFP_KERNEL)?;
+        self.free
+            .insert_within_capacity(at, slot)
+            .map_err(|_| ENOMEM)
+    }
+}
+
+/// Calls `f` with the index of the directory `dir`, whose on-disk inode `disk` the caller has
+/// locked; the first call builds it. When `f` fails the index is dropped, to be rebuilt from
+/// the directory, which it may no longer match.
+fn with_index<R>(
+    dir: &Inode,
+    disk: &format::Inode,
+    f: impl FnOnce(&mut DirIndex) -> Result<R>,
+) -> Result<R> {
+    let mut guard = dir.data().dir_index.lock();
+    if guard.is_none() {
+        *guard = Some(DirIndex::build(dir.super_block().data(), dir.ino(), disk)?);
+    }
+    let Some(index) = Option::as_mut(&mut guard) else {
+        return Err(EINVAL);
+    };
+    let result = f(index);
+    if result.is_err() {
+        *guard = None;
+    }
+    result
 }
 
 /// Device byte offset of entry slot `slot` of the directory `disk` (inode `ino`).
@@ -75,34 +169,43 @@ fn scan(
     Ok(())
 }
 
-/// Finds `name` in the directory `disk` (inode `ino`).
-pub(crate) fn find(
+/// Reads the entry at `slot` of the directory `disk` (inode `ino`); `None` if it is free.
+fn read_slot(
     sbi: &SbInfo,
     ino: u64,
     disk: &format::Inode,
-    name: &[u8],
-) -> Result<Option<Found>> {
-    let mut found = None;
-    scan(sbi, ino, disk, 0, |slot, entry| {
-        if let Some(entry) = entry.filter(|e| e.name() == name) {
-            found = Some(Found {
-                slot,
-                ino: entry.ino,
-            });
-        }
-        found.is_none()
-    })?;
-    Ok(found)
+    slot: u64,
+) -> Result<Option<format::DirEntry>> {
+    let mut buf = [0u8; format::DIRENT_SIZE];
+    sbi.pmem
+        .read(slot_offset(sbi, ino, disk, slot)?, &mut buf)?;
+    format::DirEntry::decode(&buf).map_err(|e| inode::corrupted(ino, e))
 }
 
-/// Whether the directory `disk` (inode `ino`) has no entries.
-pub(crate) fn is_empty(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<bool> {
-    let mut empty = true;
-    scan(sbi, ino, disk, 0, |_, entry| {
-        empty = entry.is_none();
-        empty
-    })?;
-    Ok(empty)
+/// Finds `name` in the directory `dir`, whose on-disk inode `disk` the caller has locked.
+pub(crate) fn find(dir: &Inode, disk: &format::Inode, name: &[u8]) -> Result<Option<Found>> {
+    let sbi = dir.super_block().data();
+    let hash = name_hash(name);
+    with_index(dir, disk, |index| {
+        let mut from = 0;
+        while let Some(slot) = index.next_with_hash(hash, from) {
+            if let Some(entry) = read_slot(sbi, dir.ino(), disk, slot)? {
+                if entry.name() == name {
+                    return Ok(Some(Found {
+                        slot,
+                        ino: entry.ino,
+                    }));
+                }
+            }
+            from = slot + 1;
+        }
+        Ok(None)
+    })
+}
+
+/// Whether the directory `dir` (its on-disk inode `disk`, locked) has no entries.
+pub(crate) fn is_empty(dir: &Inode, disk: &format::Inode) -> Result<bool> {
+    with_index(dir, disk, |index| Ok(index.names.is_empty()))
 }
 
 /// Writes `entry` (or a free slot) at `slot` and makes it durable.
@@ -123,13 +226,15 @@ fn write_slot(
     Ok(())
 }
 
-/// Removes the entry at `slot` (durable on return).
-pub(crate) fn remove_entry(sbi: &SbInfo, ino: u64, disk: &format::Inode, slot: u64) -> Result {
-    write_slot(sbi, ino, disk, slot, None)
+/// Removes the entry `name` at `slot` of the directory `dir` (its on-disk inode `disk`, locked).
+/// Durable on return.
+pub(crate) fn remove_entry(dir: &Inode, disk: &format::Inode, slot: u64, name: &[u8]) -> Result {
+    write_slot(dir.super_block().data(), dir.ino(), disk, slot, None)?;
+    with_index(dir, disk, |index| index.remove(name_hash(name), slot))
 }
 
-/// Points the entry at `slot` to `entry` instead (durable on return): the atomic replace of a
-/// rename over an existing name.
+/// Points the entry at `slot` to `entry`, which has the same name (durable on return): the
+/// atomic replace of a rename over an existing name. The index does not change.
 pub(crate) fn replace_entry(
     sbi: &SbInfo,
     ino: u64,
@@ -145,15 +250,13 @@ pub(crate) fn replace_entry(
 pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::DirEntry) -> Result {
     let sbi = dir.super_block().data();
     let ino = dir.ino();
-    let mut free_slot = None;
-    scan(sbi, ino, disk, 0, |slot, used| {
-        if used.is_none() {
-            free_slot = Some(slot);
-        }
-        free_slot.is_none()
-    })?;
-    if let Some(slot) = free_slot {
-        return write_slot(sbi, ino, disk, slot, Some(entry));
+    let hash = name_hash(entry.name());
+    if let Some(slot) = with_index(dir, disk, |index| Ok(index.free.last().copied()))? {
+        write_slot(sbi, ino, disk, slot, Some(entry))?;
+        return with_index(dir, disk, |index| {
+            index.free.pop();
+            index.add(hash, slot)
+        });
     }
 
     // Full: append a block, next to the last one if possible so the extent just grows; the
@@ -183,6 +286,14 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     write_disk_inode(sbi, ino, disk)?;
     sbi.pmem.fence();
     dir.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
+    // The directory was full, so the new block's other slots are all the free ones.
+    with_index(dir, disk, |index| {
+        index.add(hash, slot)?;
+        for free in (slot + 1..slot + format::DIRENTS_PER_BLOCK as u64).rev() {
+            index.free.push(free, GFP_KERNEL)?;
+        }
+        Ok(())
+    })?;
     free_chain(sbi, ino, &old_chain)
 }
 
@@ -191,10 +302,9 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<ARef<Inode>>> {
     if name.len() > format::MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
     }
-    let sbi = dir.super_block().data();
     let found = {
         let disk = dir.data().disk.lock();
-        find(sbi, dir.ino(), &disk, name)?
+        find(dir, &disk, name)?
     };
     found
         .map(|f| inode::iget(dir.super_block(), f.ino))

@@ -10,6 +10,7 @@ use kernel::{
 };
 
 use crate::{
+    dir::DirIndex,
     format,
     mount::{
         SbInfo,
@@ -35,6 +36,9 @@ pub(crate) struct InodeInfo {
     /// this, then the orphan list or the allocator; never two of these at once.
     #[pin]
     pub(crate) disk: Mutex<format::Inode>,
+    /// A directory's index of its entries, once built; taken only under `disk`.
+    #[pin]
+    pub(crate) dir_index: Mutex<Option<DirIndex>>,
     /// A symlink's target with a trailing NUL, for the VFS's `i_link`.
     symlink: Option<KVec<u8>>,
 }
@@ -192,6 +196,7 @@ pub(crate) fn iget(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
         params,
         try_pin_init!(InodeInfo {
             disk <- new_mutex!(disk),
+            dir_index <- new_mutex!(None),
             symlink,
         }? Error),
     )
@@ -211,7 +216,11 @@ pub(crate) fn for_each_extent(
     }
     let mut left = u64::from(disk.extent_count).saturating_sub(disk.inline_extent_count() as u64);
     let mut next = disk.overflow_block;
-    let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
+    // Most files have no overflow block: allocate the buffer only for a chain.
+    let mut block = KVec::new();
+    if next != 0 && left > 0 {
+        block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
+    }
     // Each block holds at least one extent, so the walk ends within `extent_count` blocks even
     // on a corrupted chain.
     while next != 0 && left > 0 {

@@ -71,7 +71,7 @@ pub(crate) fn create(dir: &Inode, name: &[u8], node: NewNode<'_>) -> Result<ARef
     let is_dir = matches!(node.kind, NodeKind::Directory);
     let t = now();
     let mut dir_disk = dir.data().disk.lock();
-    if dir::find(sbi, dir.ino(), &dir_disk, name)?.is_some() {
+    if dir::find(dir, &dir_disk, name)?.is_some() {
         return Err(EEXIST);
     }
     if is_dir && dir_disk.nlink >= MAX_LINKS {
@@ -167,7 +167,7 @@ pub(crate) fn link(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
     };
     let added = (|| {
         let mut dir_disk = dir.data().disk.lock();
-        if dir::find(sbi, dir.ino(), &dir_disk, name)?.is_some() {
+        if dir::find(dir, &dir_disk, name)?.is_some() {
             return Err(EEXIST);
         }
         let entry = format::DirEntry::new(inode.ino(), ftype, name).map_err(|_| EINVAL)?;
@@ -189,7 +189,7 @@ pub(crate) fn link(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
 fn remove_name(dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Result {
     let sbi = dir.super_block().data();
     let mut dir_disk = dir.data().disk.lock();
-    let found = dir::find(sbi, dir.ino(), &dir_disk, name)?.ok_or(ENOENT)?;
+    let found = dir::find(dir, &dir_disk, name)?.ok_or(ENOENT)?;
     if found.ino != inode.ino() {
         pr_err!(
             "entry of directory {} does not name inode {}; run fsck.daxfs\n",
@@ -198,7 +198,7 @@ fn remove_name(dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Re
         );
         return Err(EUCLEAN);
     }
-    dir::remove_entry(sbi, dir.ino(), &dir_disk, found.slot)?;
+    dir::remove_entry(dir, &dir_disk, found.slot, name)?;
     let t = now();
     dir_disk.mtime = t;
     dir_disk.ctime = t;
@@ -230,9 +230,8 @@ pub(crate) fn unlink(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
 
 /// Whether the directory `inode` has no entries.
 fn dir_is_empty(inode: &Inode) -> Result<bool> {
-    let sbi = inode.super_block().data();
     let disk = inode.data().disk.lock();
-    dir::is_empty(sbi, inode.ino(), &disk)
+    dir::is_empty(inode, &disk)
 }
 
 /// Removes the empty directory `inode`, named `name` in `dir`.
@@ -277,7 +276,7 @@ pub(crate) fn rename(
         let entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
         match target {
             Some(target) => {
-                let found = dir::find(sbi, new_dir.ino(), &nd, new_name)?.ok_or(ENOENT)?;
+                let found = dir::find(new_dir, &nd, new_name)?.ok_or(ENOENT)?;
                 if found.ino != target.ino() {
                     return Err(EUCLEAN);
                 }

@@ -82,7 +82,8 @@ impl OrphanList {
             if on_disk_order.contains(&ino) {
                 return Err((ino, "is on it twice (the list loops)", EUCLEAN));
             }
-            let member = read_inode_at(pmem, disk, ino).map_err(|e| (ino, "is free or damaged", e))?;
+            let member =
+                read_inode_at(pmem, disk, ino).map_err(|e| (ino, "is free or damaged", e))?;
             if member.nlink != 0 {
                 return Err((ino, "still has links", EUCLEAN));
             }

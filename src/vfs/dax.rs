@@ -170,7 +170,7 @@ impl Pmem {
     /// Zeroes `len` bytes at byte `offset` of the device, bypassing the CPU cache (durable after
     /// the next [`Pmem::fence`]).
     pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
-        const ZEROES: [u8; 512] = [0; 512];
+        static ZEROES: [u8; 4096] = [0; 4096];
         let mut done = 0;
         while done < len {
             let chunk = (len - done).min(ZEROES.len() as u64) as usize;

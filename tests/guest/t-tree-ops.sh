@@ -107,3 +107,35 @@ after=$(snapshot)
 umount "$TEST_DIR"
 fsck_clean "$TEST_DEV"
 echo "ok: tree identical after unmount and mount, fsck clean"
+
+# The directory index (names by hash, free slots): freed slots are reused, so
+# the directory does not grow; every name is found, a removed one is not; the
+# same after a mount, when the index is rebuilt from the directory.
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+mkdir "$TEST_DIR/many"
+cd "$TEST_DIR/many"
+for i in $(seq 1 90); do : >"n$i"; done
+size=$(stat -c %s .)
+for i in $(seq 2 2 90); do rm "n$i"; done
+for i in $(seq 1 45); do : >"m$i"; done
+[[ $(stat -c %s .) == "$size" ]] || fail "45 creates after 45 unlinks grew the directory from $size to $(stat -c %s .) bytes"
+check_names() {
+	local i
+	for i in $(seq 1 2 90); do [[ -e n$i ]] || fail "n$i is missing$1"; done
+	for i in $(seq 2 2 90); do [[ ! -e n$i ]] || fail "removed n$i is found$1"; done
+	for i in $(seq 1 45); do [[ -e m$i ]] || fail "m$i is missing$1"; done
+	[[ $(ls | wc -l) == 90 ]] || fail "the directory lists $(ls | wc -l) names, not 90$1"
+}
+check_names ""
+mv m1 n2 && mv n3 m1 && [[ -e n2 && -e m1 && ! -e n3 ]] || fail "renames inside the indexed directory"
+mv n2 m1 && [[ ! -e n2 && $(ls | wc -l) == 89 ]] || fail "rename over an indexed name"
+: >n3
+cd /
+umount "$TEST_DIR"
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+cd "$TEST_DIR/many"
+check_names " after a mount"
+cd /
+umount "$TEST_DIR"
+fsck_clean "$TEST_DEV"
+echo "ok: directory slots are reused, names found and not found as they should, also after a mount"
