@@ -7,6 +7,7 @@
 #   make run        boot the VM with the module loaded; CMD='...' runs a command instead of a shell
 #   make kernel     build (or find in the cache) the kernel of FLAVOUR=debug|perf
 #   make rootfs     build (or find in the cache) the guest root filesystem
+#   make bench      daxfs against ext4-dax and xfs-dax on the perf kernel (RUNS=5); see README.md
 
 FLAVOUR ?= debug
 BUILD := build/$(FLAVOUR)
@@ -17,7 +18,7 @@ MODULE_FLAGS := LLVM=$(LLVM_SUFFIX) W=e $(if $(filter 1,$(CLIPPY)),CLIPPY=1)
 # The kernel tree: KDIR if given, else the cached build of FLAVOUR (built on first use).
 kdir = $${KDIR:-$$(scripts/build-kernel.sh $(FLAVOUR))}
 
-.PHONY: all module setup kernel rootfs check run fmt fmtcheck clean
+.PHONY: all module setup kernel rootfs check bench run fmt fmtcheck clean
 
 all: module
 
@@ -45,6 +46,9 @@ fmtcheck:
 
 check: setup
 	@scripts/check.sh
+
+bench: setup
+	@scripts/bench.sh
 
 # The console (kernel log and the command's output) goes to the terminal.
 run: module rootfs

@@ -7,6 +7,11 @@
 //! prints `FAIL: ...` and exits 1. Each check asserts real results: the bytes read back, the
 //! blocks the file owns, the signal a child died of.
 
+use daxfs_selftest::{
+    create_file,
+    open_file,
+    Map, //
+};
 use std::{
     cell::Cell,
     fs::{
@@ -26,7 +31,6 @@ use std::{
         io::AsRawFd,
     },
     process::exit,
-    ptr::NonNull,
     sync::atomic::{
         AtomicBool,
         AtomicUsize,
@@ -80,60 +84,13 @@ fn mismatch(buf: &[u8], seed: u64, base: usize) -> Option<usize> {
         .map(|(i, _)| base + i)
 }
 
-/// A memory mapping, unmapped on drop.
-///
-/// # Invariants
-///
-/// `addr` maps `len` bytes until drop.
-struct Map {
-    addr: NonNull<u8>,
-    len: usize,
+/// The test-pattern accesses of a mapping.
+trait PatternMap {
+    fn write_pattern(&self, offset: usize, len: usize, seed: u64);
+    fn check_pattern(&self, offset: usize, len: usize, seed: u64) -> Res;
 }
 
-// SAFETY: The mapping is plain memory; the tests that share it between threads write disjoint
-// pages, and the kernel keeps the mapping coherent.
-unsafe impl Sync for Map {}
-// SAFETY: See `Sync`.
-unsafe impl Send for Map {}
-
-impl Map {
-    fn new(file: &File, len: usize, prot: i32, flags: i32) -> io::Result<Map> {
-        // SAFETY: A fresh mapping at an address of the kernel's choice; no memory of ours is
-        // touched.
-        let addr =
-            unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, file.as_raw_fd(), 0) };
-        if addr == libc::MAP_FAILED {
-            return Err(Error::last_os_error());
-        }
-        // INVARIANT: mmap succeeded for `len` bytes.
-        Ok(Map {
-            addr: NonNull::new(addr.cast()).ok_or_else(|| Error::other("mmap returned null"))?,
-            len,
-        })
-    }
-
-    fn shared(file: &File, len: usize) -> io::Result<Map> {
-        Map::new(
-            file,
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-        )
-    }
-
-    fn read(&self, offset: usize) -> u8 {
-        assert!(offset < self.len);
-        // SAFETY: By the type invariant the byte is mapped; volatile so the access (and its
-        // fault) really happens.
-        unsafe { self.addr.as_ptr().add(offset).read_volatile() }
-    }
-
-    fn write(&self, offset: usize, value: u8) {
-        assert!(offset < self.len);
-        // SAFETY: By the type invariant the byte is mapped (writable in the tests that write).
-        unsafe { self.addr.as_ptr().add(offset).write_volatile(value) }
-    }
-
+impl PatternMap for Map {
     fn write_pattern(&self, offset: usize, len: usize, seed: u64) {
         for i in offset..offset + len {
             self.write(i, pattern(seed, i));
@@ -151,57 +108,14 @@ impl Map {
         }
         Ok(())
     }
-
-    fn addr_of(&self, offset: usize) -> *mut u8 {
-        assert!(offset < self.len);
-        // SAFETY: In bounds by the assertion.
-        unsafe { self.addr.as_ptr().add(offset) }
-    }
-
-    fn msync(&self) -> io::Result<()> {
-        // SAFETY: By the type invariant the range is mapped.
-        let ret = unsafe { libc::msync(self.addr.as_ptr().cast(), self.len, libc::MS_SYNC) };
-        if ret != 0 {
-            return Err(Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    fn zap(&self) -> io::Result<()> {
-        // SAFETY: By the type invariant the range is mapped; MADV_DONTNEED on a shared file
-        // mapping only drops page table entries, so the next access faults again.
-        let ret =
-            unsafe { libc::madvise(self.addr.as_ptr().cast(), self.len, libc::MADV_DONTNEED) };
-        if ret != 0 {
-            return Err(Error::last_os_error());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Map {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the range is mapped, and nothing uses it any more.
-        unsafe { libc::munmap(self.addr.as_ptr().cast(), self.len) };
-    }
 }
 
 fn create(path: &str) -> Res<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .ctx(&format!("create {path}"))
+    create_file(path).ctx(&format!("create {path}"))
 }
 
 fn open_rw(path: &str) -> Res<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .ctx(&format!("open {path}"))
+    open_file(path).ctx(&format!("open {path}"))
 }
 
 /// Blocks (4 KiB) the file owns, from `st_blocks`.
@@ -384,7 +298,7 @@ fn touch(path: &str, offset: usize, len: usize, write: bool) -> Res {
     let size = file.metadata().ctx("fstat")?.len() as usize;
     let map = Map::shared(&file, size).ctx("mmap")?;
     check!(
-        map.addr.as_ptr() as usize % HUGE == 0 || size < HUGE,
+        map.as_ptr() as usize % HUGE == 0 || size < HUGE,
         "a mapping of {size} bytes is not 2 MiB aligned (thp_get_unmapped_area)"
     );
     for i in (offset..offset + len).step_by(PAGE) {
@@ -660,7 +574,7 @@ fn fault_truncate(path: &str, threads: usize, iters: usize) -> Res {
             s.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let map = Map::shared(file, BIG * PAGE).expect("mmap");
-                    MAPPED.with(|m| m.set((map.addr.as_ptr() as usize, SMALL * PAGE)));
+                    MAPPED.with(|m| m.set((map.as_ptr() as usize, SMALL * PAGE)));
                     for p in 0..BIG {
                         let at = p * PAGE + 64 * t;
                         map.read(at);

@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The benchmark, in the VM: `guest.sh RUNS`. Each run formats the test NVDIMM
+# in turn as daxfs, ext4 (-o dax) and xfs (-o dax=always, reflink off) and runs
+# the same workloads on each, then measures the memcpy ceiling. Every figure is
+# one row "fs,run,workload,value" of /results/bench.csv; progress goes to
+# stdout. The workloads and their units are listed in tests/bench/src/report.rs.
+set -euo pipefail
+shopt -s inherit_errexit
+runs=${1:-5}
+bench=/repo/target/release/daxfs-bench
+rows=/results/bench.csv
+mnt=$TEST_DIR
+tracing=/sys/kernel/tracing
+FILE_MIB=1024 FIO_SIZE=256M FIO_SECONDS=3 FILES=10000
+
+echo "fs,run,workload,value" >"$rows"
+row() {
+	[[ $4 =~ ^[0-9.]+$ ]] || { echo "bench: no figure for $3 on $1 (got '$4')" >&2; exit 1; }
+	echo "$1,$2,$3,$4" >>"$rows"
+}
+# value NAME OUTPUT: the value of the "NAME value" line of a daxfs-bench output.
+value() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
+
+make_fs() {
+	case $1 in
+	daxfs) mkfs -t daxfs -f -q "$TEST_DEV" && mount -t daxfs -o dax=always "$TEST_DEV" "$mnt" ;;
+	# No lazy inode table or journal init: its background thread would compete with the workloads.
+	ext4) mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 "$TEST_DEV" && mount -t ext4 -o dax "$TEST_DEV" "$mnt" ;;
+	xfs) mkfs.xfs -q -f -m reflink=0 "$TEST_DEV" && mount -t xfs -o dax=always "$TEST_DEV" "$mnt" ;;
+	esac
+}
+
+# pmd_faults CMD...: runs CMD with fs_dax:dax_pmd_fault_done traced; prints
+# CMD's output, then "pmd_nopage N": the PMD faults that mapped 2 MiB.
+pmd_faults() {
+	local out
+	echo 0 >"$tracing/tracing_on"
+	: >"$tracing/trace"
+	echo 1 >"$tracing/events/fs_dax/dax_pmd_fault_done/enable"
+	echo 1 >"$tracing/tracing_on"
+	out=$("$@")
+	echo 0 >"$tracing/events/fs_dax/dax_pmd_fault_done/enable"
+	echo "$out"
+	echo "pmd_nopage $(grep -c 'dax_pmd_fault_done.*NOPAGE' "$tracing/trace" || true)"
+}
+
+# fio_mib_s ENGINE RW BS: bandwidth in MiB/s of one fio job on $mnt.
+fio_mib_s() {
+	local out field
+	out=$(fio --name=bench --filename="$mnt/fio.dat" --size=$FIO_SIZE --ioengine="$1" --rw="$2" \
+		--bs="$3" --runtime=$FIO_SECONDS --time_based --output-format=terse --terse-version=3)
+	[[ $out == 3\;* ]] || { echo "bench: fio $*: no terse v3 line: $out" >&2 && return 1; }
+	# Terse v3: field 7 is the read bandwidth, field 48 the write bandwidth, in KiB/s.
+	field=7
+	[[ $2 == write ]] && field=48
+	awk -F';' -v f=$field '{ printf "%.1f\n", $f / 1024 }' <<<"$out"
+}
+
+for run in $(seq 1 "$runs"); do
+	for fs in daxfs ext4 xfs; do
+		echo "bench: run $run/$runs, $fs"
+		make_fs $fs
+		out=$($bench touch "$mnt/touch-4k" $FILE_MIB small)
+		row $fs "$run" touch-4k "$(value mib_per_s "$out")"
+		out=$($bench reread "$mnt/touch-4k")
+		row $fs "$run" reread "$(value mib_per_s "$out")"
+		out=$($bench truncate "$mnt/touch-4k")
+		row $fs "$run" truncate-1g "$(value ms "$out")"
+		rm "$mnt/touch-4k"
+
+		out=$(pmd_faults $bench touch "$mnt/touch-2m" $FILE_MIB huge)
+		row $fs "$run" touch-2m "$(value mib_per_s "$out")"
+		row $fs "$run" pmd-share "$(awk -v n="$(value pmd_nopage "$out")" -v m=$FILE_MIB \
+			'BEGIN { printf "%.1f\n", n * 2 * 100 / m }')"
+		rm "$mnt/touch-2m"
+
+		for engine in psync mmap; do
+			for bs in 4k 1m; do
+				for rw in read write; do
+					row $fs "$run" "$engine-$rw-$bs" "$(fio_mib_s $engine $rw $bs)"
+				done
+			done
+		done
+		rm "$mnt/fio.dat"
+
+		mkdir "$mnt/files"
+		out=$($bench files "$mnt/files" $FILES)
+		row $fs "$run" create-10k "$(value create_per_s "$out")"
+		row $fs "$run" stat-10k "$(value stat_per_s "$out")"
+		row $fs "$run" unlink-10k "$(value unlink_per_s "$out")"
+		umount "$mnt"
+	done
+	out=$($bench memcpy 256)
+	row memory "$run" memcpy "$(value mib_per_s "$out")"
+done
+echo "bench: $(($(wc -l <"$rows") - 1)) figures in $rows"
