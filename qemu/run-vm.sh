@@ -57,9 +57,9 @@ esac
 ((test_mb % 2 == 0 && scratch_mb % 2 == 0)) || die "pmem sizes must be multiples of 2 MiB so fsdax stays 2 MiB aligned"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run scripts/setup-host.sh"
 
-[[ -n $kdir ]] || kdir=$(bash "$DAXFS_TOP/scripts/build-kernel.sh" "$flavour")
+[[ -n $kdir ]] || kdir=$(cached_kernel_dir "$flavour")
 [[ -f $kdir/arch/x86/boot/bzImage ]] || die "no bzImage in $kdir: build the kernel first (make kernel)"
-rootfs=$(bash "$DAXFS_TOP/scripts/build-rootfs.sh")
+rootfs=$(rootfs_image)
 modroot=$kdir/modroot/lib/modules
 [[ -d $modroot ]] || modroot=$(mktemp -d)
 
@@ -152,7 +152,7 @@ else
 	fi
 	[[ $status != 124 && $status != 137 ]] || {
 		log "the guest did not finish within ${timeout_s} s and was killed (VM_TIMEOUT=... to change); last console lines:"
-		tail -n 30 "$results/console.log" | sed 's/\r$//' >&2
+		show_log_tail "$results/console.log" 30 >&2
 		status=124
 	}
 fi
@@ -176,7 +176,7 @@ fi
 ((status != 124)) || exit 124
 [[ -f $results/exit-status ]] || {
 	log "the guest powered off without reporting an exit status (crash?); last console lines:"
-	tail -n 30 "$results/console.log" | sed 's/\r$//' >&2
+	show_log_tail "$results/console.log" 30 >&2
 	exit 1
 }
 exit "$(cat "$results/exit-status")"

@@ -158,6 +158,12 @@ bool daxfs_fc_wants_rdonly(const struct fs_context *fc)
 	return fc->sb_flags & SB_RDONLY;
 }
 
+/* i_size_write: a release store, so lockless readers of i_size see the data first. */
+void daxfs_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
 void daxfs_inode_lock(struct inode *inode)
 {
 	inode_lock(inode);

@@ -74,6 +74,7 @@ void daxfs_current_fsids(u32 *uid, u32 *gid);
 void daxfs_memcpy_flushcache(void *dst, const void *src, size_t len);
 void daxfs_store_u64_flushcache(u64 *dst, u64 val);
 void daxfs_pmem_wmb(void);
+void daxfs_i_size_write(struct inode *inode, loff_t size);
 void daxfs_inode_lock(struct inode *inode);
 void daxfs_inode_unlock(struct inode *inode);
 void daxfs_inode_lock_shared(struct inode *inode);

@@ -15,8 +15,9 @@ runs=${RUNS:-5}
 out=$DAXFS_TOP/build/bench/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 
-kdir=$(scripts/build-kernel.sh perf)
-scripts/build-rootfs.sh >/dev/null
+# The perf kernel whatever KDIR says: the figures are for a kernel without debug options.
+kdir=$(cached_kernel_dir perf)
+rootfs_image >/dev/null
 log "building daxfs.ko for the perf kernel and the host tools"
 make --no-print-directory module KDIR="$kdir" FLAVOUR=perf >"$out/module-build.log" 2>&1 ||
 	die "module build failed; see $out/module-build.log"
@@ -36,7 +37,7 @@ trap 'rm -rf "$pmem_dir"' EXIT
 qemu/run-vm.sh --flavour perf --kernel "$kdir" --module build/perf/daxfs.ko --results "$out/vm" \
 	--pmem-dir "$pmem_dir" --prealloc --test-size 2048 --timeout $((1800 + runs * 900)) \
 	-- tests/bench/guest.sh "$runs" >"$out/vm.log" 2>&1 || {
-	tail -n 30 "$out/vm.log" >&2
+	show_log_tail "$out/vm.log" 30 >&2
 	die "the benchmark VM failed; console: $out/vm/console.log"
 }
 log "the VM ran for $((SECONDS - start)) s"

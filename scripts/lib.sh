@@ -38,10 +38,43 @@ run_step() {
 	done
 	if ! wait "$pid"; then
 		log "$name FAILED after $((SECONDS - start)) s; last lines of $logfile:"
-		tail -n 40 "$logfile" >&2
+		show_log_tail "$logfile" 40 >&2
 		return 1
 	fi
 	log "$name done in $((SECONDS - start)) s"
+}
+
+# show_log_tail FILE [N] [INDENT]: prints the last N lines (default 30) of FILE
+# (- for stdin) on stdout, each after INDENT (default none) and without a
+# serial console's trailing carriage return. Fails if FILE cannot be read.
+show_log_tail() {
+	local file=$1 n=${2:-30} indent=${3:-}
+	# INDENT goes into a sed replacement: escape \, / and &.
+	indent=${indent//\\/\\\\}
+	indent=${indent//\//\\/}
+	indent=${indent//&/\\&}
+	tail -n "$n" -- "$file" | sed 's/\r$//; s/^/'"$indent"'/'
+}
+
+# cached_kernel_dir FLAVOUR: the cached kernel build of FLAVOUR (debug|perf),
+# built on first use (scripts/build-kernel.sh); ignores KDIR.
+cached_kernel_dir() {
+	bash "$DAXFS_TOP/scripts/build-kernel.sh" "$1"
+}
+
+# kernel_dir FLAVOUR: the kernel tree to build and boot against: $KDIR if set
+# and not empty (your own tree), else cached_kernel_dir FLAVOUR, as the Makefile does.
+kernel_dir() {
+	if [[ -n ${KDIR:-} ]]; then
+		printf '%s\n' "$KDIR"
+	else
+		cached_kernel_dir "$1"
+	fi
+}
+
+# rootfs_image: the cached guest root image, built on first use (scripts/build-rootfs.sh).
+rootfs_image() {
+	bash "$DAXFS_TOP/scripts/build-rootfs.sh"
 }
 
 # with_lock NAME: takes an exclusive lock in the cache for the rest of the

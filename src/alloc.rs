@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Allocation of blocks (the bitmap) and inodes (the inode table).
+//! Allocation of blocks (the bitmap) and inodes (the inode table): [`Allocator`], which owns its
+//! lock and the free counters.
 //!
 //! Write order, so that a crash leaves only what fsck repairs without loss:
 //! - a block is zeroed, then marked in the bitmap, then referenced (a crash in between leaks a
@@ -10,28 +11,77 @@
 //! - a new inode is written whole before any directory entry names it (a crash in between
 //!   leaves an unreachable inode, which fsck frees).
 
-use kernel::prelude::*;
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::Mutex, //
+};
 
 use crate::{
     format,
-    inode::write_disk_inode,
-    mount::SbInfo,
-    vfs::trace, //
+    meta::{
+        self,
+        block_offset, //
+    },
+    vfs::{
+        trace,
+        Pmem, //
+    },
 };
 
-impl SbInfo {
-    /// Byte offset of block `block`.
-    pub(crate) fn block_offset(block: u64) -> u64 {
-        block * format::BLOCK_SIZE_U64
+/// What allocation changes while mounted.
+struct AllocState {
+    /// Free blocks in the data area.
+    free_blocks: u64,
+    /// Free inodes.
+    free_inodes: u64,
+    /// Where the next inode search starts.
+    inode_hint: u64,
+    /// Where the next block search starts.
+    block_hint: u64,
+}
+
+/// The block and inode allocator of one mount. Its lock is taken after any inode's lock and never
+/// with the orphan list's.
+///
+/// Every method takes the persistent memory the file system lives on: the allocator belongs to
+/// the per-mount state, which owns it.
+#[pin_data]
+pub(crate) struct Allocator {
+    /// The superblock as read at mount, for the geometry, which never changes.
+    sb: format::Superblock,
+    #[pin]
+    state: Mutex<AllocState>,
+}
+
+impl Allocator {
+    /// An allocator for the file system `sb`, with its free counters (`sb.free_blocks` and
+    /// `sb.free_inodes`, counted again after a crash).
+    pub(crate) fn new(sb: format::Superblock) -> impl PinInit<Self> {
+        pin_init!(Self {
+            sb,
+            state <- new_mutex!(AllocState {
+                free_blocks: sb.free_blocks,
+                free_inodes: sb.free_inodes,
+                inode_hint: format::ROOT_INO + 1,
+                block_hint: sb.data_start,
+            }),
+        })
+    }
+
+    /// The free blocks and free inodes.
+    pub(crate) fn free_counts(&self) -> (u64, u64) {
+        let state = self.state.lock();
+        (state.free_blocks, state.free_inodes)
     }
 
     /// Device byte offset of the bitmap byte holding the bit of `block`. The bitmap blocks are
     /// contiguous, so the bitmap is one bit array from its first block.
     fn bitmap_byte(&self, block: u64) -> Result<u64> {
-        if block >= self.disk.total_blocks {
+        if block >= self.sb.total_blocks {
             return Err(EUCLEAN);
         }
-        Ok(Self::block_offset(self.disk.bitmap_start) + block / 8)
+        Ok(block_offset(self.sb.bitmap_start) + block / 8)
     }
 
     /// Calls `f(first_block, bytes)` with the bitmap bytes covering blocks `start..end`, read a
@@ -39,12 +89,13 @@ impl SbInfo {
     /// `Some`, which this returns. `f` may change the bytes; they are written back if it says so.
     fn walk_bitmap<R>(
         &self,
+        pmem: &Pmem,
         start: u64,
         end: u64,
         mut f: impl FnMut(u64, &mut [u8]) -> (Option<R>, bool),
     ) -> Result<Option<R>> {
         const CHUNK: u64 = 512;
-        if end > self.disk.total_blocks {
+        if end > self.sb.total_blocks {
             return Err(EUCLEAN);
         }
         let mut buf = [0u8; CHUNK as usize];
@@ -52,10 +103,10 @@ impl SbInfo {
         while byte * 8 < end {
             let bytes = (end.div_ceil(8) - byte).min(CHUNK) as usize;
             let offset = self.bitmap_byte(byte * 8)?;
-            self.pmem.read(offset, &mut buf[..bytes])?;
+            pmem.read(offset, &mut buf[..bytes])?;
             let (result, changed) = f(byte * 8, &mut buf[..bytes]);
             if changed {
-                self.pmem.write(offset, &buf[..bytes])?;
+                pmem.write(offset, &buf[..bytes])?;
             }
             if result.is_some() {
                 return Ok(result);
@@ -67,9 +118,9 @@ impl SbInfo {
 
     /// Marks blocks `start..start + len` used or free, each of which must be the other way.
     /// Durable after the next fence.
-    fn set_bitmap_range(&self, start: u64, len: u64, used: bool) -> Result {
+    fn set_bitmap_range(&self, pmem: &Pmem, start: u64, len: u64, used: bool) -> Result {
         let end = start.checked_add(len).ok_or(EUCLEAN)?;
-        let clash = self.walk_bitmap(start, end, |first, bytes| {
+        let clash = self.walk_bitmap(pmem, start, end, |first, bytes| {
             let lo = start.max(first);
             let hi = end.min(first + 8 * bytes.len() as u64);
             let mut block = lo;
@@ -101,8 +152,8 @@ impl SbInfo {
     }
 
     /// The first free block in `from..end`, if any.
-    fn find_free(&self, from: u64, end: u64) -> Result<Option<u64>> {
-        self.walk_bitmap(from, end, |first, bytes| {
+    fn find_free(&self, pmem: &Pmem, from: u64, end: u64) -> Result<Option<u64>> {
+        self.walk_bitmap(pmem, from, end, |first, bytes| {
             let found = bytes
                 .iter()
                 .enumerate()
@@ -118,9 +169,9 @@ impl SbInfo {
     }
 
     /// How many blocks from `start` on, at most `max`, are free in a row.
-    fn free_run_len(&self, start: u64, max: u64) -> Result<u64> {
-        let end = start.saturating_add(max).min(self.disk.total_blocks);
-        let used = self.walk_bitmap(start, end, |first, bytes| {
+    fn free_run_len(&self, pmem: &Pmem, start: u64, max: u64) -> Result<u64> {
+        let end = start.saturating_add(max).min(self.sb.total_blocks);
+        let used = self.walk_bitmap(pmem, start, end, |first, bytes| {
             let lo = start.max(first);
             let hi = end.min(first + 8 * bytes.len() as u64);
             let found = (lo..hi).find(|&block| {
@@ -133,35 +184,34 @@ impl SbInfo {
     }
 
     /// Whether `block` is free in the bitmap.
-    fn block_is_free(&self, block: u64) -> Result<bool> {
-        Ok(self.free_run_len(block, 1)? == 1)
+    fn block_is_free(&self, pmem: &Pmem, block: u64) -> Result<bool> {
+        Ok(self.free_run_len(pmem, block, 1)? == 1)
     }
 
     /// Allocates one zeroed data block for inode `ino`, `goal` if it is free. Durable when
     /// this returns.
-    pub(crate) fn alloc_block(&self, ino: u64, goal: Option<u64>) -> Result<u64> {
-        self.alloc_run(ino, goal, 1).map(|(block, _)| block)
+    pub(crate) fn alloc_block(&self, pmem: &Pmem, ino: u64, goal: Option<u64>) -> Result<u64> {
+        self.alloc_run(pmem, ino, goal, 1).map(|(block, _)| block)
     }
 
     /// Whether the 2 MiB run of blocks from `block` (aligned) is free and inside the device.
-    fn aligned_run_is_free(&self, block: u64) -> Result<bool> {
-        if block + format::DATA_ALIGN_BLOCKS > self.disk.total_blocks {
+    fn aligned_run_is_free(&self, pmem: &Pmem, block: u64) -> Result<bool> {
+        if block + format::DATA_ALIGN_BLOCKS > self.sb.total_blocks {
             return Ok(false);
         }
         // An aligned run is 64 whole bytes of one bitmap block.
-        let (bitmap_block, bit) = self.disk.bitmap_location(block).ok_or(EUCLEAN)?;
+        let (bitmap_block, bit) = self.sb.bitmap_location(block).ok_or(EUCLEAN)?;
         let mut bytes = [0u8; (format::DATA_ALIGN_BLOCKS / 8) as usize];
-        self.pmem
-            .read(Self::block_offset(bitmap_block) + bit / 8, &mut bytes)?;
+        pmem.read(block_offset(bitmap_block) + bit / 8, &mut bytes)?;
         Ok(bytes.iter().all(|&b| b == 0))
     }
 
     /// The first free 2 MiB-aligned 2 MiB run at or after `from` (wrapping), if any.
-    fn find_aligned_run(&self, from: u64) -> Result<Option<u64>> {
+    fn find_aligned_run(&self, pmem: &Pmem, from: u64) -> Result<Option<u64>> {
         let align = format::DATA_ALIGN_BLOCKS;
         let (start, end) = (
-            self.disk.data_start.next_multiple_of(align),
-            self.disk.total_blocks,
+            self.sb.data_start.next_multiple_of(align),
+            self.sb.total_blocks,
         );
         let first = from.next_multiple_of(align).max(start);
         let candidates = Iterator::chain(
@@ -169,7 +219,7 @@ impl SbInfo {
             (start..first).step_by(align as usize),
         );
         for candidate in candidates {
-            if self.aligned_run_is_free(candidate)? {
+            if self.aligned_run_is_free(pmem, candidate)? {
                 return Ok(Some(candidate));
             }
         }
@@ -181,44 +231,49 @@ impl SbInfo {
     /// it), else at the next free block after the last allocation: returns its first block and
     /// length. Durable (zeroes and bitmap bits) when this returns.
     /// `ino` is the inode the blocks are for (0 before it has a number), for the trace event.
-    pub(crate) fn alloc_run(&self, ino: u64, goal: Option<u64>, max: u64) -> Result<(u64, u64)> {
-        let mut alloc = self.alloc.lock();
+    pub(crate) fn alloc_run(
+        &self,
+        pmem: &Pmem,
+        ino: u64,
+        goal: Option<u64>,
+        max: u64,
+    ) -> Result<(u64, u64)> {
+        let mut alloc = self.state.lock();
         if alloc.free_blocks == 0 {
             return Err(ENOSPC);
         }
-        let (start, end) = (self.disk.data_start, self.disk.total_blocks);
+        let (start, end) = (self.sb.data_start, self.sb.total_blocks);
         let goal = goal
-            .filter(|&g| self.disk.is_data_block(g))
+            .filter(|&g| self.sb.is_data_block(g))
             // A run of 2 MiB or more must start 2 MiB-aligned; the goal only if it is.
             .filter(|&g| max < format::DATA_ALIGN_BLOCKS || g % format::DATA_ALIGN_BLOCKS == 0);
         let first = goal.unwrap_or(alloc.block_hint).clamp(start, end);
         let mut found = match goal {
-            Some(g) if self.block_is_free(g)? => Some(g),
+            Some(g) if self.block_is_free(pmem, g)? => Some(g),
             _ => None,
         };
         if found.is_none() && max >= format::DATA_ALIGN_BLOCKS {
-            found = self.find_aligned_run(alloc.block_hint)?;
+            found = self.find_aligned_run(pmem, alloc.block_hint)?;
         }
         if found.is_none() {
-            found = match self.find_free(first, end)? {
+            found = match self.find_free(pmem, first, end)? {
                 Some(block) => Some(block),
-                None => self.find_free(start, first)?,
+                None => self.find_free(pmem, start, first)?,
             };
         }
         let run_start = found.ok_or_else(|| {
             pr_err!("free block counter says free, bitmap says full; run fsck.daxfs\n");
             EUCLEAN
         })?;
-        let len = self.free_run_len(run_start, max.min(alloc.free_blocks))?;
+        let len = self.free_run_len(pmem, run_start, max.min(alloc.free_blocks))?;
         if len == 0 {
             pr_err!("bitmap: block {run_start} was found free but is not; run fsck.daxfs\n");
             return Err(EUCLEAN);
         }
-        self.pmem
-            .zero(Self::block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
-        self.pmem.fence();
-        self.set_bitmap_range(run_start, len, true)?;
-        self.pmem.fence();
+        pmem.zero(block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
+        pmem.fence();
+        self.set_bitmap_range(pmem, run_start, len, true)?;
+        pmem.fence();
         alloc.free_blocks -= len;
         alloc.block_hint = if run_start + len < end {
             run_start + len
@@ -230,29 +285,26 @@ impl SbInfo {
     }
 
     /// Frees `len` blocks from `start` of inode `ino`, which nothing references any more.
-    pub(crate) fn free_blocks(&self, ino: u64, start: u64, len: u64) -> Result {
+    pub(crate) fn free_blocks(&self, pmem: &Pmem, ino: u64, start: u64, len: u64) -> Result {
         trace::free_blocks(ino, start, len);
-        let mut alloc = self.alloc.lock();
-        self.set_bitmap_range(start, len, false)?;
-        self.pmem.fence();
+        let mut alloc = self.state.lock();
+        self.set_bitmap_range(pmem, start, len, false)?;
+        pmem.fence();
         alloc.free_blocks += len;
         Ok(())
     }
 
     /// Writes `inode` into a free slot of the inode table and returns its number. Durable when
     /// this returns.
-    pub(crate) fn alloc_inode(&self, inode: &mut format::Inode) -> Result<u64> {
-        let mut alloc = self.alloc.lock();
+    pub(crate) fn alloc_inode(&self, pmem: &Pmem, inode: &mut format::Inode) -> Result<u64> {
+        let mut alloc = self.state.lock();
         if alloc.free_inodes == 0 {
             return Err(ENOSPC);
         }
-        let (first, last) = (format::ROOT_INO + 1, self.disk.inode_count);
+        let (first, last) = (format::ROOT_INO + 1, self.sb.inode_count);
         let hint = alloc.inode_hint.clamp(first, last);
         for ino in Iterator::chain(hint..=last, first..hint) {
-            let (block, offset) = self.disk.inode_location(ino).ok_or(EUCLEAN)?;
-            let mut slot = [0u8; format::INODE_SIZE];
-            self.pmem
-                .read(Self::block_offset(block) + offset as u64, &mut slot)?;
+            let slot = meta::read_inode_record(pmem, &self.sb, ino)?;
             // A free slot has mode 0; it may keep the generation of its last user.
             let Ok(old) = format::Inode::decode(&slot) else {
                 continue;
@@ -261,8 +313,8 @@ impl SbInfo {
                 continue;
             }
             inode.generation = old.generation.wrapping_add(1);
-            write_disk_inode(self, ino, inode)?;
-            self.pmem.fence();
+            meta::write_inode_record(pmem, &self.sb, ino, inode)?;
+            pmem.fence();
             alloc.free_inodes -= 1;
             alloc.inode_hint = ino + 1;
             return Ok(ino);
@@ -272,14 +324,14 @@ impl SbInfo {
     }
 
     /// Frees inode `ino`, keeping its generation. Its blocks are freed afterwards.
-    pub(crate) fn free_inode(&self, ino: u64, generation: u32) -> Result {
-        let mut alloc = self.alloc.lock();
+    pub(crate) fn free_inode(&self, pmem: &Pmem, ino: u64, generation: u32) -> Result {
+        let mut alloc = self.state.lock();
         let free = format::Inode {
             generation,
             ..format::Inode::FREE
         };
-        write_disk_inode(self, ino, &free)?;
-        self.pmem.fence();
+        meta::write_inode_record(pmem, &self.sb, ino, &free)?;
+        pmem.fence();
         alloc.free_inodes += 1;
         Ok(())
     }

@@ -20,20 +20,22 @@ use kernel::{
 
 use crate::{
     extents::{
+        self,
         free_chain,
         ExtentMap, //
     },
     format,
-    inode::{
-        self,
-        write_disk_inode,
-        Inode, //
+    inode::Inode,
+    meta::{
+        block_offset,
+        corrupted, //
     },
-    mount::SbInfo,
+    sb_info::SbInfo,
     vfs::{
-        ARef,
+        self,
         DirEmitter, //
     },
+    Daxfs,
 };
 
 /// readdir positions: 0 is ".", 1 is "..", and `ENTRIES_POS + n` is entry slot `n`.
@@ -136,10 +138,9 @@ fn with_index<R>(
 /// Device byte offset of entry slot `slot` of the directory `disk` (inode `ino`).
 fn slot_offset(sbi: &SbInfo, ino: u64, disk: &format::Inode, slot: u64) -> Result<u64> {
     let per_block = format::DIRENTS_PER_BLOCK as u64;
-    let block = inode::map_block(sbi, ino, disk, slot / per_block)?.ok_or_else(|| {
-        inode::corrupted(ino, format::FormatError::BadInode("hole in a directory"))
-    })?;
-    Ok(SbInfo::block_offset(block) + (slot % per_block) * format::DIRENT_SIZE as u64)
+    let block = extents::map_block(sbi, ino, disk, slot / per_block)?
+        .ok_or_else(|| corrupted(ino, format::FormatError::BadInode("hole in a directory")))?;
+    Ok(block_offset(block) + (slot % per_block) * format::DIRENT_SIZE as u64)
 }
 
 /// Calls `f(slot, entry)` for every slot of the directory `disk` (inode `ino`) from `first` on,
@@ -161,7 +162,7 @@ fn scan(
         }
         let offset = block_offset + (slot % per_block) * format::DIRENT_SIZE as u64;
         sbi.pmem.read(offset, &mut buf)?;
-        let entry = format::DirEntry::decode(&buf).map_err(|e| inode::corrupted(ino, e))?;
+        let entry = format::DirEntry::decode(&buf).map_err(|e| corrupted(ino, e))?;
         if !f(slot, entry.as_ref()) {
             break;
         }
@@ -179,7 +180,7 @@ fn read_slot(
     let mut buf = [0u8; format::DIRENT_SIZE];
     sbi.pmem
         .read(slot_offset(sbi, ino, disk, slot)?, &mut buf)?;
-    format::DirEntry::decode(&buf).map_err(|e| inode::corrupted(ino, e))
+    format::DirEntry::decode(&buf).map_err(|e| corrupted(ino, e))
 }
 
 /// Finds `name` in the directory `dir`, whose on-disk inode `disk` the caller has locked.
@@ -265,7 +266,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     let file_block = disk.size / format::BLOCK_SIZE_U64;
     let mut map = ExtentMap::load(sbi, ino, disk)?;
     let goal = map.previous(file_block).and_then(|e| e.physical_end());
-    let block = sbi.alloc_block(ino, goal)?;
+    let block = sbi.alloc.alloc_block(&sbi.pmem, ino, goal)?;
     let new = format::Extent {
         logical: file_block,
         physical: block,
@@ -274,7 +275,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     let old_chain = match map.insert(new).and_then(|()| map.store(sbi, ino, disk)) {
         Ok(old_chain) => old_chain,
         Err(e) => {
-            sbi.free_blocks(ino, block, 1)?;
+            sbi.alloc.free_blocks(&sbi.pmem, ino, block, 1)?;
             return Err(e);
         }
     };
@@ -283,7 +284,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     // The new block's slots are all free (zeroed): fill the first, then publish the size.
     let slot = file_block * format::DIRENTS_PER_BLOCK as u64;
     write_slot(sbi, ino, disk, slot, Some(entry))?;
-    write_disk_inode(sbi, ino, disk)?;
+    sbi.write_inode(ino, disk)?;
     sbi.pmem.fence();
     dir.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
     // The directory was full, so the new block's other slots are all the free ones.
@@ -297,38 +298,29 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     free_chain(sbi, ino, &old_chain)
 }
 
-/// Looks `name` up in `dir`.
-pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<ARef<Inode>>> {
-    if name.len() > format::MAX_NAME_LEN {
-        return Err(ENAMETOOLONG);
-    }
-    let found = {
-        let disk = dir.data().disk.lock();
-        find(dir, &disk, name)?
-    };
-    found
-        .map(|f| inode::iget(dir.super_block(), f.ino))
-        .transpose()
-}
+/// The operations of open directories (`file_operations`).
+pub(crate) struct DirFileOps;
 
-/// Emits the entries of `dir` from the emitter's position on.
-pub(crate) fn read_dir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
-    let sbi = dir.super_block().data();
-    let disk = *dir.data().disk.lock();
-    if emitter.pos() == 0 && !emitter.emit(b".", dir.ino(), format::DT_DIR, 1) {
-        return Ok(());
+impl vfs::dir::FileOperations<Daxfs> for DirFileOps {
+    /// Emits the entries of `dir` from the emitter's position on.
+    fn read_dir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
+        let sbi = dir.super_block().data();
+        let disk = *dir.data().disk.lock();
+        if emitter.pos() == 0 && !emitter.emit(b".", dir.ino(), format::DT_DIR, 1) {
+            return Ok(());
+        }
+        if emitter.pos() == 1 && !emitter.emit(b"..", disk.parent, format::DT_DIR, 2) {
+            return Ok(());
+        }
+        let first = u64::try_from(emitter.pos() - ENTRIES_POS).map_err(|_| EINVAL)?;
+        scan(sbi, dir.ino(), &disk, first, |slot, entry| match entry {
+            Some(entry) => emitter.emit(
+                entry.name(),
+                entry.ino,
+                entry.file_type.dirent_type(),
+                slot as i64 + ENTRIES_POS + 1,
+            ),
+            None => true,
+        })
     }
-    if emitter.pos() == 1 && !emitter.emit(b"..", disk.parent, format::DT_DIR, 2) {
-        return Ok(());
-    }
-    let first = u64::try_from(emitter.pos() - ENTRIES_POS).map_err(|_| EINVAL)?;
-    scan(sbi, dir.ino(), &disk, first, |slot, entry| match entry {
-        Some(entry) => emitter.emit(
-            entry.name(),
-            entry.ino,
-            entry.file_type.dirent_type(),
-            slot as i64 + ENTRIES_POS + 1,
-        ),
-        None => true,
-    })
 }

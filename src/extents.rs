@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A regular file's block map: all its extents, sorted, loaded from the inode and its chain of
-//! extent-overflow blocks, edited in memory and stored back.
+//! A file's block map: walking its extents ([`Extents`]) to map a block, and all of them, sorted,
+//! loaded from the inode and its chain of extent-overflow blocks, edited in memory and stored
+//! back ([`ExtentMap`]).
 //!
 //! The first [`format::INLINE_EXTENTS`] extents live in the inode, the rest in overflow blocks.
 //! Storing writes a new chain (its blocks allocated, written and made durable first), then the
@@ -15,12 +16,137 @@ use crate::{
         self,
         Extent, //
     },
-    inode::{
-        self,
-        for_each_extent, //
+    meta::{
+        block_offset,
+        corrupted, //
     },
-    mount::SbInfo,
+    sb_info::SbInfo,
 };
+
+/// What walking a file's block map meets.
+pub(crate) enum Item {
+    /// An extent, inline or from an overflow block, in order.
+    Extent(Extent),
+    /// An overflow block of the chain, met before its extents.
+    Overflow(u64),
+}
+
+/// An iterator over the extents of one file, inline then overflow, and its overflow blocks.
+/// It ends after the first error.
+pub(crate) struct Extents<'a> {
+    sbi: &'a SbInfo,
+    ino: u64,
+    disk: &'a format::Inode,
+    /// The next inline extent.
+    inline_index: usize,
+    /// Extents of the overflow chain not met yet, as the inode counts them.
+    left: u64,
+    /// The next overflow block to read, 0 at the end of the chain.
+    next: u64,
+    /// The overflow block being walked, allocated only for a file that has a chain.
+    block: KVec<u8>,
+    /// The next extent of `block`, and how many it holds.
+    in_block: (usize, usize),
+    /// Whether an error ended the walk.
+    failed: bool,
+}
+
+impl<'a> Extents<'a> {
+    /// The walk of the block map of `disk` (inode `ino`).
+    pub(crate) fn new(sbi: &'a SbInfo, ino: u64, disk: &'a format::Inode) -> Self {
+        Self {
+            sbi,
+            ino,
+            disk,
+            inline_index: 0,
+            left: u64::from(disk.extent_count).saturating_sub(disk.inline_extent_count() as u64),
+            next: disk.overflow_block,
+            block: KVec::new(),
+            in_block: (0, 0),
+            failed: false,
+        }
+    }
+
+    /// Reads the next overflow block of the chain.
+    fn read_overflow_block(&mut self) -> Result<u64> {
+        let block = self.next;
+        if !self.sbi.disk.is_data_block(block) {
+            return Err(corrupted(
+                self.ino,
+                format::FormatError::BadExtent("overflow block out of range"),
+            ));
+        }
+        if self.block.is_empty() {
+            self.block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
+        }
+        self.sbi.pmem.read(block_offset(block), &mut self.block)?;
+        let header =
+            format::ExtentBlockHeader::decode(&self.block).map_err(|e| corrupted(self.ino, e))?;
+        // CAST: a block holds at most `EXTENTS_PER_BLOCK` extents, which `decode` checked.
+        let count = header.count as usize;
+        self.in_block = (0, count);
+        // Each block holds at least one extent, so the walk ends within `extent_count` blocks
+        // even on a corrupted chain.
+        self.left = self.left.saturating_sub(count as u64);
+        self.next = header.next;
+        Ok(block)
+    }
+
+    /// The next item, or `None` at the end.
+    fn step(&mut self) -> Result<Option<Item>> {
+        if self.inline_index < self.disk.inline_extent_count() {
+            let extent = self
+                .disk
+                .inline_extent(self.inline_index)
+                .map_err(|e| corrupted(self.ino, e))?;
+            self.inline_index += 1;
+            return Ok(Some(Item::Extent(extent)));
+        }
+        let (index, count) = self.in_block;
+        if index < count {
+            let extent = format::ExtentBlockHeader::read_extent(&self.block, index)
+                .map_err(|e| corrupted(self.ino, e))?;
+            self.in_block.0 += 1;
+            return Ok(Some(Item::Extent(extent)));
+        }
+        // The chain ends at its last block or once the inode's count is met, whichever first.
+        if self.next == 0 || self.left == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Item::Overflow(self.read_overflow_block()?)))
+    }
+}
+
+impl Iterator for Extents<'_> {
+    type Item = Result<Item>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let step = self.step();
+        self.failed = step.is_err();
+        step.transpose()
+    }
+}
+
+/// The device block that file block `file_block` of `disk` (inode `ino`) maps to, `None` in a
+/// hole.
+pub(crate) fn map_block(
+    sbi: &SbInfo,
+    ino: u64,
+    disk: &format::Inode,
+    file_block: u64,
+) -> Result<Option<u64>> {
+    for item in Extents::new(sbi, ino, disk) {
+        if let Item::Extent(extent) = item? {
+            if let Some(block) = extent.map(file_block) {
+                return Ok(Some(block));
+            }
+        }
+    }
+    Ok(None)
+}
 
 /// The extents of a file, and the overflow blocks they were loaded from.
 pub(crate) struct ExtentMap {
@@ -42,23 +168,21 @@ impl ExtentMap {
         let mut extents = KVec::with_capacity(disk.extent_count as usize, GFP_KERNEL)?;
         let mut old_overflow = KVec::new();
         let mut next_logical = 0;
-        for_each_extent(
-            sbi,
-            ino,
-            disk,
-            |extent| {
-                if extent.logical < next_logical {
-                    return Err(inode::corrupted(
-                        ino,
-                        format::FormatError::BadExtent("extents overlap or are out of order"),
-                    ));
+        for item in Extents::new(sbi, ino, disk) {
+            match item? {
+                Item::Extent(extent) => {
+                    if extent.logical < next_logical {
+                        return Err(corrupted(
+                            ino,
+                            format::FormatError::BadExtent("extents overlap or are out of order"),
+                        ));
+                    }
+                    next_logical = extent.logical_end().ok_or(EUCLEAN)?;
+                    extents.push(extent, GFP_KERNEL)?;
                 }
-                next_logical = extent.logical_end().ok_or(EUCLEAN)?;
-                extents.push(*extent, GFP_KERNEL)?;
-                Ok(())
-            },
-            |block| Ok(old_overflow.push(block, GFP_KERNEL)?),
-        )?;
+                Item::Overflow(block) => old_overflow.push(block, GFP_KERNEL)?,
+            }
+        }
         Ok(Self {
             extents,
             old_overflow,
@@ -160,31 +284,19 @@ fn write_chain(sbi: &SbInfo, ino: u64, extents: &[Extent]) -> Result<KVec<u64>> 
     let written = (|| {
         for _ in 0..chunks.len() {
             let goal = chain.last().map(|&b: &u64| b + 1);
-            chain.push(sbi.alloc_block(ino, goal)?, GFP_KERNEL)?;
+            chain.push(sbi.alloc.alloc_block(&sbi.pmem, ino, goal)?, GFP_KERNEL)?;
         }
         let mut block = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
         for (index, chunk) in chunks.enumerate() {
-            block.fill(0);
-            for (slot, extent) in chunk.iter().enumerate() {
-                format::ExtentBlockHeader::write_extent(&mut block, slot, extent)
-                    .map_err(|_| EUCLEAN)?;
-            }
-            let header = format::ExtentBlockHeader {
-                count: chunk.len() as u32,
-                next: chain.get(index + 1).copied().unwrap_or(0),
-                owner: ino,
-            };
-            header.encode(&mut block);
-            sbi.pmem
-                .write(SbInfo::block_offset(chain[index]), &block[..])?;
+            let next = chain.get(index + 1).copied().unwrap_or(0);
+            format::encode_extent_block(&mut block, ino, next, chunk).map_err(|_| EUCLEAN)?;
+            sbi.pmem.write(block_offset(chain[index]), &block[..])?;
         }
         sbi.pmem.fence();
         Ok(())
     })();
     if let Err(e) = written {
-        for &block in chain.iter() {
-            sbi.free_blocks(ino, block, 1)?;
-        }
+        free_chain(sbi, ino, &chain)?;
         return Err(e);
     }
     Ok(chain)
@@ -194,5 +306,5 @@ fn write_chain(sbi: &SbInfo, ino: u64, extents: &[Extent]) -> Result<KVec<u64>> 
 pub(crate) fn free_chain(sbi: &SbInfo, ino: u64, chain: &[u64]) -> Result {
     chain
         .iter()
-        .try_for_each(|&block| sbi.free_blocks(ino, block, 1))
+        .try_for_each(|&block| sbi.alloc.free_blocks(&sbi.pmem, ino, block, 1))
 }

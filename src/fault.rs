@@ -13,6 +13,7 @@
 use crate::{
     inode::Inode,
     vfs::{
+        self,
         trace,
         DaxFault,
         FaultResult,
@@ -21,21 +22,26 @@ use crate::{
     Daxfs,
 };
 
-/// Serves a fault of `order` (0 for a page, 9 for a PMD) on a DAX mapping.
-pub(crate) fn fault(vmf: &VmFault<Daxfs>, order: u32) -> FaultResult {
-    let inode: &Inode = vmf.inode();
-    let write = vmf.is_shared_write();
-    let result = if write {
-        let _frozen = inode.super_block().start_pagefault();
-        vmf.update_file_time();
-        let _invalidate = inode.invalidate_lock_shared();
-        finish(vmf, order, vmf.dax_fault(order))
-    } else {
-        let _invalidate = inode.invalidate_lock_shared();
-        finish(vmf, order, vmf.dax_fault(order))
-    };
-    trace::fault(inode.ino(), vmf.pgoff(), order, write, result.bits());
-    result
+/// The fault handling of daxfs's DAX mappings (`vm_operations_struct`).
+pub(crate) struct VmOps;
+
+impl vfs::fault::Operations<Daxfs> for VmOps {
+    /// Serves a fault of `order` (0 for a page, 9 for a PMD) on a DAX mapping.
+    fn fault(vmf: &VmFault<Daxfs>, order: u32) -> FaultResult {
+        let inode: &Inode = vmf.inode();
+        let write = vmf.is_shared_write();
+        let result = if write {
+            let _frozen = inode.super_block().start_pagefault();
+            vmf.update_file_time();
+            let _invalidate = inode.invalidate_lock_shared();
+            finish(vmf, order, vmf.dax_fault(order))
+        } else {
+            let _invalidate = inode.invalidate_lock_shared();
+            finish(vmf, order, vmf.dax_fault(order))
+        };
+        trace::fault(inode.ino(), vmf.pgoff(), order, write, result.bits());
+        result
+    }
 }
 
 /// The result of a DAX fault, after completing a synchronous (`MAP_SYNC`) one.

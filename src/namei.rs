@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Namespace operations: create, link, unlink, rmdir, rename.
+//! Namespace operations, the inode operations of directories: lookup, create, link, unlink, rmdir,
+//! rename.
 //!
 //! The VFS holds the directories' and the victims' `i_rwsem`; each on-disk inode is changed
 //! under its own lock, one at a time. Order, so that a crash leaves only what fsck repairs:
@@ -22,15 +23,17 @@ use crate::{
         self,
         now,
         vfs_times,
-        write_disk_inode,
         Inode, //
     },
-    mount::SbInfo,
+    meta::block_offset,
+    sb_info::SbInfo,
     vfs::{
+        self,
         ARef,
         NewNode,
         NodeKind, //
     },
+    Daxfs,
 };
 
 /// The most links an inode may have (as ext4's limit for directories).
@@ -51,7 +54,7 @@ fn file_type(disk: &format::Inode) -> Result<format::FileType> {
 
 /// Writes `disk` as the inode of `inode` and updates what the VFS sees of it.
 fn store(sbi: &SbInfo, inode: &Inode, disk: &format::Inode) -> Result {
-    write_disk_inode(sbi, inode.ino(), disk)?;
+    sbi.write_inode(inode.ino(), disk)?;
     sbi.pmem.fence();
     show(inode, disk);
     Ok(())
@@ -61,127 +64,6 @@ fn store(sbi: &SbInfo, inode: &Inode, disk: &format::Inode) -> Result {
 fn show(inode: &Inode, disk: &format::Inode) {
     inode.set_nlink(disk.nlink);
     inode.set_times(vfs_times(disk));
-}
-
-/// Creates `node` as `name` in `dir`.
-pub(crate) fn create(dir: &Inode, name: &[u8], node: NewNode<'_>) -> Result<ARef<Inode>> {
-    check_name(name)?;
-    let sb = dir.super_block();
-    let sbi = sb.data();
-    let is_dir = matches!(node.kind, NodeKind::Directory);
-    let t = now();
-    let mut dir_disk = dir.data().disk.lock();
-    if dir::find(dir, &dir_disk, name)?.is_some() {
-        return Err(EEXIST);
-    }
-    if is_dir && dir_disk.nlink >= MAX_LINKS {
-        return Err(EMLINK);
-    }
-    // A set-group-ID directory passes its group on, and the bit to subdirectories.
-    let (mut mode, mut gid) = (node.mode, node.gid);
-    if u32::from(dir_disk.mode) & kernel::bindings::S_ISGID != 0 {
-        gid = dir_disk.gid;
-        if is_dir {
-            mode |= kernel::bindings::S_ISGID as u16;
-        }
-    }
-    let mut new = format::Inode {
-        mode,
-        uid: node.uid,
-        gid,
-        nlink: if is_dir { 2 } else { 1 },
-        atime: t,
-        mtime: t,
-        ctime: t,
-        btime: t,
-        parent: if is_dir { dir.ino() } else { 0 },
-        ..format::Inode::FREE
-    };
-    let mut target_block = None;
-    match node.kind {
-        NodeKind::Symlink(target) if target.len() > format::MAX_SYMLINK_LEN => {
-            return Err(ENAMETOOLONG)
-        }
-        NodeKind::Symlink(target) if target.len() <= format::MAX_INLINE_SYMLINK => {
-            new.set_inline_symlink_target(target).map_err(|_| EINVAL)?;
-        }
-        NodeKind::Symlink(target) => {
-            let block = sbi.alloc_block(0, None)?;
-            target_block = Some(block);
-            sbi.pmem.write(SbInfo::block_offset(block), target)?;
-            sbi.pmem.fence();
-            new.size = target.len() as u64;
-            new.extent_count = 1;
-            new.blocks = 1;
-            new.set_inline_extent(
-                0,
-                &format::Extent {
-                    logical: 0,
-                    physical: block,
-                    len: 1,
-                },
-            )
-            .map_err(|_| EINVAL)?;
-        }
-        NodeKind::Special(rdev) => new.rdev = rdev,
-        NodeKind::Regular | NodeKind::Directory => {}
-    }
-    let undo_target = |sbi: &SbInfo| target_block.map_or(Ok(()), |b| sbi.free_blocks(0, b, 1));
-    let ino = match sbi.alloc_inode(&mut new) {
-        Ok(ino) => ino,
-        Err(e) => {
-            undo_target(sbi)?;
-            return Err(e);
-        }
-    };
-    let entry = format::DirEntry::new(ino, file_type(&new)?, name).map_err(|_| EINVAL)?;
-    if let Err(e) = dir::add_entry(dir, &mut dir_disk, &entry) {
-        sbi.free_inode(ino, new.generation)?;
-        undo_target(sbi)?;
-        return Err(e);
-    }
-    dir_disk.mtime = t;
-    dir_disk.ctime = t;
-    if is_dir {
-        dir_disk.nlink += 1;
-    }
-    store(sbi, dir, &dir_disk)?;
-    drop(dir_disk);
-    inode::iget(sb, ino)
-}
-
-/// Adds `name` in `dir` for `inode`.
-pub(crate) fn link(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
-    check_name(name)?;
-    let sbi = dir.super_block().data();
-    let t = now();
-    let ftype = {
-        let mut disk = inode.data().disk.lock();
-        if disk.nlink >= MAX_LINKS {
-            return Err(EMLINK);
-        }
-        disk.nlink += 1;
-        disk.ctime = t;
-        store(sbi, inode, &disk)?;
-        file_type(&disk)?
-    };
-    let added = (|| {
-        let mut dir_disk = dir.data().disk.lock();
-        if dir::find(dir, &dir_disk, name)?.is_some() {
-            return Err(EEXIST);
-        }
-        let entry = format::DirEntry::new(inode.ino(), ftype, name).map_err(|_| EINVAL)?;
-        dir::add_entry(dir, &mut dir_disk, &entry)?;
-        dir_disk.mtime = t;
-        dir_disk.ctime = t;
-        store(sbi, dir, &dir_disk)
-    })();
-    if added.is_err() {
-        let mut disk = inode.data().disk.lock();
-        disk.nlink -= 1;
-        store(sbi, inode, &disk)?;
-    }
-    added
 }
 
 /// Removes `name` from `dir`, which must name `inode`; returns nothing else to do for the
@@ -215,17 +97,11 @@ fn drop_links(inode: &Inode, nlink: impl FnOnce(u32) -> u32) -> Result {
     disk.nlink = nlink(disk.nlink);
     disk.ctime = now();
     if was_linked && disk.nlink == 0 {
-        sbi.add_orphan(inode.ino(), &disk)?;
+        sbi.orphans.add(&sbi.pmem, inode.ino(), &disk)?;
         show(inode, &disk);
         return Ok(());
     }
     store(sbi, inode, &disk)
-}
-
-/// Removes the entry `name` of the non-directory `inode` from `dir`.
-pub(crate) fn unlink(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
-    remove_name(dir, name, inode, 0)?;
-    drop_links(inode, |n| n.saturating_sub(1))
 }
 
 /// Whether the directory `inode` has no entries.
@@ -234,91 +110,239 @@ fn dir_is_empty(inode: &Inode) -> Result<bool> {
     dir::is_empty(inode, &disk)
 }
 
-/// Removes the empty directory `inode`, named `name` in `dir`.
-pub(crate) fn rmdir(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
-    if !dir_is_empty(inode)? {
-        return Err(ENOTEMPTY);
-    }
-    remove_name(dir, name, inode, -1)?;
-    drop_links(inode, |_| 0)
-}
+/// The namespace operations of daxfs directories (`inode_operations`).
+pub(crate) struct DirInodeOps;
 
-/// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`.
-pub(crate) fn rename(
-    old_dir: &Inode,
-    old_name: &[u8],
-    inode: &Inode,
-    new_dir: &Inode,
-    new_name: &[u8],
-    target: Option<&Inode>,
-) -> Result {
-    check_name(new_name)?;
-    let sbi = old_dir.super_block().data();
-    let ftype = file_type(&inode.data().disk.lock())?;
-    let is_dir = ftype == format::FileType::Directory;
-    let same_dir = old_dir.ino() == new_dir.ino();
-    if let Some(target) = target {
-        if file_type(&target.data().disk.lock())? == format::FileType::Directory
-            && !dir_is_empty(target)?
-        {
-            return Err(ENOTEMPTY);
+impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
+    /// Looks `name` up in `dir`.
+    fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<ARef<Inode>>> {
+        if name.len() > format::MAX_NAME_LEN {
+            return Err(ENAMETOOLONG);
         }
+        let found = {
+            let disk = dir.data().disk.lock();
+            dir::find(dir, &disk, name)?
+        };
+        found
+            .map(|f| inode::iget(dir.super_block(), f.ino))
+            .transpose()
     }
-    let target_is_dir = target.is_some() && is_dir;
-    let t = now();
 
-    // 1. The new name: the commit point.
-    {
-        let mut nd = new_dir.data().disk.lock();
-        if is_dir && !same_dir && !target_is_dir && nd.nlink >= MAX_LINKS {
+    /// Creates `node` as `name` in `dir`.
+    fn create(dir: &Inode, name: &[u8], node: NewNode<'_>) -> Result<ARef<Inode>> {
+        check_name(name)?;
+        let sb = dir.super_block();
+        let sbi = sb.data();
+        let is_dir = matches!(node.kind, NodeKind::Directory);
+        let t = now();
+        let mut dir_disk = dir.data().disk.lock();
+        if dir::find(dir, &dir_disk, name)?.is_some() {
+            return Err(EEXIST);
+        }
+        if is_dir && dir_disk.nlink >= MAX_LINKS {
             return Err(EMLINK);
         }
-        let entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
-        match target {
-            Some(target) => {
-                let found = dir::find(new_dir, &nd, new_name)?.ok_or(ENOENT)?;
-                if found.ino != target.ino() {
-                    return Err(EUCLEAN);
-                }
-                dir::replace_entry(sbi, new_dir.ino(), &nd, found.slot, &entry)?;
+        // A set-group-ID directory passes its group on, and the bit to subdirectories.
+        let (mut mode, mut gid) = (node.mode, node.gid);
+        if dir_disk.mode & format::S_ISGID != 0 {
+            gid = dir_disk.gid;
+            if is_dir {
+                mode |= format::S_ISGID;
             }
-            None => dir::add_entry(new_dir, &mut nd, &entry)?,
         }
-        nd.mtime = t;
-        nd.ctime = t;
-        if is_dir && !same_dir {
-            nd.nlink += 1;
+        let mut new = format::Inode {
+            mode,
+            uid: node.uid,
+            gid,
+            nlink: if is_dir { 2 } else { 1 },
+            atime: t,
+            mtime: t,
+            ctime: t,
+            btime: t,
+            parent: if is_dir { dir.ino() } else { 0 },
+            ..format::Inode::FREE
+        };
+        let mut target_block = None;
+        match node.kind {
+            NodeKind::Symlink(target) if target.len() > format::MAX_SYMLINK_LEN => {
+                return Err(ENAMETOOLONG)
+            }
+            NodeKind::Symlink(target) if target.len() <= format::MAX_INLINE_SYMLINK => {
+                new.set_inline_symlink_target(target).map_err(|_| EINVAL)?;
+            }
+            NodeKind::Symlink(target) => {
+                let block = sbi.alloc.alloc_block(&sbi.pmem, 0, None)?;
+                target_block = Some(block);
+                sbi.pmem.write(block_offset(block), target)?;
+                sbi.pmem.fence();
+                new.size = target.len() as u64;
+                new.extent_count = 1;
+                new.blocks = 1;
+                new.set_inline_extent(
+                    0,
+                    &format::Extent {
+                        logical: 0,
+                        physical: block,
+                        len: 1,
+                    },
+                )
+                .map_err(|_| EINVAL)?;
+            }
+            NodeKind::Special(rdev) => new.rdev = rdev,
+            NodeKind::Regular | NodeKind::Directory => {}
         }
-        if target_is_dir {
-            nd.nlink -= 1;
+        let undo_target = |sbi: &SbInfo| {
+            target_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&sbi.pmem, 0, b, 1))
+        };
+        let ino = match sbi.alloc.alloc_inode(&sbi.pmem, &mut new) {
+            Ok(ino) => ino,
+            Err(e) => {
+                undo_target(sbi)?;
+                return Err(e);
+            }
+        };
+        let entry = format::DirEntry::new(ino, file_type(&new)?, name).map_err(|_| EINVAL)?;
+        if let Err(e) = dir::add_entry(dir, &mut dir_disk, &entry) {
+            sbi.alloc.free_inode(&sbi.pmem, ino, new.generation)?;
+            undo_target(sbi)?;
+            return Err(e);
         }
-        store(sbi, new_dir, &nd)?;
-    }
-    // 2. The old name.
-    remove_name(
-        old_dir,
-        old_name,
-        inode,
-        if is_dir && !same_dir { -1 } else { 0 },
-    )?;
-    // 3. The moved inode: its parent if a directory, its change time.
-    {
-        let mut disk = inode.data().disk.lock();
+        dir_disk.mtime = t;
+        dir_disk.ctime = t;
         if is_dir {
-            disk.parent = new_dir.ino();
+            dir_disk.nlink += 1;
         }
-        disk.ctime = t;
-        store(sbi, inode, &disk)?;
+        store(sbi, dir, &dir_disk)?;
+        drop(dir_disk);
+        inode::iget(sb, ino)
     }
-    // 4. The replaced target loses its link.
-    if let Some(target) = target {
-        drop_links(target, |n| {
-            if target_is_dir {
-                0
-            } else {
-                n.saturating_sub(1)
+
+    /// Adds `name` in `dir` for `inode`.
+    fn link(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
+        check_name(name)?;
+        let sbi = dir.super_block().data();
+        let t = now();
+        let ftype = {
+            let mut disk = inode.data().disk.lock();
+            if disk.nlink >= MAX_LINKS {
+                return Err(EMLINK);
             }
-        })?;
+            disk.nlink += 1;
+            disk.ctime = t;
+            store(sbi, inode, &disk)?;
+            file_type(&disk)?
+        };
+        let added = (|| {
+            let mut dir_disk = dir.data().disk.lock();
+            if dir::find(dir, &dir_disk, name)?.is_some() {
+                return Err(EEXIST);
+            }
+            let entry = format::DirEntry::new(inode.ino(), ftype, name).map_err(|_| EINVAL)?;
+            dir::add_entry(dir, &mut dir_disk, &entry)?;
+            dir_disk.mtime = t;
+            dir_disk.ctime = t;
+            store(sbi, dir, &dir_disk)
+        })();
+        if added.is_err() {
+            let mut disk = inode.data().disk.lock();
+            disk.nlink -= 1;
+            store(sbi, inode, &disk)?;
+        }
+        added
     }
-    Ok(())
+
+    /// Removes the entry `name` of the non-directory `inode` from `dir`.
+    fn unlink(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
+        remove_name(dir, name, inode, 0)?;
+        drop_links(inode, |n| n.saturating_sub(1))
+    }
+
+    /// Removes the empty directory `inode`, named `name` in `dir`.
+    fn rmdir(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
+        if !dir_is_empty(inode)? {
+            return Err(ENOTEMPTY);
+        }
+        remove_name(dir, name, inode, -1)?;
+        drop_links(inode, |_| 0)
+    }
+
+    /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`.
+    fn rename(
+        old_dir: &Inode,
+        old_name: &[u8],
+        inode: &Inode,
+        new_dir: &Inode,
+        new_name: &[u8],
+        target: Option<&Inode>,
+    ) -> Result {
+        check_name(new_name)?;
+        let sbi = old_dir.super_block().data();
+        let ftype = file_type(&inode.data().disk.lock())?;
+        let is_dir = ftype == format::FileType::Directory;
+        let same_dir = old_dir.ino() == new_dir.ino();
+        if let Some(target) = target {
+            if file_type(&target.data().disk.lock())? == format::FileType::Directory
+                && !dir_is_empty(target)?
+            {
+                return Err(ENOTEMPTY);
+            }
+        }
+        let target_is_dir = target.is_some() && is_dir;
+        let t = now();
+
+        // 1. The new name: the commit point.
+        {
+            let mut nd = new_dir.data().disk.lock();
+            if is_dir && !same_dir && !target_is_dir && nd.nlink >= MAX_LINKS {
+                return Err(EMLINK);
+            }
+            let entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
+            match target {
+                Some(target) => {
+                    let found = dir::find(new_dir, &nd, new_name)?.ok_or(ENOENT)?;
+                    if found.ino != target.ino() {
+                        return Err(EUCLEAN);
+                    }
+                    dir::replace_entry(sbi, new_dir.ino(), &nd, found.slot, &entry)?;
+                }
+                None => dir::add_entry(new_dir, &mut nd, &entry)?,
+            }
+            nd.mtime = t;
+            nd.ctime = t;
+            if is_dir && !same_dir {
+                nd.nlink += 1;
+            }
+            if target_is_dir {
+                nd.nlink -= 1;
+            }
+            store(sbi, new_dir, &nd)?;
+        }
+        // 2. The old name.
+        remove_name(
+            old_dir,
+            old_name,
+            inode,
+            if is_dir && !same_dir { -1 } else { 0 },
+        )?;
+        // 3. The moved inode: its parent if a directory, its change time.
+        {
+            let mut disk = inode.data().disk.lock();
+            if is_dir {
+                disk.parent = new_dir.ino();
+            }
+            disk.ctime = t;
+            store(sbi, inode, &disk)?;
+        }
+        // 4. The replaced target loses its link.
+        if let Some(target) = target {
+            drop_links(target, |n| {
+                if target_is_dir {
+                    0
+                } else {
+                    n.saturating_sub(1)
+                }
+            })?;
+        }
+        Ok(())
+    }
 }

@@ -16,23 +16,18 @@
 //! Members join at the head but leave in whatever order their users let go, so the list is also
 //! kept in memory, to find a member's predecessor. While an inode is on the list its
 //! `next_orphan` belongs to the list: every write of an unlinked inode takes the link from
-//! here, under the same lock (see [`crate::inode::write_disk_inode`]).
+//! here, under the same lock (see [`crate::sb_info::SbInfo::write_inode`]).
 
-use kernel::prelude::*;
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::Mutex, //
+};
 
 use crate::{
     format,
-    inode::{
-        self,
-        read_inode_at,
-        write_raw_inode, //
-    },
-    mount::SbInfo,
-    vfs::{
-        Pmem,
-        SuperBlock, //
-    },
-    Daxfs,
+    meta,
+    vfs::Pmem, //
 };
 
 /// The orphan list in memory, in step with the one on disk.
@@ -67,6 +62,15 @@ impl OrphanList {
         self.members.len()
     }
 
+    /// The members, head first, as a crash would leave them.
+    pub(crate) fn members_head_first(&self) -> Result<KVec<u64>> {
+        let mut members = KVec::with_capacity(self.members.len(), GFP_KERNEL)?;
+        for &ino in self.members.iter().rev() {
+            members.push(ino, GFP_KERNEL)?;
+        }
+        Ok(members)
+    }
+
     /// Reads the list on `pmem` described by `disk`, checking each member: in range, an inode
     /// in use with no links, met once. The error names the inode and what is wrong with it.
     pub(crate) fn load(
@@ -83,7 +87,7 @@ impl OrphanList {
                 return Err((ino, "is on it twice (the list loops)", EUCLEAN));
             }
             let member =
-                read_inode_at(pmem, disk, ino).map_err(|e| (ino, "is free or damaged", e))?;
+                meta::read_inode(pmem, disk, ino).map_err(|e| (ino, "is free or damaged", e))?;
             if member.nlink != 0 {
                 return Err((ino, "still has links", EUCLEAN));
             }
@@ -102,16 +106,43 @@ impl OrphanList {
 /// Byte offset of `orphan_head` on the device.
 const HEAD_OFFSET: u64 = format::ORPHAN_HEAD_OFFSET as u64;
 
-impl SbInfo {
+/// The orphan list of one mount, with its lock: taken after any inode's lock, never with the
+/// allocator's.
+///
+/// Every method that writes takes the persistent memory the file system lives on: the list
+/// belongs to the per-mount state, which owns it.
+#[pin_data]
+pub(crate) struct Orphans {
+    /// The superblock as read at mount, for the inode table's place.
+    sb: format::Superblock,
+    #[pin]
+    list: Mutex<OrphanList>,
+}
+
+impl Orphans {
+    /// The orphan list `list` of the file system `sb`.
+    pub(crate) fn new(sb: format::Superblock, list: OrphanList) -> impl PinInit<Self> {
+        pin_init!(Self {
+            sb,
+            list <- new_mutex!(list),
+        })
+    }
+
+    /// Locks the list, for reading it or replacing it whole (at a remount read-write).
+    pub(crate) fn lock(&self) -> kernel::sync::MutexGuard<'_, OrphanList> {
+        self.list.lock()
+    }
+
     /// Puts inode `ino`, whose last link is gone (`disk.nlink` is 0), at the head of the list:
     /// writes the inode, linked to the old head, then the new head. Called under the inode's
     /// lock, which keeps `disk` current.
-    pub(crate) fn add_orphan(&self, ino: u64, disk: &format::Inode) -> Result {
-        let mut list = self.orphans.lock();
+    pub(crate) fn add(&self, pmem: &Pmem, ino: u64, disk: &format::Inode) -> Result {
+        let mut list = self.list.lock();
         let next_orphan = list.head();
         list.members.push(ino, GFP_KERNEL)?;
-        let linked = write_raw_inode(
-            self,
+        let linked = meta::write_inode_record(
+            pmem,
+            &self.sb,
             ino,
             &format::Inode {
                 next_orphan,
@@ -122,16 +153,16 @@ impl SbInfo {
             list.members.pop();
             return Err(e);
         }
-        self.pmem.fence();
-        self.pmem.write_u64(HEAD_OFFSET, ino)?;
-        self.pmem.fence();
+        pmem.fence();
+        pmem.write_u64(HEAD_OFFSET, ino)?;
+        pmem.fence();
         Ok(())
     }
 
     /// Takes inode `ino` off the list, if it is on it: the head or its predecessor's link now
     /// skips it. Called when its last user is gone, before it is freed.
-    pub(crate) fn remove_orphan(&self, ino: u64) -> Result {
-        let mut list = self.orphans.lock();
+    pub(crate) fn remove(&self, pmem: &Pmem, ino: u64) -> Result {
+        let mut list = self.list.lock();
         let Some(index) = list.members.iter().position(|&m| m == ino) else {
             return Ok(());
         };
@@ -141,49 +172,17 @@ impl SbInfo {
             0
         };
         match list.members.get(index + 1) {
-            None => self.pmem.write_u64(HEAD_OFFSET, next)?,
+            None => pmem.write_u64(HEAD_OFFSET, next)?,
             Some(&previous) => {
                 // The previous member's other fields are current on the device: every write of
                 // an unlinked inode happens under this lock.
-                let mut previous_disk = read_inode_at(&self.pmem, &self.disk, previous)?;
+                let mut previous_disk = meta::read_inode(pmem, &self.sb, previous)?;
                 previous_disk.next_orphan = next;
-                write_raw_inode(self, previous, &previous_disk)?;
+                meta::write_inode_record(pmem, &self.sb, previous, &previous_disk)?;
             }
         }
-        self.pmem.fence();
+        pmem.fence();
         list.members.remove(index).map_err(|_| EINVAL)?;
         Ok(())
     }
-}
-
-/// Frees the inodes a crash left on the orphan list: each is read and released as if its last
-/// user had just closed it. Called once the superblock is ready, on a read-write mount and on a
-/// remount read-write; the list is empty otherwise.
-pub(crate) fn reclaim(sb: &SuperBlock<Daxfs>) -> Result {
-    let sbi = sb.data();
-    let members = {
-        let list = sbi.orphans.lock();
-        let mut members = KVec::with_capacity(list.len(), GFP_KERNEL)?;
-        // Head first, as a crash left them.
-        for &ino in list.members.iter().rev() {
-            members.push(ino, GFP_KERNEL)?;
-        }
-        members
-    };
-    for &ino in members.iter() {
-        // The only reference: dropping it evicts the inode, which frees it and its blocks.
-        drop(inode::iget(sb, ino)?);
-    }
-    if !members.is_empty() {
-        pr_info!(
-            "freed {} orphan inode(s): unlinked while in use when the file system was last \
-             mounted\n",
-            members.len()
-        );
-    }
-    let left = sbi.orphans.lock().len();
-    if left != 0 {
-        pr_err!("{left} orphan inode(s) could not be freed; run fsck.daxfs\n");
-    }
-    Ok(())
 }

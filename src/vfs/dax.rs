@@ -6,7 +6,10 @@
 
 use core::ptr::NonNull;
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    types::ScopeGuard, //
+};
 
 use super::{
     fs_type::FsContext,
@@ -57,43 +60,52 @@ impl Pmem {
             fc.error(c"the device does not support DAX (daxfs needs an fsdax pmem namespace)");
             return Err(EINVAL);
         };
-        // INVARIANT: Until `len` and `base` are filled in, dropping only puts the reference.
-        let mut pmem = Pmem {
-            dax,
-            start_off,
-            base: NonNull::dangling(),
-            len: 0,
-        };
+        // Until a `Pmem` owns the reference, an early return puts it back.
+        // SAFETY: The reference was taken just above and nothing else puts it.
+        let put_dax =
+            ScopeGuard::new(|| unsafe { raw::fs_put_dax(dax.as_ptr(), core::ptr::null_mut()) });
+
         // SAFETY: `bdev` is valid.
         let len = unsafe { raw::daxfs_bdev_nr_bytes(bdev) };
         let pages = len >> kernel::page::PAGE_SHIFT;
+        let nr_pages = pages.try_into().map_err(|_| EFBIG)?;
+        let first_page =
+            usize::try_from(start_off >> kernel::page::PAGE_SHIFT).map_err(|_| EFBIG)?;
         let mut kaddr = core::ptr::null_mut();
-        // SAFETY: The DAX read lock is held around the access, as `dax_direct_access` requires.
+        // SAFETY: A plain lock; released below, with nothing in between that can return early.
+        let id = unsafe { raw::dax_read_lock() };
+        // SAFETY: The DAX read lock is held, as `dax_direct_access` requires; the outputs are valid.
         let mapped = unsafe {
-            let id = raw::dax_read_lock();
-            let mapped = raw::dax_direct_access(
+            raw::dax_direct_access(
                 dax.as_ptr(),
-                (start_off >> kernel::page::PAGE_SHIFT) as usize,
-                pages.try_into().map_err(|_| EFBIG)?,
+                first_page,
+                nr_pages,
                 raw::dax_access_mode_DAX_ACCESS,
                 &mut kaddr,
                 core::ptr::null_mut(),
-            );
-            raw::dax_read_unlock(id);
-            mapped
+            )
         };
-        if mapped < 0 || (mapped as u64) < pages {
-            fc.error(c"cannot map the whole device through DAX");
-            return Err(if mapped < 0 {
-                Error::from_errno(mapped as i32)
-            } else {
-                EIO
-            });
+        // SAFETY: `id` is the cookie of the read lock taken above.
+        unsafe { raw::dax_read_unlock(id) };
+        if mapped < 0 {
+            fc.error(c"cannot map the device through DAX");
+            // CAST: a negative `long` from `dax_direct_access` is an errno.
+            return Err(Error::from_errno(mapped as i32));
         }
-        // INVARIANT: `kaddr` maps `pages` pages, that is `len` bytes rounded down to pages.
-        pmem.base = NonNull::new(kaddr.cast()).ok_or(EIO)?;
-        pmem.len = pages << kernel::page::PAGE_SHIFT;
-        Ok(pmem)
+        if u64::try_from(mapped).unwrap_or(0) < pages {
+            fc.error(c"cannot map the whole device through DAX");
+            return Err(EIO);
+        }
+        let base = NonNull::new(kaddr.cast()).ok_or(EIO)?;
+        put_dax.dismiss();
+        // INVARIANT: The reference is the one taken above; `kaddr` maps `pages` pages, that is
+        // `len` bytes rounded down to pages.
+        Ok(Pmem {
+            dax,
+            start_off,
+            base,
+            len: pages << kernel::page::PAGE_SHIFT,
+        })
     }
 
     /// The DAX device, for iomap.

@@ -14,11 +14,18 @@ use kernel::{
 };
 
 use super::{
-    file::FileOps,
     fs_type::FileSystem,
     inode::Inode,
+    iomap,
     raw, //
 };
+
+/// The fault handling a file system implements for its DAX mappings.
+pub(crate) trait Operations<T: FileSystem> {
+    /// Serves a page fault of `order` on a DAX mapping of a regular file: `fault`,
+    /// `huge_fault`, `page_mkwrite` and `pfn_mkwrite` all come here.
+    fn fault(vmf: &VmFault<T>, order: u32) -> FaultResult;
+}
 
 /// The outcome of a fault, as the memory manager takes it (`vm_fault_t`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +109,7 @@ impl<T: FileSystem> VmFault<T> {
                 order,
                 &mut pfn,
                 core::ptr::null_mut(),
-                &FileOps::<T>::IOMAP,
+                &iomap::Tables::<T>::IOMAP,
             )
         };
         if result & raw::vm_fault_reason_VM_FAULT_NEEDDSYNC != 0 {
@@ -121,7 +128,7 @@ impl<T: FileSystem> VmFault<T> {
     }
 }
 
-/// The `vm_operations_struct` of DAX mappings of `T`: one handler, `T::fault`, behind every
+/// The `vm_operations_struct` of DAX mappings of `T`: one handler, `T::VmOps::fault`, behind every
 /// entry that can map or make writable a page. `pfn_mkwrite` (a write to a present read-only
 /// DAX page) is a full write fault, not a size check: only the invalidate lock that the fault
 /// path takes serialises it against truncate.
@@ -148,7 +155,7 @@ unsafe extern "C" fn huge_fault_callback<T: FileSystem>(
 ) -> raw::vm_fault_t {
     // SAFETY: As the memory manager guarantees; `VmFault` is a transparent wrapper.
     let vmf = unsafe { &*vmf.cast::<VmFault<T>>() };
-    T::fault(vmf, order).0
+    T::VmOps::fault(vmf, order).0
 }
 
 /// `vm_operations_struct::fault`, `page_mkwrite` and `pfn_mkwrite`: an order-0 fault.

@@ -1,46 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Regular files: read and write through DAX (`dax_iomap_rw`), mmap with DAX faults, fsync, and
-//! the iomap table that maps file ranges to the device for both.
+//! Regular files: read and write through DAX (`dax_iomap_rw`), mmap with DAX faults, fsync,
+//! fallocate and seeking, with the file operations a file system implements; and the address
+//! space operations of DAX files.
 //!
-//! C headers: [`include/linux/dax.h`](srctree/include/linux/dax.h),
-//! [`include/linux/iomap.h`](srctree/include/linux/iomap.h).
+//! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
+//! [`include/linux/dax.h`](srctree/include/linux/dax.h).
 
 use core::marker::PhantomData;
 
 use kernel::{
-    error::from_result,
-    prelude::*, //
+    error::{
+        from_result,
+        to_result, //
+    },
+    prelude::*,
 };
 
 use super::{
     fault::FaultOps,
     fs_type::FileSystem,
     inode::Inode,
+    iomap,
     raw, //
 };
 
-/// How a range of a file maps to the device, as `FileSystem::map_blocks` reports it.
-pub(crate) struct BlockMap {
-    /// First file block of the range.
-    pub(crate) file_block: u64,
-    /// Blocks in the range.
-    pub(crate) blocks: u64,
-    /// First device block, `None` for a hole.
-    pub(crate) device_block: Option<u64>,
-    /// The blocks were just allocated (and zeroed).
-    pub(crate) new: bool,
+/// The operations of regular files (`file_operations`) that a file system implements. The
+/// caller holds the inode's `i_rwsem` exclusively for both.
+pub(crate) trait Operations<T: FileSystem> {
+    /// Grows the size of `inode` to `end` after a write reached it.
+    fn extend_size(inode: &Inode<T>, end: u64) -> Result;
+
+    /// Allocates, punches or zeroes `len` bytes of the regular file `inode` at `offset`, after
+    /// direct I/O in flight has finished.
+    fn fallocate(inode: &Inode<T>, mode: Fallocate, offset: u64, len: u64) -> Result;
 }
 
-/// The iomap, file and address space operations of `T`'s regular files, which all use DAX.
+/// The file and address space operations of `T`'s regular files, which all use DAX.
 pub(super) struct FileOps<T>(PhantomData<T>);
 
 impl<T: FileSystem> FileOps<T> {
-    pub(super) const IOMAP: raw::iomap_ops = raw::iomap_ops {
-        iomap_begin: Some(iomap_begin_callback::<T>),
-        iomap_end: None,
-        iomap_next: None,
-    };
     pub(super) const FILE: raw::file_operations = raw::file_operations {
         llseek: Some(llseek_callback::<T>),
         read_iter: Some(read_iter_callback::<T>),
@@ -99,9 +98,20 @@ impl Fallocate {
     }
 }
 
+/// The inode of an open file.
+///
+/// # Safety
+///
+/// `file` must be an open regular file of `T`, valid for `'a`.
+unsafe fn file_inode<'a, T: FileSystem>(file: *mut raw::file) -> &'a Inode<T> {
+    // SAFETY: An open file keeps its inode live; the caller guarantees it is a ready regular
+    // inode of `T`.
+    unsafe { Inode::from_raw((*file).f_inode) }
+}
+
 /// `file_operations::fallocate`: under `i_rwsem` (as ext4 and XFS take it), after direct I/O
-/// in flight has finished and the times and privileges are updated, `T::fallocate` does the
-/// work.
+/// in flight has finished and the times and privileges are updated, `T::FileOps::fallocate`
+/// does the work.
 ///
 /// # Safety
 ///
@@ -116,19 +126,14 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
         let mode = Fallocate::from_mode(mode)?;
         let offset = u64::try_from(offset).map_err(|_| EINVAL)?;
         let len = u64::try_from(len).map_err(|_| EINVAL)?;
-        // SAFETY: The file is open; its inode is a ready regular inode of `T`.
-        let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
-        // SAFETY: The inode is live; unlocked below.
-        unsafe { raw::daxfs_inode_lock(inode.as_raw()) };
-        let result = (|| {
-            inode.dio_wait();
-            // SAFETY: The file is open and its inode locked, as `file_modified` expects.
-            kernel::error::to_result(unsafe { raw::file_modified(file) })?;
-            T::fallocate(inode, mode, offset, len)
-        })();
-        // SAFETY: Locked above.
-        unsafe { raw::daxfs_inode_unlock(inode.as_raw()) };
-        result.map(|()| 0)
+        // SAFETY: As the VFS guarantees.
+        let inode = unsafe { file_inode::<T>(file) };
+        let _lock = inode.lock();
+        inode.dio_wait();
+        // SAFETY: The file is open and its inode locked, as `file_modified` expects.
+        to_result(unsafe { raw::file_modified(file) })?;
+        T::FileOps::fallocate(inode, mode, offset, len)?;
+        Ok(0)
     })
 }
 
@@ -140,18 +145,21 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
 /// Called by the memory manager with a valid descriptor of a new mapping of an open regular file
 /// of `T`.
 unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_area_desc) -> c_int {
-    // SAFETY: The descriptor is valid and its file open, so the inode is a ready inode of `T`.
-    unsafe {
-        let file = (*desc).file;
-        let inode = Inode::<T>::from_raw((*file).f_inode);
-        let dax = T::pmem(inode.super_block()).dax_device();
-        if !raw::daxfs_mapping_supported(desc, inode.as_raw(), dax) {
-            return EOPNOTSUPP.to_errno();
-        }
-        raw::daxfs_file_accessed(file);
-        (*desc).vm_ops = &FaultOps::<T>::VM_OPS;
-        raw::daxfs_desc_set_hugepage(desc);
+    // SAFETY: The descriptor is valid for the call.
+    let file = unsafe { (*desc).file };
+    // SAFETY: The descriptor's file is an open regular file of `T`.
+    let inode = unsafe { file_inode::<T>(file) };
+    let dax = inode.super_block().pmem().dax_device();
+    // SAFETY: The descriptor and inode are valid; `dax` is the file system's device.
+    if !unsafe { raw::daxfs_mapping_supported(desc, inode.as_raw(), dax) } {
+        return EOPNOTSUPP.to_errno();
     }
+    // SAFETY: The file is open.
+    unsafe { raw::daxfs_file_accessed(file) };
+    // SAFETY: The descriptor is ours to fill in for the call; the table is `'static`.
+    unsafe { (*desc).vm_ops = &FaultOps::<T>::VM_OPS };
+    // SAFETY: As above.
+    unsafe { raw::daxfs_desc_set_hugepage(desc) };
     0
 }
 
@@ -168,12 +176,12 @@ unsafe extern "C" fn fsync_callback<T: FileSystem>(
     end: raw::loff_t,
     _datasync: c_int,
 ) -> c_int {
-    // SAFETY: The file is open; its inode is a ready inode of `T`.
+    // SAFETY: The file is open, as `file_write_and_wait_range` expects.
     let ret = unsafe { raw::file_write_and_wait_range(file, start, end) };
     if ret == 0 {
-        // SAFETY: As above.
-        let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
-        T::pmem(inode.super_block()).fence();
+        // SAFETY: As the VFS guarantees.
+        let inode = unsafe { file_inode::<T>(file) };
+        inode.super_block().pmem().fence();
     }
     ret
 }
@@ -190,56 +198,10 @@ unsafe extern "C" fn writepages_callback<T: FileSystem>(
     wbc: *mut raw::writeback_control,
 ) -> c_int {
     // SAFETY: The mapping's host is a ready inode of `T`, live while its mapping is written.
-    unsafe {
-        let inode = Inode::<T>::from_raw((*mapping).host);
-        raw::dax_writeback_mapping_range(mapping, T::pmem(inode.super_block()).dax_device(), wbc)
-    }
-}
-
-/// `iomap_ops::iomap_begin`: maps (and for writes allocates) the range at `pos`.
-///
-/// # Safety
-///
-/// Called by iomap with a ready inode of `T` under its `i_rwsem` (or the invalidate lock for
-/// faults), and valid `iomap`/`srcmap` outputs.
-unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
-    inode: *mut raw::inode,
-    pos: raw::loff_t,
-    length: raw::loff_t,
-    flags: c_uint,
-    iomap: *mut raw::iomap,
-    _srcmap: *mut raw::iomap,
-) -> c_int {
-    from_result(|| {
-        // SAFETY: iomap passes a ready inode of `T`.
-        let inode = unsafe { Inode::<T>::from_raw(inode) };
-        let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
-        let length = u64::try_from(length).map_err(|_| EINVAL)?;
-        let map = T::map_blocks(inode, pos, length, flags & raw::IOMAP_WRITE != 0)?;
-        let pmem = T::pmem(inode.super_block());
-        // SAFETY: `iomap` is a valid output for the call; the superblock is live.
-        unsafe {
-            let m = &mut *iomap;
-            m.offset = (map.file_block << kernel::page::PAGE_SHIFT) as i64;
-            m.length = map.blocks << kernel::page::PAGE_SHIFT;
-            m.dax_dev = pmem.dax_device();
-            m.bdev = (*(*inode.as_raw()).i_sb).s_bdev;
-            match map.device_block {
-                Some(block) => {
-                    m.type_ = raw::IOMAP_MAPPED as u16;
-                    m.addr = pmem.dax_addr(block << kernel::page::PAGE_SHIFT);
-                }
-                None => {
-                    m.type_ = raw::IOMAP_HOLE as u16;
-                    m.addr = raw::IOMAP_NULL_ADDR as u64;
-                }
-            }
-            if map.new {
-                m.flags |= raw::IOMAP_F_NEW as u16;
-            }
-        }
-        Ok(0)
-    })
+    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+    let dax = inode.super_block().pmem().dax_device();
+    // SAFETY: The mapping and `wbc` are valid for the call; `dax` is the file system's device.
+    unsafe { raw::dax_writeback_mapping_range(mapping, dax, wbc) }
 }
 
 /// `file_operations::llseek`: SEEK_HOLE and SEEK_DATA from the block map (through iomap, under
@@ -253,46 +215,31 @@ unsafe extern "C" fn llseek_callback<T: FileSystem>(
     offset: raw::loff_t,
     whence: c_int,
 ) -> raw::loff_t {
+    // CAST: `whence` is one of the small non-negative SEEK_* values.
     let whence_u = whence as u32;
     if whence_u != raw::SEEK_HOLE && whence_u != raw::SEEK_DATA {
         // SAFETY: As the VFS guarantees.
         return unsafe { raw::generic_file_llseek(file, offset, whence) };
     }
-    // SAFETY: An open file keeps its inode live; it is a ready regular inode of `T`.
-    unsafe {
-        let inode = (*file).f_inode;
-        raw::daxfs_inode_lock_shared(inode);
-        let found = if whence_u == raw::SEEK_HOLE {
-            raw::iomap_seek_hole(inode, offset, &FileOps::<T>::IOMAP)
-        } else {
-            raw::iomap_seek_data(inode, offset, &FileOps::<T>::IOMAP)
-        };
-        raw::daxfs_inode_unlock_shared(inode);
-        if found < 0 {
-            return found;
-        }
-        raw::vfs_setpos(file, found, (*(*inode).i_sb).s_maxbytes)
-    }
-}
-
-/// `inode_operations::fiemap`: the block map, through iomap, under the shared `i_rwsem`.
-///
-/// # Safety
-///
-/// Called by the VFS with a ready regular inode of `T` and a valid `fiemap_extent_info`.
-pub(super) unsafe extern "C" fn fiemap_callback<T: FileSystem>(
-    inode: *mut raw::inode,
-    info: *mut raw::fiemap_extent_info,
-    start: u64,
-    len: u64,
-) -> c_int {
     // SAFETY: As the VFS guarantees.
-    unsafe {
-        raw::daxfs_inode_lock_shared(inode);
-        let ret = raw::iomap_fiemap(inode, info, start, len, &FileOps::<T>::IOMAP);
-        raw::daxfs_inode_unlock_shared(inode);
-        ret
+    let inode = unsafe { file_inode::<T>(file) };
+    let found = {
+        let _lock = inode.lock_shared();
+        let iomap_ops = &iomap::Tables::<T>::IOMAP;
+        if whence_u == raw::SEEK_HOLE {
+            // SAFETY: The inode is live with its `i_rwsem` held; the table is `'static`.
+            unsafe { raw::iomap_seek_hole(inode.as_raw(), offset, iomap_ops) }
+        } else {
+            // SAFETY: As above.
+            unsafe { raw::iomap_seek_data(inode.as_raw(), offset, iomap_ops) }
+        }
+    };
+    if found < 0 {
+        return found;
     }
+    let max = inode.super_block().max_bytes();
+    // SAFETY: The file is open.
+    unsafe { raw::vfs_setpos(file, found, max) }
 }
 
 /// `file_operations::read_iter`: a DAX read under the shared `i_rwsem`, as `dax_iomap_rw` wants.
@@ -304,14 +251,12 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
     iocb: *mut raw::kiocb,
     to: *mut raw::iov_iter,
 ) -> isize {
-    // SAFETY: The file of a live kiocb keeps its inode live.
-    unsafe {
-        let inode = (*(*iocb).ki_filp).f_inode;
-        raw::daxfs_inode_lock_shared(inode);
-        let ret = raw::dax_iomap_rw(iocb, to, &FileOps::<T>::IOMAP);
-        raw::daxfs_inode_unlock_shared(inode);
-        ret
-    }
+    // SAFETY: The kiocb is valid for the call; its file is an open regular file of `T`.
+    let inode = unsafe { file_inode::<T>((*iocb).ki_filp) };
+    let _lock = inode.lock_shared();
+    // SAFETY: The kiocb and iterator are valid and the inode's `i_rwsem` is held shared, as
+    // `dax_iomap_rw` expects for a read; the table is `'static`.
+    unsafe { raw::dax_iomap_rw(iocb, to, &iomap::Tables::<T>::IOMAP) }
 }
 
 /// `file_operations::write_iter`: a DAX write under the exclusive `i_rwsem`; blocks are
@@ -324,33 +269,31 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
     iocb: *mut raw::kiocb,
     from: *mut raw::iov_iter,
 ) -> isize {
-    // SAFETY: The file of a live kiocb keeps its inode live; the inode is a ready inode of `T`,
-    // locked exclusively around the checks, the write and the size update.
-    unsafe {
-        let file = (*iocb).ki_filp;
-        let inode = (*file).f_inode;
-        raw::daxfs_inode_lock(inode);
-        let mut ret = raw::generic_write_checks(iocb, from);
-        if ret > 0 {
-            let err = raw::file_remove_privs(file);
-            let err = if err == 0 {
-                raw::file_update_time(file)
-            } else {
-                err
-            };
-            ret = if err == 0 {
-                raw::dax_iomap_rw(iocb, from, &FileOps::<T>::IOMAP)
-            } else {
-                err as isize
-            };
+    // SAFETY: The kiocb is valid for the call.
+    let file = unsafe { (*iocb).ki_filp };
+    // SAFETY: The kiocb's file is an open regular file of `T`.
+    let inode = unsafe { file_inode::<T>(file) };
+    let _lock = inode.lock();
+    let written = (|| -> Result<isize> {
+        // SAFETY: The kiocb and iterator are valid; `i_rwsem` is held.
+        let count = unsafe { raw::generic_write_checks(iocb, from) };
+        if count <= 0 {
+            // Nothing to write, or an error (a negative errno), as it is.
+            return Ok(count);
         }
-        if ret > 0 {
-            let end = u64::try_from((*iocb).ki_pos).unwrap_or(0);
-            if let Err(e) = T::extend_size(Inode::<T>::from_raw(inode), end) {
-                ret = e.to_errno() as isize;
-            }
+        // SAFETY: The file is open and its inode locked.
+        to_result(unsafe { raw::file_remove_privs(file) })?;
+        // SAFETY: As above.
+        to_result(unsafe { raw::file_update_time(file) })?;
+        // SAFETY: As for reads, with `i_rwsem` held exclusively.
+        let written = unsafe { raw::dax_iomap_rw(iocb, from, &iomap::Tables::<T>::IOMAP) };
+        if written > 0 {
+            // SAFETY: The kiocb is valid; `dax_iomap_rw` moved its position past the data.
+            let end = unsafe { (*iocb).ki_pos };
+            T::FileOps::extend_size(inode, u64::try_from(end).unwrap_or(0))?;
         }
-        raw::daxfs_inode_unlock(inode);
-        ret
-    }
+        Ok(written)
+    })();
+    // CAST: an errno fits `isize`.
+    written.unwrap_or_else(|e| e.to_errno() as isize)
 }

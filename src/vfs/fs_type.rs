@@ -18,30 +18,22 @@ use kernel::{
 
 use super::{
     dax::Pmem,
-    fault::{
-        FaultResult,
-        VmFault, //
-    },
-    file::{
-        BlockMap,
-        Fallocate, //
-    },
+    dir, fault, file,
     inode::{
-        DirEmitter,
-        Inode,
-        InodeCache,
-        NewNode, //
+        self,
+        cache::InodeCache,
+        Inode, //
     },
-    raw,
+    iomap, raw,
     super_block::{
         self,
-        SeqFile,
-        StatFs,
+        New,
         SuperBlock, //
     },
 };
 
-/// A file system type that daxfs registers with the VFS.
+/// A file system type that daxfs registers with the VFS: its mount context operations, and the
+/// types that implement each of its operations tables.
 pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
     /// The name under which the type is registered (`mount -t NAME`).
     const NAME: &'static CStr;
@@ -50,18 +42,33 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
 
     /// Mount options, parsed into a fresh `Default` value for every mount attempt.
     type Options: Default + Send + Sync;
-    /// Per-mount state, owned by the superblock.
-    type Data: Send + Sync;
+    /// Per-mount state, owned by the superblock; it holds the persistent memory it was given.
+    type Data: Send + Sync + AsRef<Pmem>;
     /// Per-inode state, embedded in each VFS inode.
     type InodeData: Send + Sync;
+
+    /// `super_operations`.
+    type SuperOps: super_block::Operations<Self>;
+    /// `inode_operations` of regular files, symlinks and special files.
+    type InodeOps: inode::Operations<Self>;
+    /// `inode_operations` of directories: the namespace.
+    type DirInodeOps: dir::InodeOperations<Self>;
+    /// `file_operations` of directories.
+    type DirFileOps: dir::FileOperations<Self>;
+    /// `file_operations` of regular files.
+    type FileOps: file::Operations<Self>;
+    /// `iomap_ops` of regular files, for DAX I/O, faults, FIEMAP and SEEK_HOLE/SEEK_DATA.
+    type IomapOps: iomap::Operations<Self>;
+    /// `vm_operations_struct` of DAX mappings.
+    type VmOps: fault::Operations<Self>;
 
     /// Applies one mount parameter to `opts`.
     fn parse_param(fc: &mut FsContext, opts: &mut Self::Options, param: MountParam) -> Result;
 
     /// Reads and checks the file system on `pmem` and returns an initialiser of the per-mount
-    /// state (pinned: it may hold locks).
+    /// state (pinned: it may hold locks). The superblock is [`New`]: it has no data yet.
     fn fill_super(
-        sb: &SuperBlock<Self>,
+        sb: &SuperBlock<Self, New>,
         opts: &Self::Options,
         pmem: Pmem,
         fc: &mut FsContext,
@@ -77,72 +84,6 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
         opts: &Self::Options,
         read_only: bool,
     ) -> Result;
-
-    /// Reports usage for statfs(2).
-    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
-
-    /// Writes the mount options that differ from the defaults, each as ",name=value".
-    fn show_options(sb: &SuperBlock<Self>, seq: &mut SeqFile) -> Result;
-
-    /// Looks `name` up in the directory `dir`.
-    fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<ARef<Inode<Self>>>>;
-
-    /// Emits the entries of the directory `dir` from `emitter.pos()` on, "." and ".." included.
-    fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter) -> Result;
-
-    /// Creates `node` as `name` in `dir` (locked) and returns its inode.
-    fn create(dir: &Inode<Self>, name: &[u8], node: NewNode<'_>) -> Result<ARef<Inode<Self>>>;
-
-    /// Adds `name` in `dir` for `inode`; both are locked.
-    fn link(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result;
-
-    /// Removes the entry `name` of the non-directory `inode` from `dir`; both are locked.
-    fn unlink(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result;
-
-    /// Removes the directory `inode`, named `name` in `dir`; both are locked.
-    fn rmdir(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result;
-
-    /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`
-    /// if there is one. All are locked.
-    fn rename(
-        old_dir: &Inode<Self>,
-        old_name: &[u8],
-        inode: &Inode<Self>,
-        new_dir: &Inode<Self>,
-        new_name: &[u8],
-        target: Option<&Inode<Self>>,
-    ) -> Result;
-
-    /// Stores the attributes the VFS holds for `inode` (after `setattr`).
-    fn write_inode(inode: &Inode<Self>) -> Result;
-
-    /// Releases an inode whose last link and last reference are gone: its blocks and its slot.
-    fn evict(inode: &Inode<Self>);
-
-    /// The target of a symbolic link, kept with its data.
-    fn symlink_target(data: &Self::InodeData) -> Option<&CStr>;
-
-    /// The persistent memory of a mounted superblock.
-    fn pmem(sb: &SuperBlock<Self>) -> &Pmem;
-
-    /// Maps `len` bytes of the regular file `inode` at `pos` to the device; for a write,
-    /// allocates (zeroed) blocks for a hole there. The caller holds the inode's `i_rwsem`.
-    fn map_blocks(inode: &Inode<Self>, pos: u64, len: u64, write: bool) -> Result<BlockMap>;
-
-    /// Grows the size of `inode` to `end` after a write reached it (`i_rwsem` held).
-    fn extend_size(inode: &Inode<Self>, end: u64) -> Result;
-
-    /// Changes the size of the regular file `inode` (truncate, either way); the caller holds
-    /// `i_rwsem`.
-    fn set_size(inode: &Inode<Self>, size: u64) -> Result;
-
-    /// Allocates, punches or zeroes `len` bytes of the regular file `inode` at `offset`; the
-    /// caller holds `i_rwsem`.
-    fn fallocate(inode: &Inode<Self>, mode: Fallocate, offset: u64, len: u64) -> Result;
-
-    /// Serves a page fault of `order` on a DAX mapping of a regular file: `fault`,
-    /// `huge_fault`, `page_mkwrite` and `pfn_mkwrite` all come here.
-    fn fault(vmf: &VmFault<Self>, order: u32) -> FaultResult;
 }
 
 pub(crate) use kernel::sync::aref::ARef;
@@ -366,7 +307,7 @@ unsafe extern "C" fn get_tree_callback<T: FileSystem>(fc: *mut raw::fs_context) 
 unsafe extern "C" fn reconfigure_callback<T: FileSystem>(fc: *mut raw::fs_context) -> c_int {
     // SAFETY: `fc->root` is the root of a live superblock of type `T`.
     let sb = unsafe { (*(*fc).root).d_sb };
-    // SAFETY: `sb` is a live superblock set up by `fill_super_callback::<T>`.
+    // SAFETY: `sb` is a live superblock that `fill_super_callback::<T>` set up: it is ready.
     let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
     // SAFETY: The context was prepared for `T` and is ours for the duration of the call.
     let (ctx, opts) = unsafe { (FsContext::from_raw(fc), options::<T>(fc)) };

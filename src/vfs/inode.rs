@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Inodes with embedded private data, their slab cache, and the directory operations.
+//! Inodes with embedded private data: instantiation (`iget`, [`NewInode`]), the attributes the
+//! VFS holds, `setattr`, `dirty_inode` and eviction, and the inode operations of files that are
+//! not directories. The slab cache is in [`cache`]; directories are in [`super::dir`].
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
+pub(super) mod cache;
+
 use core::{
     marker::PhantomData,
-    mem::{
-        offset_of,
-        MaybeUninit, //
-    },
-    ptr::NonNull,
+    ptr::NonNull, //
 };
 
 use kernel::{
@@ -20,143 +20,21 @@ use kernel::{
     types::Opaque, //
 };
 
+use self::cache::container_of_inode;
 use super::{
-    file::{
-        fiemap_callback,
-        FileOps, //
-    },
+    dir,
+    file::FileOps,
     fs_type::{
         ARef,
-        FileSystem,
-        Registration, //
+        FileSystem, //
     },
+    iomap::fiemap_callback,
     raw,
-    super_block::SuperBlock,
+    super_block::{
+        Operations as _,
+        SuperBlock, //
+    },
 };
-
-/// The object the inode cache hands out: daxfs's per-inode data next to the VFS inode.
-///
-/// # Invariants
-///
-/// `data` is initialised exactly when `data_ready` is true; `cache` is the cache the object
-/// came from (kept here because `free_inode` runs after an RCU grace period, when the
-/// superblock and its `s_type` may already be gone).
-#[repr(C)]
-struct InodeWithData<T: FileSystem> {
-    cache: NonNull<raw::kmem_cache>,
-    data_ready: bool,
-    data: MaybeUninit<T::InodeData>,
-    inode: Opaque<raw::inode>,
-}
-
-/// The slab cache of [`InodeWithData`] objects of `T`.
-///
-/// # Invariants
-///
-/// `cache` is a live kmem cache of `InodeWithData<T>` objects whose constructor runs
-/// `inode_init_once` on the `inode` field; it is destroyed only in `Drop`.
-pub(crate) struct InodeCache<T: FileSystem> {
-    cache: NonNull<raw::kmem_cache>,
-    _fs: PhantomData<T>,
-}
-
-// SAFETY: Kmem caches are thread-safe.
-unsafe impl<T: FileSystem> Send for InodeCache<T> {}
-// SAFETY: Kmem caches are thread-safe.
-unsafe impl<T: FileSystem> Sync for InodeCache<T> {}
-
-impl<T: FileSystem> InodeCache<T> {
-    /// Creates the cache, named after the file system.
-    pub(super) fn new(name: &'static CStr) -> Result<Self> {
-        // SAFETY: `name` is a static NUL-terminated string; size and offset describe
-        // `InodeWithData<T>`.
-        let cache = unsafe {
-            raw::daxfs_inode_cache_create(
-                name.as_char_ptr(),
-                size_of::<InodeWithData<T>>() as u32,
-                offset_of!(InodeWithData<T>, inode) as u32,
-            )
-        };
-        // INVARIANT: The glue's constructor initialises the inode at the given offset.
-        Ok(Self {
-            cache: NonNull::new(cache).ok_or(ENOMEM)?,
-            _fs: PhantomData,
-        })
-    }
-}
-
-impl<T: FileSystem> Drop for InodeCache<T> {
-    fn drop(&mut self) {
-        // Inodes are freed after an RCU grace period: wait for the last ones first.
-        // SAFETY: Plain kernel calls; by the type invariant the cache is live and, with the file
-        // system type unregistered and the grace period over, empty.
-        unsafe {
-            raw::rcu_barrier();
-            raw::kmem_cache_destroy(self.cache.as_ptr());
-        }
-    }
-}
-
-/// `super_operations::alloc_inode`: a fresh object from the inode cache, data not yet ready.
-///
-/// # Safety
-///
-/// Called by the VFS with a live superblock of type `T`.
-pub(super) unsafe extern "C" fn alloc_inode_callback<T: FileSystem>(
-    sb: *mut raw::super_block,
-) -> *mut raw::inode {
-    // SAFETY: A superblock of type `T` has the `file_system_type` of the live `Registration<T>`.
-    let reg = unsafe { Registration::<T>::from_fs_type((*sb).s_type) };
-    // SAFETY: The cache is live by the invariant of `InodeCache`; `sb` is live. As
-    // `alloc_inode_sb()` does, the object is charged to the superblock's inode LRU.
-    let obj = unsafe {
-        raw::kmem_cache_alloc_lru_noprof(
-            reg.inode_cache.cache.as_ptr(),
-            &raw mut (*sb).s_inode_lru,
-            raw::GFP_KERNEL,
-        )
-    }
-    .cast::<InodeWithData<T>>();
-    if obj.is_null() {
-        return core::ptr::null_mut();
-    }
-    // SAFETY: `obj` is a new object of the cache, ours to initialise.
-    // INVARIANT: `data` is not initialised and `data_ready` says so; `cache` is its cache.
-    unsafe {
-        (*obj).cache = reg.inode_cache.cache;
-        (*obj).data_ready = false;
-        (*obj).inode.get()
-    }
-}
-
-/// `super_operations::free_inode`: drops the data, if it was ever set, and frees the object.
-///
-/// # Safety
-///
-/// Called by the VFS once per inode from `alloc_inode_callback::<T>`, after an RCU grace period.
-pub(super) unsafe extern "C" fn free_inode_callback<T: FileSystem>(inode: *mut raw::inode) {
-    // SAFETY: `inode` is the `inode` field of an `InodeWithData<T>` from the cache.
-    let obj = unsafe { container_of_inode::<T>(inode) };
-    // SAFETY: The object is unused now; by its invariant `data` is initialised iff `data_ready`,
-    // and `cache` is where it came from (the cache outlives its objects: `InodeCache::drop`
-    // waits for pending RCU frees).
-    unsafe {
-        if (*obj).data_ready {
-            (*obj).data.assume_init_drop();
-        }
-        raw::kmem_cache_free((*obj).cache.as_ptr(), obj.cast());
-    }
-}
-
-/// The `InodeWithData<T>` around `inode`.
-///
-/// # Safety
-///
-/// `inode` must be the `inode` field of an `InodeWithData<T>`.
-unsafe fn container_of_inode<T: FileSystem>(inode: *mut raw::inode) -> *mut InodeWithData<T> {
-    // SAFETY: The caller guarantees `inode` is the `inode` field of an `InodeWithData<T>`.
-    unsafe { kernel::container_of!(Opaque::cast_from(inode), InodeWithData<T>, inode).cast_mut() }
-}
 
 /// A VFS inode of file system `T`, with its data ready.
 ///
@@ -208,18 +86,18 @@ impl<T: FileSystem> Inode<T> {
 
     /// The file system's data for this inode.
     pub(crate) fn data(&self) -> &T::InodeData {
-        // SAFETY: By the type invariant the inode sits in an `InodeWithData<T>` with its data
-        // initialised, and the data lives as long as the inode.
-        unsafe {
-            (*container_of_inode::<T>(self.as_raw()))
-                .data
-                .assume_init_ref()
-        }
+        // SAFETY: By the type invariant the inode sits in an `InodeWithData<T>`.
+        let obj = unsafe { container_of_inode::<T>(self.as_raw()) };
+        // SAFETY: By the type invariant the data is initialised, and it lives as long as the
+        // inode.
+        unsafe { (*obj).data.assume_init_ref() }
     }
 
     /// The superblock the inode belongs to.
     pub(crate) fn super_block(&self) -> &SuperBlock<T> {
-        // SAFETY: By the type invariant the inode and its superblock (of type `T`) are live.
+        // SAFETY: By the type invariant the inode and its superblock (of type `T`) are live, and
+        // the superblock is ready: inodes are instantiated only through `iget`, which takes a
+        // ready superblock, and `put_super` runs after the last one is evicted.
         unsafe { SuperBlock::from_raw((*self.as_raw()).i_sb) }
     }
 
@@ -247,13 +125,16 @@ impl<T: FileSystem> Inode<T> {
         unsafe { raw::set_nlink(self.as_raw(), nlink) };
     }
 
-    /// Sets the size and allocated bytes the VFS sees; callers hold `i_rwsem`.
+    /// Sets the size and allocated bytes the VFS sees; callers hold `i_rwsem` or the invalidate
+    /// lock exclusively (the size), and the file system's own inode lock (both).
     pub(crate) fn set_size(&self, size: u64, allocated_bytes: u64) {
+        // CAST: sizes are at most `MAX_FILE_SIZE`, below `i64::MAX`; `loff_t` is signed.
+        let (size, bytes) = (size as i64, allocated_bytes as i64);
+        // SAFETY: By the type invariant the inode is live. A release store: lockless readers of
+        // `i_size` (DAX faults check it) see what was written before it.
+        unsafe { raw::daxfs_i_size_write(self.as_raw(), size) };
         // SAFETY: By the type invariant the inode is live.
-        unsafe {
-            (*self.as_raw()).i_size = size as i64;
-            raw::inode_set_bytes(self.as_raw(), allocated_bytes as i64);
-        }
+        unsafe { raw::inode_set_bytes(self.as_raw(), bytes) };
     }
 
     /// Sets the access, modification and change times the VFS sees.
@@ -294,14 +175,13 @@ pub(crate) fn current_fsids() -> (u32, u32) {
 }
 
 /// The kind of an inode, which selects its operations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum InodeKind {
     /// A regular file.
     Regular,
     /// A directory.
     Directory,
-    /// A symbolic link.
-    Symlink,
+    /// A symbolic link, with its target and a trailing NUL (kept with the inode for `i_link`).
+    Symlink(KVec<u8>),
     /// A device, FIFO or socket node, with its device number.
     Special(u32),
 }
@@ -350,47 +230,70 @@ impl<T: FileSystem> NewInode<T> {
     ) -> Result<ARef<Inode<T>>> {
         let inode = self.0.as_ptr();
         // The inode is new and ours to fill in: nobody else can see it until `unlock_new_inode`.
-        // Its data slot sits in the slab object, which never moves, so initialising it in place
-        // pins it; on error `self` is dropped, which fails the inode without touching the data.
-        // SAFETY: By the type invariant of `NewInode`, as explained above.
+        // On error `self` is dropped, which fails the inode; its object keeps what was set here
+        // until `free_inode`.
+        // SAFETY: By the type invariant of `NewInode` the inode sits in an `InodeWithData<T>`.
+        let obj = unsafe { container_of_inode::<T>(inode) };
+        if let InodeKind::Symlink(target) = &params.kind {
+            CStr::from_bytes_with_nul(target).map_err(|_| EUCLEAN)?;
+        }
+        // SAFETY: The data slot sits in the slab object, which never moves, so initialising it
+        // in place pins it; nothing else uses the object yet.
+        unsafe { data.__init((*obj).data.as_mut_ptr())? };
+        // SAFETY: As above.
+        // INVARIANT: `data` was just initialised.
+        unsafe { (*obj).data_ready = true };
+        // SAFETY: The inode is new and ours (see above); every call below only fills it in.
         unsafe {
-            let obj = container_of_inode::<T>(inode);
-            data.__init((*obj).data.as_mut_ptr())?;
-            // INVARIANT: `data` was just initialised.
-            (*obj).data_ready = true;
-            let i = &mut *inode;
-            i.i_mode = params.mode;
+            (*inode).i_mode = params.mode;
             raw::set_nlink(inode, params.nlink);
             raw::daxfs_inode_set_ids(inode, params.uid, params.gid);
-            i.i_size = params.size as i64;
+            // CAST: sizes are at most `MAX_FILE_SIZE`, below `i64::MAX`.
+            raw::daxfs_i_size_write(inode, params.size as i64);
             raw::inode_set_bytes(inode, params.allocated_bytes as i64);
             let [a, m, c] = params.times;
             raw::daxfs_inode_set_times(inode, a.0, a.1, m.0, m.1, c.0, c.1);
-            match params.kind {
-                InodeKind::Directory => {
-                    i.i_op = &Ops::<T>::DIR_INODE;
-                    i.__bindgen_anon_3.i_fop = &Ops::<T>::DIR_FILE;
-                }
-                InodeKind::Regular => {
-                    i.i_op = &Ops::<T>::FILE_INODE;
-                    i.__bindgen_anon_3.i_fop = &FileOps::<T>::FILE;
-                    i.i_data.a_ops = &FileOps::<T>::AOPS;
-                    // dax=always: decided once, here, before anyone can use the inode.
-                    raw::daxfs_set_dax(inode);
-                }
-                InodeKind::Symlink => {
-                    let target = T::symlink_target((*obj).data.assume_init_ref()).ok_or(EUCLEAN)?;
-                    // The target lives in the inode's data, as long as the inode.
-                    i.__bindgen_anon_5.i_link = target.as_char_ptr().cast_mut();
-                    i.i_op = &Ops::<T>::SYMLINK_INODE;
-                }
-                InodeKind::Special(rdev) => {
-                    raw::init_special_inode(inode, params.mode, rdev);
-                    i.i_op = &Ops::<T>::SPECIAL_INODE;
+        }
+        match params.kind {
+            InodeKind::Directory => {
+                // SAFETY: As above; the tables are `'static`.
+                unsafe {
+                    (*inode).i_op = &dir::Tables::<T>::DIR_INODE;
+                    (*inode).__bindgen_anon_3.i_fop = &dir::Tables::<T>::DIR_FILE;
                 }
             }
-            raw::unlock_new_inode(inode);
+            InodeKind::Regular => {
+                // SAFETY: As above; the tables are `'static`.
+                unsafe {
+                    (*inode).i_op = &Tables::<T>::FILE_INODE;
+                    (*inode).__bindgen_anon_3.i_fop = &FileOps::<T>::FILE;
+                    (*inode).i_data.a_ops = &FileOps::<T>::AOPS;
+                }
+                // dax=always: decided once, here, before anyone can use the inode.
+                // SAFETY: As above.
+                unsafe { raw::daxfs_set_dax(inode) };
+            }
+            InodeKind::Symlink(target) => {
+                // SAFETY: As above. The target lives in the object until `free_inode`, after any
+                // RCU path walk that may still follow `i_link`.
+                // INVARIANT: `link` is the NUL-terminated target (checked above) `i_link` names.
+                unsafe {
+                    let link = &mut (*obj).link;
+                    let target = link.insert(target);
+                    (*inode).__bindgen_anon_5.i_link = target.as_mut_ptr().cast();
+                    (*inode).i_op = &Tables::<T>::SYMLINK_INODE;
+                }
+            }
+            InodeKind::Special(rdev) => {
+                // SAFETY: As above.
+                unsafe {
+                    raw::init_special_inode(inode, params.mode, rdev);
+                    (*inode).i_op = &Tables::<T>::SPECIAL_INODE;
+                }
+            }
         }
+        // SAFETY: The inode is filled in: it may become visible.
+        unsafe { raw::unlock_new_inode(inode) };
         let this = core::mem::ManuallyDrop::new(self);
         // SAFETY: The inode now satisfies the invariant of `Inode<T>`, and the reference we held
         // as a `NewInode` passes to the `ARef`.
@@ -419,89 +322,18 @@ pub(crate) fn iget<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<Lookup
     Ok(Lookup::Cached(unsafe { ARef::from_raw(inode.cast()) }))
 }
 
-/// Emits directory entries into a `readdir` buffer.
-///
-/// # Invariants
-///
-/// The wrapped `dir_context` is valid for the lifetime of the reference to this type.
-#[repr(transparent)]
-pub(crate) struct DirEmitter(Opaque<raw::dir_context>);
-
-impl DirEmitter {
-    /// The position to continue from.
-    pub(crate) fn pos(&self) -> i64 {
-        // SAFETY: By the type invariant the context is valid.
-        unsafe { (*self.0.get()).pos }
-    }
-
-    /// Emits one entry at the current position and moves to `next_pos`; false when the buffer
-    /// is full (the entry was not emitted and the position stays).
-    pub(crate) fn emit(&mut self, name: &[u8], ino: u64, dtype: u8, next_pos: i64) -> bool {
-        // SAFETY: By the type invariant the context is valid; `name` is valid for its length.
-        let ok = unsafe {
-            raw::daxfs_dir_emit(
-                self.0.get(),
-                name.as_ptr().cast(),
-                name.len() as c_int,
-                ino,
-                dtype.into(),
-            )
-        };
-        if ok {
-            // SAFETY: By the type invariant the context is valid.
-            unsafe { (*self.0.get()).pos = next_pos };
-        }
-        ok
-    }
+/// The inode operations of regular files, symlinks and special files that a file system
+/// implements (`setattr` itself is the VFS layer's).
+pub(crate) trait Operations<T: FileSystem> {
+    /// Changes the size of the regular file `inode` (truncate, either way), for `setattr`; the
+    /// caller holds `i_rwsem`.
+    fn set_size(inode: &Inode<T>, size: u64) -> Result;
 }
 
-/// What to create in a directory.
-pub(crate) enum NodeKind<'a> {
-    /// A regular file.
-    Regular,
-    /// A directory.
-    Directory,
-    /// A symbolic link to the target.
-    Symlink(&'a [u8]),
-    /// A device, FIFO or socket node with its device number.
-    Special(u32),
-}
+/// The inode operations tables of `T`'s files other than directories.
+struct Tables<T>(PhantomData<T>);
 
-/// A node to create, with the caller's ids (the file system applies set-group-ID directories).
-pub(crate) struct NewNode<'a> {
-    /// What it is.
-    pub(crate) kind: NodeKind<'a>,
-    /// Type and permission bits, umask applied.
-    pub(crate) mode: u16,
-    /// The caller's file system user id.
-    pub(crate) uid: u32,
-    /// The caller's file system group id.
-    pub(crate) gid: u32,
-}
-
-/// The operations tables of `T`.
-struct Ops<T>(PhantomData<T>);
-
-impl<T: FileSystem> Ops<T> {
-    const DIR_INODE: raw::inode_operations = raw::inode_operations {
-        lookup: Some(lookup_callback::<T>),
-        create: Some(create_callback::<T>),
-        mkdir: Some(mkdir_callback::<T>),
-        symlink: Some(symlink_callback::<T>),
-        mknod: Some(mknod_callback::<T>),
-        link: Some(link_callback::<T>),
-        unlink: Some(unlink_callback::<T>),
-        rmdir: Some(rmdir_callback::<T>),
-        rename: Some(rename_callback::<T>),
-        setattr: Some(setattr_callback::<T>),
-        ..pin_init::zeroed()
-    };
-    const DIR_FILE: raw::file_operations = raw::file_operations {
-        llseek: Some(raw::generic_file_llseek),
-        read: Some(raw::generic_read_dir),
-        iterate_shared: Some(iterate_shared_callback::<T>),
-        ..pin_init::zeroed()
-    };
+impl<T: FileSystem> Tables<T> {
     const FILE_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
         fiemap: Some(fiemap_callback::<T>),
@@ -518,265 +350,23 @@ impl<T: FileSystem> Ops<T> {
     };
 }
 
-/// The name of a dentry.
-///
-/// # Safety
-///
-/// `dentry` must be valid, with a name that is stable for `'a` (the VFS holds the parent's lock).
-unsafe fn dentry_name<'a>(dentry: *mut raw::dentry) -> &'a [u8] {
-    // SAFETY: The caller guarantees the dentry and its name are valid and stable.
-    unsafe {
-        let qstr = &(*dentry).__bindgen_anon_1.d_name;
-        core::slice::from_raw_parts(
-            qstr.name,
-            qstr.__bindgen_anon_1.__bindgen_anon_1.len as usize,
-        )
-    }
-}
-
 /// The inode of a positive dentry.
 ///
 /// # Safety
 ///
 /// `dentry` must be a valid positive dentry of a superblock of type `T`, stable for `'a`.
-unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut raw::dentry) -> &'a Inode<T> {
+pub(super) unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut raw::dentry) -> &'a Inode<T> {
     // SAFETY: The caller guarantees a positive dentry whose inode is a ready inode of `T`.
     unsafe { Inode::from_raw((*dentry).d_inode) }
 }
 
-/// Creates `node` under `dentry` in `dir` and attaches the new inode to the dentry.
-///
-/// # Safety
-///
-/// `dir` must be a ready directory inode of `T` and `dentry` a negative dentry in it, with the
-/// directory locked by the VFS.
-unsafe fn create_node<T: FileSystem>(
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-    kind: NodeKind<'_>,
-    mode: u16,
-) -> Result {
-    // SAFETY: The caller guarantees `dir` and `dentry`.
-    let (dir, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
-    let (uid, gid) = current_fsids();
-    let inode = T::create(
-        dir,
-        name,
-        NewNode {
-            kind,
-            mode,
-            uid,
-            gid,
-        },
-    )?;
-    // SAFETY: `d_instantiate` takes over the inode reference.
-    unsafe { raw::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast()) };
-    Ok(())
-}
-
-/// `inode_operations::create`.
-///
-/// # Safety
-///
-/// Called by the VFS with a locked directory of `T` and a negative dentry in it.
-unsafe extern "C" fn create_callback<T: FileSystem>(
-    _idmap: *mut raw::mnt_idmap,
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-    mode: raw::umode_t,
-) -> c_int {
-    // SAFETY: As the VFS guarantees.
-    from_result(|| unsafe { create_node::<T>(dir, dentry, NodeKind::Regular, mode).map(|()| 0) })
-}
-
-/// `inode_operations::mkdir`; returns null: the dentry passed in is the new directory's.
-///
-/// # Safety
-///
-/// Called by the VFS with a locked directory of `T` and a negative dentry in it.
-unsafe extern "C" fn mkdir_callback<T: FileSystem>(
-    _idmap: *mut raw::mnt_idmap,
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-    mode: raw::umode_t,
-) -> *mut raw::dentry {
-    let mode = mode | raw::S_IFDIR as raw::umode_t;
-    // SAFETY: As the VFS guarantees.
-    match unsafe { create_node::<T>(dir, dentry, NodeKind::Directory, mode) } {
-        Ok(()) => core::ptr::null_mut(),
-        Err(e) => e.to_ptr(),
-    }
-}
-
-/// `inode_operations::symlink`.
-///
-/// # Safety
-///
-/// Called by the VFS with a locked directory of `T`, a negative dentry in it and a
-/// NUL-terminated target.
-unsafe extern "C" fn symlink_callback<T: FileSystem>(
-    _idmap: *mut raw::mnt_idmap,
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-    target: *const c_char,
-) -> c_int {
-    // SAFETY: The VFS passes a NUL-terminated target that lives for the call.
-    let target = unsafe { CStr::from_char_ptr(target) }.to_bytes();
-    let mode = raw::S_IFLNK as raw::umode_t | 0o777;
-    // SAFETY: As the VFS guarantees.
-    from_result(|| unsafe {
-        create_node::<T>(dir, dentry, NodeKind::Symlink(target), mode).map(|()| 0)
-    })
-}
-
-/// `inode_operations::mknod`.
-///
-/// # Safety
-///
-/// Called by the VFS with a locked directory of `T` and a negative dentry in it.
-unsafe extern "C" fn mknod_callback<T: FileSystem>(
-    _idmap: *mut raw::mnt_idmap,
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-    mode: raw::umode_t,
-    rdev: raw::dev_t,
-) -> c_int {
-    let kind = if u32::from(mode) & raw::S_IFMT == raw::S_IFREG {
-        NodeKind::Regular
-    } else {
-        NodeKind::Special(rdev)
-    };
-    // SAFETY: As the VFS guarantees.
-    from_result(|| unsafe { create_node::<T>(dir, dentry, kind, mode).map(|()| 0) })
-}
-
-/// `inode_operations::link`.
-///
-/// # Safety
-///
-/// Called by the VFS with `old` positive, `dir` a locked directory of `T` and `dentry` a
-/// negative dentry in it, the linked inode locked too.
-unsafe extern "C" fn link_callback<T: FileSystem>(
-    old: *mut raw::dentry,
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-) -> c_int {
-    from_result(|| {
-        // SAFETY: As the VFS guarantees.
-        let (inode, dir, name) = unsafe {
-            (
-                dentry_inode::<T>(old),
-                Inode::<T>::from_raw(dir),
-                dentry_name(dentry),
-            )
-        };
-        T::link(dir, name, inode)?;
-        // SAFETY: The new dentry gets its own reference to the inode.
-        unsafe {
-            raw::ihold(inode.as_raw());
-            raw::d_instantiate(dentry, inode.as_raw());
-        }
-        Ok(0)
-    })
-}
-
-/// Removes the positive `dentry` from `dir` with `remove` (`T::unlink` or `T::rmdir`).
-///
-/// # Safety
-///
-/// `dir` must be a locked directory of `T` and `dentry` a positive dentry in it, its inode
-/// locked too.
-unsafe fn remove_callback<T: FileSystem>(
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-    remove: fn(&Inode<T>, &[u8], &Inode<T>) -> Result,
-) -> c_int {
-    from_result(|| {
-        // SAFETY: As the caller guarantees.
-        let (dir, name, inode) = unsafe {
-            (
-                Inode::<T>::from_raw(dir),
-                dentry_name(dentry),
-                dentry_inode::<T>(dentry),
-            )
-        };
-        remove(dir, name, inode)?;
-        Ok(0)
-    })
-}
-
-/// `inode_operations::unlink`.
-///
-/// # Safety
-///
-/// Called by the VFS with a locked directory of `T` and a positive dentry in it, its inode
-/// locked too.
-unsafe extern "C" fn unlink_callback<T: FileSystem>(
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-) -> c_int {
-    // SAFETY: As the VFS guarantees.
-    unsafe { remove_callback::<T>(dir, dentry, T::unlink) }
-}
-
-/// `inode_operations::rmdir`.
-///
-/// # Safety
-///
-/// Called by the VFS with a locked directory of `T` and a positive directory dentry in it, its
-/// inode locked too.
-unsafe extern "C" fn rmdir_callback<T: FileSystem>(
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-) -> c_int {
-    // SAFETY: As the VFS guarantees.
-    unsafe { remove_callback::<T>(dir, dentry, T::rmdir) }
-}
-
-/// `inode_operations::rename`. Only `RENAME_NOREPLACE` is supported (the VFS checks it).
-///
-/// # Safety
-///
-/// Called by the VFS with both directories locked, `old` positive, `new` possibly positive.
-unsafe extern "C" fn rename_callback<T: FileSystem>(
-    _idmap: *mut raw::mnt_idmap,
-    old_dir: *mut raw::inode,
-    old: *mut raw::dentry,
-    new_dir: *mut raw::inode,
-    new: *mut raw::dentry,
-    flags: c_uint,
-) -> c_int {
-    from_result(|| {
-        if flags & !raw::RENAME_NOREPLACE != 0 {
-            return Err(EINVAL);
-        }
-        // SAFETY: As the VFS guarantees; `new` may be negative.
-        let (old_dir, old_name, inode, new_dir, new_name, target) = unsafe {
-            (
-                Inode::<T>::from_raw(old_dir),
-                dentry_name(old),
-                dentry_inode::<T>(old),
-                Inode::<T>::from_raw(new_dir),
-                dentry_name(new),
-                if (*new).d_inode.is_null() {
-                    None
-                } else {
-                    Some(dentry_inode::<T>(new))
-                },
-            )
-        };
-        T::rename(old_dir, old_name, inode, new_dir, new_name, target)?;
-        Ok(0)
-    })
-}
-
 /// `inode_operations::setattr`: the VFS checks and copies the attributes, daxfs stores them; a
-/// size change (truncate) goes to `T::set_size` first.
+/// size change (truncate) goes to `T::InodeOps::set_size` first.
 ///
 /// # Safety
 ///
 /// Called by the VFS with a positive dentry of `T`, its inode locked, and valid attributes.
-unsafe extern "C" fn setattr_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn setattr_callback<T: FileSystem>(
     idmap: *mut raw::mnt_idmap,
     dentry: *mut raw::dentry,
     attr: *mut raw::iattr,
@@ -793,11 +383,11 @@ unsafe extern "C" fn setattr_callback<T: FileSystem>(
             unsafe { ((*attr).ia_valid & raw::ATTR_SIZE != 0).then_some((*attr).ia_size) };
         if let Some(size) = new_size {
             // `setattr_prepare` checked it against the size limits; the VFS holds `i_rwsem`.
-            T::set_size(inode, u64::try_from(size).map_err(|_| EINVAL)?)?;
+            T::InodeOps::set_size(inode, u64::try_from(size).map_err(|_| EINVAL)?)?;
         }
         // SAFETY: `attr` is valid; the inode is live and locked.
         unsafe { raw::setattr_copy(idmap, inode.as_raw(), attr) };
-        T::write_inode(inode)?;
+        T::SuperOps::write_inode(inode)?;
         Ok(0)
     })
 }
@@ -812,17 +402,20 @@ pub(super) unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
     inode: *mut raw::inode,
     _flags: c_int,
 ) {
-    // SAFETY: The inode is live; only one whose data is ready was ever filled in from disk.
-    unsafe {
-        if !(*container_of_inode::<T>(inode)).data_ready {
-            return;
-        }
-        if let Err(e) = T::write_inode(Inode::from_raw(inode)) {
-            pr_err!(
-                "could not store the attributes of inode {}: {e:?}\n",
-                (*inode).i_ino
-            );
-        }
+    // SAFETY: The inode is live and sits in an `InodeWithData<T>`.
+    let obj = unsafe { container_of_inode::<T>(inode) };
+    // SAFETY: As above. Only an inode whose data is ready was ever filled in from disk.
+    if !unsafe { (*obj).data_ready } {
+        return;
+    }
+    // SAFETY: The inode is live and ready, and not `I_NEW` any more (its data is set only in
+    // `NewInode::init`, which clears `I_NEW`, and the VFS dirties no new inode before that).
+    let inode = unsafe { Inode::<T>::from_raw(inode) };
+    if let Err(e) = T::SuperOps::write_inode(inode) {
+        pr_err!(
+            "could not store the attributes of inode {}: {e:?}\n",
+            inode.ino()
+        );
     }
 }
 
@@ -832,68 +425,20 @@ pub(super) unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
 ///
 /// Called by the VFS once per inode of a superblock of type `T`, with nobody else using it.
 pub(super) unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut raw::inode) {
-    // SAFETY: The inode is being evicted and is ours. No DAX mapping or pin may remain before
-    // its page cache and blocks go: wait for them first (a no-op for non-DAX inodes).
-    unsafe {
-        raw::dax_break_layout_final(inode);
-        raw::truncate_inode_pages_final(&raw mut (*inode).i_data);
-        let obj = container_of_inode::<T>(inode);
-        // An inode that failed instantiation never had data and was never on disk.
-        if (*obj).data_ready && (*inode).__bindgen_anon_1.__i_nlink == 0 {
-            T::evict(Inode::from_raw(inode));
-        }
-        raw::clear_inode(inode);
+    // No DAX mapping or pin may remain before its page cache and blocks go: wait for them first
+    // (a no-op for non-DAX inodes).
+    // SAFETY: The inode is being evicted and is ours.
+    unsafe { raw::dax_break_layout_final(inode) };
+    // SAFETY: As above.
+    unsafe { raw::truncate_inode_pages_final(&raw mut (*inode).i_data) };
+    // SAFETY: The inode sits in an `InodeWithData<T>`.
+    let obj = unsafe { container_of_inode::<T>(inode) };
+    // SAFETY: As above. An inode that failed instantiation never had data and was never on disk.
+    let unlinked = unsafe { (*obj).data_ready && (*inode).__bindgen_anon_1.__i_nlink == 0 };
+    if unlinked {
+        // SAFETY: Its data is ready, so it was filled in by `NewInode::init`.
+        T::SuperOps::evict(unsafe { Inode::from_raw(inode) });
     }
-}
-
-/// `inode_operations::lookup`.
-///
-/// # Safety
-///
-/// Called by the VFS with a live directory inode of `T` and a valid negative dentry.
-unsafe extern "C" fn lookup_callback<T: FileSystem>(
-    dir: *mut raw::inode,
-    dentry: *mut raw::dentry,
-    _flags: c_uint,
-) -> *mut raw::dentry {
-    // SAFETY: The VFS passes a live, ready directory inode of `T`.
-    let dir = unsafe { Inode::<T>::from_raw(dir) };
-    // SAFETY: The dentry's name is valid and stable during lookup.
-    let name = unsafe {
-        let qstr = &(*dentry).__bindgen_anon_1.d_name;
-        core::slice::from_raw_parts(
-            qstr.name,
-            qstr.__bindgen_anon_1.__bindgen_anon_1.len as usize,
-        )
-    };
-    match T::lookup(dir, name) {
-        // SAFETY: `d_splice_alias` takes over the inode reference (or none for a negative
-        // dentry) and accepts the dentry the VFS gave us.
-        Ok(inode) => unsafe {
-            raw::d_splice_alias(
-                inode.map_or(core::ptr::null_mut(), |i| ARef::into_raw(i).as_ptr().cast()),
-                dentry,
-            )
-        },
-        Err(e) => e.to_ptr(),
-    }
-}
-
-/// `file_operations::iterate_shared`.
-///
-/// # Safety
-///
-/// Called by the VFS with an open directory of `T` and a valid `dir_context`.
-unsafe extern "C" fn iterate_shared_callback<T: FileSystem>(
-    file: *mut raw::file,
-    ctx: *mut raw::dir_context,
-) -> c_int {
-    from_result(|| {
-        // SAFETY: An open file keeps its inode live; it is a ready directory inode of `T`.
-        let dir = unsafe { Inode::<T>::from_raw((*file).f_inode) };
-        // SAFETY: `ctx` is valid for the call; `DirEmitter` is a transparent wrapper.
-        let emitter = unsafe { &mut *ctx.cast::<DirEmitter>() };
-        T::read_dir(dir, emitter)?;
-        Ok(0)
-    })
+    // SAFETY: The inode is ours; this ends its use by the file system.
+    unsafe { raw::clear_inode(inode) };
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Guards for the VFS locks that order DAX faults against truncation: the invalidate lock of an
-//! inode's mapping, and the superblock's page-fault freeze protection.
+//! Guards for the VFS locks: an inode's `i_rwsem`, and those that order DAX faults against
+//! truncation, the invalidate lock of an inode's mapping and the superblock's page-fault freeze
+//! protection.
 //!
 //! Lock order (as in ext4 and XFS): `mmap_lock` -> page-fault freeze protection -> invalidate
 //! lock (shared) for faults; `i_rwsem` -> invalidate lock (exclusive) for truncation; then the
@@ -18,6 +19,58 @@ use super::{
     super_block::SuperBlock,
     trace, //
 };
+
+/// An inode's `i_rwsem`, held exclusively: no other write, truncation or namespace change of the
+/// inode runs meanwhile.
+///
+/// # Invariants
+///
+/// The `i_rwsem` of `inode` is held exclusively until drop.
+pub(crate) struct InodeLock<'a, T: FileSystem> {
+    inode: &'a Inode<T>,
+}
+
+/// An inode's `i_rwsem`, held shared: reads, and lookups of the block map, which no write or
+/// truncation changes meanwhile.
+///
+/// # Invariants
+///
+/// The `i_rwsem` of `inode` is held shared until drop.
+pub(crate) struct InodeLockShared<'a, T: FileSystem> {
+    inode: &'a Inode<T>,
+}
+
+impl<T: FileSystem> Inode<T> {
+    /// Takes `i_rwsem` exclusively.
+    pub(crate) fn lock(&self) -> InodeLock<'_, T> {
+        // SAFETY: By the type invariant of `Inode` the inode is live.
+        unsafe { raw::daxfs_inode_lock(self.as_raw()) };
+        // INVARIANT: The lock was just taken exclusively.
+        InodeLock { inode: self }
+    }
+
+    /// Takes `i_rwsem` shared.
+    pub(crate) fn lock_shared(&self) -> InodeLockShared<'_, T> {
+        // SAFETY: By the type invariant of `Inode` the inode is live.
+        unsafe { raw::daxfs_inode_lock_shared(self.as_raw()) };
+        // INVARIANT: The lock was just taken shared.
+        InodeLockShared { inode: self }
+    }
+}
+
+impl<T: FileSystem> Drop for InodeLock<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held exclusively.
+        unsafe { raw::daxfs_inode_unlock(self.inode.as_raw()) };
+    }
+}
+
+impl<T: FileSystem> Drop for InodeLockShared<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held shared.
+        unsafe { raw::daxfs_inode_unlock_shared(self.inode.as_raw()) };
+    }
+}
 
 /// The invalidate lock of an inode's mapping, held shared: no truncation or hole punch can
 /// remove blocks of the file while it is held, so faults may map them.

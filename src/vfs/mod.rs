@@ -5,27 +5,37 @@
 //! This is the only part of daxfs that touches raw bindings or writes `unsafe`: every type here
 //! documents its invariants and every `unsafe` block its reasoning, so that the file system logic
 //! built on top can be safe Rust.
+//!
+//! Each operations table of the C side has a trait here that the file system implements, in the
+//! logic file that owns it (as each ext2 file owns the table it implements):
+//! [`FileSystem`] (the type and its mount context), [`super_block::Operations`],
+//! [`inode::Operations`], [`dir::InodeOperations`], [`dir::FileOperations`],
+//! [`file::Operations`], [`iomap::Operations`] and [`fault::Operations`].
 
 mod dax;
-mod fault;
-mod file;
+pub(crate) mod dir;
+pub(crate) mod fault;
+pub(crate) mod file;
 mod fs_type;
-mod inode;
+pub(crate) mod inode;
+pub(crate) mod iomap;
 mod locks;
 mod raw;
-mod super_block;
+pub(crate) mod super_block;
 pub(crate) mod trace;
 
 pub(crate) use dax::Pmem;
+pub(crate) use dir::{
+    DirEmitter,
+    NewNode,
+    NodeKind, //
+};
 pub(crate) use fault::{
     DaxFault,
     FaultResult,
     VmFault, //
 };
-pub(crate) use file::{
-    BlockMap,
-    Fallocate, //
-};
+pub(crate) use file::Fallocate;
 pub(crate) use fs_type::{
     ARef,
     DaxMode,
@@ -37,15 +47,14 @@ pub(crate) use fs_type::{
 pub(crate) use inode::{
     iget,
     now,
-    DirEmitter,
     Inode,
     InodeKind,
     InodeParams,
-    Lookup,
-    NewNode,
-    NodeKind, //
+    Lookup, //
 };
+pub(crate) use iomap::BlockMap;
 pub(crate) use super_block::{
+    New,
     SeqFile,
     StatFs,
     SuperBlock, //

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Superblocks: setting one up, its operations table, statfs and mount options.
+//! Superblocks: the typestate that keeps per-mount data out of reach until it exists, setting one
+//! up, and the `super_operations` table with its trait.
 //!
 //! C header: [`include/linux/fs/super_types.h`](srctree/include/linux/fs/super_types.h).
 
@@ -9,7 +10,10 @@ use core::marker::PhantomData;
 use kernel::{
     error::from_result,
     prelude::*,
-    types::Opaque, //
+    types::{
+        Opaque,
+        ScopeGuard, //
+    },
 };
 
 use super::{
@@ -19,26 +23,61 @@ use super::{
         FileSystem,
         FsContext, //
     },
-    inode, raw,
+    inode::{
+        self,
+        Inode, //
+    },
+    raw,
 };
 
-/// A mounted (or mounting) superblock of file system `T`.
+/// The states a superblock goes through, as a type parameter of [`SuperBlock`].
+pub(crate) mod state {
+    /// A superblock that `fill_super` is setting up: its per-mount data does not exist yet.
+    pub(crate) struct New;
+
+    /// A superblock whose per-mount data is installed, until `put_super`.
+    pub(crate) struct Ready;
+
+    mod private {
+        pub(crate) trait Sealed {}
+        impl Sealed for super::New {}
+        impl Sealed for super::Ready {}
+    }
+
+    /// A superblock state; implemented by [`New`] and [`Ready`] only.
+    pub(crate) trait State: private::Sealed {}
+    impl State for New {}
+    impl State for Ready {}
+}
+
+pub(crate) use state::{
+    New,
+    Ready, //
+};
+
+/// A superblock of file system `T` in state `S`.
+///
+/// Only a [`Ready`] superblock has [`SuperBlock::data`]: `T::fill_super` sees a [`New`] one, so
+/// nothing it calls can reach per-mount data that is not there yet.
 ///
 /// # Invariants
 ///
-/// The wrapped `super_block` is live and of type `T`. Once [`fill`] has succeeded, `s_fs_info`
-/// holds a pinned `KBox<T::Data>` that lives until `put_super`.
+/// The wrapped `super_block` is live and of type `T`. In state [`Ready`], `s_fs_info` holds a
+/// pinned `KBox<T::Data>` that lives until `put_super`, which runs after the last inode is gone.
 #[repr(transparent)]
-pub(crate) struct SuperBlock<T: FileSystem>(Opaque<raw::super_block>, PhantomData<T>);
+pub(crate) struct SuperBlock<T: FileSystem, S: state::State = Ready>(
+    Opaque<raw::super_block>,
+    PhantomData<(T, S)>,
+);
 
-impl<T: FileSystem> SuperBlock<T> {
+impl<T: FileSystem, S: state::State> SuperBlock<T, S> {
     /// Wraps a raw superblock pointer.
     ///
     /// # Safety
     ///
-    /// `sb` must be a live superblock of type `T` for `'a`.
+    /// `sb` must be a live superblock of type `T` for `'a`, in state `S`.
     pub(super) unsafe fn from_raw<'a>(sb: *mut raw::super_block) -> &'a Self {
-        // SAFETY: `SuperBlock` is a transparent wrapper; the caller guarantees liveness.
+        // SAFETY: `SuperBlock` is a transparent wrapper; the caller guarantees liveness and state.
         unsafe { &*sb.cast() }
     }
 
@@ -47,18 +86,38 @@ impl<T: FileSystem> SuperBlock<T> {
         self.0.get()
     }
 
-    /// The per-mount state that `T::fill_super` returned.
-    pub(crate) fn data(&self) -> &T::Data {
-        // SAFETY: By the type invariant the superblock is live; `s_fs_info` is set before any
-        // caller can reach a `SuperBlock` of a set-up superblock (the root inode is looked up
-        // only after it is set), and freed only in `put_super`, after the last inode is gone.
-        unsafe { &*(*self.as_raw()).s_fs_info.cast::<T::Data>() }
+    /// The block device under the superblock.
+    pub(super) fn bdev(&self) -> *mut raw::block_device {
+        // SAFETY: By the type invariant the superblock is live; `s_bdev` is set for the whole
+        // life of a block device superblock.
+        unsafe { (*self.as_raw()).s_bdev }
+    }
+
+    /// The largest file size the superblock allows (`s_maxbytes`).
+    pub(super) fn max_bytes(&self) -> raw::loff_t {
+        // SAFETY: By the type invariant the superblock is live; `s_maxbytes` is set before any
+        // file can be opened and never changes afterwards.
+        unsafe { (*self.as_raw()).s_maxbytes }
     }
 
     /// Whether the superblock is mounted read-only.
     pub(crate) fn is_read_only(&self) -> bool {
         // SAFETY: By the type invariant the superblock is live.
         unsafe { raw::daxfs_sb_rdonly(self.as_raw()) }
+    }
+}
+
+impl<T: FileSystem> SuperBlock<T, Ready> {
+    /// The per-mount state that `T::fill_super` returned.
+    pub(crate) fn data(&self) -> &T::Data {
+        // SAFETY: By the type invariant the superblock is ready: `s_fs_info` holds the data, which
+        // lives as long as the superblock is mounted, so at least as long as `self`.
+        unsafe { &*(*self.as_raw()).s_fs_info.cast::<T::Data>() }
+    }
+
+    /// The persistent memory under the file system.
+    pub(super) fn pmem(&self) -> &Pmem {
+        self.data().as_ref()
     }
 }
 
@@ -94,13 +153,30 @@ impl SeqFile {
     }
 }
 
+/// The operations of `super_operations` that a file system implements (`alloc_inode`,
+/// `free_inode` and `put_super` are the VFS layer's own).
+pub(crate) trait Operations<T: FileSystem> {
+    /// Reports usage for statfs(2).
+    fn statfs(sb: &SuperBlock<T>) -> Result<StatFs>;
+
+    /// Writes the mount options that differ from the defaults, each as ",name=value".
+    fn show_options(sb: &SuperBlock<T>, seq: &mut SeqFile) -> Result;
+
+    /// Stores the attributes the VFS holds for `inode` (`dirty_inode`, and after `setattr`).
+    fn write_inode(inode: &Inode<T>) -> Result;
+
+    /// Releases an inode whose last link and last reference are gone: its blocks and its slot
+    /// (`evict_inode`, after the VFS layer has waited for its mappings and pins).
+    fn evict(inode: &Inode<T>);
+}
+
 /// The `super_operations` of `T`.
 struct Ops<T>(PhantomData<T>);
 
 impl<T: FileSystem> Ops<T> {
     const TABLE: raw::super_operations = raw::super_operations {
-        alloc_inode: Some(inode::alloc_inode_callback::<T>),
-        free_inode: Some(inode::free_inode_callback::<T>),
+        alloc_inode: Some(inode::cache::alloc_inode_callback::<T>),
+        free_inode: Some(inode::cache::free_inode_callback::<T>),
         evict_inode: Some(inode::evict_inode_callback::<T>),
         dirty_inode: Some(inode::dirty_inode_callback::<T>),
         put_super: Some(put_super_callback::<T>),
@@ -120,53 +196,57 @@ pub(super) unsafe fn fill<T: FileSystem>(
     fc: &mut FsContext,
     opts: &T::Options,
 ) -> Result {
-    // SAFETY: `sb` is new and ours until this returns.
-    let s = unsafe { &mut *sb };
-    s.s_op = &Ops::<T>::TABLE;
-    s.s_magic = T::MAGIC as usize;
-    s.s_time_gran = 1;
-    s.s_maxbytes = i64::MAX;
+    {
+        // SAFETY: `sb` is new and ours until this returns; this borrow ends at the block's end.
+        let s = unsafe { &mut *sb };
+        s.s_op = &Ops::<T>::TABLE;
+        s.s_magic = T::MAGIC as usize;
+        s.s_time_gran = 1;
+        s.s_maxbytes = i64::MAX;
+    }
+    // CAST: the page size (4096) fits a C int.
+    let block_size = kernel::page::PAGE_SIZE as c_int;
     // SAFETY: `sb` is a valid superblock with a block device.
-    if unsafe { raw::sb_set_blocksize(sb, kernel::page::PAGE_SIZE as c_int) } == 0 {
+    if unsafe { raw::sb_set_blocksize(sb, block_size) } == 0 {
         fc.error(c"the device's logical block size is larger than the page size");
         return Err(EINVAL);
     }
-    // SAFETY: `s_bdev` is the superblock's valid block device.
-    let pmem = unsafe { Pmem::open(s.s_bdev, fc)? };
-    // SAFETY: `sb` is live and of type `T`.
-    let sbw = unsafe { SuperBlock::<T>::from_raw(sb) };
-    let data = KBox::pin_init(T::fill_super(sbw, opts, pmem, fc)?, GFP_KERNEL)?;
-    // SAFETY: The data stays where it is until `drop_data` drops it in place.
-    s.s_fs_info = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) }).cast();
+    // SAFETY: `sb` is valid; `s_bdev` is set for the whole life of a block device superblock.
+    let bdev = unsafe { (*sb).s_bdev };
+    // SAFETY: `bdev` is the superblock's valid block device.
+    let pmem = unsafe { Pmem::open(bdev, fc)? };
+    // SAFETY: `sb` is live, of type `T`, and has no data yet.
+    let new_sb = unsafe { SuperBlock::<T, New>::from_raw(sb) };
+    let data = KBox::pin_init(T::fill_super(new_sb, opts, pmem, fc)?, GFP_KERNEL)?;
+    // SAFETY: The data is never moved out of its box: `drop_data` drops it in place.
+    let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
+    // SAFETY: `sb` is new and ours until this returns.
+    unsafe { (*sb).s_fs_info = data.cast() };
+    // Without a root, the VFS never calls `put_super`: free the state here on failure.
+    let free_data = ScopeGuard::new(|| drop_data::<T>(sb));
 
-    let root = match T::root(sbw) {
-        Ok(root) => root,
-        Err(e) => {
-            // Without a root, the VFS never calls `put_super`: free the state here.
-            drop_data::<T>(sb);
-            return Err(e);
-        }
-    };
+    // SAFETY: `s_fs_info` now holds the data: the superblock is ready.
+    let sb_ready = unsafe { SuperBlock::<T, Ready>::from_raw(sb) };
+    let root = T::root(sb_ready)?;
     // SAFETY: `d_make_root` takes over the reference `root` holds, also on failure.
     let dentry = unsafe { raw::d_make_root(ARef::into_raw(root).as_ptr().cast()) };
     if dentry.is_null() {
-        drop_data::<T>(sb);
         return Err(ENOMEM);
     }
-    s.s_root = dentry;
+    free_data.dismiss();
+    // SAFETY: `sb` is new and ours until this returns.
+    unsafe { (*sb).s_root = dentry };
     Ok(())
 }
 
 /// Frees the `T::Data` of `sb` and clears the pointer.
 fn drop_data<T: FileSystem>(sb: *mut raw::super_block) {
     // SAFETY: Called with a live superblock whose `s_fs_info` is null or a pinned `KBox<T::Data>`
-    // that nothing uses any more; it is dropped in place.
-    unsafe {
-        let data = (*sb).s_fs_info.cast::<T::Data>();
-        (*sb).s_fs_info = core::ptr::null_mut();
-        if !data.is_null() {
-            drop(Pin::new_unchecked(KBox::from_raw(data)));
-        }
+    // that nothing uses any more.
+    let data = unsafe { core::ptr::replace(&raw mut (*sb).s_fs_info, core::ptr::null_mut()) };
+    if !data.is_null() {
+        // SAFETY: `data` came from `KBox::into_raw` in `fill` and is dropped in place, once.
+        drop(unsafe { Pin::new_unchecked(KBox::from_raw(data.cast::<T::Data>())) });
     }
 }
 
@@ -183,7 +263,7 @@ unsafe extern "C" fn put_super_callback<T: FileSystem>(sb: *mut raw::super_block
 ///
 /// # Safety
 ///
-/// Called by the VFS with a dentry of a live superblock of type `T` and a valid output.
+/// Called by the VFS with a dentry of a live, ready superblock of type `T` and a valid output.
 unsafe extern "C" fn statfs_callback<T: FileSystem>(
     dentry: *mut raw::dentry,
     buf: *mut kernel::bindings::kstatfs,
@@ -191,9 +271,9 @@ unsafe extern "C" fn statfs_callback<T: FileSystem>(
     // `kernel::bindings` declares `kstatfs` opaque; this is the same C structure in full.
     let buf = buf.cast::<raw::kstatfs>();
     from_result(|| {
-        // SAFETY: The dentry and its superblock are live for the call.
+        // SAFETY: The dentry and its superblock are live and ready for the call.
         let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
-        let st = T::statfs(sb)?;
+        let st = T::SuperOps::statfs(sb)?;
         // SAFETY: `buf` is valid for writes for the call.
         let buf = unsafe { &mut *buf };
         buf.f_type = T::MAGIC as isize;
@@ -204,7 +284,9 @@ unsafe extern "C" fn statfs_callback<T: FileSystem>(
         buf.f_bavail = st.free_blocks;
         buf.f_files = st.files;
         buf.f_ffree = st.free_files;
+        // CAST: a name length (255) fits any integer type.
         buf.f_namelen = st.name_len as isize;
+        // CAST: the fsid words are bit patterns; the C field is signed.
         buf.f_fsid.val = [st.fsid[0] as c_int, st.fsid[1] as c_int];
         Ok(0)
     })
@@ -214,17 +296,18 @@ unsafe extern "C" fn statfs_callback<T: FileSystem>(
 ///
 /// # Safety
 ///
-/// Called by the VFS with a valid `seq_file` and the root dentry of a live superblock of `T`.
+/// Called by the VFS with a valid `seq_file` and the root dentry of a live, ready superblock of
+/// `T`.
 unsafe extern "C" fn show_options_callback<T: FileSystem>(
     seq: *mut raw::seq_file,
     root: *mut raw::dentry,
 ) -> c_int {
     from_result(|| {
-        // SAFETY: The dentry and its superblock are live for the call.
+        // SAFETY: The dentry and its superblock are live and ready for the call.
         let sb = unsafe { SuperBlock::<T>::from_raw((*root).d_sb) };
         // SAFETY: `seq` is valid for the call; `SeqFile` is a transparent wrapper.
         let seq = unsafe { &mut *seq.cast::<SeqFile>() };
-        T::show_options(sb, seq)?;
+        T::SuperOps::show_options(sb, seq)?;
         Ok(0)
     })
 }

@@ -32,6 +32,34 @@ fsck_clean() {
 	((rc == 0)) || fail "fsck -n $1 exited $rc: $out"
 }
 
+# mount_fresh DEV DIR [MKFS_ARGS...]: a fresh daxfs on DEV (mkfs_daxfs, quiet), mounted on DIR.
+mount_fresh() {
+	local dev=$1 dir=$2
+	shift 2
+	mkfs_daxfs "$dev" "$@" >/dev/null
+	mount -t daxfs "$dev" "$dir"
+}
+
+# cd_fresh DEV DIR [MKFS_ARGS...]: mount_fresh, then cd into DIR (call it in the test's own shell).
+cd_fresh() {
+	mount_fresh "$@"
+	cd "$2"
+}
+
+# umount_checked DEV DIR: unmounts DIR (after a cd / if the shell is inside it); fsck -n must find DEV clean.
+umount_checked() {
+	local dev=$1 dir=$2
+	case $PWD/ in "${dir%/}"/*) cd / ;; esac
+	umount "$dir"
+	fsck_clean "$dev"
+}
+
+# remount_checked DEV DIR: umount_checked, then mounts DEV on DIR again (no options); the shell stays in / if it left DIR.
+remount_checked() {
+	umount_checked "$1" "$2"
+	mount -t daxfs "$1" "$2"
+}
+
 # mount_errno DEV OPTIONS: runs mount, which must fail, under strace; prints
 # the errno name the failing mount syscall returned (fsopen API or mount(2)).
 mount_errno() {

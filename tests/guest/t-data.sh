@@ -1,13 +1,12 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # File data through DAX: round trips at odd offsets and sizes, appends,
 # sparse files whose holes read as zeros and own no blocks, SEEK_DATA/SEEK_HOLE
 # and FIEMAP, 2 MiB-aligned allocation of large writes, STATX_ATTR_DAX on files, contents
 # identical after unmount and mount, and fsck clean.
 . "$(dirname "$0")/lib.sh"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-cd "$TEST_DIR"
+cd_fresh "$TEST_DEV" "$TEST_DIR"
 
 # Round trips: random data at odd offsets and lengths, checked byte for byte.
 head -c 3000000 /dev/urandom >/tmp/random
@@ -53,11 +52,7 @@ xfs_io -c 'statx -r' rt | grep -q 'stat.attributes = 0x200000' || fail "no STATX
 echo "ok: STATX_ATTR_DAX"
 
 sums=$(md5sum rt app sparse aligned)
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+remount_checked "$TEST_DEV" "$TEST_DIR"
 [[ $(cd "$TEST_DIR" && md5sum rt app sparse aligned) == "$sums" ]] || fail "contents changed across unmount and mount"
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: contents identical after unmount and mount, fsck clean"

@@ -1,10 +1,10 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Running out of inodes gives ENOSPC, statfs says 0 free, and deleting a file
 # makes room again; fsck stays clean.
 . "$(dirname "$0")/lib.sh"
 
-mkfs_daxfs "$SCRATCH_DEV" -N 64 >/dev/null
-mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT" -N 64
 total=$(stat -f -c %c "$SCRATCH_MNT")
 n=0
 while touch "$SCRATCH_MNT/f$n" 2>/tmp/touch.err; do
@@ -18,5 +18,4 @@ echo "ok: ENOSPC after $n files (root + $n = $total inodes)"
 rm "$SCRATCH_MNT/f7"
 touch "$SCRATCH_MNT/again" || fail "no room after deleting a file"
 echo "ok: deleting a file makes room"
-umount "$SCRATCH_MNT"
-fsck_clean "$SCRATCH_DEV"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Files with more extents than fit in the inode: the rest go to a chain of
 # extent-overflow blocks. A file written every other block has hundreds of
 # extents: its data reads back, FIEMAP lists them all, fsck checks the chain;
@@ -6,9 +7,7 @@
 # directory interleaved with file data grows past six extents the same way.
 . "$(dirname "$0")/lib.sh"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-cd "$TEST_DIR"
+cd_fresh "$TEST_DEV" "$TEST_DIR"
 
 # Every other block: each written block is an extent of its own.
 touch frag
@@ -33,10 +32,7 @@ for i in 0 5 6 7 208 209 399; do
 done
 echo "ok: data and holes read back through inline and overflow extents"
 
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+remount_checked "$TEST_DEV" "$TEST_DIR"
 cd "$TEST_DIR"
 echo "ok: fsck checks the chain and finds it clean; remount reads it"
 
@@ -59,10 +55,7 @@ done
 # 150 entries take 10 blocks (15 a block), each its own extent: one overflow block.
 [[ $(stat -c %b d) == 88 ]] || fail "the directory owns $(stat -c %b d) sectors, expected 10 blocks and an overflow block"
 [[ $(tr -d ' ' <d/f149) == 149 ]] || fail "d/f149 reads back wrong"
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+remount_checked "$TEST_DEV" "$TEST_DIR"
 cd "$TEST_DIR"
 [[ $(ls d | wc -l) == 150 ]] || fail "after remount the directory lists $(ls d | wc -l) entries"
 rm -r d
@@ -70,6 +63,4 @@ echo "ok: a directory grows past six extents into an overflow block"
 rm frag
 [[ $(stat -f -c %f .) == "$free0" ]] || fail "after rm: $(stat -f -c %f .) free blocks, expected $free0"
 echo "ok: deleting the files frees every block, the chain's too"
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # fallocate: allocation (growing the size or not) gives zeroed blocks, also
 # blocks just freed by a deleted file full of a pattern (FIEMAP proves the
 # reuse); punch hole frees whole blocks and zeroes partial ones; zero range
@@ -6,9 +7,7 @@
 # (EOPNOTSUPP); fsck stays clean.
 . "$(dirname "$0")/lib.sh"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-cd "$TEST_DIR"
+cd_fresh "$TEST_DEV" "$TEST_DIR"
 first_sector() {
 	xfs_io -c fiemap "$1" | sed -n 's/^[[:space:]]*[0-9]*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\..*/\1/p' | head -n1
 }
@@ -52,7 +51,5 @@ echo "ok: zero range reads zeros, stays allocated, grows the size unless --keep-
 
 expect_fail "Operation not supported" fallocate -c -o 0 -l 4096 z
 expect_fail "Operation not supported" fallocate -i -o 0 -l 4096 z
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: fsck clean"

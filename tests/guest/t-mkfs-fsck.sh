@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # mkfs -t daxfs and fsck -t daxfs work on a pmem device in the guest: mkfs
 # refuses to overwrite a file system without -f, fsck -n finds a fresh one
 # clean and never writes, and reports a corrupted superblock.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # DAX mmap: writes through a mapping and read()/write() see each other; hole
 # read faults allocate nothing, write faults exactly their block; SIGBUS beyond
 # EOF, also after the file shrank; PMD faults on a 2 MiB-aligned extent and a
@@ -12,9 +13,7 @@
 st=/repo/target/release/daxfs-selftest
 [[ -x $st ]] || fail "$st not built"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-cd "$TEST_DIR"
+cd_fresh "$TEST_DEV" "$TEST_DIR"
 
 for t in map-rw hole-fault sigbus vm-writev fork; do
 	"$st" "$t" "$TEST_DIR/$t" || fail "$t"
@@ -70,11 +69,7 @@ echo 0 >$tracing/events/fs_dax/dax_pmd_fault_done/enable
 
 # msync'ed data written through a mapping survives unmount and mount.
 "$st" mwrite "$TEST_DIR/persist" $((3 << 20)) 77 || fail "mwrite"
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+remount_checked "$TEST_DEV" "$TEST_DIR"
 "$st" verify "$TEST_DIR/persist" $((3 << 20)) 77 || fail "data written through a mapping was lost across unmount and mount"
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: msync'ed mapping writes survive unmount and mount; fsck clean"

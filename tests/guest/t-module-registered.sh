@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # The module loaded at boot registered the daxfs file system type.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # rmmod unregisters the file system type; loading again registers it again.
 . "$(dirname "$0")/lib.sh"
 

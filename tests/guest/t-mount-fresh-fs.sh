@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # A fresh daxfs mounts with dax=always, shows it in /proc/mounts, reports the
 # geometry mkfs made through statfs, has an empty root directory, answers
 # lookups, unmounts, and is still clean.
@@ -31,8 +32,7 @@ echo "ok: empty root directory, inode 1"
 expect_fail "No such file or directory" stat "$TEST_DIR/missing"
 expect_fail "File name too long" stat "$TEST_DIR/$(printf 'n%.0s' {1..256})"
 
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: unmounted, fsck clean"
 
 # "-o dax" alone means dax=always, as for ext4 (fstests mounts that way); no
@@ -57,8 +57,7 @@ rc=0
 fsck -t daxfs -n "$TEST_DEV" >/dev/null 2>&1 || rc=$?
 ((rc == 4)) || fail "a file system remounted read-write is not marked in use (fsck -n exit $rc)"
 echo data >"$TEST_DIR/rw-file"
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 mount -t daxfs -o ro "$TEST_DEV" "$TEST_DIR"
 [[ $(cat "$TEST_DIR/rw-file") == data ]] || fail "a file written after remount,rw was lost"
 umount "$TEST_DIR"

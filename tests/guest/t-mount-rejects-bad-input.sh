@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Mounting refuses, with an errno and a dmesg line that say why and without a
 # kernel warning: a device without daxfs, a bad superblock checksum, an image
 # from a newer format version or with unknown features, geometry larger than

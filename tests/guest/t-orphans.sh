@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # The orphan list: a file unlinked while in use keeps its blocks until its
 # last user lets go, and a crash in between leaks nothing.
 # - While unlinked files are open they are on the on-disk list (fsck of a copy
@@ -39,8 +40,7 @@ expect_only_orphans() {
 }
 ino() { stat -c %i "$1"; }
 
-mkfs_daxfs "$dev" >/dev/null
-mount -t daxfs "$dev" "$mnt"
+mount_fresh "$dev" "$mnt"
 for i in 1 2 3; do
 	head -c $((i * 1024 * 1024)) /dev/urandom >"$mnt/f$i"
 done
@@ -81,8 +81,7 @@ crash_copy /tmp/crash-dir.img
 expect_only_orphans /tmp/crash-dir.img $(printf '%s\n' "$id" "$iv" | sort -n)
 exec 6<&- 7<&-
 rm "$mnt/victim"
-umount "$mnt"
-fsck_clean "$dev"
+umount_checked "$dev" "$mnt"
 echo "ok: a removed directory and a file replaced by rename, both held open, are orphans until closed"
 
 # Mount the crash with three orphans: read-only first, then read-write.
@@ -95,8 +94,7 @@ mount -o remount,rw "$mnt"
 dmesg | grep -qF "freed 3 orphan inode(s)" || fail "remount read-write did not free the 3 orphans: $(dmesg | tail -n 5)"
 [[ $(stat -f -c %f "$mnt") == "$empty" ]] || fail "after remount read-write $(stat -f -c %f "$mnt") blocks are free, not $empty"
 [[ -z $(ls -A "$mnt") ]] || fail "the crashed file system lists: $(ls -A "$mnt")"
-umount "$mnt"
-fsck_clean "$dev"
+umount_checked "$dev" "$mnt"
 echo "ok: after a crash, the read-write (re)mount frees the 3 orphans and statfs counts their blocks free"
 
 crash_restore /tmp/crash2.img
@@ -106,13 +104,11 @@ dmesg | grep -qF "freed 2 orphan inode(s)" || fail "mount did not free the 2 orp
 dmesg | grep -qF "not cleanly unmounted" || fail "mount does not say the file system was not cleanly unmounted"
 [[ $(stat -f -c %f "$mnt") == "$empty" ]] ||
 	fail "after mount $(stat -f -c %f "$mnt") blocks are free, not $empty"
-umount "$mnt"
-fsck_clean "$dev"
+umount_checked "$dev" "$mnt"
 echo "ok: a read-write mount of a crash frees the orphans that remained after a middle one was closed"
 
 # A damaged list: the head names a free inode, or an inode that still has links.
-mkfs_daxfs "$dev" >/dev/null
-mount -t daxfs "$dev" "$mnt"
+mount_fresh "$dev" "$mnt"
 touch "$mnt/linked"
 il=$(ino "$mnt/linked")
 umount "$mnt"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # No block is freed, reused or zeroed while its page is pinned. A page of a
 # mapped file is pinned through the test module (tests/pin), the way a device
 # pins a DMA target, or by an O_DIRECT read in flight from a slow null_blk:
@@ -49,9 +50,7 @@ finish() {
 free_blocks() { stat -f -c %f "$SCRATCH_MNT"; }
 ino_of() { stat -c %i "$1"; }
 
-mkfs_daxfs "$SCRATCH_DEV" >/dev/null
-mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
-cd "$SCRATCH_MNT"
+cd_fresh "$SCRATCH_DEV" "$SCRATCH_MNT"
 echo 1 >$tracing/events/daxfs/enable
 : >$tracing/trace
 
@@ -173,7 +172,5 @@ done
 rmmod null_blk
 
 echo 0 >$tracing/events/daxfs/enable
-cd /
-umount "$SCRATCH_MNT"
-fsck_clean "$SCRATCH_DEV"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
 echo "ok: fsck clean"

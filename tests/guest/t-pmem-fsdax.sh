@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Both emulated NVDIMMs are fsdax namespaces whose block devices support DAX,
 # and a DAX mount of a reference file system (ext4 -o dax) works on them.
 . "$(dirname "$0")/lib.sh"

@@ -1,13 +1,12 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # No stale data: the blocks of a deleted file full of a pattern are reused by
 # new files that are written only in part, by write() or by write faults on a
 # file extended by truncate (FIEMAP proves the reuse), and nothing but zeros and
 # the written bytes reads back from them, also after truncating a file up.
 . "$(dirname "$0")/lib.sh"
 
-mkfs_daxfs "$SCRATCH_DEV" >/dev/null
-mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
-cd "$SCRATCH_MNT"
+cd_fresh "$SCRATCH_DEV" "$SCRATCH_MNT"
 # first_sector FILE: the device sector where FILE's first extent starts.
 first_sector() {
 	xfs_io -c fiemap "$1" | sed -n 's/^[[:space:]]*[0-9]*: \[[0-9]*\.\.[0-9]*\]: \([0-9]*\)\.\..*/\1/p' | head -n1
@@ -51,6 +50,4 @@ fi
 [[ $(cat $files | tr -cd '\001' | wc -c) == 60 && $(cat $files | tr -cd '\002' | wc -c) == 18 ]] ||
 	fail "the written bytes did not read back"
 echo "ok: only zeros and the written bytes read back"
-cd /
-umount "$SCRATCH_MNT"
-fsck_clean "$SCRATCH_DEV"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # daxfs's trace events: listed under /sys/kernel/tracing/events/daxfs/, counted
 # by perf stat, recorded by perf record and trace-cmd, with the fields the
 # README promises.
@@ -11,9 +12,7 @@ for e in daxfs_fault daxfs_alloc_blocks daxfs_free_blocks daxfs_layout_wait_star
 done
 echo "ok: the daxfs events are registered"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-cd "$TEST_DIR"
+cd_fresh "$TEST_DEV" "$TEST_DIR"
 xfs_io -f -c 'truncate 64k' f
 perf stat -x, -o /tmp/perf.csv -e 'daxfs:daxfs_fault' -e 'daxfs:daxfs_alloc_blocks' -e 'daxfs:daxfs_truncate' \
 	-- sh -c "$st touch f 0 65536 write && truncate -s 0 f" || fail "perf stat failed"

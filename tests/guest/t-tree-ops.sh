@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Tree operations on daxfs: create, mkdir, symlink (inline and one-block
 # targets), mknod, link, unlink, rmdir, rename (same and across directories,
 # over a file and over an empty directory, RENAME_NOREPLACE), setattr; the link
@@ -6,9 +7,7 @@
 # and mount, and fsck clean after.
 . "$(dirname "$0")/lib.sh"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-cd "$TEST_DIR"
+cd_fresh "$TEST_DEV" "$TEST_DIR"
 
 # expect_errno ERRNO CMD...: CMD must fail with the syscall error ERRNO (seen by strace).
 expect_errno() {
@@ -98,14 +97,10 @@ echo "ok: unlinked open file freed at last close"
 
 snapshot() { (cd "$TEST_DIR" && find . -printf '%p %y %m %U %G %n %s %T@ %l\n' | sort); }
 before=$(snapshot)
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+remount_checked "$TEST_DEV" "$TEST_DIR"
 after=$(snapshot)
 [[ $before == "$after" ]] || fail "tree changed across unmount/mount: $(diff <(echo "$before") <(echo "$after"))"
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: tree identical after unmount and mount, fsck clean"
 
 # The directory index (names by hash, free slots): freed slots are reused, so
@@ -135,7 +130,5 @@ umount "$TEST_DIR"
 mount -t daxfs "$TEST_DEV" "$TEST_DIR"
 cd "$TEST_DIR/many"
 check_names " after a mount"
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: directory slots are reused, names found and not found as they should, also after a mount"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Truncate (no pins here; the pinned cases come with the pin-test module):
 # shrinking keeps the data before the new end and frees the blocks after it
 # (statfs counts them back), growing reads zeros, also where a mapping wrote
@@ -6,9 +7,7 @@
 # fsck stays clean.
 . "$(dirname "$0")/lib.sh"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
-cd "$TEST_DIR"
+cd_fresh "$TEST_DEV" "$TEST_DIR"
 
 touch f
 free0=$(stat -f -c %f .)
@@ -40,7 +39,5 @@ echo "ok: O_TRUNC empties the file and frees every block"
 
 xfs_io -f -c 'pwrite -q 0 64k' -c 'truncate 12288' -c 'pwrite -q 20k 4k' g
 [[ $(stat -c %s g) == 24576 && $(stat -c %b g) == 32 ]] || fail "write after truncate: size $(stat -c %s g), sectors $(stat -c %b g)"
-cd /
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: fsck clean after truncates"

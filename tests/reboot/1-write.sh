@@ -1,10 +1,10 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Boot 1 of the reboot test: makes a tree and powers off without unmounting,
 # as a crash would.
 . "$(dirname "$0")/../guest/lib.sh"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+mount_fresh "$TEST_DEV" "$TEST_DIR"
 mkdir -p "$TEST_DIR/a/b"
 touch "$TEST_DIR/a/file"
 ln -s "$(printf 'p%.0s' {1..500})" "$TEST_DIR/a/b/link"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Boot 2 of the reboot test: the tree is there after a guest reboot on the same
 # NVDIMM backing file. The file system was not unmounted, so fsck -n reports it
 # dirty (exit 4) and fsck -y marks it clean without other repairs.
@@ -15,6 +16,5 @@ fsck_clean "$TEST_DEV"
 mount -t daxfs "$TEST_DEV" "$TEST_DIR"
 after=$(cd "$TEST_DIR" && find . -printf '%p %y %m %n %s %l\n' | sort)
 [[ $after == "$(cat /results/tree-before)" ]] || fail "tree differs after reboot: $(diff /results/tree-before <(echo "$after"))"
-umount "$TEST_DIR"
-fsck_clean "$TEST_DEV"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: tree identical after a guest reboot on the same NVDIMM"

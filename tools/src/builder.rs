@@ -13,6 +13,7 @@ use crate::device::Block;
 use crate::device::BlockDevice;
 use crate::device::MemDevice;
 use crate::format::bitmap_set;
+use crate::format::encode_extent_block;
 use crate::format::record_mut;
 use crate::format::DirEntry;
 use crate::format::Extent;
@@ -241,15 +242,8 @@ impl ImageBuilder {
         }
         for (index, chunk) in chunks.iter().enumerate() {
             let mut block: Block = [0; BLOCK_SIZE];
-            for (slot, extent) in chunk.iter().enumerate() {
-                ExtentBlockHeader::write_extent(&mut block, slot, extent)?;
-            }
-            let header = ExtentBlockHeader {
-                count: chunk.len() as u32,
-                next: chain.get(index + 1).copied().unwrap_or(0),
-                owner: ino,
-            };
-            header.encode(&mut block);
+            let next = chain.get(index + 1).copied().unwrap_or(0);
+            encode_extent_block(&mut block, ino, next, chunk)?;
             self.dev.write_block(chain[index], &block)?;
         }
         inode.overflow_block = chain.first().copied().unwrap_or(0);

@@ -2,11 +2,12 @@
 
 //! The userspace tools of daxfs: the shared code of `mkfs.daxfs` and `fsck.daxfs`.
 //!
-//! [`format`](mod@format) is the on-disk format, the very file the kernel module compiles. The rest is
-//! userspace only: block device access ([`device`]), option parsing ([`args`]), the two tools'
-//! logic ([`mkfs`], [`fsck`]) and an image builder for tests ([`builder`]).
+//! [`format`](mod@format) is the on-disk format, the very source (`src/format/`) the kernel module
+//! compiles. The rest is userspace only: block device access ([`device`]), option parsing
+//! ([`args`]), the two tools' logic ([`mkfs`], [`fsck`]) and an image builder for tests
+//! ([`builder`]).
 
-#[path = "../../src/format.rs"]
+#[path = "../../src/format/mod.rs"]
 pub mod format;
 
 pub mod args;

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Extents, their checker, and extent-overflow blocks.
+
+use super::{
+    checksum::checksum_without_field,
+    codec::{
+        read_u32,
+        read_u64,
+        record_mut,
+        write_u32,
+        write_u64, //
+    },
+    extent_block_off,
+    extent_off,
+    FormatError,
+    Superblock,
+    BLOCK_SIZE,
+    EXTENTS_PER_BLOCK,
+    EXTENT_BLOCK_HEADER_SIZE,
+    EXTENT_BLOCK_MAGIC,
+    EXTENT_SIZE,
+    MAX_FILE_BLOCKS, //
+};
+
+/// An extent: `len` file blocks from `logical` mapped to device blocks from `physical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Extent {
+    /// First file block.
+    pub logical: u64,
+    /// First device block.
+    pub physical: u64,
+    /// Length in blocks, at least 1.
+    pub len: u32,
+}
+
+impl Extent {
+    /// Decodes an extent, checking that it is not empty and that neither end overflows.
+    pub fn decode(buf: &[u8]) -> Result<Self, FormatError> {
+        let extent = Self {
+            logical: read_u64(buf, extent_off::LOGICAL)?,
+            physical: read_u64(buf, extent_off::PHYSICAL)?,
+            len: read_u32(buf, extent_off::LEN)?,
+        };
+        if extent.len == 0 {
+            return Err(FormatError::BadExtent("zero length"));
+        }
+        if extent.logical_end().is_none() || extent.physical_end().is_none() {
+            return Err(FormatError::BadExtent("end overflows"));
+        }
+        Ok(extent)
+    }
+
+    /// Encodes the extent.
+    pub fn encode(&self, buf: &mut [u8; EXTENT_SIZE]) {
+        write_u64(buf, extent_off::LOGICAL, self.logical);
+        write_u64(buf, extent_off::PHYSICAL, self.physical);
+        write_u32(buf, extent_off::LEN, self.len);
+    }
+
+    /// The file block after the extent, if it does not overflow.
+    pub fn logical_end(&self) -> Option<u64> {
+        self.logical.checked_add(u64::from(self.len))
+    }
+
+    /// The device block after the extent, if it does not overflow.
+    pub fn physical_end(&self) -> Option<u64> {
+        self.physical.checked_add(u64::from(self.len))
+    }
+
+    /// Splits the extent at file block `logical`: the part before it and the part from it on,
+    /// either of which may be empty (`None`).
+    pub fn split_at(&self, logical: u64) -> (Option<Extent>, Option<Extent>) {
+        let end = self.logical.saturating_add(u64::from(self.len));
+        if logical <= self.logical {
+            return (None, Some(*self));
+        }
+        if logical >= end {
+            return (Some(*self), None);
+        }
+        let head = (logical - self.logical) as u32;
+        (
+            Some(Extent { len: head, ..*self }),
+            Some(Extent {
+                logical,
+                physical: self.physical + u64::from(head),
+                len: self.len - head,
+            }),
+        )
+    }
+
+    /// The device block holding file block `logical`, if the extent maps it.
+    pub fn map(&self, logical: u64) -> Option<u64> {
+        let offset = logical.checked_sub(self.logical)?;
+        if offset < u64::from(self.len) {
+            self.physical.checked_add(offset)
+        } else {
+            None
+        }
+    }
+}
+
+/// Checks a file's extents one by one, in order, and totals them.
+///
+/// Feed it the inline extents and then those of each overflow block; finish with
+/// [`Inode::check_extent_totals`](super::Inode::check_extent_totals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ExtentChecker {
+    /// First data block.
+    data_start: u64,
+    /// End of the file system.
+    total_blocks: u64,
+    /// Extents seen.
+    count: u64,
+    /// File block after the last extent seen.
+    next_logical: u64,
+    /// Blocks mapped by the extents seen.
+    mapped_blocks: u64,
+    /// Whether the extents seen map file blocks `0..next_logical` without a hole.
+    contiguous: bool,
+}
+
+impl ExtentChecker {
+    /// A checker for the extents of one file of `sb`.
+    pub fn new(sb: &Superblock) -> Self {
+        Self {
+            data_start: sb.data_start,
+            total_blocks: sb.total_blocks,
+            contiguous: true,
+            ..Self::default()
+        }
+    }
+
+    /// Checks the next extent: not empty, inside the data area, within the largest file, and
+    /// after the previous one without overlapping it.
+    pub fn add(&mut self, extent: &Extent) -> Result<(), FormatError> {
+        use FormatError::BadExtent;
+
+        if extent.len == 0 {
+            return Err(BadExtent("zero length"));
+        }
+        let logical_end = extent
+            .logical_end()
+            .filter(|&end| end <= MAX_FILE_BLOCKS)
+            .ok_or(BadExtent("maps past the largest file size"))?;
+        if extent.physical < self.data_start
+            || extent
+                .physical_end()
+                .is_none_or(|end| end > self.total_blocks)
+        {
+            return Err(BadExtent("outside the data area"));
+        }
+        if extent.logical < self.next_logical {
+            return Err(BadExtent("overlaps or is out of order"));
+        }
+        if extent.logical != self.next_logical {
+            self.contiguous = false;
+        }
+        self.count = self
+            .count
+            .checked_add(1)
+            .ok_or(BadExtent("too many extents"))?;
+        self.mapped_blocks = self
+            .mapped_blocks
+            .checked_add(u64::from(extent.len))
+            .ok_or(BadExtent("too many blocks"))?;
+        self.next_logical = logical_end;
+        Ok(())
+    }
+
+    /// Extents seen so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Blocks mapped by the extents seen so far.
+    pub fn mapped_blocks(&self) -> u64 {
+        self.mapped_blocks
+    }
+
+    /// The file block after the last extent seen (0 if none).
+    pub fn next_logical(&self) -> u64 {
+        self.next_logical
+    }
+
+    /// Whether the extents seen map file blocks `0..next_logical()` without a hole.
+    pub fn is_contiguous(&self) -> bool {
+        self.contiguous
+    }
+}
+
+/// The header of an extent-overflow block. Its magic and checksum are implied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ExtentBlockHeader {
+    /// Extents in this block, 1..=[`EXTENTS_PER_BLOCK`].
+    pub count: u32,
+    /// Next overflow block, 0 at the end of the chain.
+    pub next: u64,
+    /// Inode owning the block.
+    pub owner: u64,
+}
+
+impl ExtentBlockHeader {
+    /// Decodes the header of an extent-overflow block, checking the magic, the checksum (over
+    /// the whole block, so `block` must be the whole block) and the extent count.
+    pub fn decode(block: &[u8]) -> Result<Self, FormatError> {
+        let block = block.get(..BLOCK_SIZE).ok_or(FormatError::TooShort)?;
+        if read_u32(block, extent_block_off::MAGIC)? != EXTENT_BLOCK_MAGIC {
+            return Err(FormatError::BadMagic);
+        }
+        if read_u32(block, extent_block_off::CHECKSUM)?
+            != checksum_without_field(block, extent_block_off::CHECKSUM)
+        {
+            return Err(FormatError::BadChecksum);
+        }
+        let header = Self {
+            count: read_u32(block, extent_block_off::COUNT)?,
+            next: read_u64(block, extent_block_off::NEXT)?,
+            owner: read_u64(block, extent_block_off::OWNER)?,
+        };
+        if header.count == 0 || header.count as usize > EXTENTS_PER_BLOCK {
+            return Err(FormatError::BadExtent(
+                "overflow block extent count out of range",
+            ));
+        }
+        Ok(header)
+    }
+
+    /// Writes the header and seals the block with its checksum. Write the extents with
+    /// [`ExtentBlockHeader::write_extent`] first: the checksum covers them. (To write a whole
+    /// block, use [`encode_extent_block`].)
+    pub fn encode(&self, block: &mut [u8; BLOCK_SIZE]) {
+        write_u32(block, extent_block_off::MAGIC, EXTENT_BLOCK_MAGIC);
+        write_u32(block, extent_block_off::COUNT, self.count);
+        write_u64(block, extent_block_off::NEXT, self.next);
+        write_u64(block, extent_block_off::OWNER, self.owner);
+        let checksum = checksum_without_field(block, extent_block_off::CHECKSUM);
+        write_u32(block, extent_block_off::CHECKSUM, checksum);
+    }
+
+    /// Byte offset of extent `index` in an overflow block.
+    fn extent_offset(index: usize) -> Result<usize, FormatError> {
+        if index >= EXTENTS_PER_BLOCK {
+            return Err(FormatError::BadExtent("overflow extent index out of range"));
+        }
+        Ok(EXTENT_BLOCK_HEADER_SIZE + index * EXTENT_SIZE)
+    }
+
+    /// Decodes extent `index` of an overflow block (check `index < count` first).
+    pub fn read_extent(block: &[u8], index: usize) -> Result<Extent, FormatError> {
+        let offset = Self::extent_offset(index)?;
+        let bytes = block
+            .get(offset..offset + EXTENT_SIZE)
+            .ok_or(FormatError::TooShort)?;
+        Extent::decode(bytes)
+    }
+
+    /// Stores `extent` as extent `index` of an overflow block.
+    pub fn write_extent(
+        block: &mut [u8; BLOCK_SIZE],
+        index: usize,
+        extent: &Extent,
+    ) -> Result<(), FormatError> {
+        let offset = Self::extent_offset(index)?;
+        let slot = record_mut::<EXTENT_SIZE>(block, offset).ok_or(FormatError::TooShort)?;
+        extent.encode(slot);
+        Ok(())
+    }
+}
+
+/// Encodes one extent-overflow block: `extents` (1..=EXTENTS_PER_BLOCK of them), the chain's
+/// `next` block (0 at the end) and the owning inode, over the whole of `block` (zeroing the rest).
+///
+/// Fails, leaving `block` untouched, if there are no extents or more than [`EXTENTS_PER_BLOCK`].
+/// The extents themselves are not checked: that is [`ExtentChecker`]'s job.
+pub fn encode_extent_block(
+    block: &mut [u8; BLOCK_SIZE],
+    owner: u64,
+    next: u64,
+    extents: &[Extent],
+) -> Result<(), FormatError> {
+    if extents.is_empty() || extents.len() > EXTENTS_PER_BLOCK {
+        return Err(FormatError::BadExtent(
+            "overflow block extent count out of range",
+        ));
+    }
+    // At most EXTENTS_PER_BLOCK (203): the count fits.
+    let count = extents.len() as u32;
+    block.fill(0);
+    for (index, extent) in extents.iter().enumerate() {
+        ExtentBlockHeader::write_extent(block, index, extent)?;
+    }
+    ExtentBlockHeader { count, next, owner }.encode(block);
+    Ok(())
+}

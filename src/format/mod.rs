@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The daxfs on-disk format, defined once for the kernel module and the userspace tools.
+//!
+//! This module is compiled twice: as a module of the kernel crate (`no_std`, only `core`) and as
+//! `daxfs_tools::format` of the userspace tools. It therefore uses nothing but `core`, has no
+//! `unsafe`, and never panics on corrupted input: every decoder bounds-checks and returns a
+//! [`FormatError`]. Encoders write into fixed-size arrays, so they cannot fail either.
+//!
+//! `docs/format.md` explains the design and the consistency rules that `fsck.daxfs` checks;
+//! the tables below are the authoritative byte layout.
+//!
+//! This file holds the layout (the tables, the constants and the field offsets) and
+//! [`FormatError`]; the code lives in private submodules whose items are re-exported here, so
+//! every item is `format::Item`:
+//!
+//! - `codec`: bounds-checked little-endian field readers and writers, and [`record_mut`];
+//! - `checksum`: [`crc32c`];
+//! - `superblock`: [`Superblock`], [`Geometry`] and the bitmap helpers ([`bitmap_get`],
+//!   [`bitmap_set`]);
+//! - `inode`: [`Inode`], [`Timestamp`], [`FileType`] and [`free_inodes_in_table_block`];
+//! - `extent`: [`Extent`], [`ExtentChecker`], [`ExtentBlockHeader`] and
+//!   [`encode_extent_block`];
+//! - `dirent`: [`DirEntry`] and [`validate_name`].
+//!
+//! # Conventions
+//!
+//! All integers are little-endian. A block is [`BLOCK_SIZE`] (4096) bytes, the page size the kernel
+//! maps file data with; block numbers are `u64` indices from the start of the device. Inode numbers
+//! start at 1; 0 means "none". Checksums are CRC32C ([`crc32c`]) of the whole record with the
+//! checksum field (and, in the superblock, `orphan_head`) read as zero. "Reserved" bytes are
+//! written as zero and ignored by readers.
+//!
+//! # Device layout
+//!
+//! | blocks                                   | contents                                      |
+//! |------------------------------------------|-----------------------------------------------|
+//! | 0                                        | superblock                                    |
+//! | `bitmap_start` .. `+ bitmap_blocks`      | block allocation bitmap                       |
+//! | `inode_table_start` .. `+ inode_table_blocks` | inode table, [`INODES_PER_BLOCK`] inodes a block |
+//! | .. `data_start`                          | unused alignment gap, marked in use           |
+//! | `data_start` .. `total_blocks`           | data area: file data, directory blocks, extent-overflow blocks |
+//!
+//! mkfs places the bitmap at block 1 and the inode table right after it, and rounds `data_start`
+//! up to a 2 MiB boundary ([`DATA_ALIGN_BLOCKS`]) on devices of at least 64 MiB so that 2 MiB
+//! data extents map with huge pages. Readers only rely on the order of the regions.
+//!
+//! # Superblock (block 0)
+//!
+//! | offset | size | field                | meaning                                                 |
+//! |-------:|-----:|----------------------|---------------------------------------------------------|
+//! | 0x000  | 8    | magic                | [`MAGIC`], the bytes `DAXFS_SB`                           |
+//! | 0x008  | 2    | `version_major`      | [`VERSION_MAJOR`]; a different major is refused         |
+//! | 0x00a  | 2    | `version_minor`      | [`VERSION_MINOR`]; any minor of a known major is read   |
+//! | 0x00c  | 4    | `feature_compat`     | features an old implementation may ignore               |
+//! | 0x010  | 4    | `feature_incompat`   | features it must understand to use the file system at all |
+//! | 0x014  | 4    | `feature_ro_compat`  | features it must understand to write                    |
+//! | 0x018  | 16   | `uuid`               | file system UUID                                        |
+//! | 0x028  | 32   | `label`              | volume label, NUL-padded, not NUL-terminated if 32 bytes |
+//! | 0x048  | 4    | `block_size`         | always 4096                                             |
+//! | 0x04c  | 4    | `state`              | [`STATE_CLEAN`] or [`STATE_DIRTY`] (mounted read-write, or crashed) |
+//! | 0x050  | 8    | `total_blocks`       | blocks in the file system (≤ device blocks)             |
+//! | 0x058  | 8    | `bitmap_start`       | first bitmap block                                      |
+//! | 0x060  | 8    | `bitmap_blocks`      | exactly `ceil(total_blocks / 32768)`                    |
+//! | 0x068  | 8    | `inode_table_start`  | first inode table block                                 |
+//! | 0x070  | 8    | `inode_table_blocks` | inode table length in blocks                            |
+//! | 0x078  | 8    | `inode_count`        | `inode_table_blocks * 16`                               |
+//! | 0x080  | 8    | `data_start`         | first block of the data area                            |
+//! | 0x088  | 8    | `root_ino`           | inode number of the root directory (mkfs: 1)            |
+//! | 0x090  | 8    | `free_blocks`        | free blocks in the data area                            |
+//! | 0x098  | 8    | `free_inodes`        | free inodes                                             |
+//! | 0x0a0  | 8    | `orphan_head`        | first inode of the orphan list, 0 if empty; not checksummed |
+//! | 0x0a8  | 8    | `mkfs_time`          | creation time, seconds since the Unix epoch             |
+//! | 0x0b0  | 4    | checksum             | CRC32C of the whole 4096-byte block, `orphan_head` read as zero |
+//! | 0x0b4  | 3916 | reserved             |                                                         |
+//!
+//! # Block allocation bitmap
+//!
+//! Bit `b % 32768` of bitmap block `b / 32768` (byte `bit / 8`, bit `bit % 8`, least significant
+//! first) is set when block `b` is in use. The superblock, bitmap, inode table and alignment gap
+//! are always in use. The bits past `total_blocks` in the last bitmap block are also set, so that
+//! an allocator scanning whole words never hands them out.
+//!
+//! # Inode (256 bytes; inode `n` is entry `n - 1` of the table)
+//!
+//! | offset | size | field            | meaning                                                   |
+//! |-------:|-----:|------------------|-----------------------------------------------------------|
+//! | 0      | 2    | `mode`           | `S_IFMT` type and permission bits as in Linux; 0 = free   |
+//! | 2      | 2    | `flags`          | [`INODE_FLAG_INLINE_SYMLINK`]                             |
+//! | 4      | 4    | `uid`            | owner                                                     |
+//! | 8      | 4    | `gid`            | group                                                     |
+//! | 12     | 4    | `nlink`          | hard links; directories: 2 + subdirectories; 0 = orphan   |
+//! | 16     | 8    | `size`           | size in bytes; directories: data blocks * 4096            |
+//! | 24     | 8    | `blocks`         | data-area blocks owned: mapped blocks + overflow blocks   |
+//! | 32     | 8    | `atime.sec`      | access time, seconds (signed)                             |
+//! | 40     | 8    | `mtime.sec`      | modification time, seconds                                |
+//! | 48     | 8    | `ctime.sec`      | change time, seconds                                      |
+//! | 56     | 8    | `btime.sec`      | creation time, seconds                                    |
+//! | 64     | 4    | `atime.nsec`     | nanoseconds, < 10^9                                       |
+//! | 68     | 4    | `mtime.nsec`     |                                                           |
+//! | 72     | 4    | `ctime.nsec`     |                                                           |
+//! | 76     | 4    | `btime.nsec`     |                                                           |
+//! | 80     | 4    | `generation`     | NFS generation number                                     |
+//! | 84     | 4    | `extent_count`   | number of extents, inline and overflow together           |
+//! | 88     | 8    | `next_orphan`    | next inode on the orphan list, 0 = end                    |
+//! | 96     | 8    | `overflow_block` | first extent-overflow block, 0 if all extents are inline  |
+//! | 104    | 8    | `parent`         | directories: parent directory (root: itself); others: 0   |
+//! | 112    | 4    | `rdev`           | device number of device nodes (kernel `new_encode_dev`)   |
+//! | 116    | 4    | checksum         | CRC32C of the 256 bytes                                   |
+//! | 120    | 120  | inline area      | 6 extents of 20 bytes, or a fast symlink's target         |
+//! | 240    | 16   | reserved         |                                                           |
+//!
+//! A never-used slot is all zeros and carries no checksum; every other slot, including a freed
+//! inode (mode 0, which may keep its `generation`), has a valid checksum.
+//!
+//! # Extent (20 bytes)
+//!
+//! | offset | size | field      | meaning                               |
+//! |-------:|-----:|------------|---------------------------------------|
+//! | 0      | 8    | `logical`  | first file block                      |
+//! | 8      | 8    | `physical` | first device block, in the data area  |
+//! | 16     | 4    | `len`      | length in blocks, ≥ 1                 |
+//!
+//! A file's extents are sorted by `logical` and do not overlap; a missing range is a hole. The
+//! first six live in the inode, the rest in a chain of extent-overflow blocks, in order.
+//!
+//! # Extent-overflow block
+//!
+//! | offset | size | field     | meaning                                       |
+//! |-------:|-----:|-----------|-----------------------------------------------|
+//! | 0      | 4    | magic     | [`EXTENT_BLOCK_MAGIC`], the bytes `DXEB`      |
+//! | 4      | 4    | `count`   | extents in this block, 1..=203                |
+//! | 8      | 8    | `next`    | next overflow block, 0 = end of chain         |
+//! | 16     | 8    | `owner`   | inode number owning the block                 |
+//! | 24     | 4    | checksum  | CRC32C of the whole 4096-byte block           |
+//! | 28     | 4    | reserved  |                                               |
+//! | 32     | 4060 | extents   | up to 203 extents of 20 bytes                 |
+//! | 4092   | 4    | reserved  |                                               |
+//!
+//! # Directory entry (272 bytes, 15 a block, the last 16 bytes of a block unused)
+//!
+//! | offset | size | field       | meaning                                         |
+//! |-------:|-----:|-------------|-------------------------------------------------|
+//! | 0      | 8    | `ino`       | inode number; 0 = free slot                     |
+//! | 8      | 1    | `name_len`  | 1..=255                                         |
+//! | 9      | 1    | `file_type` | Linux `DT_*` value of the inode's type          |
+//! | 10     | 6    | reserved    |                                                 |
+//! | 16     | 255  | `name`      | name bytes (no `/`, no NUL, not `.` or `..`), zero-padded |
+//! | 271    | 1    | reserved    |                                                 |
+//!
+//! There are no `.` and `..` entries: a directory's parent is its inode's `parent` field. A
+//! directory's blocks are file blocks `0..size / 4096`, without holes.
+//!
+//! # Orphans
+//!
+//! An inode unlinked while still open keeps `nlink == 0` and is chained from the superblock's
+//! `orphan_head` through `next_orphan` until it is freed; after a crash, whoever finds the list
+//! (mount or fsck) frees its members.
+//!
+//! `orphan_head` ([`ORPHAN_HEAD_OFFSET`]) changes on every last unlink and every release of an
+//! orphan, far more often than the rest of the superblock, so it is written on its own with one
+//! aligned 8-byte store, which persistent memory never tears, and the superblock checksum reads
+//! it as zero. Rewriting the whole block that often would risk a torn, unmountable superblock on
+//! a crash. Readers check the head by range and the list by walking it.
+
+use core::fmt;
+
+mod checksum;
+mod codec;
+mod dirent;
+mod extent;
+mod inode;
+mod superblock;
+#[cfg(test)]
+mod tests;
+
+pub use checksum::crc32c;
+pub use codec::record_mut;
+pub use dirent::{
+    validate_name,
+    DirEntry, //
+};
+pub use extent::{
+    encode_extent_block,
+    Extent,
+    ExtentBlockHeader,
+    ExtentChecker, //
+};
+pub use inode::{
+    free_inodes_in_table_block,
+    FileType,
+    Inode,
+    Timestamp, //
+};
+pub use superblock::{
+    bitmap_get,
+    bitmap_set,
+    Geometry,
+    Superblock, //
+};
+
+/// Size of a block in bytes. Fixed: the kernel maps file data page by page, so a block is a page.
+pub const BLOCK_SIZE: usize = 4096;
+/// [`BLOCK_SIZE`] as a `u64`, for byte-offset arithmetic on block numbers.
+pub const BLOCK_SIZE_U64: u64 = 4096;
+/// log2 of [`BLOCK_SIZE`].
+pub const BLOCK_SHIFT: u32 = 12;
+
+/// Byte offset in block 0 of `orphan_head`, which is written alone with one 8-byte store and
+/// is not covered by the superblock checksum (see "Orphans" above).
+pub const ORPHAN_HEAD_OFFSET: usize = sb_off::ORPHAN_HEAD;
+
+/// The superblock magic, at offset 0 of block 0.
+pub const MAGIC: [u8; 8] = *b"DAXFS_SB";
+/// The `f_type` reported by `statfs(2)` ("daxf" in ASCII).
+pub const STATFS_MAGIC: u32 = 0x6461_7866;
+/// Format major version this code implements; images with another major are refused.
+pub const VERSION_MAJOR: u16 = 1;
+/// Format minor version this code writes; newer minors are readable (they only add compatible
+/// features).
+pub const VERSION_MINOR: u16 = 0;
+
+/// Compatible features this code knows (none yet); unknown ones are ignored.
+pub const FEATURE_COMPAT_SUPPORTED: u32 = 0;
+/// Incompatible features this code knows (none yet); unknown ones refuse the mount.
+pub const FEATURE_INCOMPAT_SUPPORTED: u32 = 0;
+/// Read-only-compatible features this code knows (none yet); unknown ones allow only a
+/// read-only mount.
+pub const FEATURE_RO_COMPAT_SUPPORTED: u32 = 0;
+
+/// Superblock state: cleanly unmounted.
+pub const STATE_CLEAN: u32 = 1;
+/// Superblock state: mounted read-write, or not cleanly unmounted.
+pub const STATE_DIRTY: u32 = 2;
+
+/// Inode number of the root directory as created by mkfs.
+pub const ROOT_INO: u64 = 1;
+
+/// Smallest file system, in blocks (1 MiB).
+pub const MIN_BLOCKS: u64 = 256;
+/// Largest file system, in blocks: every byte offset must fit in a `u64`.
+pub const MAX_BLOCKS: u64 = u64::MAX >> BLOCK_SHIFT;
+/// Bits, and so blocks tracked, per bitmap block.
+pub const BITS_PER_BITMAP_BLOCK: u64 = 8 * BLOCK_SIZE_U64;
+/// Data-area alignment in blocks (2 MiB), used on devices of at least [`DATA_ALIGN_MIN_BLOCKS`].
+pub const DATA_ALIGN_BLOCKS: u64 = 512;
+/// Devices smaller than this (64 MiB) do not align the data area: the gap would cost too much.
+pub const DATA_ALIGN_MIN_BLOCKS: u64 = 16384;
+
+/// Size of an on-disk inode in bytes.
+pub const INODE_SIZE: usize = 256;
+/// Inodes per inode table block.
+pub const INODES_PER_BLOCK: usize = BLOCK_SIZE / INODE_SIZE;
+/// Most inodes a file system may have: the largest multiple of [`INODES_PER_BLOCK`] that fits in
+/// 32 bits, so that inode numbers fit in 32-bit `stat` and NFS file handles.
+pub const MAX_INODES: u64 = 0xffff_fff0;
+/// Default inode density used by mkfs: one inode per this many blocks (16 KiB).
+pub const BLOCKS_PER_INODE: u64 = 4;
+/// Fewest inodes mkfs creates by default.
+pub const MIN_DEFAULT_INODES: u64 = 64;
+/// Inode flag: a symlink whose target is stored in the inode's inline area.
+pub const INODE_FLAG_INLINE_SYMLINK: u16 = 1;
+/// All inode flags this code knows.
+pub const INODE_FLAGS_KNOWN: u16 = INODE_FLAG_INLINE_SYMLINK;
+/// Size of the inode's inline area (extents or fast symlink target).
+pub const INLINE_AREA_SIZE: usize = 120;
+/// Extents stored in the inode itself.
+pub const INLINE_EXTENTS: usize = INLINE_AREA_SIZE / EXTENT_SIZE;
+/// Longest symlink target stored inline.
+pub const MAX_INLINE_SYMLINK: usize = INLINE_AREA_SIZE;
+/// Longest symlink target (`PATH_MAX - 1`); longer than [`MAX_INLINE_SYMLINK`] uses one block.
+pub const MAX_SYMLINK_LEN: usize = BLOCK_SIZE - 1;
+
+/// Nanoseconds per second; a timestamp's `nsec` is below this.
+pub const NSEC_PER_SEC: u32 = 1_000_000_000;
+/// Largest file size in bytes (`i64::MAX` rounded down to whole blocks, as `loff_t` is signed).
+pub const MAX_FILE_SIZE: u64 = MAX_FILE_BLOCKS << BLOCK_SHIFT;
+/// Largest file size in blocks: no extent may reach past this file block.
+pub const MAX_FILE_BLOCKS: u64 = (i64::MAX as u64) >> BLOCK_SHIFT;
+
+/// Size of an on-disk extent in bytes.
+pub const EXTENT_SIZE: usize = 20;
+/// Magic of an extent-overflow block (the bytes `DXEB`).
+pub const EXTENT_BLOCK_MAGIC: u32 = u32::from_le_bytes(*b"DXEB");
+/// Size of an extent-overflow block's header in bytes.
+pub const EXTENT_BLOCK_HEADER_SIZE: usize = 32;
+/// Extents per extent-overflow block.
+pub const EXTENTS_PER_BLOCK: usize = (BLOCK_SIZE - EXTENT_BLOCK_HEADER_SIZE) / EXTENT_SIZE;
+
+/// Size of an on-disk directory entry in bytes.
+pub const DIRENT_SIZE: usize = 272;
+/// Directory entries per directory block.
+pub const DIRENTS_PER_BLOCK: usize = BLOCK_SIZE / DIRENT_SIZE;
+/// Longest file name in bytes.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Mask of the file type bits of a mode.
+pub const S_IFMT: u16 = 0o170_000;
+/// Mode type: socket.
+pub const S_IFSOCK: u16 = 0o140_000;
+/// Mode type: symbolic link.
+pub const S_IFLNK: u16 = 0o120_000;
+/// Mode type: regular file.
+pub const S_IFREG: u16 = 0o100_000;
+/// Mode type: block device.
+pub const S_IFBLK: u16 = 0o060_000;
+/// Mode type: directory.
+pub const S_IFDIR: u16 = 0o040_000;
+/// Mode type: character device.
+pub const S_IFCHR: u16 = 0o020_000;
+/// Mode type: FIFO.
+pub const S_IFIFO: u16 = 0o010_000;
+/// Mode bit: set-user-ID on execution.
+pub const S_ISUID: u16 = 0o4000;
+/// Mode bit: set-group-ID. On an executable, set-group-ID on execution; on a directory, new
+/// entries inherit the directory's group, and new subdirectories inherit the bit.
+pub const S_ISGID: u16 = 0o2000;
+/// Mode bit: sticky. On a directory, only an entry's owner, the directory's owner or a
+/// privileged user may unlink or rename the entry.
+pub const S_ISVTX: u16 = 0o1000;
+
+/// Directory entry type: FIFO.
+pub const DT_FIFO: u8 = 1;
+/// Directory entry type: character device.
+pub const DT_CHR: u8 = 2;
+/// Directory entry type: directory.
+pub const DT_DIR: u8 = 4;
+/// Directory entry type: block device.
+pub const DT_BLK: u8 = 6;
+/// Directory entry type: regular file.
+pub const DT_REG: u8 = 8;
+/// Directory entry type: symbolic link.
+pub const DT_LNK: u8 = 10;
+/// Directory entry type: socket.
+pub const DT_SOCK: u8 = 12;
+
+/// Superblock field offsets (see the module documentation for their meaning).
+mod sb_off {
+    /// `[u8; 8]` magic.
+    pub(super) const MAGIC: usize = 0x000;
+    /// `u16` major version.
+    pub(super) const VERSION_MAJOR: usize = 0x008;
+    /// `u16` minor version.
+    pub(super) const VERSION_MINOR: usize = 0x00a;
+    /// `u32` compatible features.
+    pub(super) const FEATURE_COMPAT: usize = 0x00c;
+    /// `u32` incompatible features.
+    pub(super) const FEATURE_INCOMPAT: usize = 0x010;
+    /// `u32` read-only-compatible features.
+    pub(super) const FEATURE_RO_COMPAT: usize = 0x014;
+    /// `[u8; 16]` UUID.
+    pub(super) const UUID: usize = 0x018;
+    /// `[u8; 32]` label.
+    pub(super) const LABEL: usize = 0x028;
+    /// `u32` block size.
+    pub(super) const BLOCK_SIZE: usize = 0x048;
+    /// `u32` state.
+    pub(super) const STATE: usize = 0x04c;
+    /// `u64` total blocks.
+    pub(super) const TOTAL_BLOCKS: usize = 0x050;
+    /// `u64` first bitmap block.
+    pub(super) const BITMAP_START: usize = 0x058;
+    /// `u64` bitmap blocks.
+    pub(super) const BITMAP_BLOCKS: usize = 0x060;
+    /// `u64` first inode table block.
+    pub(super) const INODE_TABLE_START: usize = 0x068;
+    /// `u64` inode table blocks.
+    pub(super) const INODE_TABLE_BLOCKS: usize = 0x070;
+    /// `u64` inode count.
+    pub(super) const INODE_COUNT: usize = 0x078;
+    /// `u64` first data block.
+    pub(super) const DATA_START: usize = 0x080;
+    /// `u64` root inode number.
+    pub(super) const ROOT_INO: usize = 0x088;
+    /// `u64` free blocks.
+    pub(super) const FREE_BLOCKS: usize = 0x090;
+    /// `u64` free inodes.
+    pub(super) const FREE_INODES: usize = 0x098;
+    /// `u64` orphan list head.
+    pub(super) const ORPHAN_HEAD: usize = 0x0a0;
+    /// `u64` creation time.
+    pub(super) const MKFS_TIME: usize = 0x0a8;
+    /// `u32` checksum.
+    pub(super) const CHECKSUM: usize = 0x0b0;
+}
+
+/// Inode field offsets (see the module documentation for their meaning).
+mod inode_off {
+    /// `u16` mode.
+    pub(super) const MODE: usize = 0;
+    /// `u16` flags.
+    pub(super) const FLAGS: usize = 2;
+    /// `u32` owner.
+    pub(super) const UID: usize = 4;
+    /// `u32` group.
+    pub(super) const GID: usize = 8;
+    /// `u32` link count.
+    pub(super) const NLINK: usize = 12;
+    /// `u64` size in bytes.
+    pub(super) const SIZE: usize = 16;
+    /// `u64` blocks owned.
+    pub(super) const BLOCKS: usize = 24;
+    /// Four `i64` seconds: atime, mtime, ctime, btime.
+    pub(super) const TIME_SECS: usize = 32;
+    /// Four `u32` nanoseconds, in the same order.
+    pub(super) const TIME_NSECS: usize = 64;
+    /// `u32` generation.
+    pub(super) const GENERATION: usize = 80;
+    /// `u32` extent count.
+    pub(super) const EXTENT_COUNT: usize = 84;
+    /// `u64` next orphan.
+    pub(super) const NEXT_ORPHAN: usize = 88;
+    /// `u64` first overflow block.
+    pub(super) const OVERFLOW_BLOCK: usize = 96;
+    /// `u64` parent directory.
+    pub(super) const PARENT: usize = 104;
+    /// `u32` device number.
+    pub(super) const RDEV: usize = 112;
+    /// `u32` checksum.
+    pub(super) const CHECKSUM: usize = 116;
+    /// Inline area.
+    pub(super) const INLINE: usize = 120;
+}
+
+/// Extent field offsets.
+mod extent_off {
+    /// `u64` first file block.
+    pub(super) const LOGICAL: usize = 0;
+    /// `u64` first device block.
+    pub(super) const PHYSICAL: usize = 8;
+    /// `u32` length in blocks.
+    pub(super) const LEN: usize = 16;
+}
+
+/// Extent-overflow block header field offsets.
+mod extent_block_off {
+    /// `u32` magic.
+    pub(super) const MAGIC: usize = 0;
+    /// `u32` extents in the block.
+    pub(super) const COUNT: usize = 4;
+    /// `u64` next block of the chain.
+    pub(super) const NEXT: usize = 8;
+    /// `u64` owning inode.
+    pub(super) const OWNER: usize = 16;
+    /// `u32` checksum.
+    pub(super) const CHECKSUM: usize = 24;
+}
+
+/// Directory entry field offsets.
+mod dirent_off {
+    /// `u64` inode number.
+    pub(super) const INO: usize = 0;
+    /// `u8` name length.
+    pub(super) const NAME_LEN: usize = 8;
+    /// `u8` `DT_*` type.
+    pub(super) const FILE_TYPE: usize = 9;
+    /// `[u8; 255]` name.
+    pub(super) const NAME: usize = 16;
+}
+
+// The layout fits its records; the offset-based readers and writers of the submodules rely on it.
+const _: () = assert!(sb_off::CHECKSUM + 4 <= BLOCK_SIZE);
+const _: () = assert!(inode_off::INLINE + INLINE_AREA_SIZE <= INODE_SIZE);
+const _: () = assert!(inode_off::TIME_NSECS + 16 == inode_off::GENERATION);
+const _: () = assert!(INLINE_EXTENTS * EXTENT_SIZE == INLINE_AREA_SIZE);
+const _: () = assert!(extent_off::LEN + 4 == EXTENT_SIZE);
+const _: () = assert!(extent_block_off::CHECKSUM + 8 == EXTENT_BLOCK_HEADER_SIZE);
+const _: () = assert!(EXTENT_BLOCK_HEADER_SIZE + EXTENTS_PER_BLOCK * EXTENT_SIZE <= BLOCK_SIZE);
+const _: () = assert!(dirent_off::NAME + MAX_NAME_LEN < DIRENT_SIZE);
+const _: () =
+    assert!(INODES_PER_BLOCK == 16 && DIRENTS_PER_BLOCK == 15 && EXTENTS_PER_BLOCK == 203);
+const _: () = assert!(MAX_INODES % INODES_PER_BLOCK as u64 == 0);
+
+/// Why an on-disk structure could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatError {
+    /// The buffer is shorter than the structure.
+    TooShort,
+    /// The magic number is wrong: not a daxfs structure.
+    BadMagic,
+    /// The stored checksum does not match the contents.
+    BadChecksum,
+    /// The format's major version is not [`VERSION_MAJOR`].
+    UnsupportedVersion {
+        /// Major version found.
+        major: u16,
+        /// Minor version found.
+        minor: u16,
+    },
+    /// Features this code does not know are in use.
+    UnsupportedFeatures {
+        /// Unknown incompatible features: the file system cannot be used.
+        incompat: u32,
+        /// Unknown read-only-compatible features: it can only be used read-only.
+        ro_compat: u32,
+    },
+    /// A superblock field other than the geometry is invalid.
+    BadSuperblock(&'static str),
+    /// The superblock's geometry is inconsistent or does not fit the device.
+    BadGeometry(&'static str),
+    /// An inode is invalid.
+    BadInode(&'static str),
+    /// An extent or extent-overflow block is invalid.
+    BadExtent(&'static str),
+    /// A directory entry is invalid.
+    BadDirEntry(&'static str),
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::TooShort => f.write_str("structure truncated"),
+            Self::BadMagic => f.write_str("bad magic number"),
+            Self::BadChecksum => f.write_str("checksum mismatch"),
+            Self::UnsupportedVersion { major, minor } => write!(
+                f,
+                "unsupported format version {major}.{minor} (supported: {VERSION_MAJOR}.x)"
+            ),
+            Self::UnsupportedFeatures {
+                incompat,
+                ro_compat,
+            } => {
+                if incompat != 0 {
+                    write!(f, "unsupported incompatible features {incompat:#x}")
+                } else {
+                    write!(
+                        f,
+                        "unsupported read-only-compatible features {ro_compat:#x} (read-only use only)"
+                    )
+                }
+            }
+            Self::BadSuperblock(why) => write!(f, "bad superblock: {why}"),
+            Self::BadGeometry(why) => write!(f, "bad geometry: {why}"),
+            Self::BadInode(why) => write!(f, "bad inode: {why}"),
+            Self::BadExtent(why) => write!(f, "bad extent: {why}"),
+            Self::BadDirEntry(why) => write!(f, "bad directory entry: {why}"),
+        }
+    }
+}

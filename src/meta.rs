@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Metadata on persistent memory: where blocks and inode records are, reading and checking an
+//! inode record, writing one, and reporting corruption.
+//!
+//! A leaf below the allocator, the orphan list and the per-mount state, which all read or write
+//! inode records.
+
+use kernel::prelude::*;
+
+use crate::{
+    format,
+    vfs::Pmem, //
+};
+
+/// Byte offset of block `block` on the device.
+pub(crate) fn block_offset(block: u64) -> u64 {
+    block * format::BLOCK_SIZE_U64
+}
+
+/// Byte offset on the device of the record of inode `ino` in the inode table of `sb`.
+fn inode_offset(sb: &format::Superblock, ino: u64) -> Result<u64> {
+    let (block, offset) = sb.inode_location(ino).ok_or(EUCLEAN)?;
+    // CAST: an offset inside a block.
+    Ok(block_offset(block) + offset as u64)
+}
+
+/// A format error, displayable in kernel messages (the kernel has its own `Display` trait).
+pub(crate) struct Why(pub(crate) format::FormatError);
+
+impl kernel::fmt::Display for Why {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Logs that inode `ino` is corrupted and returns the errno for it (EUCLEAN, as EFSCORRUPTED).
+pub(crate) fn corrupted(ino: u64, err: format::FormatError) -> Error {
+    pr_err!("inode {ino} is corrupted: {}; run fsck.daxfs\n", Why(err));
+    EUCLEAN
+}
+
+/// Reads the record of inode `ino` from the inode table of `sb` on `pmem`, undecoded (a free slot
+/// may be all zeros, or keep the generation of its last user).
+pub(crate) fn read_inode_record(
+    pmem: &Pmem,
+    sb: &format::Superblock,
+    ino: u64,
+) -> Result<[u8; format::INODE_SIZE]> {
+    let mut buf = [0u8; format::INODE_SIZE];
+    pmem.read(inode_offset(sb, ino)?, &mut buf)?;
+    Ok(buf)
+}
+
+/// Reads and checks inode `ino` from the inode table of `sb` on `pmem`; an inode that is free is
+/// an error too.
+pub(crate) fn read_inode(pmem: &Pmem, sb: &format::Superblock, ino: u64) -> Result<format::Inode> {
+    let buf = read_inode_record(pmem, sb, ino)?;
+    let disk = format::Inode::decode(&buf).map_err(|e| corrupted(ino, e))?;
+    if disk.is_free() {
+        pr_err!("inode {ino} is referenced but free; run fsck.daxfs\n");
+        return Err(EUCLEAN);
+    }
+    disk.validate_fields(sb).map_err(|e| corrupted(ino, e))?;
+    Ok(disk)
+}
+
+/// Writes `disk` exactly as given as inode `ino` in the inode table of `sb` on `pmem`. Durable
+/// after the next fence.
+pub(crate) fn write_inode_record(
+    pmem: &Pmem,
+    sb: &format::Superblock,
+    ino: u64,
+    disk: &format::Inode,
+) -> Result {
+    let mut buf = [0u8; format::INODE_SIZE];
+    disk.encode(&mut buf);
+    pmem.write(inode_offset(sb, ino)?, &buf)
+}

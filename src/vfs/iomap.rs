@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The iomap operations of regular files: how a file range maps to the device, for DAX reads,
+//! writes and faults, FIEMAP, and SEEK_HOLE/SEEK_DATA.
+//!
+//! C header: [`include/linux/iomap.h`](srctree/include/linux/iomap.h).
+
+use core::marker::PhantomData;
+
+use kernel::{
+    error::from_result,
+    prelude::*, //
+};
+
+use super::{
+    fs_type::FileSystem,
+    inode::Inode,
+    raw, //
+};
+
+/// How a range of a file maps to the device, as `FileSystem::map_blocks` reports it.
+pub(crate) struct BlockMap {
+    /// First file block of the range.
+    pub(crate) file_block: u64,
+    /// Blocks in the range.
+    pub(crate) blocks: u64,
+    /// First device block, `None` for a hole.
+    pub(crate) device_block: Option<u64>,
+    /// The blocks were just allocated (and zeroed).
+    pub(crate) new: bool,
+}
+
+/// The block mapping that a file system implements (`iomap_ops`).
+pub(crate) trait Operations<T: FileSystem> {
+    /// Maps `len` bytes of the regular file `inode` at `pos` to the device; for a write,
+    /// allocates (zeroed) blocks for a hole there. The caller holds the inode's `i_rwsem`, or its
+    /// invalidate lock for faults.
+    fn map_blocks(inode: &Inode<T>, pos: u64, len: u64, write: bool) -> Result<BlockMap>;
+}
+
+/// The `iomap_ops` of `T`'s regular files.
+pub(super) struct Tables<T>(PhantomData<T>);
+
+impl<T: FileSystem> Tables<T> {
+    pub(super) const IOMAP: raw::iomap_ops = raw::iomap_ops {
+        iomap_begin: Some(iomap_begin_callback::<T>),
+        iomap_end: None,
+        iomap_next: None,
+    };
+}
+
+/// `iomap_ops::iomap_begin`: maps (and for writes allocates) the range at `pos`.
+///
+/// # Safety
+///
+/// Called by iomap with a ready inode of `T` under its `i_rwsem` (or the invalidate lock for
+/// faults), and valid `iomap`/`srcmap` outputs.
+unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
+    inode: *mut raw::inode,
+    pos: raw::loff_t,
+    length: raw::loff_t,
+    flags: c_uint,
+    iomap: *mut raw::iomap,
+    _srcmap: *mut raw::iomap,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: iomap passes a ready inode of `T`.
+        let inode = unsafe { Inode::<T>::from_raw(inode) };
+        let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
+        let length = u64::try_from(length).map_err(|_| EINVAL)?;
+        let map = T::IomapOps::map_blocks(inode, pos, length, flags & raw::IOMAP_WRITE != 0)?;
+        let sb = inode.super_block();
+        let pmem = sb.pmem();
+        // SAFETY: `iomap` is a valid output, ours for the call.
+        let m = unsafe { &mut *iomap };
+        // CAST: file offsets and lengths come from block numbers below `MAX_FILE_BLOCKS`, so
+        // they fit `loff_t`.
+        m.offset = (map.file_block << kernel::page::PAGE_SHIFT) as i64;
+        m.length = map.blocks << kernel::page::PAGE_SHIFT;
+        m.dax_dev = pmem.dax_device();
+        m.bdev = sb.bdev();
+        // CAST: the `IOMAP_*` types and flags are small `u16` values that bindgen widened.
+        match map.device_block {
+            Some(block) => {
+                m.type_ = raw::IOMAP_MAPPED as u16;
+                m.addr = pmem.dax_addr(block << kernel::page::PAGE_SHIFT);
+            }
+            None => {
+                m.type_ = raw::IOMAP_HOLE as u16;
+                m.addr = raw::IOMAP_NULL_ADDR as u64;
+            }
+        }
+        if map.new {
+            m.flags |= raw::IOMAP_F_NEW as u16;
+        }
+        Ok(0)
+    })
+}
+
+/// `inode_operations::fiemap`: the block map, through iomap, under the shared `i_rwsem`.
+///
+/// # Safety
+///
+/// Called by the VFS with a ready regular inode of `T` and a valid `fiemap_extent_info`.
+pub(super) unsafe extern "C" fn fiemap_callback<T: FileSystem>(
+    inode: *mut raw::inode,
+    info: *mut raw::fiemap_extent_info,
+    start: u64,
+    len: u64,
+) -> c_int {
+    // SAFETY: As the VFS guarantees.
+    let inode = unsafe { Inode::<T>::from_raw(inode) };
+    let _lock = inode.lock_shared();
+    // SAFETY: The inode is live and its `i_rwsem` held; `info` is valid; the table is `'static`.
+    unsafe { raw::iomap_fiemap(inode.as_raw(), info, start, len, &Tables::<T>::IOMAP) }
+}
