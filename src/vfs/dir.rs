@@ -287,11 +287,11 @@ unsafe extern "C" fn link_callback<T: FileSystem>(
             )
         };
         T::DirInodeOps::link(dir, name, inode)?;
-        // SAFETY: The new dentry gets its own reference to the inode.
-        unsafe {
-            raw::ihold(inode.as_raw());
-            raw::d_instantiate(dentry, inode.as_raw());
-        }
+        // The new dentry gets its own reference to the inode.
+        let inode = ARef::from(inode);
+        // SAFETY: `dentry` is the VFS's negative dentry; `d_instantiate` takes over the
+        // reference.
+        unsafe { raw::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast()) };
         Ok(0)
     })
 }

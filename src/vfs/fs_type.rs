@@ -239,10 +239,9 @@ unsafe extern "C" fn init_fs_context_callback<T: FileSystem>(
     from_result(|| {
         let opts = KBox::new(T::Options::default(), GFP_KERNEL)?;
         // SAFETY: The VFS passes a valid context that is ours for the duration of the call.
-        unsafe {
-            (*fc).fs_private = KBox::into_raw(opts).cast();
-            (*fc).ops = &ContextOps::<T>::TABLE;
-        }
+        unsafe { (*fc).fs_private = KBox::into_raw(opts).cast() };
+        // SAFETY: As above; the table is `'static`.
+        unsafe { (*fc).ops = &ContextOps::<T>::TABLE };
         Ok(0)
     })
 }

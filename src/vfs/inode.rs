@@ -243,17 +243,22 @@ impl<T: FileSystem> NewInode<T> {
         // SAFETY: As above.
         // INVARIANT: `data` was just initialised.
         unsafe { (*obj).data_ready = true };
-        // SAFETY: The inode is new and ours (see above); every call below only fills it in.
-        unsafe {
-            (*inode).i_mode = params.mode;
-            raw::set_nlink(inode, params.nlink);
-            raw::daxfs_inode_set_ids(inode, params.uid, params.gid);
-            // CAST: sizes are at most `MAX_FILE_SIZE`, below `i64::MAX`.
-            raw::daxfs_i_size_write(inode, params.size as i64);
-            raw::inode_set_bytes(inode, params.allocated_bytes as i64);
-            let [a, m, c] = params.times;
-            raw::daxfs_inode_set_times(inode, a.0, a.1, m.0, m.1, c.0, c.1);
-        }
+        // The inode is new and ours (see above): each call below only fills it in.
+        // SAFETY: As explained above.
+        unsafe { (*inode).i_mode = params.mode };
+        // SAFETY: As above.
+        unsafe { raw::set_nlink(inode, params.nlink) };
+        // SAFETY: As above.
+        unsafe { raw::daxfs_inode_set_ids(inode, params.uid, params.gid) };
+        // CAST: sizes are at most `MAX_FILE_SIZE`, below `i64::MAX`.
+        let (size, bytes) = (params.size as i64, params.allocated_bytes as i64);
+        // SAFETY: As above.
+        unsafe { raw::daxfs_i_size_write(inode, size) };
+        // SAFETY: As above.
+        unsafe { raw::inode_set_bytes(inode, bytes) };
+        let [a, m, c] = params.times;
+        // SAFETY: As above.
+        unsafe { raw::daxfs_inode_set_times(inode, a.0, a.1, m.0, m.1, c.0, c.1) };
         match params.kind {
             InodeKind::Directory => {
                 // SAFETY: As above; the tables are `'static`.
@@ -274,9 +279,9 @@ impl<T: FileSystem> NewInode<T> {
                 unsafe { raw::daxfs_set_dax(inode) };
             }
             InodeKind::Symlink(target) => {
+                // INVARIANT: `link` is the NUL-terminated target (checked above) `i_link` names.
                 // SAFETY: As above. The target lives in the object until `free_inode`, after any
                 // RCU path walk that may still follow `i_link`.
-                // INVARIANT: `link` is the NUL-terminated target (checked above) `i_link` names.
                 unsafe {
                     let link = &mut (*obj).link;
                     let target = link.insert(target);
@@ -286,10 +291,9 @@ impl<T: FileSystem> NewInode<T> {
             }
             InodeKind::Special(rdev) => {
                 // SAFETY: As above.
-                unsafe {
-                    raw::init_special_inode(inode, params.mode, rdev);
-                    (*inode).i_op = &Tables::<T>::SPECIAL_INODE;
-                }
+                unsafe { raw::init_special_inode(inode, params.mode, rdev) };
+                // SAFETY: As above; the table is `'static`.
+                unsafe { (*inode).i_op = &Tables::<T>::SPECIAL_INODE };
             }
         }
         // SAFETY: The inode is filled in: it may become visible.

@@ -182,13 +182,13 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
 /// Called by `dax_break_layout` from [`InvalidateExclusive::break_layouts`], with the inode's
 /// invalidate lock held exclusively; it is held again on return.
 unsafe extern "C" fn wait_for_idle_page_callback(inode: *mut raw::inode) {
-    // SAFETY: The caller holds the lock exclusively; `schedule` sleeps in the state that
-    // `dax_break_layout` set (woken when the page's last reference goes).
-    unsafe {
-        raw::daxfs_invalidate_unlock(inode);
-        raw::schedule();
-        raw::daxfs_invalidate_lock(inode);
-    }
+    // SAFETY: The caller holds the lock exclusively.
+    unsafe { raw::daxfs_invalidate_unlock(inode) };
+    // SAFETY: A plain sleep, in the state that `dax_break_layout` set (woken when the page's
+    // last reference goes); no lock of ours is held.
+    unsafe { raw::schedule() };
+    // SAFETY: The inode is live; the caller expects the lock held again on return.
+    unsafe { raw::daxfs_invalidate_lock(inode) };
 }
 
 impl<T: FileSystem> Drop for InvalidateExclusive<'_, T> {
