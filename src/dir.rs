@@ -28,6 +28,7 @@ use crate::{
     inode::Inode,
     meta::{
         block_offset,
+        blocks_to_bytes,
         corrupted, //
     },
     sb_info::SbInfo,
@@ -286,7 +287,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     write_slot(sbi, ino, disk, slot, Some(entry))?;
     sbi.write_inode(ino, disk)?;
     sbi.pmem.fence();
-    dir.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
+    dir.set_size(disk.size, blocks_to_bytes(disk.blocks));
     // The directory was full, so the new block's other slots are all the free ones.
     with_index(dir, disk, |index| {
         index.add(hash, slot)?;

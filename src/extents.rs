@@ -33,10 +33,19 @@ pub(crate) enum Item {
 
 /// An iterator over the extents of one file, inline then overflow, and its overflow blocks.
 /// It ends after the first error.
+///
+/// Every extent is checked before it is yielded, with the rules fsck applies
+/// ([`format::ExtentChecker`]): inside the data area, in order, not overlapping; a walk to the
+/// end also checks that the inode's extent and block counts agree with what it met. The map is
+/// on-disk data, untrusted: a block number from it is used only after that check.
 pub(crate) struct Extents<'a> {
     sbi: &'a SbInfo,
     ino: u64,
     disk: &'a format::Inode,
+    /// The checks of the extents met so far.
+    checker: format::ExtentChecker,
+    /// Overflow blocks met so far.
+    overflow_blocks: u64,
     /// The next inline extent.
     inline_index: usize,
     /// Extents of the overflow chain not met yet, as the inode counts them.
@@ -58,6 +67,8 @@ impl<'a> Extents<'a> {
             sbi,
             ino,
             disk,
+            checker: format::ExtentChecker::new(&sbi.disk),
+            overflow_blocks: 0,
             inline_index: 0,
             left: u64::from(disk.extent_count).saturating_sub(disk.inline_extent_count() as u64),
             next: disk.overflow_block,
@@ -80,6 +91,7 @@ impl<'a> Extents<'a> {
             self.block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
         }
         self.sbi.pmem.read(block_offset(block), &mut self.block)?;
+        self.overflow_blocks += 1;
         let header =
             format::ExtentBlockHeader::decode(&self.block).map_err(|e| corrupted(self.ino, e))?;
         // CAST: a block holds at most `EXTENTS_PER_BLOCK` extents, which `decode` checked.
@@ -94,26 +106,28 @@ impl<'a> Extents<'a> {
 
     /// The next item, or `None` at the end.
     fn step(&mut self) -> Result<Option<Item>> {
-        if self.inline_index < self.disk.inline_extent_count() {
-            let extent = self
-                .disk
-                .inline_extent(self.inline_index)
-                .map_err(|e| corrupted(self.ino, e))?;
+        let extent = if self.inline_index < self.disk.inline_extent_count() {
+            let extent = self.disk.inline_extent(self.inline_index);
             self.inline_index += 1;
-            return Ok(Some(Item::Extent(extent)));
-        }
-        let (index, count) = self.in_block;
-        if index < count {
-            let extent = format::ExtentBlockHeader::read_extent(&self.block, index)
-                .map_err(|e| corrupted(self.ino, e))?;
+            extent
+        } else if self.in_block.0 < self.in_block.1 {
+            let extent = format::ExtentBlockHeader::read_extent(&self.block, self.in_block.0);
             self.in_block.0 += 1;
-            return Ok(Some(Item::Extent(extent)));
-        }
-        // The chain ends at its last block or once the inode's count is met, whichever first.
-        if self.next == 0 || self.left == 0 {
+            extent
+        } else if self.next != 0 && self.left != 0 {
+            return Ok(Some(Item::Overflow(self.read_overflow_block()?)));
+        } else {
+            // The chain ends at its last block or once the inode's count is met, whichever
+            // first: the counts must agree with what was met.
+            self.disk
+                .check_extent_totals(&self.checker, self.overflow_blocks)
+                .map_err(|e| corrupted(self.ino, e))?;
             return Ok(None);
-        }
-        Ok(Some(Item::Overflow(self.read_overflow_block()?)))
+        };
+        let extent = extent
+            .and_then(|extent| self.checker.add(&extent).map(|()| extent))
+            .map_err(|e| corrupted(self.ino, e))?;
+        Ok(Some(Item::Extent(extent)))
     }
 }
 
@@ -148,6 +162,9 @@ pub(crate) fn map_block(
     Ok(None)
 }
 
+/// The most extents [`ExtentMap::load`] reserves room for before it has met them.
+const MAX_RESERVED_EXTENTS: usize = format::INLINE_EXTENTS + format::EXTENTS_PER_BLOCK;
+
 /// The extents of a file, and the overflow blocks they were loaded from.
 pub(crate) struct ExtentMap {
     extents: KVec<Extent>,
@@ -162,24 +179,15 @@ fn continues(a: &Extent, b: &Extent) -> bool {
 }
 
 impl ExtentMap {
-    /// Loads the extents of the file `disk` (inode `ino`), checking that they are sorted and
-    /// do not overlap.
+    /// Loads the extents of the file `disk` (inode `ino`), checked as [`Extents`] checks them.
     pub(crate) fn load(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<Self> {
-        let mut extents = KVec::with_capacity(disk.extent_count as usize, GFP_KERNEL)?;
+        // The count is on-disk data: it bounds the first reservation only (the walk checks it).
+        let expected = usize::try_from(disk.extent_count).unwrap_or(usize::MAX);
+        let mut extents = KVec::with_capacity(expected.min(MAX_RESERVED_EXTENTS), GFP_KERNEL)?;
         let mut old_overflow = KVec::new();
-        let mut next_logical = 0;
         for item in Extents::new(sbi, ino, disk) {
             match item? {
-                Item::Extent(extent) => {
-                    if extent.logical < next_logical {
-                        return Err(corrupted(
-                            ino,
-                            format::FormatError::BadExtent("extents overlap or are out of order"),
-                        ));
-                    }
-                    next_logical = extent.logical_end().ok_or(EUCLEAN)?;
-                    extents.push(extent, GFP_KERNEL)?;
-                }
+                Item::Extent(extent) => extents.push(extent, GFP_KERNEL)?,
                 Item::Overflow(block) => old_overflow.push(block, GFP_KERNEL)?,
             }
         }

@@ -16,6 +16,7 @@ use crate::{
     },
     format,
     inode::Inode,
+    meta::blocks_to_bytes,
     truncate,
     vfs::{
         self,
@@ -104,7 +105,7 @@ impl vfs::iomap::Operations<Daxfs> for IomapOps {
         // The commit point: the extent that references the zeroed run.
         sbi.write_inode(ino, &disk)?;
         sbi.pmem.fence();
-        inode.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
+        inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
         free_chain(sbi, ino, &old_chain)?;
         Ok(BlockMap {
             file_block: first,
@@ -127,7 +128,7 @@ impl vfs::file::Operations<Daxfs> for FileOps {
             disk.size = end;
             sbi.write_inode(inode.ino(), &disk)?;
             sbi.pmem.fence();
-            inode.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
+            inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use crate::{
     format,
     meta::{
         block_offset,
+        blocks_to_bytes,
         corrupted, //
     },
     sb_info::SbInfo,
@@ -114,7 +115,7 @@ pub(crate) fn iget(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
         uid: disk.uid,
         gid: disk.gid,
         size: disk.size,
-        allocated_bytes: disk.blocks * format::BLOCK_SIZE_U64,
+        allocated_bytes: blocks_to_bytes(disk.blocks),
         times: vfs_times(&disk),
     };
     new.init(

@@ -18,6 +18,19 @@ pub(crate) fn block_offset(block: u64) -> u64 {
     block * format::BLOCK_SIZE_U64
 }
 
+/// Bytes of `blocks` blocks, as the VFS counts a file's allocation. Block counts from the disk
+/// are validated against the size of the data area, so this never saturates for a valid inode.
+pub(crate) fn blocks_to_bytes(blocks: u64) -> u64 {
+    blocks.saturating_mul(format::BLOCK_SIZE_U64)
+}
+
+/// Blocks mapped by `extents`, which are validated (so the sum never saturates).
+pub(crate) fn mapped_blocks(extents: &[format::Extent]) -> u64 {
+    extents
+        .iter()
+        .fold(0, |sum: u64, e| sum.saturating_add(u64::from(e.len)))
+}
+
 /// Byte offset on the device of the record of inode `ino` in the inode table of `sb`.
 fn inode_offset(sb: &format::Superblock, ino: u64) -> Result<u64> {
     let (block, offset) = sb.inode_location(ino).ok_or(EUCLEAN)?;

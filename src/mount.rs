@@ -125,7 +125,14 @@ impl vfs::FileSystem for Daxfs {
     fn root(sb: &SuperBlock<Daxfs>) -> Result<ARef<inode::Inode>> {
         // The superblock is ready here: first free what a crash left on the orphan list.
         reclaim_orphans(sb)?;
-        inode::iget(sb, sb.data().disk.root_ino)
+        let root_ino = sb.data().disk.root_ino;
+        let root = inode::iget(sb, root_ino)?;
+        let is_dir = root.data().disk.lock().file_type() == Some(format::FileType::Directory);
+        if !is_dir {
+            pr_err!("the root inode {root_ino} is not a directory; run fsck.daxfs\n");
+            return Err(EUCLEAN);
+        }
+        Ok(root)
     }
 
     /// Applies a remount. The DAX mode of a mounted file system cannot change. Read-write to

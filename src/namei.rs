@@ -309,11 +309,12 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             }
             nd.mtime = t;
             nd.ctime = t;
+            // Link counts come from the disk: saturate rather than overflow on a bad one.
             if is_dir && !same_dir {
-                nd.nlink += 1;
+                nd.nlink = nd.nlink.saturating_add(1);
             }
             if target_is_dir {
-                nd.nlink -= 1;
+                nd.nlink = nd.nlink.saturating_sub(1);
             }
             store(sbi, new_dir, &nd)?;
         }

@@ -26,7 +26,12 @@ use crate::{
     },
     format,
     inode::Inode,
-    meta::block_offset,
+    meta::{
+        block_offset,
+        blocks_to_bytes,
+        corrupted,
+        mapped_blocks, //
+    },
     sb_info::SbInfo,
     vfs::{
         self,
@@ -34,6 +39,16 @@ use crate::{
     },
     Daxfs,
 };
+
+/// The block count of inode `ino` that owned `blocks` blocks, after `freed` are gone.
+fn freed_from(ino: u64, blocks: u64, freed: &[format::Extent]) -> Result<u64> {
+    blocks.checked_sub(mapped_blocks(freed)).ok_or_else(|| {
+        corrupted(
+            ino,
+            format::FormatError::BadInode("block count smaller than its extents"),
+        )
+    })
+}
 
 /// Zeroes `len` bytes of the file `disk` (inode `ino`) at `pos`, which lie in one block, if that
 /// block is allocated. Nothing may map the block (the caller broke the layout).
@@ -83,14 +98,14 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, zero_range: bool)
             return Ok(());
         }
         let old_chain = map.store(sbi, ino, &mut disk)?;
-        disk.blocks -= freed.iter().map(|e| u64::from(e.len)).sum::<u64>();
+        disk.blocks = freed_from(ino, disk.blocks, &freed)?;
         // The commit point: extents without the range, durable before its blocks are freed.
         sbi.write_inode(ino, &disk)?;
         sbi.pmem.fence();
-        inode.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
+        inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
         (freed, old_chain)
     };
-    let freed_blocks = freed.iter().map(|e| u64::from(e.len)).sum();
+    let freed_blocks = mapped_blocks(&freed);
     trace::punch_hole(ino, offset, end - offset, freed_blocks, zero_range);
     free_chain(sbi, ino, &old_chain)?;
     for extent in &freed {
@@ -125,16 +140,16 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
             let mut map = ExtentMap::load(sbi, ino, &disk)?;
             let freed = map.remove(size.div_ceil(format::BLOCK_SIZE_U64), u64::MAX)?;
             let old_chain = map.store(sbi, ino, &mut disk)?;
-            disk.blocks -= freed.iter().map(|e| u64::from(e.len)).sum::<u64>();
+            disk.blocks = freed_from(ino, disk.blocks, &freed)?;
             let old_size = disk.size;
             disk.size = size;
             // The commit point: the new size and extents, durable before any block is freed.
             sbi.write_inode(ino, &disk)?;
             sbi.pmem.fence();
-            inode.set_size(disk.size, disk.blocks * format::BLOCK_SIZE_U64);
+            inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
             (old_size, freed, old_chain)
         };
-        let freed_blocks = freed.iter().map(|e| u64::from(e.len)).sum();
+        let freed_blocks = mapped_blocks(&freed);
         trace::truncate(ino, old_size, size, freed_blocks);
         invalidate.truncate_pagecache(size);
         free_chain(sbi, ino, &old_chain)?;

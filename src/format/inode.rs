@@ -464,6 +464,14 @@ impl Inode {
             }
         }
 
+        // Each block a file owns is a distinct block of the data area, and each extent maps at
+        // least one of them: bounds that keep arithmetic on these counts in range.
+        if self.blocks > sb.data_blocks() {
+            return Err(BadInode("owns more blocks than the data area has"));
+        }
+        if u64::from(self.extent_count) > self.blocks {
+            return Err(BadExtent("more extents than blocks"));
+        }
         if u64::from(self.extent_count) > INLINE_EXTENTS as u64 {
             if !sb.is_data_block(self.overflow_block) {
                 return Err(BadExtent("overflow block outside the data area"));

@@ -519,6 +519,40 @@ fn inode_validation() {
         bad_extents.validate(&sb),
         Err(FormatError::BadExtent("zero length"))
     );
+
+    // Counts from the disk bound the arithmetic done on them: a file owns at most the data
+    // area, and has at most one extent per block it owns.
+    assert_eq!(
+        Inode {
+            blocks: u64::MAX,
+            ..good
+        }
+        .validate_fields(&sb)
+        .err(),
+        Some(FormatError::BadInode(
+            "owns more blocks than the data area has"
+        ))
+    );
+    assert_eq!(
+        Inode {
+            blocks: sb.data_blocks() + 1,
+            ..good
+        }
+        .validate_fields(&sb)
+        .err(),
+        Some(FormatError::BadInode(
+            "owns more blocks than the data area has"
+        ))
+    );
+    assert_eq!(
+        Inode {
+            extent_count: u32::MAX,
+            ..good
+        }
+        .validate_fields(&sb)
+        .err(),
+        Some(FormatError::BadExtent("more extents than blocks"))
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `daxfs-edit DEVICE FIELD=VALUE...`: sets superblock fields of a valid daxfs and reseals its
-//! checksum.
+//! checksum. `daxfs-edit DEVICE --inode N FIELD=VALUE...` sets fields of inode `N` instead, and
+//! of its extents (inline or in its overflow chain), resealing what it rewrites.
 //!
 //! For tests and debugging (as debugfs is for ext4): it writes exactly the values given, so it
 //! can make images that a newer daxfs would have written, or that the kernel must refuse. Exits 0
@@ -17,25 +18,40 @@ use std::io::{
 use std::process::ExitCode;
 
 use daxfs_tools::format::{
+    ExtentBlockHeader,
+    Inode,
     Superblock,
-    BLOCK_SIZE, //
+    BLOCK_SIZE,
+    INLINE_EXTENTS,
+    INODE_SIZE, //
 };
 
 /// The usage line.
 const USAGE: &str = "usage: daxfs-edit DEVICE FIELD=VALUE...\n\
-fields: version_major version_minor feature_compat feature_incompat feature_ro_compat state \
-total_blocks inode_count data_start root_ino free_blocks free_inodes orphan_head";
+       daxfs-edit DEVICE --inode N FIELD=VALUE...\n\
+superblock fields: version_major version_minor feature_compat feature_incompat feature_ro_compat \
+state total_blocks inode_count data_start root_ino free_blocks free_inodes orphan_head\n\
+inode fields: mode flags nlink size blocks extent_count overflow_block parent rdev next_orphan, \
+and extent.K.logical, extent.K.physical, extent.K.len for extent K of the file (0 first)";
+
+/// Parses a decimal or `0x` hexadecimal number.
+fn parse_number(value: &str) -> Result<u64, String> {
+    let parsed = match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => value.parse(),
+    };
+    parsed.map_err(|_| format!("'{value}' is not a number"))
+}
+
+/// Splits `FIELD=VALUE`.
+fn split_edit(edit: &str) -> Result<(&str, &str), String> {
+    edit.split_once('=')
+        .ok_or_else(|| format!("'{edit}' is not FIELD=VALUE\n{USAGE}"))
+}
 
 /// Sets `field` of `sb` to `value`.
 fn set_field(sb: &mut Superblock, field: &str, value: &str) -> Result<(), String> {
-    let parse = |value: &str| -> Result<u64, String> {
-        let parsed = match value.strip_prefix("0x") {
-            Some(hex) => u64::from_str_radix(hex, 16),
-            None => value.parse(),
-        };
-        parsed.map_err(|_| format!("'{value}' is not a number"))
-    };
-    let number = parse(value)?;
+    let number = parse_number(value)?;
     let small = |n: u64| u32::try_from(n).map_err(|_| format!("{value} is too large for {field}"));
     match field {
         "version_major" => sb.version_major = small(number)?.try_into().map_err(|_| "too large")?,
@@ -56,28 +72,176 @@ fn set_field(sb: &mut Superblock, field: &str, value: &str) -> Result<(), String
     Ok(())
 }
 
+/// A device opened for editing.
+struct Device {
+    file: std::fs::File,
+    name: String,
+}
+
+impl Device {
+    /// Opens `name` for reading and writing.
+    fn open(name: &str) -> Result<Self, String> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name)
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(Self {
+            file,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Reads `buf.len()` bytes at byte `offset`.
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+        self.file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.file.read_exact(buf))
+            .map_err(|e| format!("{}: reading at byte {offset}: {e}", self.name))
+    }
+
+    /// Writes `buf` at byte `offset`.
+    fn write(&mut self, offset: u64, buf: &[u8]) -> Result<(), String> {
+        self.file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.file.write_all(buf))
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| format!("{}: writing at byte {offset}: {e}", self.name))
+    }
+
+    /// The superblock.
+    fn superblock(&mut self) -> Result<Superblock, String> {
+        let mut block = [0u8; BLOCK_SIZE];
+        self.read(0, &mut block)?;
+        Superblock::decode(&block).map_err(|e| format!("{}: {e}", self.name))
+    }
+}
+
+/// Byte offset of block `block`.
+fn block_offset(block: u64) -> Result<u64, String> {
+    block
+        .checked_mul(BLOCK_SIZE as u64)
+        .ok_or_else(|| format!("block {block} is beyond any device"))
+}
+
 /// Reads the superblock of `device`, applies `edits` and writes it back sealed.
-fn edit(device: &str, edits: &[String]) -> Result<(), String> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(device)
-        .map_err(|e| format!("{device}: {e}"))?;
-    let mut block = [0u8; BLOCK_SIZE];
-    file.read_exact(&mut block)
-        .map_err(|e| format!("{device}: reading the superblock: {e}"))?;
-    let mut sb = Superblock::decode(&block).map_err(|e| format!("{device}: {e}"))?;
+fn edit_superblock(device: &mut Device, edits: &[String]) -> Result<(), String> {
+    let mut sb = device.superblock()?;
     for edit in edits {
-        let (field, value) = edit
-            .split_once('=')
-            .ok_or_else(|| format!("'{edit}' is not FIELD=VALUE\n{USAGE}"))?;
+        let (field, value) = split_edit(edit)?;
         set_field(&mut sb, field, value)?;
     }
+    let mut block = [0u8; BLOCK_SIZE];
     sb.encode(&mut block);
-    file.seek(SeekFrom::Start(0))
-        .and_then(|_| file.write_all(&block))
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{device}: writing the superblock: {e}"))
+    device.write(0, &block)
+}
+
+/// Sets extent `index` of the file `inode`: inline in `inode`, or in its overflow chain on
+/// `device`, whose block is resealed.
+fn set_extent(
+    device: &mut Device,
+    inode: &mut Inode,
+    index: usize,
+    part: &str,
+    value: u64,
+) -> Result<(), String> {
+    let apply = |extent: &mut daxfs_tools::format::Extent| -> Result<(), String> {
+        match part {
+            "logical" => extent.logical = value,
+            "physical" => extent.physical = value,
+            "len" => extent.len = u32::try_from(value).map_err(|_| "len is too large")?,
+            _ => return Err(format!("unknown extent field '{part}'\n{USAGE}")),
+        }
+        Ok(())
+    };
+    if index < INLINE_EXTENTS {
+        let mut extent = inode.inline_extent(index).map_err(|e| e.to_string())?;
+        apply(&mut extent)?;
+        return inode
+            .set_inline_extent(index, &extent)
+            .map_err(|e| e.to_string());
+    }
+    // Find the overflow block holding it: each block says how many extents it has.
+    let mut left = index - INLINE_EXTENTS;
+    let mut next = inode.overflow_block;
+    let mut block = [0u8; BLOCK_SIZE];
+    for _ in 0..=index {
+        if next == 0 {
+            break;
+        }
+        device.read(block_offset(next)?, &mut block)?;
+        let header = ExtentBlockHeader::decode(&block).map_err(|e| e.to_string())?;
+        let count = header.count as usize;
+        if left < count {
+            let mut extent =
+                ExtentBlockHeader::read_extent(&block, left).map_err(|e| e.to_string())?;
+            apply(&mut extent)?;
+            ExtentBlockHeader::write_extent(&mut block, left, &extent)
+                .map_err(|e| e.to_string())?;
+            header.encode(&mut block);
+            return device.write(block_offset(next)?, &block);
+        }
+        left -= count;
+        next = header.next;
+    }
+    Err(format!("the file has no extent {index}"))
+}
+
+/// Reads inode `ino` of `device`, applies `edits` and writes it back sealed.
+fn edit_inode(device: &mut Device, ino: u64, edits: &[String]) -> Result<(), String> {
+    let sb = device.superblock()?;
+    let (block, offset) = sb
+        .inode_location(ino)
+        .ok_or_else(|| format!("inode {ino} is out of range"))?;
+    let at = block_offset(block)? + offset as u64;
+    let mut record = [0u8; INODE_SIZE];
+    device.read(at, &mut record)?;
+    let mut inode = Inode::decode(&record).map_err(|e| format!("inode {ino}: {e}"))?;
+    for edit in edits {
+        let (field, value) = split_edit(edit)?;
+        let number = parse_number(value)?;
+        let small =
+            || u32::try_from(number).map_err(|_| format!("{value} is too large for {field}"));
+        let tiny =
+            || u16::try_from(number).map_err(|_| format!("{value} is too large for {field}"));
+        match field {
+            "mode" => inode.mode = tiny()?,
+            "flags" => inode.flags = tiny()?,
+            "nlink" => inode.nlink = small()?,
+            "size" => inode.size = number,
+            "blocks" => inode.blocks = number,
+            "extent_count" => inode.extent_count = small()?,
+            "overflow_block" => inode.overflow_block = number,
+            "parent" => inode.parent = number,
+            "rdev" => inode.rdev = small()?,
+            "next_orphan" => inode.next_orphan = number,
+            _ => {
+                let extent = field.strip_prefix("extent.").and_then(|rest| {
+                    let (index, part) = rest.split_once('.')?;
+                    Some((index.parse::<usize>().ok()?, part))
+                });
+                let Some((index, part)) = extent else {
+                    return Err(format!("unknown inode field '{field}'\n{USAGE}"));
+                };
+                set_extent(device, &mut inode, index, part, number)?;
+            }
+        }
+    }
+    inode.encode(&mut record);
+    device.write(at, &record)
+}
+
+/// Applies the command line's edits.
+fn edit(device: &str, args: &[String]) -> Result<(), String> {
+    let mut device = Device::open(device)?;
+    match args {
+        [flag, ino, edits @ ..] if flag == "--inode" && !edits.is_empty() => {
+            let ino = parse_number(ino)?;
+            edit_inode(&mut device, ino, edits)
+        }
+        [flag, ..] if flag == "--inode" => Err(USAGE.to_owned()),
+        edits => edit_superblock(&mut device, edits),
+    }
 }
 
 fn main() -> ExitCode {

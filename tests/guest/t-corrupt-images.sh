@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Corrupted images never crash the kernel. Fields of an inode and of its
+# extents are changed on the unmounted device with their checksums resealed,
+# as a fuzzer changes them. The cases: an overflow extent far beyond the device,
+# a block count or an extent count that no file can have, and a root inode
+# that is not a directory. Using such a file gives EUCLEAN and a dmesg line
+# naming the inode; the rest of the file system keeps working, and fsck -n
+# finds each case too. (The first three crashed the debug kernel before: a
+# KASAN wild-memory-access, an arithmetic overflow panic, a WARN from an
+# allocation sized by the extent count.)
+. "$(dirname "$0")/lib.sh"
+
+dev=$SCRATCH_DEV mnt=$SCRATCH_MNT
+
+# fresh_image: a daxfs on $dev holding frag, written every other block (20
+# one-block extents: six in the inode, the rest in an overflow block), and plain.
+# Sets $frag and $plain to their inode numbers. Leaves $dev unmounted.
+fresh_image() {
+	mount_fresh "$dev" "$mnt"
+	touch "$mnt/frag"
+	for i in $(seq 0 2 38); do
+		xfs_io -c "pwrite -q -S 0x33 $((i * 4096)) 4096" "$mnt/frag"
+	done
+	echo hello >"$mnt/plain"
+	frag=$(stat -c %i "$mnt/frag")
+	plain=$(stat -c %i "$mnt/plain")
+	[[ $(xfs_io -c fiemap "$mnt/frag" | grep -vc hole) == 21 ]] ||
+		fail "frag does not have 20 extents: $(xfs_io -c fiemap "$mnt/frag")"
+	umount "$mnt"
+}
+
+# edit ARGS...: daxfs-edit on $dev, then drop the block device's cached pages,
+# which daxfs (writing through DAX) bypasses.
+edit() {
+	blockdev --flushbufs "$dev"
+	daxfs-edit "$dev" "$@" || fail "daxfs-edit $* failed"
+	blockdev --flushbufs "$dev"
+}
+
+# expect_fsck_finds: fsck -n reports the damage (exit status with bit 4 set).
+expect_fsck_finds() {
+	local rc=0
+	fsck -t daxfs -n "$dev" >/tmp/fsck.out 2>&1 || rc=$?
+	((rc & 4)) || fail "fsck -n exited $rc on a corrupted image: $(cat /tmp/fsck.out)"
+}
+
+# expect_corrupt INO CMD...: CMD fails with EUCLEAN ("Structure needs
+# cleaning") and dmesg names inode INO.
+expect_corrupt() {
+	local ino=$1 out
+	shift
+	dmesg -C
+	if out=$("$@" 2>&1); then
+		fail "'$*' succeeded on the corrupted inode $ino: $out"
+	fi
+	grep -q "Structure needs cleaning" <<<"$out" || fail "'$*' failed with '$out', not EUCLEAN"
+	dmesg | grep -q "inode $ino is corrupted" || fail "dmesg does not name inode $ino: $(dmesg | tail -n 3)"
+	echo "ok: '$*': EUCLEAN; dmesg: $(dmesg | grep "inode $ino is corrupted" | tail -n 1)"
+}
+
+# expect_plain_works: the undamaged file still reads back.
+expect_plain_works() {
+	[[ $(cat "$mnt/plain") == hello ]] || fail "the undamaged file no longer reads back"
+}
+
+# An overflow extent far beyond the device: reads, writes and mappings of the
+# file must not reach outside the persistent memory.
+for physical in 0x7ffffffffffff 0xffffffffffffffff; do
+	fresh_image
+	edit --inode "$frag" extent.10.physical="$physical"
+	expect_fsck_finds
+	mount -t daxfs "$dev" "$mnt"
+	expect_corrupt "$frag" cat "$mnt/frag"
+	expect_corrupt "$frag" xfs_io -c 'pwrite -q 40960 4096' "$mnt/frag"
+	# A fault on the file gets SIGBUS (xfs_io dies of it: 128 + 7).
+	dmesg -C
+	rc=0
+	xfs_io -c 'mmap -r 0 160k' -c 'mread 0 4096' "$mnt/frag" >/dev/null 2>&1 || rc=$?
+	((rc == 135)) || fail "a read fault on the corrupted file ended with $rc, not SIGBUS"
+	dmesg | grep -q "inode $frag is corrupted" || fail "dmesg does not name inode $frag after the fault"
+	echo "ok: a read fault on it gets SIGBUS"
+	expect_corrupt "$frag" truncate -s 4096 "$mnt/frag"
+	expect_plain_works
+	# Its blocks cannot be freed safely: the unlink works, they leak (fsck frees them).
+	rm "$mnt/frag"
+	umount "$mnt"
+done
+
+# A block count larger than the data area (the allocated bytes overflowed).
+fresh_image
+edit --inode "$plain" blocks=0xffffffffffffffff
+expect_fsck_finds
+mount -t daxfs "$dev" "$mnt"
+expect_corrupt "$plain" stat "$mnt/plain"
+[[ $(head -c 1 "$mnt/frag" | od -An -tx1 | tr -d ' ') == 33 ]] || fail "frag no longer reads back"
+umount "$mnt"
+
+# An extent count no file can have (it sized an allocation).
+fresh_image
+edit --inode "$frag" extent_count=0xffffffff
+expect_fsck_finds
+mount -t daxfs "$dev" "$mnt"
+expect_corrupt "$frag" cat "$mnt/frag"
+expect_plain_works
+umount "$mnt"
+
+# A root inode that is not a directory refuses the mount.
+fresh_image
+edit root_ino="$plain"
+expect_fsck_finds
+expect_mount_fails EUCLEAN "the root inode $plain is not a directory" "$dev"
