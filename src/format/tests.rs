@@ -522,37 +522,33 @@ fn inode_validation() {
 
     // Counts from the disk bound the arithmetic done on them: a file owns at most the data
     // area, and has at most one extent per block it owns.
-    assert_eq!(
-        Inode {
-            blocks: u64::MAX,
-            ..good
-        }
-        .validate_fields(&sb)
-        .err(),
-        Some(FormatError::BadInode(
-            "owns more blocks than the data area has"
-        ))
-    );
-    assert_eq!(
-        Inode {
-            blocks: sb.data_blocks() + 1,
-            ..good
-        }
-        .validate_fields(&sb)
-        .err(),
-        Some(FormatError::BadInode(
-            "owns more blocks than the data area has"
-        ))
-    );
-    assert_eq!(
-        Inode {
-            extent_count: u32::MAX,
-            ..good
-        }
-        .validate_fields(&sb)
-        .err(),
-        Some(FormatError::BadExtent("more extents than blocks"))
-    );
+    let too_many_blocks = FormatError::BadInode("owns more blocks than the data area has");
+    let too_many_extents = FormatError::BadExtent("more extents than blocks");
+    for (inode, error) in [
+        (
+            Inode {
+                blocks: u64::MAX,
+                ..good
+            },
+            too_many_blocks,
+        ),
+        (
+            Inode {
+                blocks: sb.data_blocks() + 1,
+                ..good
+            },
+            too_many_blocks,
+        ),
+        (
+            Inode {
+                extent_count: u32::MAX,
+                ..good
+            },
+            too_many_extents,
+        ),
+    ] {
+        assert_eq!(inode.validate_fields(&sb).err(), Some(error));
+    }
 }
 
 #[test]
