@@ -10,6 +10,7 @@
 #include <linux/dax.h>
 #include <linux/fs_parser.h>
 #include <linux/mm.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 
 #include "daxfs_glue.h"
@@ -250,4 +251,17 @@ void daxfs_file_accessed(struct file *file)
 unsigned long daxfs_page_to_pfn(const struct page *page)
 {
 	return page_to_pfn(page);
+}
+
+/*
+ * Reports of corrupted metadata share one rate limit (the printk default: 10
+ * lines per 5 s), so that an image that is damaged everywhere cannot flood the
+ * log.
+ */
+bool daxfs_corruption_report_allowed(void)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+
+	return __ratelimit(&rs);
 }

@@ -96,4 +96,7 @@ void daxfs_desc_set_hugepage(struct vm_area_desc *desc);
 void daxfs_file_accessed(struct file *file);
 unsigned long daxfs_page_to_pfn(const struct page *page);
 
+/* Whether a report of corrupted metadata may be logged now (rate limited). */
+bool daxfs_corruption_report_allowed(void);
+
 #endif /* DAXFS_GLUE_H */

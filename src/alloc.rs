@@ -21,7 +21,8 @@ use crate::{
     format,
     meta::{
         self,
-        block_offset, //
+        block_offset,
+        report_corruption, //
     },
     vfs::{
         trace,
@@ -142,7 +143,7 @@ impl Allocator {
             (None, true)
         })?;
         if let Some(block) = clash {
-            pr_err!(
+            report_corruption!(
                 "bitmap: block {block} is already {}; run fsck.daxfs\n",
                 if used { "used" } else { "free" }
             );
@@ -262,12 +263,14 @@ impl Allocator {
             };
         }
         let run_start = found.ok_or_else(|| {
-            pr_err!("free block counter says free, bitmap says full; run fsck.daxfs\n");
+            report_corruption!("free block counter says free, bitmap says full; run fsck.daxfs\n");
             EUCLEAN
         })?;
         let len = self.free_run_len(pmem, run_start, max.min(alloc.free_blocks))?;
         if len == 0 {
-            pr_err!("bitmap: block {run_start} was found free but is not; run fsck.daxfs\n");
+            report_corruption!(
+                "bitmap: block {run_start} was found free but is not; run fsck.daxfs\n"
+            );
             return Err(EUCLEAN);
         }
         pmem.zero(block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
@@ -319,7 +322,7 @@ impl Allocator {
             alloc.inode_hint = ino + 1;
             return Ok(ino);
         }
-        pr_err!("free inode counter says free, inode table says full; run fsck.daxfs\n");
+        report_corruption!("free inode counter says free, inode table says full; run fsck.daxfs\n");
         Err(EUCLEAN)
     }
 

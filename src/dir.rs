@@ -144,6 +144,16 @@ fn slot_offset(sbi: &SbInfo, ino: u64, disk: &format::Inode, slot: u64) -> Resul
     Ok(block_offset(block) + (slot % per_block) * format::DIRENT_SIZE as u64)
 }
 
+/// Decodes and checks an entry of the directory `ino` read from the device (`None` for a free
+/// slot): corruption names the directory.
+fn decode_entry(sbi: &SbInfo, ino: u64, buf: &[u8]) -> Result<Option<format::DirEntry>> {
+    let entry = format::DirEntry::decode(buf).map_err(|e| corrupted(ino, e))?;
+    if let Some(entry) = &entry {
+        entry.validate(&sbi.disk).map_err(|e| corrupted(ino, e))?;
+    }
+    Ok(entry)
+}
+
 /// Calls `f(slot, entry)` for every slot of the directory `disk` (inode `ino`) from `first` on,
 /// `entry` being `None` for a free slot, until `f` returns false.
 fn scan(
@@ -163,7 +173,7 @@ fn scan(
         }
         let offset = block_offset + (slot % per_block) * format::DIRENT_SIZE as u64;
         sbi.pmem.read(offset, &mut buf)?;
-        let entry = format::DirEntry::decode(&buf).map_err(|e| corrupted(ino, e))?;
+        let entry = decode_entry(sbi, ino, &buf)?;
         if !f(slot, entry.as_ref()) {
             break;
         }
@@ -181,7 +191,7 @@ fn read_slot(
     let mut buf = [0u8; format::DIRENT_SIZE];
     sbi.pmem
         .read(slot_offset(sbi, ino, disk, slot)?, &mut buf)?;
-    format::DirEntry::decode(&buf).map_err(|e| corrupted(ino, e))
+    decode_entry(sbi, ino, &buf)
 }
 
 /// Finds `name` in the directory `dir`, whose on-disk inode `disk` the caller has locked.

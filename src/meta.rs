@@ -47,9 +47,20 @@ impl kernel::fmt::Display for Why {
     }
 }
 
-/// Logs that inode `ino` is corrupted and returns the errno for it (EUCLEAN, as EFSCORRUPTED).
+/// Logs a report of corrupted metadata with `pr_err!`, rate limited with all other such reports.
+macro_rules! report_corruption {
+    ($($arg:tt)*) => {
+        if $crate::vfs::ratelimit::corruption_report_allowed() {
+            ::kernel::pr_err!($($arg)*);
+        }
+    };
+}
+pub(crate) use report_corruption;
+
+/// Logs that inode `ino` is corrupted (rate limited) and returns the errno for it (EUCLEAN, as
+/// EFSCORRUPTED).
 pub(crate) fn corrupted(ino: u64, err: format::FormatError) -> Error {
-    pr_err!("inode {ino} is corrupted: {}; run fsck.daxfs\n", Why(err));
+    report_corruption!("inode {ino} is corrupted: {}; run fsck.daxfs\n", Why(err));
     EUCLEAN
 }
 
@@ -71,7 +82,7 @@ pub(crate) fn read_inode(pmem: &Pmem, sb: &format::Superblock, ino: u64) -> Resu
     let buf = read_inode_record(pmem, sb, ino)?;
     let disk = format::Inode::decode(&buf).map_err(|e| corrupted(ino, e))?;
     if disk.is_free() {
-        pr_err!("inode {ino} is referenced but free; run fsck.daxfs\n");
+        report_corruption!("inode {ino} is referenced but free; run fsck.daxfs\n");
         return Err(EUCLEAN);
     }
     disk.validate_fields(sb).map_err(|e| corrupted(ino, e))?;

@@ -25,7 +25,10 @@ use crate::{
         vfs_times,
         Inode, //
     },
-    meta::block_offset,
+    meta::{
+        block_offset,
+        report_corruption, //
+    },
     sb_info::SbInfo,
     vfs::{
         self,
@@ -73,7 +76,7 @@ fn remove_name(dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Re
     let mut dir_disk = dir.data().disk.lock();
     let found = dir::find(dir, &dir_disk, name)?.ok_or(ENOENT)?;
     if found.ino != inode.ino() {
-        pr_err!(
+        report_corruption!(
             "entry of directory {} does not name inode {}; run fsck.daxfs\n",
             dir.ino(),
             inode.ino()

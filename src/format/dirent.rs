@@ -12,6 +12,7 @@ use super::{
     dirent_off,
     FileType,
     FormatError,
+    Superblock,
     DIRENTS_PER_BLOCK,
     DIRENT_SIZE,
     MAX_NAME_LEN, //
@@ -101,6 +102,16 @@ impl DirEntry {
             name_len,
             name: padded,
         }))
+    }
+
+    /// Checks what decoding alone cannot: the entry names an inode of the file system `sb`.
+    pub fn validate(&self, sb: &Superblock) -> Result<(), FormatError> {
+        if !sb.is_valid_ino(self.ino) {
+            return Err(FormatError::BadDirEntry(
+                "names an inode past the inode table",
+            ));
+        }
+        Ok(())
     }
 
     /// Encodes the entry, zeroing the reserved bytes and the name's padding.

@@ -871,6 +871,18 @@ fn dir_entry_rejects_bad_entries() {
     assert!(DirEntry::new(1, FileType::Regular, b"..").is_err());
     assert!(DirEntry::new(1, FileType::Regular, &[b'x'; 256]).is_err());
     assert!(DirEntry::new(1, FileType::Regular, b"a\0b").is_err());
+
+    // An entry must name an inode of the file system.
+    let sb = sample_superblock();
+    let entry = |ino| DirEntry::new(ino, FileType::Regular, b"ok").unwrap();
+    assert_eq!(entry(sb.inode_count).validate(&sb), Ok(()));
+    assert_eq!(
+        entry(sb.inode_count + 1).validate(&sb),
+        Err(FormatError::BadDirEntry(
+            "names an inode past the inode table"
+        ))
+    );
+    assert!(entry(u64::MAX).validate(&sb).is_err());
 }
 
 #[test]

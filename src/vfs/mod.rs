@@ -20,6 +20,7 @@ mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod iomap;
 mod locks;
+pub(crate) mod ratelimit;
 mod raw;
 pub(crate) mod super_block;
 pub(crate) mod trace;

@@ -1,21 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Corrupted images never crash the kernel. Fields of an inode and of its
-# extents are changed on the unmounted device with their checksums resealed,
-# as a fuzzer changes them. The cases: an overflow extent far beyond the device,
-# a block count or an extent count that no file can have, and a root inode
-# that is not a directory. Using such a file gives EUCLEAN and a dmesg line
-# naming the inode; the rest of the file system keeps working, and fsck -n
-# finds each case too. (The first three crashed the debug kernel before: a
-# KASAN wild-memory-access, an arithmetic overflow panic, a WARN from an
-# allocation sized by the extent count.)
+# Corrupted images never crash the kernel. Fields of an inode, its extents and
+# a directory entry are changed on the unmounted device with their checksums
+# resealed, as a fuzzer changes them: an overflow extent far beyond the device,
+# a block count or an extent count that no file can have, an entry naming an
+# inode past the inode table, and a root inode that is not a directory. Using
+# such a file gives EUCLEAN and a rate-limited dmesg line naming the inode; the
+# rest of the file system keeps working, and fsck -n finds each case too.
+# Before the checks, the first case was a KASAN wild-memory-access and the
+# second an arithmetic-overflow panic; the third sized an allocation by the
+# extent count (ENOMEM), and the last two failed without a word in dmesg.
 . "$(dirname "$0")/lib.sh"
 
 dev=$SCRATCH_DEV mnt=$SCRATCH_MNT
 
 # fresh_image: a daxfs on $dev holding frag, written every other block (20
-# one-block extents: six in the inode, the rest in an overflow block), and plain.
-# Sets $frag and $plain to their inode numbers. Leaves $dev unmounted.
+# one-block extents: six in the inode, the rest in an overflow block), plain,
+# and sub/x. Sets $frag, $plain and $sub to their inode numbers. Leaves $dev
+# unmounted.
 fresh_image() {
 	mount_fresh "$dev" "$mnt"
 	touch "$mnt/frag"
@@ -23,8 +25,11 @@ fresh_image() {
 		xfs_io -c "pwrite -q -S 0x33 $((i * 4096)) 4096" "$mnt/frag"
 	done
 	echo hello >"$mnt/plain"
+	mkdir "$mnt/sub"
+	echo there >"$mnt/sub/x"
 	frag=$(stat -c %i "$mnt/frag")
 	plain=$(stat -c %i "$mnt/plain")
+	sub=$(stat -c %i "$mnt/sub")
 	[[ $(xfs_io -c fiemap "$mnt/frag" | grep -vc hole) == 21 ]] ||
 		fail "frag does not have 20 extents: $(xfs_io -c fiemap "$mnt/frag")"
 	umount "$mnt"
@@ -82,6 +87,19 @@ for physical in 0x7ffffffffffff 0xffffffffffffffff; do
 	echo "ok: a read fault on it gets SIGBUS"
 	expect_corrupt "$frag" truncate -s 4096 "$mnt/frag"
 	expect_plain_works
+	# The reports are rate limited (10 every 5 s), so a damaged image cannot
+	# flood the log: 100 failed reads in one process log a few lines.
+	dmesg -C
+	reads=()
+	for _ in $(seq 100); do reads+=(-c 'pread -q 0 4096'); done
+	start=$SECONDS
+	failed=$(xfs_io "${reads[@]}" "$mnt/frag" 2>&1 | grep -c "Structure needs cleaning" || true)
+	most=$((10 * ((SECONDS - start) / 5 + 2)))
+	lines=$(dmesg | grep -c "is corrupted" || true)
+	((failed == 100)) || fail "$failed of 100 reads of the corrupted file failed with EUCLEAN"
+	((lines > 0 && lines <= most && lines < 100)) ||
+		fail "100 failed reads in $((SECONDS - start)) s logged $lines corruption reports, expected at most $most"
+	echo "ok: 100 failed reads logged $lines reports"
 	# Its blocks cannot be freed safely: the unlink works, they leak (fsck frees them).
 	rm "$mnt/frag"
 	umount "$mnt"
@@ -102,6 +120,18 @@ edit --inode "$frag" extent_count=0xffffffff
 expect_fsck_finds
 mount -t daxfs "$dev" "$mnt"
 expect_corrupt "$frag" cat "$mnt/frag"
+expect_plain_works
+umount "$mnt"
+
+# A directory entry naming an inode past the inode table: reading that
+# directory and looking names up in it fail and name the directory (its index
+# is built from all its entries); other directories still work.
+fresh_image
+edit --entry "$sub" x ino=0xfffffff0000
+expect_fsck_finds
+mount -t daxfs "$dev" "$mnt"
+expect_corrupt "$sub" ls "$mnt/sub"
+expect_corrupt "$sub" cat "$mnt/sub/x"
 expect_plain_works
 umount "$mnt"
 

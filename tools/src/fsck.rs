@@ -888,13 +888,11 @@ impl<D: BlockDevice> Checker<'_, D> {
     ) -> Result<Option<DirEntry>> {
         let ino = entry.ino;
         let name = show_name(entry.name());
-        if !self.sb.is_valid_ino(ino) {
+        if let Err(error) = entry.validate(&self.sb) {
             self.report(
                 ProblemKind::BadEntry,
                 true,
-                format!(
-                    "{here}: entry '{name}' names inode {ino}, past the inode table; removing it"
-                ),
+                format!("{here}: entry '{name}' (inode {ino}): {error}; removing it"),
             )?;
             return Ok(None);
         }

@@ -3,6 +3,8 @@
 //! `daxfs-edit DEVICE FIELD=VALUE...`: sets superblock fields of a valid daxfs and reseals its
 //! checksum. `daxfs-edit DEVICE --inode N FIELD=VALUE...` sets fields of inode `N` instead, and
 //! of its extents (inline or in its overflow chain), resealing what it rewrites.
+//! `daxfs-edit DEVICE --entry DIR NAME ino=N` points the entry NAME of directory inode DIR at
+//! inode N.
 //!
 //! For tests and debugging (as debugfs is for ext4): it writes exactly the values given, so it
 //! can make images that a newer daxfs would have written, or that the kernel must refuse. Exits 0
@@ -18,10 +20,14 @@ use std::io::{
 use std::process::ExitCode;
 
 use daxfs_tools::format::{
+    DirEntry,
+    Extent,
     ExtentBlockHeader,
     Inode,
     Superblock,
     BLOCK_SIZE,
+    DIRENTS_PER_BLOCK,
+    DIRENT_SIZE,
     INLINE_EXTENTS,
     INODE_SIZE, //
 };
@@ -29,6 +35,7 @@ use daxfs_tools::format::{
 /// The usage line.
 const USAGE: &str = "usage: daxfs-edit DEVICE FIELD=VALUE...\n\
        daxfs-edit DEVICE --inode N FIELD=VALUE...\n\
+       daxfs-edit DEVICE --entry DIR NAME ino=N\n\
 superblock fields: version_major version_minor feature_compat feature_incompat feature_ro_compat \
 state total_blocks inode_count data_start root_ino free_blocks free_inodes orphan_head\n\
 inode fields: mode flags nlink size blocks extent_count overflow_block parent rdev next_orphan, \
@@ -187,8 +194,8 @@ fn set_extent(
     Err(format!("the file has no extent {index}"))
 }
 
-/// Reads inode `ino` of `device`, applies `edits` and writes it back sealed.
-fn edit_inode(device: &mut Device, ino: u64, edits: &[String]) -> Result<(), String> {
+/// Inode `ino` of `device`, and the byte offset of its record.
+fn read_inode(device: &mut Device, ino: u64) -> Result<(u64, Inode), String> {
     let sb = device.superblock()?;
     let (block, offset) = sb
         .inode_location(ino)
@@ -196,7 +203,65 @@ fn edit_inode(device: &mut Device, ino: u64, edits: &[String]) -> Result<(), Str
     let at = block_offset(block)? + offset as u64;
     let mut record = [0u8; INODE_SIZE];
     device.read(at, &mut record)?;
-    let mut inode = Inode::decode(&record).map_err(|e| format!("inode {ino}: {e}"))?;
+    let inode = Inode::decode(&record).map_err(|e| format!("inode {ino}: {e}"))?;
+    Ok((at, inode))
+}
+
+/// The extents of the file `inode`: inline, then those of its overflow chain.
+fn file_extents(device: &mut Device, inode: &Inode) -> Result<Vec<Extent>, String> {
+    let mut extents = (0..inode.inline_extent_count())
+        .map(|index| inode.inline_extent(index).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut next = inode.overflow_block;
+    let mut block = [0u8; BLOCK_SIZE];
+    while next != 0 && extents.len() < inode.extent_count as usize {
+        device.read(block_offset(next)?, &mut block)?;
+        let header = ExtentBlockHeader::decode(&block).map_err(|e| e.to_string())?;
+        for index in 0..header.count as usize {
+            extents.push(ExtentBlockHeader::read_extent(&block, index).map_err(|e| e.to_string())?);
+        }
+        next = header.next;
+    }
+    Ok(extents)
+}
+
+/// Points the entry `name` of directory inode `dir` of `device` at the inode `edit` names
+/// (`ino=N`).
+fn edit_entry(device: &mut Device, dir: u64, name: &str, edit: &str) -> Result<(), String> {
+    let (field, value) = split_edit(edit)?;
+    if field != "ino" {
+        return Err(format!("unknown entry field '{field}'\n{USAGE}"));
+    }
+    let ino = parse_number(value)?;
+    let (_, inode) = read_inode(device, dir)?;
+    let mut block = [0u8; BLOCK_SIZE];
+    for extent in file_extents(device, &inode)? {
+        for number in extent.physical..extent.physical + u64::from(extent.len) {
+            device.read(block_offset(number)?, &mut block)?;
+            for slot in 0..DIRENTS_PER_BLOCK {
+                let at = slot * DIRENT_SIZE;
+                let Ok(Some(mut entry)) = DirEntry::decode(&block[at..at + DIRENT_SIZE]) else {
+                    continue;
+                };
+                if entry.name() != name.as_bytes() {
+                    continue;
+                }
+                entry.ino = ino;
+                let record: &mut [u8; DIRENT_SIZE] = (&mut block[at..at + DIRENT_SIZE])
+                    .try_into()
+                    .map_err(|_| "bad slot")?;
+                entry.encode(record);
+                return device.write(block_offset(number)? + at as u64, &record[..]);
+            }
+        }
+    }
+    Err(format!("directory {dir} has no entry '{name}'"))
+}
+
+/// Reads inode `ino` of `device`, applies `edits` and writes it back sealed.
+fn edit_inode(device: &mut Device, ino: u64, edits: &[String]) -> Result<(), String> {
+    let (at, mut inode) = read_inode(device, ino)?;
+    let mut record = [0u8; INODE_SIZE];
     for edit in edits {
         let (field, value) = split_edit(edit)?;
         let number = parse_number(value)?;
@@ -239,7 +304,11 @@ fn edit(device: &str, args: &[String]) -> Result<(), String> {
             let ino = parse_number(ino)?;
             edit_inode(&mut device, ino, edits)
         }
-        [flag, ..] if flag == "--inode" => Err(USAGE.to_owned()),
+        [flag, dir, name, edit] if flag == "--entry" => {
+            let dir = parse_number(dir)?;
+            edit_entry(&mut device, dir, name, edit)
+        }
+        [flag, ..] if flag == "--inode" || flag == "--entry" => Err(USAGE.to_owned()),
         edits => edit_superblock(&mut device, edits),
     }
 }
