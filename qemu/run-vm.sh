@@ -123,7 +123,10 @@ done
 maxmem=$((mem_mb + test_mb + scratch_mb + 2 * label_mb + 1024))
 
 cmdline="console=ttyS0 root=/dev/vda rw rootfstype=ext4 init=/sbin/daxfs-init panic=-1 oops=panic"
-[[ $flavour == debug ]] && cmdline+=" panic_on_warn=1"
+# The debug kernel panics on warnings, hung tasks and soft lockups. Under TCG a
+# vCPU can be descheduled on the host for a while: a soft lockup is reported
+# after 2 * watchdog_thresh = 60 s of looping, not the default 20 s.
+[[ $flavour == debug ]] && cmdline+=" panic_on_warn=1 watchdog_thresh=30"
 cmdline+=" ${VM_APPEND:-}"
 
 qemu=(qemu-system-x86_64

@@ -32,7 +32,7 @@ if [[ -f $objdir/.built ]]; then
 	exit 0
 fi
 
-log "building the $flavour kernel into $objdir (about 8-10 minutes on 2 cores; cached afterwards)"
+log "building the $flavour kernel into $objdir (20-40 minutes on 2 cores; cached afterwards)"
 mkdir -p "$objdir"
 kmake=(make -C "$srcdir" O="$objdir" LLVM="$LLVM_SUFFIX" -j"$(nproc)")
 logs=$objdir/logs
