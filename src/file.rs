@@ -20,6 +20,8 @@ use crate::{
     truncate,
     vfs::{
         self,
+        file::Operations as _,
+        iomap::Operations as _,
         BlockMap,
         Fallocate, //
     },
@@ -157,12 +159,11 @@ impl vfs::file::Operations<Daxfs> for FileOps {
 fn allocate(inode: &Inode, offset: u64, end: u64, keep_size: bool) -> Result {
     let mut pos = offset;
     while pos < end {
-        let map =
-            <IomapOps as vfs::iomap::Operations<Daxfs>>::map_blocks(inode, pos, end - pos, true)?;
+        let map = IomapOps::map_blocks(inode, pos, end - pos, true)?;
         pos = (map.file_block + map.blocks) * format::BLOCK_SIZE_U64;
     }
     if !keep_size {
-        <FileOps as vfs::file::Operations<Daxfs>>::extend_size(inode, end)?;
+        FileOps::extend_size(inode, end)?;
     }
     Ok(())
 }

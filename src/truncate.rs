@@ -40,14 +40,16 @@ use crate::{
     Daxfs,
 };
 
-/// The block count of inode `ino` that owned `blocks` blocks, after `freed` are gone.
-fn freed_from(ino: u64, blocks: u64, freed: &[format::Extent]) -> Result<u64> {
-    blocks.checked_sub(mapped_blocks(freed)).ok_or_else(|| {
-        corrupted(
+/// The blocks `freed` map, checked against the `blocks` inode `ino` owns (a count from the disk).
+fn checked_freed(ino: u64, blocks: u64, freed: &[format::Extent]) -> Result<u64> {
+    let count = mapped_blocks(freed);
+    if count > blocks {
+        return Err(corrupted(
             ino,
             format::FormatError::BadInode("block count smaller than its extents"),
-        )
-    })
+        ));
+    }
+    Ok(count)
 }
 
 /// Zeroes `len` bytes of the file `disk` (inode `ino`) at `pos`, which lie in one block, if that
@@ -97,8 +99,11 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, zero_range: bool)
         if freed.is_empty() {
             return Ok(());
         }
+        // Checked before anything is written: the count comes from the disk. Storing the map
+        // only adds the new overflow chain and drops the old one, so the subtraction stays valid.
+        let freed_count = checked_freed(ino, disk.blocks, &freed)?;
         let old_chain = map.store(sbi, ino, &mut disk)?;
-        disk.blocks = freed_from(ino, disk.blocks, &freed)?;
+        disk.blocks -= freed_count;
         // The commit point: extents without the range, durable before its blocks are freed.
         sbi.write_inode(ino, &disk)?;
         sbi.pmem.fence();
@@ -139,8 +144,11 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
 
             let mut map = ExtentMap::load(sbi, ino, &disk)?;
             let freed = map.remove(size.div_ceil(format::BLOCK_SIZE_U64), u64::MAX)?;
+            // Checked before anything is written: the count comes from the disk. Storing the map
+            // only adds the new overflow chain and drops the old one, so the subtraction stays valid.
+            let freed_count = checked_freed(ino, disk.blocks, &freed)?;
             let old_chain = map.store(sbi, ino, &mut disk)?;
-            disk.blocks = freed_from(ino, disk.blocks, &freed)?;
+            disk.blocks -= freed_count;
             let old_size = disk.size;
             disk.size = size;
             // The commit point: the new size and extents, durable before any block is freed.
