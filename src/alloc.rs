@@ -117,30 +117,18 @@ impl Allocator {
         Ok(None)
     }
 
-    /// Marks blocks `start..start + len` used or free, each of which must be the other way.
-    /// Durable after the next fence.
+    /// Marks blocks `start..start + len` used or free, each of which must be the other way: a
+    /// block found already so (freed twice, or allocated while in use) is corruption, and then
+    /// nothing changes. Durable after the next fence.
     fn set_bitmap_range(&self, pmem: &Pmem, start: u64, len: u64, used: bool) -> Result {
         let end = start.checked_add(len).ok_or(EUCLEAN)?;
+        // The whole range is checked before any of it changes: it may span several chunks.
         let clash = self.walk_bitmap(pmem, start, end, |first, bytes| {
-            let lo = start.max(first);
-            let hi = end.min(first + 8 * bytes.len() as u64);
-            let mut block = lo;
-            while block < hi {
-                let (i, bit) = (((block - first) / 8) as usize, block % 8);
-                // A whole byte at once where the range covers it.
-                let mask = if bit == 0 && block + 8 <= hi {
-                    0xff
-                } else {
-                    1u8 << bit
-                };
-                let expected = if used { 0 } else { mask };
-                if bytes[i] & mask != expected {
-                    return (Some(block), false);
-                }
-                bytes[i] ^= mask;
-                block += if mask == 0xff { 8 } else { 1 };
-            }
-            (None, true)
+            let expected = |mask: u8| if used { 0 } else { mask };
+            let clash = bit_masks(first, bytes.len(), start, end)
+                .find(|&(i, mask, _)| bytes[i] & mask != expected(mask))
+                .map(|(_, _, block)| block);
+            (clash, false)
         })?;
         if let Some(block) = clash {
             report_corruption!(
@@ -149,6 +137,12 @@ impl Allocator {
             );
             return Err(EUCLEAN);
         }
+        self.walk_bitmap(pmem, start, end, |first, bytes| {
+            for (i, mask, _) in bit_masks(first, bytes.len(), start, end) {
+                bytes[i] ^= mask;
+            }
+            (None::<()>, true)
+        })?;
         Ok(())
     }
 
@@ -338,4 +332,28 @@ impl Allocator {
         alloc.free_inodes += 1;
         Ok(())
     }
+}
+
+/// The bits of blocks `start..end` in a chunk of `len` bitmap bytes whose bit 0 is block `first`:
+/// `(byte index, mask, first block of the mask)`, a whole byte at once where the range covers it.
+fn bit_masks(
+    first: u64,
+    len: usize,
+    start: u64,
+    end: u64,
+) -> impl Iterator<Item = (usize, u8, u64)> {
+    let hi = end.min(first + 8 * len as u64);
+    let mut block = start.max(first);
+    core::iter::from_fn(move || {
+        if block >= hi {
+            return None;
+        }
+        // CAST: an index into the chunk, below `len`.
+        let (i, bit) = (((block - first) / 8) as usize, block % 8);
+        let whole = bit == 0 && block + 8 <= hi;
+        let mask = if whole { 0xff } else { 1u8 << bit };
+        let item = (i, mask, block);
+        block += if whole { 8 } else { 1 };
+        Some(item)
+    })
 }

@@ -19,7 +19,8 @@ use crate::{
     meta::{
         block_offset,
         blocks_to_bytes,
-        corrupted, //
+        corrupted,
+        report_corruption, //
     },
     sb_info::SbInfo,
     vfs::{
@@ -91,14 +92,44 @@ fn read_symlink_target(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<K
     Ok(target)
 }
 
-/// The VFS inode for inode number `ino`, from the inode cache or read from the inode table.
+/// The VFS inode for inode number `ino`, reached through a name (a directory entry, the root, a
+/// new inode), from the inode cache or read from the inode table.
+///
+/// A named inode has links. One without is on the orphan list or damaged, and dropping it
+/// would free a file that a directory still names: EUCLEAN, as ext4 answers ESTALE, before the
+/// inode is live, so that failing it frees nothing.
 pub(crate) fn iget(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
+    iget_reached(sb, ino, true)
+}
+
+/// The VFS inode of the orphan `ino` (it has no links), to let it go.
+pub(crate) fn iget_orphan(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
+    iget_reached(sb, ino, false)
+}
+
+/// Logs that inode `ino` is named but has no links, and returns EUCLEAN.
+fn unlinked_but_named(ino: u64) -> Error {
+    report_corruption!("inode {ino} is named in a directory but has no links; run fsck.daxfs\n");
+    EUCLEAN
+}
+
+/// [`iget`] (`named`) or [`iget_orphan`].
+fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<Inode>> {
     let new = match vfs::iget(sb, ino)? {
-        Lookup::Cached(inode) => return Ok(inode),
+        Lookup::Cached(inode) => {
+            // Cached without links: unlinked while open, so no entry may name it any more.
+            if named && inode.data().disk.lock().nlink == 0 {
+                return Err(unlinked_but_named(ino));
+            }
+            return Ok(inode);
+        }
         Lookup::New(new) => new,
     };
     let sbi = sb.data();
     let disk = sbi.read_inode(ino)?;
+    if named && disk.nlink == 0 {
+        return Err(unlinked_but_named(ino));
+    }
     let kind = match disk.file_type() {
         Some(format::FileType::Regular) => InodeKind::Regular,
         Some(format::FileType::Directory) => InodeKind::Directory,

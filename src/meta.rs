@@ -85,7 +85,9 @@ pub(crate) fn read_inode(pmem: &Pmem, sb: &format::Superblock, ino: u64) -> Resu
         report_corruption!("inode {ino} is referenced but free; run fsck.daxfs\n");
         return Err(EUCLEAN);
     }
-    disk.validate_fields(sb).map_err(|e| corrupted(ino, e))?;
+    disk.validate_fields(sb)
+        .and_then(|_| disk.validate_link_count())
+        .map_err(|e| corrupted(ino, e))?;
     Ok(disk)
 }
 

@@ -211,7 +211,7 @@ fn reclaim_orphans(sb: &SuperBlock<Daxfs>) -> Result {
     let members = sbi.orphans.lock().members_head_first()?;
     for &ino in members.iter() {
         // The only reference: dropping it evicts the inode, which frees it and its blocks.
-        drop(inode::iget(sb, ino)?);
+        drop(inode::iget_orphan(sb, ino)?);
     }
     if !members.is_empty() {
         pr_info!(

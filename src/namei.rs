@@ -39,9 +39,6 @@ use crate::{
     Daxfs,
 };
 
-/// The most links an inode may have (as ext4's limit for directories).
-const MAX_LINKS: u32 = 65000;
-
 /// Checks a new name: ENAMETOOLONG when too long, EINVAL when otherwise unusable.
 fn check_name(name: &[u8]) -> Result {
     if name.len() > format::MAX_NAME_LEN {
@@ -142,7 +139,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         if dir::find(dir, &dir_disk, name)?.is_some() {
             return Err(EEXIST);
         }
-        if is_dir && dir_disk.nlink >= MAX_LINKS {
+        if is_dir && dir_disk.nlink >= format::MAX_LINKS {
             return Err(EMLINK);
         }
         // A set-group-ID directory passes its group on, and the bit to subdirectories.
@@ -227,7 +224,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let t = now();
         let ftype = {
             let mut disk = inode.data().disk.lock();
-            if disk.nlink >= MAX_LINKS {
+            if disk.nlink >= format::MAX_LINKS {
                 return Err(EMLINK);
             }
             disk.nlink += 1;
@@ -248,7 +245,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         })();
         if added.is_err() {
             let mut disk = inode.data().disk.lock();
-            disk.nlink -= 1;
+            disk.nlink = disk.nlink.saturating_sub(1);
             store(sbi, inode, &disk)?;
         }
         added
@@ -296,7 +293,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         // 1. The new name: the commit point.
         {
             let mut nd = new_dir.data().disk.lock();
-            if is_dir && !same_dir && !target_is_dir && nd.nlink >= MAX_LINKS {
+            if is_dir && !same_dir && !target_is_dir && nd.nlink >= format::MAX_LINKS {
                 return Err(EMLINK);
             }
             let entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;

@@ -39,6 +39,7 @@ use super::{
     INODE_SIZE,
     MAX_FILE_SIZE,
     MAX_INLINE_SYMLINK,
+    MAX_LINKS,
     MAX_SYMLINK_LEN,
     NSEC_PER_SEC,
     S_IFBLK,
@@ -376,6 +377,23 @@ impl Inode {
         let checker = self.validate_fields(sb)?;
         if self.overflow_block == 0 {
             self.check_extent_totals(&checker, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the link count against the limit and the file type: a directory has none (it is
+    /// unlinked and on the orphan list) or at least two (its entry and its own `.`). Kept apart
+    /// from [`Inode::validate`] because fsck repairs a wrong count from the directory tree rather
+    /// than clearing the inode.
+    pub fn validate_link_count(&self) -> Result<(), FormatError> {
+        if self.is_free() {
+            return Ok(());
+        }
+        if self.nlink > MAX_LINKS {
+            return Err(FormatError::BadInode("link count above the limit"));
+        }
+        if self.file_type() == Some(FileType::Directory) && self.nlink == 1 {
+            return Err(FormatError::BadInode("directory with a single link"));
         }
         Ok(())
     }

@@ -293,6 +293,8 @@ pub const DIRENT_SIZE: usize = 272;
 pub const DIRENTS_PER_BLOCK: usize = BLOCK_SIZE / DIRENT_SIZE;
 /// Longest file name in bytes.
 pub const MAX_NAME_LEN: usize = 255;
+/// The most links an inode may have (ext4's limit for directories).
+pub const MAX_LINKS: u32 = 65000;
 
 /// Mask of the file type bits of a mode.
 pub const S_IFMT: u16 = 0o170_000;

@@ -552,6 +552,40 @@ fn inode_validation() {
 }
 
 #[test]
+fn link_counts_fit_the_inode_type() {
+    let sb = sample_superblock();
+    let file = sample_file(&sb);
+    let dir = Inode {
+        mode: S_IFDIR | 0o755,
+        nlink: 2,
+        parent: 1,
+        ..Inode::FREE
+    };
+    let cases = [
+        (file, 0, true),
+        (file, 1, true),
+        (file, MAX_LINKS, true),
+        (file, MAX_LINKS + 1, false),
+        (file, u32::MAX, false),
+        (dir, 0, true), // Removed while open: an orphan.
+        (dir, 1, false),
+        (dir, 2, true),
+        (dir, MAX_LINKS, true),
+        (dir, MAX_LINKS + 1, false),
+        (Inode::FREE, u32::MAX, true), // Only in-use inodes are checked.
+    ];
+    for (inode, nlink, valid) in cases {
+        let inode = Inode { nlink, ..inode };
+        assert_eq!(
+            inode.validate_link_count().is_ok(),
+            valid,
+            "mode {:o} nlink {nlink}",
+            inode.mode
+        );
+    }
+}
+
+#[test]
 fn directory_and_symlink_validation() {
     let sb = sample_superblock();
     let mut dir = Inode {

@@ -140,3 +140,42 @@ fresh_image
 edit root_ino="$plain"
 expect_fsck_finds
 expect_mount_fails EUCLEAN "the root inode $plain is not a directory" "$dev"
+
+# Link counts that do not fit the inode: a directory with one link, a link
+# count above the limit, and a file named in a directory but with no links.
+# The last one would otherwise be used, and freed when its last user let it
+# go, although its name stays: a file lost. Here it is refused and kept, and
+# fsck -y gives it its link count back.
+fresh_image
+edit --inode "$sub" nlink=1
+expect_fsck_finds
+mount -t daxfs "$dev" "$mnt"
+expect_corrupt "$sub" ls "$mnt/sub"
+expect_plain_works
+umount "$mnt"
+
+fresh_image
+edit --inode "$plain" nlink=65001
+expect_fsck_finds
+mount -t daxfs "$dev" "$mnt"
+expect_corrupt "$plain" cat "$mnt/plain"
+umount "$mnt"
+
+fresh_image
+edit --inode "$plain" nlink=0
+expect_fsck_finds
+mount -t daxfs "$dev" "$mnt"
+dmesg -C
+expect_fail "Structure needs cleaning" cat "$mnt/plain"
+dmesg | grep -q "inode $plain is named in a directory but has no links" ||
+	fail "dmesg does not say that inode $plain is named but unlinked: $(dmesg | tail -n 3)"
+expect_fail "Structure needs cleaning" cat "$mnt/plain" # Twice: nothing was freed in between.
+umount "$mnt"
+fsck -t daxfs -y "$dev" >/tmp/fsck.out 2>&1 || true
+grep -q "inode $plain: link count is 0, should be 1" /tmp/fsck.out ||
+	fail "fsck -y did not give inode $plain its link back: $(cat /tmp/fsck.out)"
+fsck_clean "$dev"
+mount -t daxfs "$dev" "$mnt"
+[[ $(cat "$mnt/plain") == hello ]] || fail "the file named but unlinked was lost"
+echo "ok: the file named but unlinked is kept, and fsck -y gives it its link back"
+umount "$mnt"
