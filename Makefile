@@ -8,6 +8,8 @@
 #   make kernel     build (or find in the cache) the kernel of FLAVOUR=debug|perf
 #   make rootfs     build (or find in the cache) the guest root filesystem
 #   make bench      daxfs against ext4-dax and xfs-dax on the perf kernel (RUNS=5); see README.md
+#   make fuzz       mutated images mounted and used in the VM on the debug kernel
+#                   (FUZZ_IMAGES=10000, FUZZ_FIRST=1); see README.md
 
 FLAVOUR ?= debug
 BUILD := build/$(FLAVOUR)
@@ -18,7 +20,7 @@ MODULE_FLAGS := LLVM=$(LLVM_SUFFIX) W=e $(if $(filter 1,$(CLIPPY)),CLIPPY=1)
 # The kernel tree: KDIR if given, else the cached build of FLAVOUR (built on first use).
 kdir = $${KDIR:-$$(scripts/build-kernel.sh $(FLAVOUR))}
 
-.PHONY: all module setup kernel rootfs check bench run fmt fmtcheck clean
+.PHONY: all module setup kernel rootfs check bench fuzz run fmt fmtcheck clean
 
 all: module
 
@@ -49,6 +51,9 @@ check: setup
 
 bench: setup
 	@scripts/bench.sh
+
+fuzz: setup
+	@scripts/fuzz.sh
 
 # The console (kernel log and the command's output) goes to the terminal.
 run: module rootfs

@@ -337,127 +337,127 @@ pub const DT_LNK: u8 = 10;
 pub const DT_SOCK: u8 = 12;
 
 /// Superblock field offsets (see the module documentation for their meaning).
-mod sb_off {
+pub mod sb_off {
     /// `[u8; 8]` magic.
-    pub(super) const MAGIC: usize = 0x000;
+    pub const MAGIC: usize = 0x000;
     /// `u16` major version.
-    pub(super) const VERSION_MAJOR: usize = 0x008;
+    pub const VERSION_MAJOR: usize = 0x008;
     /// `u16` minor version.
-    pub(super) const VERSION_MINOR: usize = 0x00a;
+    pub const VERSION_MINOR: usize = 0x00a;
     /// `u32` compatible features.
-    pub(super) const FEATURE_COMPAT: usize = 0x00c;
+    pub const FEATURE_COMPAT: usize = 0x00c;
     /// `u32` incompatible features.
-    pub(super) const FEATURE_INCOMPAT: usize = 0x010;
+    pub const FEATURE_INCOMPAT: usize = 0x010;
     /// `u32` read-only-compatible features.
-    pub(super) const FEATURE_RO_COMPAT: usize = 0x014;
+    pub const FEATURE_RO_COMPAT: usize = 0x014;
     /// `[u8; 16]` UUID.
-    pub(super) const UUID: usize = 0x018;
+    pub const UUID: usize = 0x018;
     /// `[u8; 32]` label.
-    pub(super) const LABEL: usize = 0x028;
+    pub const LABEL: usize = 0x028;
     /// `u32` block size.
-    pub(super) const BLOCK_SIZE: usize = 0x048;
+    pub const BLOCK_SIZE: usize = 0x048;
     /// `u32` state.
-    pub(super) const STATE: usize = 0x04c;
+    pub const STATE: usize = 0x04c;
     /// `u64` total blocks.
-    pub(super) const TOTAL_BLOCKS: usize = 0x050;
+    pub const TOTAL_BLOCKS: usize = 0x050;
     /// `u64` first bitmap block.
-    pub(super) const BITMAP_START: usize = 0x058;
+    pub const BITMAP_START: usize = 0x058;
     /// `u64` bitmap blocks.
-    pub(super) const BITMAP_BLOCKS: usize = 0x060;
+    pub const BITMAP_BLOCKS: usize = 0x060;
     /// `u64` first inode table block.
-    pub(super) const INODE_TABLE_START: usize = 0x068;
+    pub const INODE_TABLE_START: usize = 0x068;
     /// `u64` inode table blocks.
-    pub(super) const INODE_TABLE_BLOCKS: usize = 0x070;
+    pub const INODE_TABLE_BLOCKS: usize = 0x070;
     /// `u64` inode count.
-    pub(super) const INODE_COUNT: usize = 0x078;
+    pub const INODE_COUNT: usize = 0x078;
     /// `u64` first data block.
-    pub(super) const DATA_START: usize = 0x080;
+    pub const DATA_START: usize = 0x080;
     /// `u64` root inode number.
-    pub(super) const ROOT_INO: usize = 0x088;
+    pub const ROOT_INO: usize = 0x088;
     /// `u64` free blocks.
-    pub(super) const FREE_BLOCKS: usize = 0x090;
+    pub const FREE_BLOCKS: usize = 0x090;
     /// `u64` free inodes.
-    pub(super) const FREE_INODES: usize = 0x098;
+    pub const FREE_INODES: usize = 0x098;
     /// `u64` orphan list head.
-    pub(super) const ORPHAN_HEAD: usize = 0x0a0;
+    pub const ORPHAN_HEAD: usize = 0x0a0;
     /// `u64` creation time.
-    pub(super) const MKFS_TIME: usize = 0x0a8;
+    pub const MKFS_TIME: usize = 0x0a8;
     /// `u32` checksum.
-    pub(super) const CHECKSUM: usize = 0x0b0;
+    pub const CHECKSUM: usize = 0x0b0;
 }
 
 /// Inode field offsets (see the module documentation for their meaning).
-mod inode_off {
+pub mod inode_off {
     /// `u16` mode.
-    pub(super) const MODE: usize = 0;
+    pub const MODE: usize = 0;
     /// `u16` flags.
-    pub(super) const FLAGS: usize = 2;
+    pub const FLAGS: usize = 2;
     /// `u32` owner.
-    pub(super) const UID: usize = 4;
+    pub const UID: usize = 4;
     /// `u32` group.
-    pub(super) const GID: usize = 8;
+    pub const GID: usize = 8;
     /// `u32` link count.
-    pub(super) const NLINK: usize = 12;
+    pub const NLINK: usize = 12;
     /// `u64` size in bytes.
-    pub(super) const SIZE: usize = 16;
+    pub const SIZE: usize = 16;
     /// `u64` blocks owned.
-    pub(super) const BLOCKS: usize = 24;
+    pub const BLOCKS: usize = 24;
     /// Four `i64` seconds: atime, mtime, ctime, btime.
-    pub(super) const TIME_SECS: usize = 32;
+    pub const TIME_SECS: usize = 32;
     /// Four `u32` nanoseconds, in the same order.
-    pub(super) const TIME_NSECS: usize = 64;
+    pub const TIME_NSECS: usize = 64;
     /// `u32` generation.
-    pub(super) const GENERATION: usize = 80;
+    pub const GENERATION: usize = 80;
     /// `u32` extent count.
-    pub(super) const EXTENT_COUNT: usize = 84;
+    pub const EXTENT_COUNT: usize = 84;
     /// `u64` next orphan.
-    pub(super) const NEXT_ORPHAN: usize = 88;
+    pub const NEXT_ORPHAN: usize = 88;
     /// `u64` first overflow block.
-    pub(super) const OVERFLOW_BLOCK: usize = 96;
+    pub const OVERFLOW_BLOCK: usize = 96;
     /// `u64` parent directory.
-    pub(super) const PARENT: usize = 104;
+    pub const PARENT: usize = 104;
     /// `u32` device number.
-    pub(super) const RDEV: usize = 112;
+    pub const RDEV: usize = 112;
     /// `u32` checksum.
-    pub(super) const CHECKSUM: usize = 116;
+    pub const CHECKSUM: usize = 116;
     /// Inline area.
-    pub(super) const INLINE: usize = 120;
+    pub const INLINE: usize = 120;
 }
 
 /// Extent field offsets.
-mod extent_off {
+pub mod extent_off {
     /// `u64` first file block.
-    pub(super) const LOGICAL: usize = 0;
+    pub const LOGICAL: usize = 0;
     /// `u64` first device block.
-    pub(super) const PHYSICAL: usize = 8;
+    pub const PHYSICAL: usize = 8;
     /// `u32` length in blocks.
-    pub(super) const LEN: usize = 16;
+    pub const LEN: usize = 16;
 }
 
 /// Extent-overflow block header field offsets.
-mod extent_block_off {
+pub mod extent_block_off {
     /// `u32` magic.
-    pub(super) const MAGIC: usize = 0;
+    pub const MAGIC: usize = 0;
     /// `u32` extents in the block.
-    pub(super) const COUNT: usize = 4;
+    pub const COUNT: usize = 4;
     /// `u64` next block of the chain.
-    pub(super) const NEXT: usize = 8;
+    pub const NEXT: usize = 8;
     /// `u64` owning inode.
-    pub(super) const OWNER: usize = 16;
+    pub const OWNER: usize = 16;
     /// `u32` checksum.
-    pub(super) const CHECKSUM: usize = 24;
+    pub const CHECKSUM: usize = 24;
 }
 
 /// Directory entry field offsets.
-mod dirent_off {
+pub mod dirent_off {
     /// `u64` inode number.
-    pub(super) const INO: usize = 0;
+    pub const INO: usize = 0;
     /// `u8` name length.
-    pub(super) const NAME_LEN: usize = 8;
+    pub const NAME_LEN: usize = 8;
     /// `u8` `DT_*` type.
-    pub(super) const FILE_TYPE: usize = 9;
+    pub const FILE_TYPE: usize = 9;
     /// `[u8; 255]` name.
-    pub(super) const NAME: usize = 16;
+    pub const NAME: usize = 16;
 }
 
 // The layout fits its records; the offset-based readers and writers of the submodules rely on it.

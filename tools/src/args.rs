@@ -78,6 +78,32 @@ pub fn parse(
     Ok(parsed)
 }
 
+/// The `main` of a tool: parses the command line (without the program name) with `parse`; a
+/// usage error prints the message and `usage` and exits with `usage_exit`. Then `run` runs the
+/// command; an error prints the message and exits 1.
+pub fn tool_main<C>(
+    program: &str,
+    usage: &str,
+    usage_exit: u8,
+    parse: impl FnOnce(Vec<OsString>) -> Result<C, String>,
+    run: impl FnOnce(C) -> Result<(), String>,
+) -> std::process::ExitCode {
+    let command = match parse(std::env::args_os().skip(1).collect()) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("{program}: {message}\n{usage}");
+            return std::process::ExitCode::from(usage_exit);
+        }
+    };
+    match run(command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{program}: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -212,6 +212,11 @@ impl ImageBuilder {
         Ok(extents)
     }
 
+    /// The extent-overflow blocks of inode `ino`, in chain order.
+    pub fn overflow_chain(&self, ino: u64) -> Result<Vec<u64>> {
+        self.overflow_blocks(&self.read_inode(ino)?)
+    }
+
     /// Overflow blocks of `inode`, in chain order.
     fn overflow_blocks(&self, inode: &Inode) -> Result<Vec<u64>> {
         let mut blocks = Vec::new();

@@ -17,10 +17,13 @@
 //! 2. Inodes: every in-use inode decodes (checksum, type), validates, and its extent map
 //!    (including the overflow chain) is sound. Broken inodes are cleared; a wrong `blocks` or
 //!    directory `size` is recomputed. A broken root directory cannot be repaired.
-//! 3. Block ownership: no block is claimed twice (not repairable).
+//! 3. Block ownership: no block is claimed twice. Not repairable, unless a claimant is in no
+//!    directory and so freed below; reported after the walk of the tree, which tells.
 //! 4. Directory tree, walked from the root: entries are valid, name inodes in use, have unique
 //!    names and the right type, and no directory is linked twice. Bad entries are removed,
-//!    duplicate names renamed (`name~N`), types corrected; `parent` fields are checked.
+//!    duplicate names renamed (`name~N`), types corrected; `parent` fields are checked. A
+//!    directory block that a surviving inode claims too is never written: its problems are
+//!    reported as not fixed.
 //! 5. Orphan list: well formed (members in use, unlinked, no cycle). Its members are freed, as
 //!    the kernel would do at mount.
 //! 6. Unreachable inodes (in use, in no directory, not orphans) are freed; stray `next_orphan`
@@ -244,6 +247,10 @@ pub fn check(
         parent_of: HashMap::new(),
         entry_links: HashMap::new(),
         subdirs: HashMap::new(),
+        shared: BlockSet::new(0),
+        overlaps: Vec::new(),
+        held_reports: None,
+        shared_dir_blocks: Vec::new(),
     };
     match Superblock::decode(&block) {
         Ok(sb) => checker.sb = sb,
@@ -442,12 +449,37 @@ struct Checker<'a, D: BlockDevice> {
     entry_links: HashMap<u64, u64>,
     /// Subdirectories of each directory reached from the root.
     subdirs: HashMap<u64, u64>,
+    /// Blocks claimed by more than one extent (pass 2).
+    shared: BlockSet,
+    /// The overlapping claims of pass 2, as (first block, end, one claimant, the other),
+    /// reported after the walk of pass 3.
+    overlaps: Vec<(u64, u64, u64, u64)>,
+    /// Reports held back while a shared directory block is checked, as (kind, message).
+    held_reports: Option<Vec<(ProblemKind, String)>>,
+    /// The shared directory blocks checked in pass 3, settled at its end.
+    shared_dir_blocks: Vec<SharedDirBlock>,
+}
+
+/// A directory block that another extent claims too, checked but not yet written.
+struct SharedDirBlock {
+    /// Its block number.
+    number: u64,
+    /// Its contents with the entries repaired.
+    repaired: Box<Block>,
+    /// Whether any entry was repaired.
+    changed: bool,
+    /// The problems found in it, as (kind, message), not yet reported.
+    reports: Vec<(ProblemKind, String)>,
 }
 
 impl<D: BlockDevice> Checker<'_, D> {
     /// Records and prints a problem. `repairable` problems are repaired in the model by the
     /// caller, and on the device too when repairing.
     fn report(&mut self, kind: ProblemKind, repairable: bool, message: String) -> Result<()> {
+        if let Some(held) = &mut self.held_reports {
+            held.push((kind, message));
+            return Ok(());
+        }
         let fixed = repairable && self.options.repair;
         if !repairable {
             self.unrepairable += 1;
@@ -746,8 +778,9 @@ impl<D: BlockDevice> Checker<'_, D> {
         Ok(None)
     }
 
-    /// Pass 2: no block is claimed by two extents (of one inode or two). Extents are already
-    /// known to be inside the data area, so metadata cannot be claimed.
+    /// Pass 2: finds the blocks claimed by two extents (of one inode or two), reported by
+    /// [`Checker::report_double_owned`]. Extents are already known to be inside the data area,
+    /// so metadata cannot be claimed.
     fn check_ownership(&mut self) -> Result<()> {
         let mut claims: Vec<(u64, u64, u64)> = self
             .inodes
@@ -770,14 +803,37 @@ impl<D: BlockDevice> Checker<'_, D> {
                 furthest = Some((end, ino));
             }
         }
-        for (start, end, first, second) in overlaps {
+        self.shared = BlockSet::new(self.sb.total_blocks);
+        for &(start, end, _, _) in &overlaps {
+            self.shared.insert_range(start, end);
+        }
+        self.overlaps = overlaps;
+        Ok(())
+    }
+
+    /// Reports the blocks claimed twice, once the walk of pass 3 has told which inodes survive.
+    /// fsck cannot repair an overlap whose claimants survive (one inode claiming a block twice
+    /// included); an overlap with an inode that no directory names is resolved by freeing that
+    /// inode in pass 4 or 5.
+    fn report_double_owned(&mut self) -> Result<()> {
+        for (start, end, first, second) in std::mem::take(&mut self.overlaps) {
             let blocks = show_ranges(&[(start, end)], 1);
             let message = if first == second {
                 format!("inode {first} claims blocks {blocks} twice")
             } else {
                 format!("blocks {blocks} are claimed by both inode {first} and inode {second}")
             };
-            self.report(ProblemKind::DoubleOwned, false, message)?;
+            let mut freed = vec![first, second];
+            freed.dedup();
+            freed.retain(|&ino| !self.is_linked(ino));
+            if freed.is_empty() {
+                self.report(ProblemKind::DoubleOwned, false, message)?;
+            } else {
+                let freed: Vec<String> = freed.iter().map(u64::to_string).collect();
+                let freed = freed.join(" and inode ");
+                let message = format!("{message}; inode {freed}, in no directory, is freed below");
+                self.report(ProblemKind::DoubleOwned, true, message)?;
+            }
         }
         Ok(())
     }
@@ -799,6 +855,8 @@ impl<D: BlockDevice> Checker<'_, D> {
                 }
             }
         }
+        self.report_double_owned()?;
+        self.settle_shared_dir_blocks()?;
 
         // Each directory's `parent` field names the directory its entry is in.
         let mut dirs: Vec<(u64, u64)> = self.parent_of.iter().map(|(&d, &p)| (d, p)).collect();
@@ -821,6 +879,47 @@ impl<D: BlockDevice> Checker<'_, D> {
         Ok(())
     }
 
+    /// Whether inode `ino` is named by an entry of a directory reached from the root (or is the
+    /// root): the inodes that survive passes 4 and 5.
+    fn is_linked(&self, ino: u64) -> bool {
+        self.parent_of.contains_key(&ino)
+            || self.entry_links.get(&ino).is_some_and(|&links| links > 0)
+    }
+
+    /// Settles the shared directory blocks of the walk. Inodes the walk did not reach are freed
+    /// in passes 4 and 5, and their claims with them: a block that only its directory still
+    /// claims then is repaired like any other (this happens when a directory's extent points at
+    /// the blocks of an inode that the damage cut off). A block that another surviving inode
+    /// (or the directory a second time) claims is left as it is, since removing "entries" from
+    /// it would destroy that inode's data or extents: its problems are reported as not fixed.
+    fn settle_shared_dir_blocks(&mut self) -> Result<()> {
+        for shared in std::mem::take(&mut self.shared_dir_blocks) {
+            let claims = self
+                .inodes
+                .iter()
+                .filter(|&(&ino, _)| self.is_linked(ino))
+                .flat_map(|(_, record)| record.claims())
+                .filter(|&(start, end)| start <= shared.number && shared.number < end)
+                .count();
+            let repairable = claims <= 1;
+            for (kind, message) in shared.reports {
+                let message = if repairable {
+                    message
+                } else {
+                    format!(
+                        "{message} (block {} belongs to another inode too)",
+                        shared.number
+                    )
+                };
+                self.report(kind, repairable, message)?;
+            }
+            if repairable && shared.changed {
+                self.write_block(shared.number, &shared.repaired)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the entries of one block of directory `dir`.
     fn check_dir_block(
         &mut self,
@@ -831,6 +930,13 @@ impl<D: BlockDevice> Checker<'_, D> {
     ) -> Result<()> {
         let mut block = self.dev.read_new(number)?;
         let mut changed = false;
+        // A block another inode claims too may be that inode's data or extents: whether to
+        // write it waits until the end of the walk tells which claimants survive, and so do
+        // the reports that say whether it was repaired.
+        let shared = self.shared.contains(number);
+        if shared {
+            self.held_reports = Some(Vec::new());
+        }
         for slot in 0..DIRENTS_PER_BLOCK {
             let offset = slot * DIRENT_SIZE;
             let Some(bytes) = record_mut::<DIRENT_SIZE>(&mut block[..], offset) else {
@@ -871,7 +977,15 @@ impl<D: BlockDevice> Checker<'_, D> {
                 }
             }
         }
-        if changed {
+        if shared {
+            let reports = self.held_reports.take().unwrap_or_default();
+            self.shared_dir_blocks.push(SharedDirBlock {
+                number,
+                repaired: block,
+                changed,
+                reports,
+            });
+        } else if changed {
             self.write_block(number, &block)?;
         }
         Ok(())

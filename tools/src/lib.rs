@@ -4,8 +4,8 @@
 //!
 //! [`format`](mod@format) is the on-disk format, the very source (`src/format/`) the kernel module
 //! compiles. The rest is userspace only: block device access ([`device`]), option parsing
-//! ([`args`]), the two tools' logic ([`mkfs`], [`fsck`]) and an image builder for tests
-//! ([`builder`]).
+//! ([`args`]), the two tools' logic ([`mkfs`], [`fsck`]), an image builder for tests
+//! ([`builder`]) and the image mutator of `daxfs-fuzz` ([`fuzz`]).
 
 #[path = "../../src/format/mod.rs"]
 pub mod format;
@@ -14,6 +14,7 @@ pub mod args;
 pub mod builder;
 pub mod device;
 pub mod fsck;
+pub mod fuzz;
 pub mod mkfs;
 
 use std::fmt;

@@ -132,18 +132,5 @@ fn run(mut command: Command) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let command = match parse_command(std::env::args_os().skip(1).collect()) {
-        Ok(command) => command,
-        Err(message) => {
-            eprintln!("{PROGRAM}: {message}\n{USAGE}");
-            return ExitCode::from(1);
-        }
-    };
-    match run(command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("{PROGRAM}: {message}");
-            ExitCode::from(1)
-        }
-    }
+    args::tool_main(PROGRAM, USAGE, 1, parse_command, run)
 }

@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A fixed-seed sample of the image fuzzer (`make fuzz` runs 10,000 images):
+# the pristine image (seed 0) and 300 mutated ones, each written to the scratch
+# device, mounted and used (tests/fuzz/run-images.sh). Any kernel report
+# panics the debug kernel, which fails the run; a hang fails this test. The
+# sample must also reach what it is for: the pristine image mounts and is used
+# without a single EUCLEAN, some mutated images are refused at mount, and some
+# mount and then meet corruption (EUCLEAN) while in use.
+. "$(dirname "$0")/lib.sh"
+
+out=/tmp/fuzz-sample
+FUZZ_OUT=$out bash /repo/tests/fuzz/run-images.sh 0 301 || fail "an image hung: $(grep ' hang' "$out/results.txt")"
+cat "$out/summary"
+results=$out/results.txt
+ran=$(grep -cE '^[0-9]+ (mounted|refused)' "$results" || true)
+((ran == 301)) || fail "$ran of 301 images ran"
+! grep -E '^[0-9]+ umount failed' "$results" || fail "an image could not be unmounted"
+
+pristine=$(grep '^0 ' "$results")
+[[ $pristine =~ ^0\ mounted\ ops\ [0-9]+\ errors\ [0-9]+\ euclean\ 0\  ]] ||
+	fail "the pristine image did not mount and run cleanly: $pristine"
+refused=$(grep -c '^[0-9]* refused' "$results" || true)
+((refused > 0)) || fail "no mutated image was refused at mount: the mutations miss the superblock"
+with_euclean=$(grep -cE '^[0-9]+ mounted .* euclean [1-9]' "$results" || true)
+((with_euclean > 0)) || fail "no mounted image met EUCLEAN: the mutations miss the validation"
+echo "ok: 301 images, $refused refused at mount, $with_euclean met EUCLEAN in use"

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `daxfs-fuzz-vm FIRST COUNT DEVICE MOUNTPOINT OUTDIR [IMAGE_TIMEOUT]`: the in-guest loop of the
+//! image fuzzer (`make fuzz`, and its sample in `make check`), in one process: under TCG with
+//! KASAN every exec costs a third of a second, more than an image's own work.
+//!
+//! For each seed from FIRST on, COUNT of them, it writes the image of
+//! [`Corpus::mutate`](daxfs_tools::fuzz::Corpus::mutate) to DEVICE (O_DIRECT, so no page cache
+//! holds an older image), mounts it on MOUNTPOINT and, in a child with IMAGE_TIMEOUT seconds
+//! (default 60), uses it: it walks the tree, stats and reads every file and symlink, then
+//! appends, writes and truncates files, maps them and reads and writes through the mapping,
+//! creates, links, renames and removes names, makes and removes directories, and walks the
+//! tree again. Then it unmounts. Errors are expected on a corrupted image and are only
+//! counted: what is checked is the kernel (no report, no hang), by the harness around this.
+//! Mapped accesses run in a forked grandchild, since a corrupted file may answer a fault with
+//! SIGBUS.
+//!
+//! Before an image is mounted its seed and mutations go to `OUTDIR/current` and to the kernel
+//! log (`daxfs-fuzz: seed N: ...`), so that a kernel report or a guest crash can be tied to it.
+//! `OUTDIR/results.txt` gets one line per image,
+//! `SEED refused|mounted ops N errors N euclean N|hang | MUTATIONS`, and `OUTDIR/summary` the
+//! counts at the end. An image that outlives its time stops the run (a task stuck in the
+//! kernel keeps the device busy): exit status 3. Bad arguments exit 2, I/O errors 1.
+
+use daxfs_selftest::Map;
+use daxfs_tools::fuzz::Corpus;
+use std::{
+    ffi::{
+        CStr,
+        CString, //
+    },
+    fs::{
+        self,
+        File,
+        OpenOptions, //
+    },
+    io::{
+        self,
+        Read,
+        Write, //
+    },
+    os::unix::{
+        ffi::OsStrExt,
+        fs::{
+            FileExt,
+            OpenOptionsExt, //
+        },
+        io::AsRawFd,
+        net::UnixStream,
+    },
+    path::{
+        Path,
+        PathBuf, //
+    },
+    process::exit,
+    time::{
+        Duration,
+        Instant, //
+    },
+};
+
+/// Deepest directory the walk enters: a corrupted image may nest (or loop) without end.
+const MAX_DEPTH: usize = 8;
+/// Most names the walk visits.
+const MAX_NAMES: usize = 2000;
+/// Bytes read from the start and from the end of each file: a sparse file may be a gigabyte.
+const READ_SPAN: u64 = 64 * 1024;
+/// Files and directories that the changing part works on, chosen by the seed: all of them
+/// every image would cost more than the rest of the image's work.
+const MAX_CHANGED: usize = 4;
+
+/// What the walk found.
+#[derive(Default)]
+struct Tree {
+    files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+/// Counts of what was done.
+#[derive(Default)]
+struct Tally {
+    ops: u64,
+    errors: u64,
+    euclean: u64,
+}
+
+impl Tally {
+    /// Counts `result` of one operation, and gives its value back if it succeeded.
+    fn count<T>(&mut self, result: io::Result<T>) -> Option<T> {
+        self.ops += 1;
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.errors += 1;
+                if error.raw_os_error() == Some(libc::EUCLEAN) {
+                    self.euclean += 1;
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Walks `dir` (at `depth`), stating every name and, if `read`, reading files and symlinks;
+/// collects files and directories into `tree`.
+fn walk(dir: &Path, depth: usize, read: bool, tree: &mut Tree, tally: &mut Tally) {
+    tree.dirs.push(dir.to_path_buf());
+    let Some(entries) = tally.count(fs::read_dir(dir)) else {
+        return;
+    };
+    for entry in entries {
+        if tree.files.len() + tree.dirs.len() >= MAX_NAMES {
+            return;
+        }
+        let Some(entry) = tally.count(entry) else {
+            return; // A failed readdir step does not advance.
+        };
+        let path = entry.path();
+        let Some(meta) = tally.count(fs::symlink_metadata(&path)) else {
+            continue;
+        };
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            if depth < MAX_DEPTH {
+                walk(&path, depth + 1, read, tree, tally);
+            }
+        } else if kind.is_symlink() && read {
+            tally.count(fs::read_link(&path));
+            tally.count(fs::metadata(&path)); // Follows it.
+        } else if kind.is_file() {
+            if read {
+                read_ends(&path, meta.len(), tally);
+            }
+            tree.files.push(path);
+        }
+        // Opening a device or FIFO would block or touch a device: stat is enough.
+    }
+}
+
+/// Reads the first and last [`READ_SPAN`] bytes of the file at `path`, of size `len`.
+fn read_ends(path: &Path, len: u64, tally: &mut Tally) {
+    let Some(file) = tally.count(File::open(path)) else {
+        return;
+    };
+    let mut buf = vec![0u8; READ_SPAN as usize];
+    tally.count((&file).take(READ_SPAN).read_to_end(&mut Vec::new()));
+    if len > READ_SPAN {
+        tally.count(file.read_at(&mut buf, len - READ_SPAN));
+    }
+}
+
+/// Writes, appends, maps and truncates the regular file at `path`.
+fn change_file(path: &Path, tally: &mut Tally) {
+    let Some(file) = tally.count(OpenOptions::new().read(true).write(true).open(path)) else {
+        return;
+    };
+    let size = tally.count(file.metadata().map(|m| m.len())).unwrap_or(0);
+    tally.count(file.write_at(&[0x5a; 100], size)); // Append.
+    tally.count(file.write_at(&[0xa5; 4096], 8192));
+    map_in_child(&file, tally);
+    tally.count(file.set_len(5000));
+    // SAFETY: A plain system call on an open descriptor.
+    let ret = unsafe { libc::fallocate(file.as_raw_fd(), 0, 16384, 8192) };
+    tally.count(if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    });
+}
+
+/// Maps the first pages of `file` (up to its size) in a forked child that reads and writes each
+/// of them, and counts the child's end: a SIGBUS from a corrupted file is an error, not the end
+/// of the exercise.
+fn map_in_child(file: &File, tally: &mut Tally) {
+    let Some(size) = tally.count(file.metadata().map(|m| m.len())) else {
+        return;
+    };
+    let len = size.min(3 * 4096) as usize;
+    if len == 0 {
+        return;
+    }
+    // SAFETY: The child only touches the mapping and exits with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = match Map::shared(file, len) {
+            Ok(map) => {
+                for offset in (0..len).step_by(4096) {
+                    let value = map.read(offset);
+                    map.write(offset, value ^ 0xff);
+                }
+                i32::from(map.msync().is_err())
+            }
+            Err(_) => 1,
+        };
+        // SAFETY: Ends the child without running the parent's exit handlers.
+        unsafe { libc::_exit(code) };
+    }
+    if pid < 0 {
+        tally.count::<()>(Err(io::Error::last_os_error()));
+        return;
+    }
+    let mut status = 0;
+    // SAFETY: Waits for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let clean = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    tally.count(if clean {
+        Ok(())
+    } else {
+        Err(io::Error::other("mapped access failed"))
+    });
+}
+
+/// Creates, links, renames and removes names in the directory `dir`; `file` is a regular file
+/// found by the walk, if any.
+fn change_dir(dir: &Path, file: Option<&Path>, tally: &mut Tally) {
+    let new = dir.join("fz-new");
+    let sub = dir.join("fz-dir");
+    tally.count(File::create(&new).and_then(|f| f.write_all_at(b"fuzz", 0)));
+    tally.count(fs::create_dir(&sub));
+    tally.count(fs::rename(&new, sub.join("fz-moved")));
+    tally.count(std::os::unix::fs::symlink(
+        "fz-dir/fz-moved",
+        dir.join("fz-sym"),
+    ));
+    if let Some(file) = file {
+        let link = dir.join("fz-link");
+        tally.count(fs::hard_link(file, &link));
+        let renamed = dir.join("fz-renamed");
+        tally.count(fs::rename(file, &renamed));
+        tally.count(fs::rename(&renamed, file));
+        tally.count(fs::remove_file(&link));
+    }
+    tally.count(fs::remove_file(sub.join("fz-moved")));
+    tally.count(fs::remove_dir(&sub));
+    tally.count(fs::remove_file(dir.join("fz-sym")));
+}
+
+/// Uses the file system mounted on `root` (the exercise described in the module docs); `seed`
+/// picks the files and directories changed.
+fn exercise(root: &Path, seed: u64) -> Tally {
+    let mut tally = Tally::default();
+    let mut tree = Tree::default();
+    walk(root, 0, true, &mut tree, &mut tally);
+
+    // CAST: the walk visits at most MAX_NAMES names.
+    let pick = |len: usize, k: usize| (seed as usize).wrapping_add(k) % len;
+    let files = tree.files.len().min(MAX_CHANGED);
+    for k in 0..files {
+        change_file(&tree.files[pick(tree.files.len(), k)], &mut tally);
+    }
+    for k in 0..tree.dirs.len().min(MAX_CHANGED) {
+        let dir = &tree.dirs[pick(tree.dirs.len(), k)];
+        let file =
+            (!tree.files.is_empty()).then(|| tree.files[pick(tree.files.len(), k)].as_path());
+        change_dir(dir, file, &mut tally);
+    }
+    // A file and a directory go, then the tree is walked again.
+    if !tree.files.is_empty() {
+        tally.count(fs::remove_file(&tree.files[pick(tree.files.len(), 0)]));
+    }
+    if tree.dirs.len() > 1 {
+        tally.count(fs::remove_dir(&tree.dirs[1 + pick(tree.dirs.len() - 1, 0)]));
+    }
+    walk(root, 0, false, &mut Tree::default(), &mut tally);
+    // SAFETY: A plain system call.
+    unsafe { libc::sync() };
+    tally
+}
+
+/// How an image's exercise ended.
+enum Outcome {
+    /// It finished, with this tally line.
+    Done(String),
+    /// It outlived its time and was killed.
+    Killed,
+    /// It outlived its time and could not be killed: a task is stuck in the kernel.
+    Stuck,
+}
+
+/// Runs [`exercise`] of `seed` on `root` in a child process, within `limit`.
+fn exercise_in_child(root: &Path, seed: u64, limit: Duration) -> io::Result<Outcome> {
+    let (mut parent_end, mut child_end) = UnixStream::pair()?;
+    // SAFETY: This program is single-threaded; the child runs the exercise and exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        drop(parent_end);
+        // SAFETY: Makes the child the leader of its own process group, so that a kill reaches
+        // the children it forks for mapped accesses too.
+        unsafe { libc::setpgid(0, 0) };
+        let tally = exercise(root, seed);
+        let line = format!(
+            "ops {} errors {} euclean {}",
+            tally.ops, tally.errors, tally.euclean
+        );
+        let code = i32::from(child_end.write_all(line.as_bytes()).is_err());
+        // SAFETY: Ends the child without running the parent's exit handlers.
+        unsafe { libc::_exit(code) };
+    }
+    drop(child_end);
+    let start = Instant::now();
+    let mut deadline = limit;
+    let mut killed = false;
+    loop {
+        let mut status = 0;
+        // SAFETY: Polls our own child.
+        let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if done == pid {
+            break;
+        }
+        if done < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if start.elapsed() > deadline {
+            if killed {
+                return Ok(Outcome::Stuck);
+            }
+            // SAFETY: Kills the child's process group.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            killed = true;
+            deadline += Duration::from_secs(10);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if killed {
+        return Ok(Outcome::Killed);
+    }
+    let mut line = String::new();
+    parent_end.read_to_string(&mut line)?;
+    Ok(Outcome::Done(if line.is_empty() {
+        "exercise died".into()
+    } else {
+        line
+    }))
+}
+
+/// Writes `image` at the start of `device`, bypassing (and invalidating) its page cache.
+fn write_image(device: &File, image: &[u8]) -> io::Result<()> {
+    // O_DIRECT wants a block-aligned buffer.
+    let mut buf = vec![0u8; image.len() + 4096];
+    let start = buf.as_ptr().align_offset(4096);
+    let aligned = &mut buf[start..start + image.len()];
+    aligned.copy_from_slice(image);
+    device.write_all_at(aligned, 0)?;
+    device.sync_all()
+}
+
+/// Mounts the daxfs on `device` at `mnt`.
+fn mount(device: &CStr, mnt: &CStr) -> io::Result<()> {
+    // SAFETY: All pointers are NUL-terminated strings that outlive the call; no data.
+    let ret = unsafe {
+        libc::mount(
+            device.as_ptr(),
+            mnt.as_ptr(),
+            c"daxfs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Unmounts `mnt`, or detaches it if it is busy.
+fn umount(mnt: &CStr) -> io::Result<()> {
+    // SAFETY: A NUL-terminated string that outlives the call.
+    if unsafe { libc::umount2(mnt.as_ptr(), 0) } == 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    // SAFETY: As above.
+    unsafe { libc::umount2(mnt.as_ptr(), libc::MNT_DETACH) };
+    Err(error)
+}
+
+/// The command line.
+struct Args {
+    first: u64,
+    count: u64,
+    device: PathBuf,
+    mnt: PathBuf,
+    out: PathBuf,
+    limit: Duration,
+}
+
+/// Parses the command line, or exits 2 with the usage.
+fn parse_args() -> Args {
+    let usage = || -> ! {
+        eprintln!("usage: daxfs-fuzz-vm FIRST COUNT DEVICE MOUNTPOINT OUTDIR [IMAGE_TIMEOUT]");
+        exit(2)
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() != 5 && args.len() != 6 {
+        usage();
+    }
+    let number = |s: &str| s.parse::<u64>().unwrap_or_else(|_| usage());
+    Args {
+        first: number(&args[0]),
+        count: number(&args[1]),
+        device: PathBuf::from(&args[2]),
+        mnt: PathBuf::from(&args[3]),
+        out: PathBuf::from(&args[4]),
+        limit: Duration::from_secs(args.get(5).map_or(60, |s| number(s))),
+    }
+}
+
+/// Runs the images and writes the summary; returns whether none hung. Stops at an image whose
+/// task is stuck in the kernel.
+fn run(args: &Args) -> io::Result<bool> {
+    let corpus = Corpus::new().map_err(|e| io::Error::other(e.to_string()))?;
+    let device = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&args.device)?;
+    let c_path = |path: &Path| {
+        CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::other("NUL in a path"))
+    };
+    let (device_name, mnt) = (c_path(&args.device)?, c_path(&args.mnt)?);
+    fs::create_dir_all(&args.out)?;
+    let mut results = File::create(args.out.join("results.txt"))?;
+    let mut kmsg = OpenOptions::new().write(true).open("/dev/kmsg")?;
+    let (mut mounted, mut refused, mut hangs) = (0u64, 0u64, 0u64);
+    for seed in args.first..args.first.saturating_add(args.count) {
+        let mutated = corpus.mutate(seed);
+        let summary = mutated.summary();
+        write_image(&device, &mutated.image)?;
+        let line = format!("seed {seed}: {summary}");
+        fs::write(args.out.join("current"), format!("{line}\n"))?;
+        // The kernel log takes at most about a kilobyte a record.
+        let mark: String = line.chars().take(900).collect();
+        kmsg.write_all(format!("daxfs-fuzz: {mark}\n").as_bytes())?;
+        if mount(&device_name, &mnt).is_err() {
+            refused += 1;
+            writeln!(results, "{seed} refused | {summary}")?;
+            continue;
+        }
+        let outcome = exercise_in_child(&args.mnt, seed, args.limit)?;
+        let verdict = match &outcome {
+            Outcome::Done(tally) => {
+                mounted += 1;
+                format!("mounted {tally}")
+            }
+            Outcome::Killed | Outcome::Stuck => {
+                hangs += 1;
+                kmsg.write_all(format!("daxfs-fuzz: seed {seed} hung\n").as_bytes())?;
+                format!("hang after {} s", args.limit.as_secs())
+            }
+        };
+        writeln!(results, "{seed} {verdict} | {summary}")?;
+        if matches!(outcome, Outcome::Stuck) {
+            // Its task keeps the device busy: no further image can be mounted. No summary:
+            // the run did not finish.
+            return Ok(false);
+        }
+        if let Err(error) = umount(&mnt) {
+            writeln!(results, "{seed} umount failed ({error}) | {summary}")?;
+        }
+    }
+    let summary = format!(
+        "images {} mounted {mounted} refused {refused} hangs {hangs}",
+        mounted + refused + hangs
+    );
+    println!("{summary}");
+    fs::write(args.out.join("summary"), format!("{summary}\n"))?;
+    Ok(hangs == 0)
+}
+
+fn main() {
+    let args = parse_args();
+    match run(&args) {
+        Ok(true) => {}
+        Ok(false) => exit(3),
+        Err(error) => {
+            eprintln!("daxfs-fuzz-vm: {error}");
+            exit(1);
+        }
+    }
+}
