@@ -66,11 +66,28 @@ fn show(inode: &Inode, disk: &format::Inode) {
     inode.set_times(vfs_times(disk));
 }
 
-/// Removes `name` from `dir`, which must name `inode`; returns nothing else to do for the
-/// caller but drop the link.
+/// Checks that the directory `dir` (on disk `disk`) may lose `links` links to subdirectories
+/// that go: it keeps its entry and its `.`. A smaller count is damage, and using it would leave
+/// a named directory with one link, or none (and so freed at its last close).
+fn check_subdir_links(dir: &Inode, disk: &format::Inode, links: u32) -> Result {
+    if links > 0 && disk.nlink < links.saturating_add(2) {
+        report_corruption!(
+            "directory {} has {} links, too few for its subdirectories; run fsck.daxfs\n",
+            dir.ino(),
+            disk.nlink
+        );
+        return Err(EUCLEAN);
+    }
+    Ok(())
+}
+
+/// Removes `name` from `dir`, which must name `inode`, and changes the link count of `dir` by
+/// `parent_links` (-1 when a subdirectory goes); returns nothing else to do for the caller but
+/// drop the link.
 fn remove_name(dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Result {
     let sbi = dir.super_block().data();
     let mut dir_disk = dir.data().disk.lock();
+    check_subdir_links(dir, &dir_disk, parent_links.unsigned_abs())?;
     let found = dir::find(dir, &dir_disk, name)?.ok_or(ENOENT)?;
     if found.ino != inode.ino() {
         report_corruption!(
@@ -289,10 +306,18 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         }
         let target_is_dir = target.is_some() && is_dir;
         let t = now();
+        // The directories' link counts change with a directory moved out of one or replaced in
+        // the other: check before any name changes that the counts allow it.
+        let leaves_old_dir = is_dir && !same_dir;
+        let new_dir_links = i32::from(leaves_old_dir) - i32::from(target_is_dir);
+        if leaves_old_dir {
+            check_subdir_links(old_dir, &old_dir.data().disk.lock(), 1)?;
+        }
 
         // 1. The new name: the commit point.
         {
             let mut nd = new_dir.data().disk.lock();
+            check_subdir_links(new_dir, &nd, new_dir_links.min(0).unsigned_abs())?;
             if is_dir && !same_dir && !target_is_dir && nd.nlink >= format::MAX_LINKS {
                 return Err(EMLINK);
             }
@@ -310,12 +335,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             nd.mtime = t;
             nd.ctime = t;
             // Link counts come from the disk: saturate rather than overflow on a bad one.
-            if is_dir && !same_dir {
-                nd.nlink = nd.nlink.saturating_add(1);
-            }
-            if target_is_dir {
-                nd.nlink = nd.nlink.saturating_sub(1);
-            }
+            nd.nlink = nd.nlink.saturating_add_signed(new_dir_links);
             store(sbi, new_dir, &nd)?;
         }
         // 2. The old name.
@@ -323,7 +343,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             old_dir,
             old_name,
             inode,
-            if is_dir && !same_dir { -1 } else { 0 },
+            if leaves_old_dir { -1 } else { 0 },
         )?;
         // 3. The moved inode: its parent if a directory, its change time.
         {

@@ -154,6 +154,31 @@ expect_corrupt "$sub" ls "$mnt/sub"
 expect_plain_works
 umount "$mnt"
 
+# A directory whose count is too small for its subdirectories: removing or
+# moving one away would leave it with one link (refused from then on) or none
+# (freed while named). Refused before any name changes; fsck -y corrects it.
+fresh_image
+mount -t daxfs "$dev" "$mnt"
+mkdir "$mnt/sub/d" "$mnt/sub/e"
+umount "$mnt"
+edit --inode "$sub" nlink=2
+mount -t daxfs "$dev" "$mnt"
+dmesg -C
+expect_fail "Structure needs cleaning" rmdir "$mnt/sub/d"
+dmesg | grep -q "directory $sub has 2 links, too few for its subdirectories" ||
+	fail "dmesg does not say directory $sub has too few links: $(dmesg | tail -n 3)"
+expect_fail "Structure needs cleaning" mv "$mnt/sub/e" "$mnt/e"
+[[ -d $mnt/sub/d && -d $mnt/sub/e && ! -e $mnt/e ]] || fail "a refused rmdir or rename changed names: $(ls "$mnt" "$mnt/sub")"
+umount "$mnt"
+fsck -t daxfs -y "$dev" >/dev/null 2>&1 || true
+fsck_clean "$dev"
+mount -t daxfs "$dev" "$mnt"
+rmdir "$mnt/sub/d"
+mv "$mnt/sub/e" "$mnt/e"
+umount "$mnt"
+fsck_clean "$dev"
+echo "ok: a directory with too few links for its subdirectories refuses rmdir and rename; fsck -y repairs it"
+
 fresh_image
 edit --inode "$plain" nlink=65001
 expect_fsck_finds
