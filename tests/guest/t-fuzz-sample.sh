@@ -10,16 +10,20 @@
 . "$(dirname "$0")/lib.sh"
 
 out=/tmp/fuzz-sample
-FUZZ_OUT=$out bash /repo/tests/fuzz/run-images.sh 0 301 || fail "an image hung: $(grep ' hang' "$out/results.txt")"
-cat "$out/summary"
 results=$out/results.txt
+FUZZ_OUT=$out bash /repo/tests/fuzz/run-images.sh 0 301 ||
+	fail "the run stopped or an image failed: $(grep -E '^[0-9]+ (hang|died|umount)' "$results" 2>/dev/null || tail -n 3 "$results")"
+cat "$out/summary"
 ran=$(grep -cE '^[0-9]+ (mounted|refused)' "$results" || true)
 ((ran == 301)) || fail "$ran of 301 images ran"
-! grep -E '^[0-9]+ umount failed' "$results" || fail "an image could not be unmounted"
 
+# The pristine image is used without EUCLEAN, and nearly every operation works
+# (the few that fail do on any file system: rmdir of a full directory).
 pristine=$(grep '^0 ' "$results")
-[[ $pristine =~ ^0\ mounted\ ops\ [0-9]+\ errors\ [0-9]+\ euclean\ 0\  ]] ||
+[[ $pristine =~ ^0\ mounted\ ops\ ([0-9]+)\ errors\ ([0-9]+)\ euclean\ 0\  ]] ||
 	fail "the pristine image did not mount and run cleanly: $pristine"
+((BASH_REMATCH[1] >= 200 && BASH_REMATCH[2] <= 5)) ||
+	fail "the pristine image's exercise did too little or failed too often: $pristine"
 refused=$(grep -c '^[0-9]* refused' "$results" || true)
 ((refused > 0)) || fail "no mutated image was refused at mount: the mutations miss the superblock"
 with_euclean=$(grep -cE '^[0-9]+ mounted .* euclean [1-9]' "$results" || true)

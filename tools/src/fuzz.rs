@@ -1212,7 +1212,7 @@ impl<'a> Mutator<'a> {
                     0,
                     1,
                     old.wrapping_sub(1) & 0xff,
-                    old + 1,
+                    (old + 1) & 0xff,
                     MAX_NAME_LEN as u64,
                     random,
                 ]);

@@ -15,15 +15,27 @@
 //! Mapped accesses run in a forked grandchild, since a corrupted file may answer a fault with
 //! SIGBUS.
 //!
-//! Before an image is mounted its seed and mutations go to `OUTDIR/current` and to the kernel
-//! log (`daxfs-fuzz: seed N: ...`), so that a kernel report or a guest crash can be tied to it.
-//! `OUTDIR/results.txt` gets one line per image,
-//! `SEED refused|mounted ops N errors N euclean N|hang | MUTATIONS`, and `OUTDIR/summary` the
-//! counts at the end. An image that outlives its time stops the run (a task stuck in the
-//! kernel keeps the device busy): exit status 3. Bad arguments exit 2, I/O errors 1.
+//! First the pristine image must mount: otherwise (module not loaded, say) every image would
+//! count as refused. Before each image is written, its seed and mutations go to
+//! `OUTDIR/current` and to the kernel log (`daxfs-fuzz: seed N: ...`), so that a kernel report
+//! or a guest crash can be tied to it; the device past the image is zeroed where an earlier
+//! image's file system could have written, so that a seed's image is the same whatever ran
+//! before. `OUTDIR/results.txt` gets one line per image,
+//! `SEED refused ERRNO|mounted ops N errors N euclean N|died (WHY)|hang after N s | MUTATIONS`,
+//! and `OUTDIR/summary` the counts at the end. A hang logs the blocked tasks' stacks (sysrq
+//! `w`). An image whose task is stuck in the kernel, or whose file system cannot be unmounted,
+//! stops the run (the next mount would reuse its superblock): exit status 3, as for a hang or
+//! a dead exercise. Bad arguments exit 2; I/O errors, and mount errors that are not the
+//! image's, exit 1.
 
 use daxfs_selftest::Map;
-use daxfs_tools::fuzz::Corpus;
+use daxfs_tools::{
+    format::{
+        sb_off,
+        BLOCK_SIZE_U64, //
+    },
+    fuzz::Corpus,
+};
 use std::{
     ffi::{
         CStr,
@@ -37,6 +49,8 @@ use std::{
     io::{
         self,
         Read,
+        Seek,
+        SeekFrom,
         Write, //
     },
     os::unix::{
@@ -142,6 +156,7 @@ fn read_ends(path: &Path, len: u64, tally: &mut Tally) {
     let Some(file) = tally.count(File::open(path)) else {
         return;
     };
+    // CAST: a small constant.
     let mut buf = vec![0u8; READ_SPAN as usize];
     tally.count((&file).take(READ_SPAN).read_to_end(&mut Vec::new()));
     if len > READ_SPAN {
@@ -175,6 +190,7 @@ fn map_in_child(file: &File, tally: &mut Tally) {
     let Some(size) = tally.count(file.metadata().map(|m| m.len())) else {
         return;
     };
+    // CAST: at most three pages.
     let len = size.min(3 * 4096) as usize;
     if len == 0 {
         return;
@@ -242,7 +258,7 @@ fn exercise(root: &Path, seed: u64) -> Tally {
     let mut tree = Tree::default();
     walk(root, 0, true, &mut tree, &mut tally);
 
-    // CAST: the walk visits at most MAX_NAMES names.
+    // CAST: only the low bits of the seed matter for the pick.
     let pick = |len: usize, k: usize| (seed as usize).wrapping_add(k) % len;
     let files = tree.files.len().min(MAX_CHANGED);
     for k in 0..files {
@@ -271,10 +287,25 @@ fn exercise(root: &Path, seed: u64) -> Tally {
 enum Outcome {
     /// It finished, with this tally line.
     Done(String),
-    /// It outlived its time and was killed.
+    /// The child died (a signal, or no tally): a fault of the harness, or of the kernel
+    /// killing it.
+    Died(String),
+    /// It outlived its time and was killed, with every process it forked.
     Killed,
     /// It outlived its time and could not be killed: a task is stuck in the kernel.
     Stuck,
+}
+
+/// Asks the kernel to log the stacks of blocked tasks (sysrq `w`), so that a hang comes with
+/// where it hangs even when the harness gives up before the hung-task detector fires.
+fn log_blocked_tasks() {
+    let _ = fs::write("/proc/sysrq-trigger", "w");
+}
+
+/// Whether any process of the group `pgid` is left.
+fn group_alive(pgid: libc::pid_t) -> bool {
+    // SAFETY: Signal 0 only checks that the processes exist.
+    unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
 /// Runs [`exercise`] of `seed` on `root` in a child process, within `limit`.
@@ -300,11 +331,12 @@ fn exercise_in_child(root: &Path, seed: u64, limit: Duration) -> io::Result<Outc
         unsafe { libc::_exit(code) };
     }
     drop(child_end);
+    // The parent too, so that no kill can miss a child that has not run setpgid yet.
+    // SAFETY: Sets the process group of our own child.
+    unsafe { libc::setpgid(pid, pid) };
     let start = Instant::now();
-    let mut deadline = limit;
-    let mut killed = false;
+    let mut status = 0;
     loop {
-        let mut status = 0;
         // SAFETY: Polls our own child.
         let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if done == pid {
@@ -313,38 +345,76 @@ fn exercise_in_child(root: &Path, seed: u64, limit: Duration) -> io::Result<Outc
         if done < 0 {
             return Err(io::Error::last_os_error());
         }
-        if start.elapsed() > deadline {
-            if killed {
-                return Ok(Outcome::Stuck);
-            }
+        if start.elapsed() > limit {
+            log_blocked_tasks();
             // SAFETY: Kills the child's process group.
             unsafe { libc::kill(-pid, libc::SIGKILL) };
-            killed = true;
-            deadline += Duration::from_secs(10);
+            // Every process of the group must be gone: one stuck in the kernel keeps the
+            // file system busy, and the next mount would reuse its superblock.
+            let killed = Instant::now();
+            while killed.elapsed() < Duration::from_secs(10) {
+                // SAFETY: Reaps our own child if it died (a grandchild goes to init).
+                unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+                if !group_alive(pid) {
+                    return Ok(Outcome::Killed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            log_blocked_tasks();
+            return Ok(Outcome::Stuck);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    if killed {
-        return Ok(Outcome::Killed);
-    }
     let mut line = String::new();
     parent_end.read_to_string(&mut line)?;
-    Ok(Outcome::Done(if line.is_empty() {
-        "exercise died".into()
-    } else {
-        line
-    }))
+    if libc::WIFSIGNALED(status) {
+        return Ok(Outcome::Died(format!(
+            "killed by signal {}",
+            libc::WTERMSIG(status)
+        )));
+    }
+    if line.is_empty() || libc::WEXITSTATUS(status) != 0 {
+        return Ok(Outcome::Died(format!(
+            "exit status {} without a tally",
+            libc::WEXITSTATUS(status)
+        )));
+    }
+    Ok(Outcome::Done(line))
 }
 
-/// Writes `image` at the start of `device`, bypassing (and invalidating) its page cache.
-fn write_image(device: &File, image: &[u8]) -> io::Result<()> {
+/// Writes `image` at the start of `device`, bypassing (and invalidating) its page cache, and
+/// zeros the device from the image's end to `dirty_end`, where an earlier image's file system
+/// may have written: the image of a seed is then the same whatever ran before.
+fn write_image(device: &File, image: &[u8], dirty_end: u64) -> io::Result<()> {
+    const CHUNK: usize = 1 << 20;
     // O_DIRECT wants a block-aligned buffer.
-    let mut buf = vec![0u8; image.len() + 4096];
+    let mut buf = vec![0u8; image.len().max(CHUNK) + 4096];
     let start = buf.as_ptr().align_offset(4096);
     let aligned = &mut buf[start..start + image.len()];
     aligned.copy_from_slice(image);
     device.write_all_at(aligned, 0)?;
+    let zeros = &mut buf[start..start + CHUNK];
+    zeros.fill(0);
+    let mut at = image.len() as u64;
+    while at < dirty_end {
+        // CAST: at most CHUNK.
+        let len = (dirty_end - at).min(CHUNK as u64) as usize;
+        device.write_all_at(&zeros[..len], at)?;
+        at += len as u64;
+    }
     device.sync_all()
+}
+
+/// The end of what the file system of `image` may write on a device of `device_len` bytes:
+/// its superblock's size, if it has one that fits the device.
+fn fs_end(image: &[u8], device_len: u64) -> u64 {
+    let total_blocks = image
+        .get(sb_off::TOTAL_BLOCKS..sb_off::TOTAL_BLOCKS + 8)
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    total_blocks
+        .saturating_mul(BLOCK_SIZE_U64)
+        .min(device_len)
+        .max(image.len() as u64)
 }
 
 /// Mounts the daxfs on `device` at `mnt`.
@@ -366,16 +436,39 @@ fn mount(device: &CStr, mnt: &CStr) -> io::Result<()> {
     }
 }
 
-/// Unmounts `mnt`, or detaches it if it is busy.
+/// Unmounts `mnt`.
 fn umount(mnt: &CStr) -> io::Result<()> {
     // SAFETY: A NUL-terminated string that outlives the call.
     if unsafe { libc::umount2(mnt.as_ptr(), 0) } == 0 {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
-    let error = io::Error::last_os_error();
-    // SAFETY: As above.
-    unsafe { libc::umount2(mnt.as_ptr(), libc::MNT_DETACH) };
-    Err(error)
+}
+
+/// Whether a mount failed for a reason that is not the image's: the module not loaded, the
+/// device or mount point missing or busy. Running on would count every image as refused.
+fn harness_mount_error(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(
+            libc::ENODEV | libc::ENOENT | libc::EBUSY | libc::ENOTBLK | libc::EPERM | libc::EACCES
+        )
+    )
+}
+
+/// The errno name of `error`, for the results.
+fn errno_name(error: &io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::EUCLEAN) => "EUCLEAN".into(),
+        Some(libc::EINVAL) => "EINVAL".into(),
+        Some(libc::EIO) => "EIO".into(),
+        Some(libc::ENOMEM) => "ENOMEM".into(),
+        Some(libc::EROFS) => "EROFS".into(),
+        Some(libc::EOPNOTSUPP) => "EOPNOTSUPP".into(),
+        Some(errno) => format!("errno {errno}"),
+        None => error.to_string(),
+    }
 }
 
 /// The command line.
@@ -409,14 +502,17 @@ fn parse_args() -> Args {
     }
 }
 
-/// Runs the images and writes the summary; returns whether none hung. Stops at an image whose
-/// task is stuck in the kernel.
+/// Runs the images and writes the summary; returns whether every image ran its course (no
+/// hang, no dead exercise). Stops at an image whose task is stuck in the kernel or whose file
+/// system cannot be unmounted, and at a mount error that is not the image's.
 fn run(args: &Args) -> io::Result<bool> {
     let corpus = Corpus::new().map_err(|e| io::Error::other(e.to_string()))?;
-    let device = OpenOptions::new()
+    let mut device = OpenOptions::new()
+        .read(true)
         .write(true)
         .custom_flags(libc::O_DIRECT)
         .open(&args.device)?;
+    let device_len = device.seek(SeekFrom::End(0))?;
     let c_path = |path: &Path| {
         CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::other("NUL in a path"))
     };
@@ -424,26 +520,46 @@ fn run(args: &Args) -> io::Result<bool> {
     fs::create_dir_all(&args.out)?;
     let mut results = File::create(args.out.join("results.txt"))?;
     let mut kmsg = OpenOptions::new().write(true).open("/dev/kmsg")?;
-    let (mut mounted, mut refused, mut hangs) = (0u64, 0u64, 0u64);
+
+    // Earlier users of the device may have left anything past the image.
+    let mut dirty_end = device_len;
+    // The harness works: the pristine image mounts.
+    write_image(&device, corpus.image(), dirty_end)?;
+    dirty_end = fs_end(corpus.image(), device_len);
+    mount(&device_name, &mnt)
+        .and_then(|()| umount(&mnt))
+        .map_err(|e| io::Error::other(format!("the pristine image does not mount: {e}")))?;
+
+    let (mut mounted, mut refused, mut hangs, mut died) = (0u64, 0u64, 0u64, 0u64);
     for seed in args.first..args.first.saturating_add(args.count) {
         let mutated = corpus.mutate(seed);
         let summary = mutated.summary();
-        write_image(&device, &mutated.image)?;
+        // Named before the device changes: a crash from here on is this image's.
         let line = format!("seed {seed}: {summary}");
         fs::write(args.out.join("current"), format!("{line}\n"))?;
         // The kernel log takes at most about a kilobyte a record.
         let mark: String = line.chars().take(900).collect();
         kmsg.write_all(format!("daxfs-fuzz: {mark}\n").as_bytes())?;
-        if mount(&device_name, &mnt).is_err() {
+        write_image(&device, &mutated.image, dirty_end)?;
+        dirty_end = mutated.image.len() as u64;
+        if let Err(error) = mount(&device_name, &mnt) {
+            if harness_mount_error(&error) {
+                return Err(io::Error::other(format!("seed {seed}: mount: {error}")));
+            }
             refused += 1;
-            writeln!(results, "{seed} refused | {summary}")?;
+            writeln!(results, "{seed} refused {} | {summary}", errno_name(&error))?;
             continue;
         }
+        dirty_end = fs_end(&mutated.image, device_len);
         let outcome = exercise_in_child(&args.mnt, seed, args.limit)?;
         let verdict = match &outcome {
             Outcome::Done(tally) => {
                 mounted += 1;
                 format!("mounted {tally}")
+            }
+            Outcome::Died(why) => {
+                died += 1;
+                format!("died ({why})")
             }
             Outcome::Killed | Outcome::Stuck => {
                 hangs += 1;
@@ -458,16 +574,18 @@ fn run(args: &Args) -> io::Result<bool> {
             return Ok(false);
         }
         if let Err(error) = umount(&mnt) {
+            // A file system left mounted would be reused by the next mount of the device.
             writeln!(results, "{seed} umount failed ({error}) | {summary}")?;
+            return Ok(false);
         }
     }
     let summary = format!(
-        "images {} mounted {mounted} refused {refused} hangs {hangs}",
-        mounted + refused + hangs
+        "images {} mounted {mounted} refused {refused} hangs {hangs} died {died}",
+        mounted + refused + hangs + died
     );
     println!("{summary}");
     fs::write(args.out.join("summary"), format!("{summary}\n"))?;
-    Ok(hangs == 0)
+    Ok(hangs == 0 && died == 0)
 }
 
 fn main() {
