@@ -79,12 +79,20 @@ impl OrphanList {
     ) -> Result<Self, (u64, &'static str, Error)> {
         let mut on_disk_order = KVec::new();
         let mut ino = disk.orphan_head;
+        // Brent's cycle detection: a member met again is caught within twice the list's
+        // length, at no cost per member (a search of the members met would make a damaged
+        // image with a long list take quadratic time to mount).
+        let (mut saved, mut power, mut since_saved) = (0u64, 1u64, 0u64);
         while ino != 0 {
             if !disk.is_valid_ino(ino) {
                 return Err((ino, "is out of range", EUCLEAN));
             }
-            if on_disk_order.contains(&ino) {
+            if ino == saved {
                 return Err((ino, "is on it twice (the list loops)", EUCLEAN));
+            }
+            since_saved += 1;
+            if since_saved == power {
+                (saved, power, since_saved) = (ino, power.saturating_mul(2), 0);
             }
             let member =
                 meta::read_inode(pmem, disk, ino).map_err(|e| (ino, "is free or damaged", e))?;

@@ -116,6 +116,21 @@ daxfs-edit "$dev" orphan_head=$((il + 1))
 expect_mount_fails EUCLEAN "orphan list: inode $((il + 1)) is free or damaged" "$dev" rw
 daxfs-edit "$dev" orphan_head="$il"
 expect_mount_fails EUCLEAN "orphan list: inode $il still has links" "$dev" rw
+# A list that loops (two unlinked inodes naming each other) is caught, not followed forever.
+mount_fresh "$dev" "$mnt"
+touch "$mnt/a" "$mnt/b"
+ia=$(ino "$mnt/a") ib=$(ino "$mnt/b")
+umount "$mnt"
+daxfs-edit "$dev" --inode "$ia" nlink=0 next_orphan="$ib"
+daxfs-edit "$dev" --inode "$ib" nlink=0 next_orphan="$ia"
+daxfs-edit "$dev" orphan_head="$ia"
+expect_mount_fails EUCLEAN "orphan list: inode $ia is on it twice (the list loops)" "$dev" rw
+# The list with a member that still has links, for the repair below.
+mount_fresh "$dev" "$mnt"
+touch "$mnt/linked"
+il=$(ino "$mnt/linked")
+umount "$mnt"
+daxfs-edit "$dev" orphan_head="$il"
 mount -t daxfs -o ro "$dev" "$mnt"
 [[ -e $mnt/linked ]] || fail "the read-only mount of a file system with a damaged orphan list lost 'linked'"
 umount "$mnt"
