@@ -51,9 +51,14 @@ fn report(fc: &mut FsContext, what: &str, err: format::FormatError) -> Error {
     EINVAL
 }
 
+// The largest file size is a valid `loff_t`.
+const _: () = assert!(format::MAX_FILE_SIZE <= i64::MAX as u64);
+
 impl vfs::FileSystem for Daxfs {
     const NAME: &'static CStr = c"daxfs";
     const MAGIC: u32 = format::STATFS_MAGIC;
+    // CAST: the format's largest size fits `loff_t` (asserted below).
+    const MAX_FILE_SIZE: i64 = format::MAX_FILE_SIZE as i64;
 
     type Options = Options;
     type Data = SbInfo;

@@ -39,6 +39,10 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
     const NAME: &'static CStr;
     /// The magic number statfs(2) reports.
     const MAGIC: u32;
+    /// The largest file size in bytes (`s_maxbytes`): what the on-disk format can hold, so
+    /// that the VFS refuses a larger size (EFBIG) instead of the file system storing one it
+    /// cannot read back.
+    const MAX_FILE_SIZE: i64;
 
     /// Mount options, parsed into a fresh `Default` value for every mount attempt.
     type Options: Default + Send + Sync;

@@ -202,7 +202,7 @@ pub(super) unsafe fn fill<T: FileSystem>(
         s.s_op = &Ops::<T>::TABLE;
         s.s_magic = T::MAGIC as usize;
         s.s_time_gran = 1;
-        s.s_maxbytes = i64::MAX;
+        s.s_maxbytes = T::MAX_FILE_SIZE;
     }
     // CAST: the page size (4096) fits a C int.
     let block_size = kernel::page::PAGE_SIZE as c_int;

@@ -4,7 +4,7 @@
 # shrinking keeps the data before the new end and frees the blocks after it
 # (statfs counts them back), growing reads zeros, also where a mapping wrote
 # past EOF into the last page before the file grew; O_TRUNC empties a file;
-# fsck stays clean.
+# the largest size is the format's; fsck stays clean.
 . "$(dirname "$0")/lib.sh"
 
 cd_fresh "$TEST_DEV" "$TEST_DIR"
@@ -39,5 +39,19 @@ echo "ok: O_TRUNC empties the file and frees every block"
 
 xfs_io -f -c 'pwrite -q 0 64k' -c 'truncate 12288' -c 'pwrite -q 20k 4k' g
 [[ $(stat -c %s g) == 24576 && $(stat -c %b g) == 32 ]] || fail "write after truncate: size $(stat -c %s g), sectors $(stat -c %b g)"
+
+# The largest size the format holds is 2^63 - 4096 (whole blocks below the
+# signed 64-bit limit): the VFS refuses anything larger with EFBIG, as ext4
+# does past its own limit, instead of daxfs storing a size that fsck deletes.
+largest=$((2 ** 62 - 4096 + 2 ** 62))
+truncate -s "$largest" huge
+expect_fail "File too large" truncate -s $((largest + 1)) huge2
+expect_fail "File too large" truncate -s 9223372036854775807 huge
+expect_fail "File too large" xfs_io -c "pwrite -q $largest 1" huge
+[[ $(stat -c %s huge) == "$largest" ]] || fail "the largest file has size $(stat -c %s huge), not $largest"
+remount_checked "$TEST_DEV" "$TEST_DIR"
+[[ $(stat -c %s "$TEST_DIR/huge") == "$largest" ]] || fail "after a remount the largest file has size $(stat -c %s "$TEST_DIR/huge")"
+echo "ok: the largest file ($largest bytes) survives a remount; one byte more is EFBIG"
+
 umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: fsck clean after truncates"
