@@ -12,6 +12,7 @@ pub mod format;
 
 pub mod args;
 pub mod builder;
+pub mod crash;
 pub mod device;
 pub mod fsck;
 pub mod fuzz;

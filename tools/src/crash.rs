@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Crash states of persistent memory, rebuilt from a log of the metadata stores and fences a
+//! workload issued: the host half of the crash-state explorer (issue 11).
+//!
+//! Persistent memory keeps an aligned 8-byte store whole across a power cut, and a fence makes
+//! every earlier store durable; between two fences any subset of the stores issued may have
+//! reached the media. So the stores of a fence interval are split into aligned 8-byte words,
+//! in issue order, and a crash state is the image after every earlier interval plus some of
+//! this interval's words: each prefix (a cut at every word) and a seeded sample of subsets.
+//! A word written twice in one interval may persist as either value or not at all; applying a
+//! subset in issue order covers all three.
+//!
+//! # The log
+//!
+//! A sequence of little-endian records, one per event, as the module's recorder writes them:
+//! - `b'W'`, `u64` offset, `u32` length, then the bytes: a store;
+//! - `b'Z'`, `u64` offset, `u32` length: a store of zeros;
+//! - `b'F'`: a fence.
+//!
+//! A state is named by its interval and either its prefix length or its subset seed, which is
+//! all a report needs to rebuild it ([`Explorer::state`]).
+
+use std::fmt;
+
+/// The unit that a power cut never tears: an aligned 8-byte word.
+pub const WORD: u64 = 8;
+
+/// Tag of a store record.
+const TAG_STORE: u8 = b'W';
+/// Tag of a zeroing record.
+const TAG_ZERO: u8 = b'Z';
+/// Tag of a fence record.
+const TAG_FENCE: u8 = b'F';
+
+/// One event of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `bytes` stored at byte `offset`.
+    Store {
+        /// Device byte offset.
+        offset: u64,
+        /// The bytes stored.
+        bytes: Vec<u8>,
+    },
+    /// A fence: every earlier store is durable.
+    Fence,
+}
+
+/// A log that cannot be parsed: the byte offset in the log and what is wrong there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogError {
+    /// Byte offset of the bad record in the log.
+    pub at: usize,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store log byte {}: {}", self.at, self.why)
+    }
+}
+
+impl std::error::Error for LogError {}
+
+/// Parses a store log.
+pub fn parse_log(log: &[u8]) -> Result<Vec<Event>, LogError> {
+    let mut events = Vec::new();
+    let mut at = 0;
+    while at < log.len() {
+        let start = at;
+        let bad = move |why| LogError { at: start, why };
+        let tag = log[at];
+        if tag == TAG_FENCE {
+            events.push(Event::Fence);
+            at += 1;
+            continue;
+        }
+        if tag != TAG_STORE && tag != TAG_ZERO {
+            return Err(bad("unknown record tag"));
+        }
+        let header = log
+            .get(at + 1..at + 13)
+            .ok_or(bad("truncated record header"))?;
+        let offset = u64::from_le_bytes(header[..8].try_into().expect("8 bytes"));
+        let len = u32::from_le_bytes(header[8..].try_into().expect("4 bytes")) as usize;
+        if offset.checked_add(len as u64).is_none() {
+            return Err(bad("store past the end of the address space"));
+        }
+        at += 13;
+        let bytes = if tag == TAG_ZERO {
+            vec![0; len]
+        } else {
+            let bytes = log.get(at..at + len).ok_or(bad("truncated store"))?;
+            at += len;
+            bytes.to_vec()
+        };
+        events.push(Event::Store { offset, bytes });
+    }
+    Ok(events)
+}
+
+/// Encodes `events` as a log (what the recorder writes; zeros are written as stores).
+pub fn encode_log(events: &[Event]) -> Vec<u8> {
+    let mut log = Vec::new();
+    for event in events {
+        match event {
+            Event::Fence => log.push(TAG_FENCE),
+            Event::Store { offset, bytes } => {
+                log.push(TAG_STORE);
+                log.extend_from_slice(&offset.to_le_bytes());
+                let len = u32::try_from(bytes.len()).expect("a store below 4 GiB");
+                log.extend_from_slice(&len.to_le_bytes());
+                log.extend_from_slice(bytes);
+            }
+        }
+    }
+    log
+}
+
+/// A store's part in one aligned word: the bytes it gives the word where `mask` has a bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WordWrite {
+    /// Device byte offset of the word (a multiple of [`WORD`]).
+    pub offset: u64,
+    /// The word's bytes from the store (others are zero and unused).
+    pub bytes: [u8; WORD as usize],
+    /// Bit `i` set: byte `i` of the word comes from the store.
+    pub mask: u8,
+}
+
+impl WordWrite {
+    /// Applies the write to `image`; bytes past its end are not there to write.
+    fn apply(&self, image: &mut [u8]) {
+        for i in 0..WORD as usize {
+            if self.mask & (1 << i) == 0 {
+                continue;
+            }
+            let at = usize::try_from(self.offset)
+                .ok()
+                .and_then(|o| o.checked_add(i));
+            if let Some(byte) = at.and_then(|at| image.get_mut(at)) {
+                *byte = self.bytes[i];
+            }
+        }
+    }
+}
+
+/// Splits a store into its aligned words, in address order.
+fn split_words(offset: u64, bytes: &[u8]) -> Vec<WordWrite> {
+    let mut words: Vec<WordWrite> = Vec::new();
+    for (i, &byte) in bytes.iter().enumerate() {
+        let at = offset + i as u64;
+        let word = at - at % WORD;
+        let index = (at % WORD) as usize;
+        match words.last_mut() {
+            Some(last) if last.offset == word => {
+                last.bytes[index] = byte;
+                last.mask |= 1 << index;
+            }
+            _ => {
+                let mut write = WordWrite {
+                    offset: word,
+                    bytes: [0; WORD as usize],
+                    mask: 1 << index,
+                };
+                write.bytes[index] = byte;
+                words.push(write);
+            }
+        }
+    }
+    words
+}
+
+/// The word writes of each fence interval, in issue order. The stores after the last fence, if
+/// any, form a last interval: a crash may come before it is fenced.
+pub fn intervals(events: &[Event]) -> Vec<Vec<WordWrite>> {
+    let mut intervals = vec![Vec::new()];
+    for event in events {
+        match event {
+            Event::Store { offset, bytes } => intervals
+                .last_mut()
+                .expect("never empty")
+                .extend(split_words(*offset, bytes)),
+            Event::Fence => intervals.push(Vec::new()),
+        }
+    }
+    intervals.retain(|interval| !interval.is_empty());
+    intervals
+}
+
+/// Which of an interval's word writes reached the media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// The first `n` in issue order.
+    Prefix(usize),
+    /// The subset that a generator seeded with this value picks (each write with even odds).
+    Subset(u64),
+}
+
+/// A crash state: the interval it falls in and what of it persisted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateId {
+    /// The fence interval (0-based) the power cut fell in.
+    pub interval: usize,
+    /// What of that interval's writes persisted.
+    pub cut: Cut,
+}
+
+impl fmt::Display for StateId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cut {
+            Cut::Prefix(n) => write!(f, "interval {} prefix {n}", self.interval),
+            Cut::Subset(seed) => write!(f, "interval {} subset {seed:#x}", self.interval),
+        }
+    }
+}
+
+/// A small deterministic generator (xorshift64*) for the subsets.
+fn subset_bits(seed: u64) -> impl FnMut() -> bool {
+    let mut state = seed | 1;
+    move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 63 == 1
+    }
+}
+
+/// Builds the crash states of a workload: its image before the first logged store, and the log.
+pub struct Explorer {
+    base: Vec<u8>,
+    intervals: Vec<Vec<WordWrite>>,
+}
+
+impl Explorer {
+    /// An explorer of `events` applied to the image `base`.
+    pub fn new(base: Vec<u8>, events: &[Event]) -> Self {
+        Self {
+            base,
+            intervals: intervals(events),
+        }
+    }
+
+    /// The fence intervals' word writes.
+    pub fn intervals(&self) -> &[Vec<WordWrite>] {
+        &self.intervals
+    }
+
+    /// The states to check: for each interval, every prefix (from none of its writes to all
+    /// but the last: all of them is the next interval's empty prefix, or the final image) and
+    /// `subsets` seeded subsets (none for an interval of one write, whose prefixes are all its
+    /// states). `seed` makes the subsets of one run differ from another's.
+    pub fn state_ids(&self, subsets: usize, seed: u64) -> Vec<StateId> {
+        let mut ids = Vec::new();
+        for (interval, writes) in self.intervals.iter().enumerate() {
+            ids.extend((0..writes.len()).map(|n| StateId {
+                interval,
+                cut: Cut::Prefix(n),
+            }));
+            if writes.len() > 1 {
+                ids.extend((0..subsets as u64).map(|k| StateId {
+                    interval,
+                    cut: Cut::Subset(mix(seed, interval as u64, k)),
+                }));
+            }
+        }
+        ids
+    }
+
+    /// The image of state `id`. Rebuilding each from the base costs a copy and a replay, which
+    /// is nothing next to checking it.
+    pub fn state(&self, id: StateId) -> Vec<u8> {
+        let mut image = self.base.clone();
+        for writes in &self.intervals[..id.interval] {
+            writes.iter().for_each(|write| write.apply(&mut image));
+        }
+        let writes = &self.intervals[id.interval];
+        match id.cut {
+            Cut::Prefix(n) => writes[..n].iter().for_each(|w| w.apply(&mut image)),
+            Cut::Subset(seed) => {
+                let mut persisted = subset_bits(seed);
+                writes
+                    .iter()
+                    .filter(|_| persisted())
+                    .for_each(|w| w.apply(&mut image));
+            }
+        }
+        image
+    }
+
+    /// The image once every logged store is durable.
+    pub fn final_image(&self) -> Vec<u8> {
+        let mut image = self.base.clone();
+        for write in self.intervals.iter().flatten() {
+            write.apply(&mut image);
+        }
+        image
+    }
+}
+
+/// A subset seed from the run's seed, the interval and the sample's number.
+fn mix(seed: u64, interval: u64, k: u64) -> u64 {
+    let mut x =
+        seed ^ interval.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 29)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(offset: u64, bytes: &[u8]) -> Event {
+        Event::Store {
+            offset,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn log_round_trip_and_zero_records() {
+        let events = vec![store(3, b"abc"), Event::Fence, store(4096, &[7; 20])];
+        assert_eq!(parse_log(&encode_log(&events)), Ok(events));
+        let mut zero = vec![TAG_ZERO];
+        zero.extend_from_slice(&16u64.to_le_bytes());
+        zero.extend_from_slice(&5u32.to_le_bytes());
+        zero.push(TAG_FENCE);
+        assert_eq!(parse_log(&zero), Ok(vec![store(16, &[0; 5]), Event::Fence]));
+    }
+
+    #[test]
+    fn bad_logs_are_refused_with_their_place() {
+        assert_eq!(parse_log(b"FX").unwrap_err().at, 1);
+        assert_eq!(
+            parse_log(b"W\x01\x02").unwrap_err().why,
+            "truncated record header"
+        );
+        let mut short = encode_log(&[store(0, b"abcdef")]);
+        short.pop();
+        assert_eq!(parse_log(&short).unwrap_err().why, "truncated store");
+        let mut wrap = vec![TAG_ZERO];
+        wrap.extend_from_slice(&u64::MAX.to_le_bytes());
+        wrap.extend_from_slice(&2u32.to_le_bytes());
+        assert_eq!(
+            parse_log(&wrap).unwrap_err().why,
+            "store past the end of the address space"
+        );
+    }
+
+    #[test]
+    fn stores_split_at_aligned_words() {
+        // 12 bytes from offset 6: bytes 6-7 of word 0, all of word 8, bytes 0-1 of word 16.
+        let words = split_words(6, &[1; 12]);
+        let shape: Vec<(u64, u8)> = words.iter().map(|w| (w.offset, w.mask)).collect();
+        assert_eq!(shape, [(0, 0b1100_0000), (8, 0xff), (16, 0b0000_0011)]);
+    }
+
+    #[test]
+    fn intervals_end_at_fences_and_keep_an_unfenced_tail() {
+        let events = [
+            Event::Fence,
+            store(0, &[1; 16]),
+            Event::Fence,
+            Event::Fence,
+            store(64, &[2; 8]),
+        ];
+        let intervals = intervals(&events);
+        assert_eq!(intervals.len(), 2);
+        assert_eq!(intervals[0].len(), 2);
+        assert_eq!(intervals[1][0].offset, 64);
+    }
+
+    #[test]
+    fn prefixes_and_subsets_rebuild_the_states_a_cut_can_leave() {
+        let base = vec![0u8; 32];
+        let events = [
+            store(0, &[1; 8]),
+            Event::Fence,
+            store(8, &[2; 16]),
+            store(8, &[3; 8]),
+        ];
+        let explorer = Explorer::new(base, &events);
+        let ids = explorer.state_ids(4, 42);
+        // Interval 0: prefix 0. Interval 1 (three word writes): prefixes 0..3 and 4 subsets.
+        assert_eq!(ids.len(), 1 + 3 + 4);
+        assert_eq!(explorer.state(ids[0]), vec![0; 32]);
+        let prefix = |n| StateId {
+            interval: 1,
+            cut: Cut::Prefix(n),
+        };
+        let word = |image: &[u8], w: usize| image[w * 8];
+        let two = explorer.state(prefix(2));
+        assert_eq!((word(&two, 0), word(&two, 1), word(&two, 2)), (1, 2, 2));
+        let fin = explorer.final_image();
+        assert_eq!((word(&fin, 1), word(&fin, 2)), (3, 2));
+        // Every subset leaves each word old, or as one of the stores wrote it, never torn.
+        for id in &ids {
+            let image = explorer.state(*id);
+            if id.interval == 1 {
+                assert_eq!(word(&image, 0), 1, "{id}: an earlier interval is durable");
+            }
+            for chunk in image.chunks(8) {
+                assert!(chunk.iter().all(|&b| b == chunk[0]), "{id}: a torn word");
+            }
+            assert!([0, 2, 3].contains(&word(&image, 1)), "{id}");
+            assert!([0, 2].contains(&word(&image, 2)), "{id}");
+        }
+        // The same seed gives the same states; another seed other subsets.
+        assert_eq!(ids, explorer.state_ids(4, 42));
+        assert_ne!(ids, explorer.state_ids(4, 43));
+    }
+}
