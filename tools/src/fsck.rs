@@ -23,7 +23,11 @@
 //!    names and the right type, and no directory is linked twice. Bad entries are removed,
 //!    duplicate names renamed (`name~N`), types corrected; `parent` fields are checked. A
 //!    directory block that a surviving inode claims too is never written: its problems are
-//!    reported as not fixed.
+//!    reported as not fixed. Nor is anything its entries would have fsck repair: the parent
+//!    fields, link counts and orphan list places of the inodes it names, and the link count of
+//!    the directory reading it, are left alone (their problems too are reported as not fixed).
+//!    Shared directory blocks are read last, so that such entries never make another block's
+//!    entries second links or duplicate names.
 //! 5. Orphan list: well formed (members in use, unlinked, no cycle). Its members are freed, as
 //!    the kernel would do at mount.
 //! 6. Unreachable inodes (in use, in no directory, not orphans) are freed; stray `next_orphan`
@@ -251,6 +255,8 @@ pub fn check(
         overlaps: Vec::new(),
         held_reports: None,
         shared_dir_blocks: Vec::new(),
+        unsettled: HashMap::new(),
+        orphans_kept: HashSet::new(),
     };
     match Superblock::decode(&block) {
         Ok(sb) => checker.sb = sb,
@@ -458,12 +464,24 @@ struct Checker<'a, D: BlockDevice> {
     held_reports: Option<Vec<(ProblemKind, String)>>,
     /// The shared directory blocks checked in pass 3, settled at its end.
     shared_dir_blocks: Vec<SharedDirBlock>,
+    /// Inodes whose links the walk could not settle, each with the directory block they depend
+    /// on: one that another surviving inode claims too, so whether its entries are entries is in
+    /// dispute. These are the inodes its entries name and the directory that read it; the
+    /// model counts those entries (so nothing they name is freed), but the repairs that follow
+    /// from them (parent fields, link counts, orphan list places) are not made.
+    unsettled: HashMap<u64, u64>,
+    /// The unsettled inodes that pass 4 kept on the orphan list.
+    orphans_kept: HashSet<u64>,
 }
 
 /// A directory block that another extent claims too, checked but not yet written.
 struct SharedDirBlock {
+    /// The directory that read it.
+    dir: u64,
     /// Its block number.
     number: u64,
+    /// The inodes its kept entries name.
+    named: Vec<u64>,
     /// Its contents with the entries repaired.
     repaired: Box<Block>,
     /// Whether any entry was repaired.
@@ -547,6 +565,14 @@ impl<D: BlockDevice> Checker<'_, D> {
     fn free_inode(&mut self, ino: u64) -> Result<()> {
         self.inodes.remove(&ino);
         self.write_inode(ino, None)
+    }
+
+    /// If inode `ino` is unsettled, why its link repairs are not made: the end of the message
+    /// reporting the problem as not fixed.
+    fn unsettled_note(&self, ino: u64) -> Option<String> {
+        self.unsettled.get(&ino).map(|block| {
+            format!(" (its links depend on block {block}, which belongs to another inode too)")
+        })
     }
 
     /// Runs the passes after the superblock.
@@ -843,16 +869,37 @@ impl<D: BlockDevice> Checker<'_, D> {
         let root = self.sb.root_ino;
         self.parent_of.insert(root, root);
         let mut queue = VecDeque::from([root]);
-        while let Some(dir) = queue.pop_front() {
-            let Some(record) = self.inodes.get(&dir) else {
-                continue;
-            };
-            let extents = record.extents.clone();
-            let mut names = HashSet::new();
-            for extent in extents {
-                for number in extent.physical..extent.physical + u64::from(extent.len) {
-                    self.check_dir_block(dir, number, &mut names, &mut queue)?;
+        // The shared directory blocks are read once the queue is empty, after every other
+        // block reached: an entry that may be another inode's data must not be a directory's
+        // first link, nor a name's first use, or the directory's own entry would be removed as
+        // a second link (or renamed) in a block that is written. `deferred` holds them as
+        // (directory, block), `deferred_names` the names of their directories so far.
+        let mut deferred = VecDeque::new();
+        let mut deferred_names: HashMap<u64, HashSet<Vec<u8>>> = HashMap::new();
+        loop {
+            if let Some(dir) = queue.pop_front() {
+                let Some(record) = self.inodes.get(&dir) else {
+                    continue;
+                };
+                let extents = record.extents.clone();
+                let mut names = HashSet::new();
+                for extent in extents {
+                    for number in extent.physical..extent.physical + u64::from(extent.len) {
+                        if self.shared.contains(number) {
+                            deferred.push_back((dir, number));
+                        } else {
+                            self.check_dir_block(dir, number, &mut names, &mut queue)?;
+                        }
+                    }
                 }
+                if deferred.back().is_some_and(|&(last, _)| last == dir) {
+                    deferred_names.insert(dir, names);
+                }
+            } else if let Some((dir, number)) = deferred.pop_front() {
+                let names = deferred_names.entry(dir).or_default();
+                self.check_dir_block(dir, number, names, &mut queue)?;
+            } else {
+                break;
             }
         }
         self.report_double_owned()?;
@@ -862,17 +909,20 @@ impl<D: BlockDevice> Checker<'_, D> {
         let mut dirs: Vec<(u64, u64)> = self.parent_of.iter().map(|(&d, &p)| (d, p)).collect();
         dirs.sort_unstable();
         for (dir, parent) in dirs {
+            let unsettled = self.unsettled_note(dir);
             let Some(record) = self.inodes.get_mut(&dir) else {
                 continue;
             };
             let recorded = record.inode.parent;
             if recorded != parent {
+                let message = format!("directory {dir}: parent is {recorded}, should be {parent}");
+                // The entry naming an unsettled directory may be another inode's data.
+                if let Some(note) = unsettled {
+                    self.report(ProblemKind::Parent, false, message + &note)?;
+                    continue;
+                }
                 record.inode.parent = parent;
-                self.report(
-                    ProblemKind::Parent,
-                    true,
-                    format!("directory {dir}: parent is {recorded}, should be {parent}"),
-                )?;
+                self.report(ProblemKind::Parent, true, message)?;
                 self.write_record(dir)?;
             }
         }
@@ -891,7 +941,8 @@ impl<D: BlockDevice> Checker<'_, D> {
     /// claims then is repaired like any other (this happens when a directory's extent points at
     /// the blocks of an inode that the damage cut off). A block that another surviving inode
     /// (or the directory a second time) claims is left as it is, since removing "entries" from
-    /// it would destroy that inode's data or extents: its problems are reported as not fixed.
+    /// it would destroy that inode's data or extents: its problems are reported as not fixed,
+    /// and the inodes whose links depend on it are unsettled (see [`Checker::unsettled`]).
     fn settle_shared_dir_blocks(&mut self) -> Result<()> {
         for shared in std::mem::take(&mut self.shared_dir_blocks) {
             let claims = self
@@ -916,6 +967,11 @@ impl<D: BlockDevice> Checker<'_, D> {
             if repairable && shared.changed {
                 self.write_block(shared.number, &shared.repaired)?;
             }
+            if !repairable {
+                for ino in std::iter::once(shared.dir).chain(shared.named) {
+                    self.unsettled.entry(ino).or_insert(shared.number);
+                }
+            }
         }
         Ok(())
     }
@@ -937,6 +993,7 @@ impl<D: BlockDevice> Checker<'_, D> {
         if shared {
             self.held_reports = Some(Vec::new());
         }
+        let mut named = Vec::new();
         for slot in 0..DIRENTS_PER_BLOCK {
             let offset = slot * DIRENT_SIZE;
             let Some(bytes) = record_mut::<DIRENT_SIZE>(&mut block[..], offset) else {
@@ -963,6 +1020,7 @@ impl<D: BlockDevice> Checker<'_, D> {
                         kept.encode(bytes);
                         changed = true;
                     }
+                    named.push(kept.ino);
                     if kept.file_type == FileType::Directory {
                         self.parent_of.insert(kept.ino, dir);
                         *self.subdirs.entry(dir).or_default() += 1;
@@ -980,7 +1038,9 @@ impl<D: BlockDevice> Checker<'_, D> {
         if shared {
             let reports = self.held_reports.take().unwrap_or_default();
             self.shared_dir_blocks.push(SharedDirBlock {
+                dir,
                 number,
+                named,
                 repaired: block,
                 changed,
                 reports,
@@ -1071,6 +1131,8 @@ impl<D: BlockDevice> Checker<'_, D> {
     /// Pass 4: checks the orphan list and frees its members.
     fn check_orphans(&mut self) -> Result<()> {
         let mut members = Vec::new();
+        // Unsettled inodes that would be taken off the list: left on it (see below).
+        let mut kept = Vec::new();
         let mut seen = HashSet::new();
         // The inode whose `next_orphan` points at `current`; `None` for the superblock.
         let mut previous: Option<u64> = None;
@@ -1113,13 +1175,19 @@ impl<D: BlockDevice> Checker<'_, D> {
                 } else {
                     format!("has a link count of {nlink}")
                 };
-                self.report(
-                    ProblemKind::OrphanList,
-                    true,
-                    format!("inode {current} on the orphan list {why}; taking it off the list"),
-                )?;
-                self.set_next_orphan(previous, next)?;
-                self.set_next_orphan(Some(current), 0)?;
+                let message =
+                    format!("inode {current} on the orphan list {why}; taking it off the list");
+                // Its links may be entries of another inode's data: it neither leaves the list
+                // nor, being linked in the model, is freed.
+                if let Some(note) = self.unsettled_note(current) {
+                    self.report(ProblemKind::OrphanList, false, message + &note)?;
+                    kept.push(current);
+                    previous = Some(current);
+                } else {
+                    self.report(ProblemKind::OrphanList, true, message)?;
+                    self.set_next_orphan(previous, next)?;
+                    self.set_next_orphan(Some(current), 0)?;
+                }
             } else {
                 members.push(current);
                 previous = Some(current);
@@ -1134,10 +1202,16 @@ impl<D: BlockDevice> Checker<'_, D> {
             )?;
             self.free_inode(ino)?;
         }
+        // What is left of the list is the inodes kept on it, in order: linked past the freed
+        // members (without any, they still are).
         if !members.is_empty() {
-            self.sb.orphan_head = 0;
-            self.sb_changed = true;
+            let mut previous = None;
+            for &ino in kept.iter().chain(&[0]) {
+                self.set_next_orphan(previous, ino)?;
+                previous = Some(ino);
+            }
         }
+        self.orphans_kept.extend(kept);
         Ok(())
     }
 
@@ -1162,6 +1236,11 @@ impl<D: BlockDevice> Checker<'_, D> {
     fn check_unreachable(&mut self) -> Result<()> {
         let numbers: Vec<u64> = self.inodes.keys().copied().collect();
         for ino in numbers {
+            // Linked (pass 4 kept it on the orphan list for that), and its `next_orphan` is
+            // the list's.
+            if self.orphans_kept.contains(&ino) {
+                continue;
+            }
             let reachable = self.parent_of.contains_key(&ino)
                 || self.entry_links.get(&ino).is_some_and(|&links| links > 0);
             let Some(record) = self.inodes.get(&ino) else {
@@ -1200,6 +1279,7 @@ impl<D: BlockDevice> Checker<'_, D> {
     fn check_link_counts(&mut self) -> Result<()> {
         let numbers: Vec<u64> = self.inodes.keys().copied().collect();
         for ino in numbers {
+            let unsettled = self.unsettled_note(ino);
             let Some(record) = self.inodes.get_mut(&ino) else {
                 continue;
             };
@@ -1210,6 +1290,12 @@ impl<D: BlockDevice> Checker<'_, D> {
             };
             let nlink = record.inode.nlink;
             if u64::from(nlink) != expected {
+                let message = format!("inode {ino}: link count is {nlink}, should be {expected}");
+                // Entries that may be another inode's data were counted in `expected`.
+                if let Some(note) = unsettled {
+                    self.report(ProblemKind::LinkCount, false, message + &note)?;
+                    continue;
+                }
                 let Ok(fixed) = u32::try_from(expected) else {
                     self.report(
                         ProblemKind::LinkCount,
@@ -1219,11 +1305,7 @@ impl<D: BlockDevice> Checker<'_, D> {
                     continue;
                 };
                 record.inode.nlink = fixed;
-                self.report(
-                    ProblemKind::LinkCount,
-                    true,
-                    format!("inode {ino}: link count is {nlink}, should be {expected}"),
-                )?;
+                self.report(ProblemKind::LinkCount, true, message)?;
                 self.write_record(ino)?;
             }
         }

@@ -172,19 +172,24 @@ fn resealed_inode_corruption_is_repaired_in_one_pass() {
     }
 }
 
-/// Makes the empty directory `empty` of a populated image claim `block` as its only block, and
-/// returns the image.
-fn empty_dir_claiming(mut builder: ImageBuilder, names: &[(&str, u64)], block: u64) -> Vec<u8> {
-    let empty = names.iter().find(|(name, _)| *name == "empty").unwrap().1;
-    let mut inode = builder.read_inode(empty).unwrap();
+/// Makes the empty directory `dir` claim `block` as its only block.
+fn claim_block(builder: &mut ImageBuilder, dir: u64, block: u64) {
+    let mut inode = builder.read_inode(dir).unwrap();
     let extent = Extent {
         logical: 0,
         physical: block,
         len: 1,
     };
-    builder.set_extents(empty, &mut inode, &[extent]).unwrap();
+    builder.set_extents(dir, &mut inode, &[extent]).unwrap();
     inode.size = BLOCK_SIZE as u64;
-    builder.write_inode(empty, &inode).unwrap();
+    builder.write_inode(dir, &inode).unwrap();
+}
+
+/// Makes the empty directory `empty` of a populated image claim `block` as its only block, and
+/// returns the image.
+fn empty_dir_claiming(mut builder: ImageBuilder, names: &[(&str, u64)], block: u64) -> Vec<u8> {
+    let empty = names.iter().find(|(name, _)| *name == "empty").unwrap().1;
+    claim_block(&mut builder, empty, block);
     builder.finish().unwrap()
 }
 
@@ -205,6 +210,11 @@ fn a_directory_block_another_file_owns_is_never_written() {
         repaired[block.clone()] == image[block],
         "fsck -y wrote big's overflow block"
     );
+    assert_second_check_finds_what_was_left(&first, repaired);
+}
+
+/// A read-only check of `repaired` finds exactly the problems the repairing run `first` left.
+fn assert_second_check_finds_what_was_left(first: &fsck::Outcome, repaired: Vec<u8>) {
     let (second, _) = check(repaired, false);
     let left: Vec<String> = first
         .problems
@@ -230,6 +240,113 @@ fn a_directory_block_shared_with_an_orphan_is_repaired() {
     assert_eq!(first.unfixed(), 0, "{:#?}", first.problems);
     let (second, _) = check(repaired, false);
     assert!(second.problems.is_empty(), "{:#?}", second.problems);
+}
+
+/// An image in which the empty directory `a` claims the block of directory `b`, which holds
+/// the subdirectories `c` and `d` and the file `f`. Returns the builder and the inode numbers
+/// of a, b, c, d and f.
+fn directory_claiming_another_directorys_block() -> (ImageBuilder, [u64; 5]) {
+    let mut builder = ImageBuilder::new(1024).unwrap();
+    let root = builder.superblock().root_ino;
+    let a = builder.mkdir(root, b"a").unwrap();
+    let b = builder.mkdir(root, b"b").unwrap();
+    let c = builder.mkdir(b, b"c").unwrap();
+    let d = builder.mkdir(b, b"d").unwrap();
+    let f = builder.create_file(b, b"f", 0, &[]).unwrap();
+    let block = builder.extents(b).unwrap()[0].physical;
+    claim_block(&mut builder, a, block);
+    (builder, [a, b, c, d, f])
+}
+
+/// The image `builder` holds, keeping the builder to find its inodes.
+fn image_of(builder: &mut ImageBuilder) -> Vec<u8> {
+    builder.write_superblock().unwrap();
+    builder.device().bytes().to_vec()
+}
+
+/// Inode `ino` of `image`, as `builder` (which built it) placed it.
+fn inode_in(image: &[u8], builder: &ImageBuilder, ino: u64) -> Inode {
+    let offset = builder.inode_offset(ino).unwrap();
+    Inode::decode(&image[offset..offset + INODE_SIZE]).unwrap()
+}
+
+#[test]
+fn entries_of_a_disputed_directory_block_drive_no_repairs() {
+    // Both a and b stay reachable, so which of them the block belongs to is in dispute. a is
+    // walked first, so the block's entries seem to say that c and d are in a and b has no
+    // subdirectories: none of that may be written. Not c's and d's parent, nor a's, b's or
+    // f's link count (b's "fixed" to 2 would have the kernel refuse an rmdir in b).
+    let (mut builder, [a, b, c, d, f]) = directory_claiming_another_directorys_block();
+    let root = builder.superblock().root_ino;
+    let image = image_of(&mut builder);
+    let (first, repaired) = check(image.clone(), true);
+    assert!(first.has(ProblemKind::DoubleOwned));
+    for ino in [a, b, c, d, f] {
+        assert_eq!(
+            inode_in(&repaired, &builder, ino),
+            inode_in(&image, &builder, ino),
+            "fsck -y changed inode {ino}: {:#?}",
+            first.problems
+        );
+    }
+    let b_inode = inode_in(&repaired, &builder, b);
+    assert_eq!((b_inode.parent, b_inode.nlink), (root, 4));
+    for subdir in [c, d] {
+        assert_eq!(inode_in(&repaired, &builder, subdir).parent, b);
+    }
+    // Nothing else is wrong, so nothing is written at all, and nothing is said to be fixed.
+    assert!(repaired == image, "fsck -y wrote: {:#?}", first.problems);
+    assert_eq!(first.fixed(), 0, "{:#?}", first.problems);
+    let (second, _) = check(repaired, false);
+    assert_eq!(problem_lines(&second), problem_lines(&first));
+}
+
+#[test]
+fn an_orphan_a_disputed_directory_block_names_stays_on_the_orphan_list() {
+    // f, unlinked, is on the orphan list behind an orphan: the disputed block's entry for f
+    // may be another inode's data, so f neither leaves the list nor is freed; the orphan is.
+    let (mut builder, [_, _, _, _, f]) = directory_claiming_another_directorys_block();
+    let mut inode = builder.read_inode(f).unwrap();
+    inode.nlink = 0;
+    builder.write_inode(f, &inode).unwrap();
+    builder.superblock_mut().orphan_head = f;
+    let orphan = builder.create_orphan(&[]).unwrap();
+    let image = image_of(&mut builder);
+    let (first, repaired) = check(image.clone(), true);
+    assert!(first.has(ProblemKind::OrphanList));
+    assert!(inode_in(&repaired, &builder, orphan).is_free());
+    assert_eq!(inode_in(&repaired, &builder, f), inode);
+    let sb = Superblock::decode(&repaired[..BLOCK_SIZE]).unwrap();
+    assert_eq!(sb.orphan_head, f);
+    assert_second_check_finds_what_was_left(&first, repaired);
+}
+
+#[test]
+fn a_disputed_directory_block_never_takes_a_directory_from_its_own() {
+    // The empty directory `a` claims the data block of the file `g`, which holds a copy of the
+    // block of directory `p` (as a file holding a daxfs image might). a is walked before p, but
+    // the copy's entry for c must not count as c's first link: then p's own entry for c would
+    // be removed as a second one, and p's link count "fixed".
+    let mut builder = ImageBuilder::new(1024).unwrap();
+    let root = builder.superblock().root_ino;
+    let a = builder.mkdir(root, b"a").unwrap();
+    let p = builder.mkdir(root, b"p").unwrap();
+    let g = builder
+        .create_file(root, b"g", BLOCK_SIZE as u64, &[(0, 1)])
+        .unwrap();
+    builder.mkdir(p, b"c").unwrap();
+    let p_block = builder.extents(p).unwrap()[0].physical;
+    let g_block = builder.extents(g).unwrap()[0].physical;
+    let copy = builder.device().read_new(p_block).unwrap();
+    builder.device_mut().write_block(g_block, &copy).unwrap();
+    claim_block(&mut builder, a, g_block);
+    let image = builder.finish().unwrap();
+    let (first, repaired) = check(image.clone(), true);
+    assert!(first.has(ProblemKind::DoubleOwned));
+    assert!(repaired == image, "fsck -y wrote: {:#?}", first.problems);
+    assert_eq!(first.fixed(), 0, "{:#?}", first.problems);
+    let (second, _) = check(repaired, false);
+    assert_eq!(problem_lines(&second), problem_lines(&first));
 }
 
 /// Seeds of the mutator that found fsck bugs (with the corpus as it is now).
