@@ -541,7 +541,8 @@ fn run(args: &Args) -> io::Result<bool> {
         let mark: String = line.chars().take(900).collect();
         kmsg.write_all(format!("daxfs-fuzz: {mark}\n").as_bytes())?;
         write_image(&device, &mutated.image, dirty_end)?;
-        dirty_end = mutated.image.len() as u64;
+        // Even a refused mount may have written (freeing orphans comes before the root check).
+        dirty_end = fs_end(&mutated.image, device_len);
         if let Err(error) = mount(&device_name, &mnt) {
             if harness_mount_error(&error) {
                 return Err(io::Error::other(format!("seed {seed}: mount: {error}")));
@@ -550,7 +551,6 @@ fn run(args: &Args) -> io::Result<bool> {
             writeln!(results, "{seed} refused {} | {summary}", errno_name(&error))?;
             continue;
         }
-        dirty_end = fs_end(&mutated.image, device_len);
         let outcome = exercise_in_child(&args.mnt, seed, args.limit)?;
         let verdict = match &outcome {
             Outcome::Done(tally) => {
