@@ -52,6 +52,11 @@ expect_fail "File too large" xfs_io -c "pwrite -q $largest 1" huge
 remount_checked "$TEST_DEV" "$TEST_DIR"
 [[ $(stat -c %s "$TEST_DIR/huge") == "$largest" ]] || fail "after a remount the largest file has size $(stat -c %s "$TEST_DIR/huge")"
 echo "ok: the largest file ($largest bytes) survives a remount; one byte more is EFBIG"
+# The control: ext4 -o dax in the same boot answers EFBIG past its own limit too.
+mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV"
+mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT"
+expect_fail "File too large" truncate -s 9223372036854775807 "$SCRATCH_MNT/huge"
+umount "$SCRATCH_MNT"
 
 umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: fsck clean after truncates"
