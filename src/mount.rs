@@ -17,7 +17,7 @@ use crate::{
     },
     orphan::OrphanList,
     sb_info::{
-        write_superblock,
+        write_state,
         SbInfo, //
     },
     vfs::{
@@ -120,9 +120,7 @@ impl vfs::FileSystem for Daxfs {
             OrphanList::new()
         };
         if writable {
-            let mut dirty = disk;
-            dirty.state = format::STATE_DIRTY;
-            write_superblock(&pmem, &dirty)?;
+            write_state(&pmem, format::STATE_DIRTY)?;
         }
         Ok(SbInfo::new(pmem, disk, opts.dax, orphans, writable))
     }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The per-mount state ([`SbInfo`], like ext2's `ext2_sb_info`): the persistent memory, the
-//! superblock as read at mount, the allocator and the orphan list, and writing the superblock
-//! and inode records.
+//! superblock as read at mount, the allocator and the orphan list, and writing the superblock's
+//! live fields and inode records.
 //!
-//! A read-write mount marks the superblock dirty before anything else is written and clean,
-//! with the free counters, when it ends; the counters in between live in the allocator. After a
-//! crash the next mount, and fsck, see the dirty state and count them again. The orphan list's
-//! head is the one field written while mounted (see [`crate::orphan`]).
+//! The kernel never rewrites the superblock block, which a power cut could tear: it stores its
+//! live fields alone, each with one aligned 8-byte store (see "Live superblock fields" in
+//! [`crate::format`]). A read-write mount stores `state` dirty before anything else is written;
+//! when it ends the free counters are stored, then after a fence `state` clean. The counters in
+//! between live in the allocator: after a crash the next mount, and fsck, see the dirty state
+//! and count them again. The orphan list's head is stored while mounted (see
+//! [`crate::orphan`]).
 
 use core::sync::atomic::{
     AtomicBool,
@@ -89,16 +92,20 @@ impl SbInfo {
         Ok(())
     }
 
-    /// Writes the free counters and `state`: clean at the end of a read-write mount, dirty at
+    /// Stores `state`: clean at the end of a read-write mount, after the free counters (a power
+    /// cut in between leaves the file system dirty, and the counters are recounted); dirty at
     /// the start of one.
     fn mark(&self, state: u32) -> Result {
-        let mut disk = self.disk;
-        (disk.free_blocks, disk.free_inodes) = self.alloc.free_counts();
-        disk.state = state;
-        // The head is written on its own while mounted: hold it still while the block is rewritten.
-        let orphans = self.orphans.lock();
-        disk.orphan_head = orphans.head();
-        write_superblock(&self.pmem, &disk)
+        if state == format::STATE_CLEAN {
+            let (free_blocks, free_inodes) = self.alloc.free_counts();
+            // CAST: offsets inside block 0.
+            self.pmem
+                .write_u64(format::sb_off::FREE_BLOCKS as u64, free_blocks)?;
+            self.pmem
+                .write_u64(format::sb_off::FREE_INODES as u64, free_inodes)?;
+            self.pmem.fence();
+        }
+        write_state(&self.pmem, state)
     }
 
     /// Writes `disk` as inode `ino`. Durable after the next fence.
@@ -142,11 +149,11 @@ impl PinnedDrop for SbInfo {
     }
 }
 
-/// Writes `disk` as the superblock and makes it durable.
-pub(crate) fn write_superblock(pmem: &Pmem, disk: &format::Superblock) -> Result {
-    let mut block = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
-    disk.encode(&mut block);
-    pmem.write(0, &block[..])?;
+/// Stores the superblock's `state` with one 8-byte store, which a power cut never tears, and
+/// makes it durable.
+pub(crate) fn write_state(pmem: &Pmem, state: u32) -> Result {
+    // CAST: an offset inside block 0.
+    pmem.write_u64(format::STATE_WORD_OFFSET as u64, format::state_word(state))?;
     pmem.fence();
     Ok(())
 }

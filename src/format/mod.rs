@@ -28,8 +28,8 @@
 //! All integers are little-endian. A block is [`BLOCK_SIZE`] (4096) bytes, the page size the kernel
 //! maps file data with; block numbers are `u64` indices from the start of the device. Inode numbers
 //! start at 1; 0 means "none". Checksums are CRC32C ([`crc32c`]) of the whole record with the
-//! checksum field (and, in the superblock, `orphan_head`) read as zero. "Reserved" bytes are
-//! written as zero and ignored by readers.
+//! checksum field (and, in the superblock, the live fields of [`SUPERBLOCK_UNSUMMED`]) read as
+//! zero. "Reserved" bytes are written as zero and ignored by readers.
 //!
 //! # Device layout
 //!
@@ -58,7 +58,7 @@
 //! | 0x018  | 16   | `uuid`               | file system UUID                                        |
 //! | 0x028  | 32   | `label`              | volume label, NUL-padded, not NUL-terminated if 32 bytes |
 //! | 0x048  | 4    | `block_size`         | always 4096                                             |
-//! | 0x04c  | 4    | `state`              | [`STATE_CLEAN`] or [`STATE_DIRTY`] (mounted read-write, or crashed) |
+//! | 0x04c  | 4    | `state`              | [`STATE_CLEAN`] or [`STATE_DIRTY`] (mounted read-write, or crashed); live |
 //! | 0x050  | 8    | `total_blocks`       | blocks in the file system (≤ device blocks)             |
 //! | 0x058  | 8    | `bitmap_start`       | first bitmap block                                      |
 //! | 0x060  | 8    | `bitmap_blocks`      | exactly `ceil(total_blocks / 32768)`                    |
@@ -67,11 +67,11 @@
 //! | 0x078  | 8    | `inode_count`        | `inode_table_blocks * 16`                               |
 //! | 0x080  | 8    | `data_start`         | first block of the data area                            |
 //! | 0x088  | 8    | `root_ino`           | inode number of the root directory (mkfs: 1)            |
-//! | 0x090  | 8    | `free_blocks`        | free blocks in the data area                            |
-//! | 0x098  | 8    | `free_inodes`        | free inodes                                             |
-//! | 0x0a0  | 8    | `orphan_head`        | first inode of the orphan list, 0 if empty; not checksummed |
+//! | 0x090  | 8    | `free_blocks`        | free blocks in the data area; live                      |
+//! | 0x098  | 8    | `free_inodes`        | free inodes; live                                       |
+//! | 0x0a0  | 8    | `orphan_head`        | first inode of the orphan list, 0 if empty; live        |
 //! | 0x0a8  | 8    | `mkfs_time`          | creation time, seconds since the Unix epoch             |
-//! | 0x0b0  | 4    | checksum             | CRC32C of the whole 4096-byte block, `orphan_head` read as zero |
+//! | 0x0b0  | 4    | checksum             | CRC32C of the whole 4096-byte block, the live fields read as zero |
 //! | 0x0b4  | 3916 | reserved             |                                                         |
 //!
 //! # Block allocation bitmap
@@ -157,11 +157,21 @@
 //! `orphan_head` through `next_orphan` until it is freed; after a crash, whoever finds the list
 //! (mount or fsck) frees its members.
 //!
-//! `orphan_head` ([`ORPHAN_HEAD_OFFSET`]) changes on every last unlink and every release of an
-//! orphan, far more often than the rest of the superblock, so it is written on its own with one
-//! aligned 8-byte store, which persistent memory never tears, and the superblock checksum reads
-//! it as zero. Rewriting the whole block that often would risk a torn, unmountable superblock on
-//! a crash. Readers check the head by range and the list by walking it.
+//! # Live superblock fields
+//!
+//! A mounted file system changes four superblock fields, the *live* ones: `state` (dirty at a
+//! read-write mount, clean at unmount), the free counters (at unmount) and `orphan_head` (on
+//! every last unlink of an open file and every release of an orphan). Persistent memory keeps an
+//! aligned 8-byte store whole across a power cut, and nothing larger, so the kernel writes each
+//! live field alone with one such store and never rewrites the block: `orphan_head`,
+//! `free_blocks` and `free_inodes` are aligned words, and `state` shares the word at
+//! [`STATE_WORD_OFFSET`] with `block_size`, which never changes ([`state_word`]). The checksum
+//! reads the live fields as zero ([`SUPERBLOCK_UNSUMMED`]), so that it stays valid whatever they
+//! hold; readers check them by range, and the list by walking it. The rest of the block is
+//! written only by mkfs and fsck: a power cut can tear no superblock the kernel writes.
+//!
+//! At unmount the counters are stored first and `state` clean after a fence: a cut in between
+//! leaves the file system dirty, and the next mount recounts.
 
 use core::fmt;
 
@@ -206,9 +216,28 @@ pub const BLOCK_SIZE_U64: u64 = 4096;
 /// log2 of [`BLOCK_SIZE`].
 pub const BLOCK_SHIFT: u32 = 12;
 
-/// Byte offset in block 0 of `orphan_head`, which is written alone with one 8-byte store and
-/// is not covered by the superblock checksum (see "Orphans" above).
+/// Byte offset in block 0 of `orphan_head`, a live field (see "Live superblock fields" above).
 pub const ORPHAN_HEAD_OFFSET: usize = sb_off::ORPHAN_HEAD;
+
+/// Byte offset in block 0 of the aligned word that holds `block_size` and the live `state`.
+pub const STATE_WORD_OFFSET: usize = sb_off::BLOCK_SIZE;
+
+/// The word at [`STATE_WORD_OFFSET`] with `state`: `block_size` (always [`BLOCK_SIZE`]) in its
+/// low half, `state` in its high half, as one 8-byte store writes them.
+pub const fn state_word(state: u32) -> u64 {
+    // CAST: 4096 fits.
+    (BLOCK_SIZE as u64) | ((state as u64) << 32)
+}
+
+/// The superblock fields the checksum reads as zero, as (offset, length): the live `state`,
+/// `free_blocks`, `free_inodes` and `orphan_head`, and the checksum itself.
+pub const SUPERBLOCK_UNSUMMED: [(usize, usize); 5] = [
+    (sb_off::STATE, 4),
+    (sb_off::FREE_BLOCKS, 8),
+    (sb_off::FREE_INODES, 8),
+    (sb_off::ORPHAN_HEAD, 8),
+    (sb_off::CHECKSUM, 4),
+];
 
 /// The superblock magic, at offset 0 of block 0.
 pub const MAGIC: [u8; 8] = *b"DAXFS_SB";
@@ -462,6 +491,16 @@ pub mod dirent_off {
 
 // The layout fits its records; the offset-based readers and writers of the submodules rely on it.
 const _: () = assert!(sb_off::CHECKSUM + 4 <= BLOCK_SIZE);
+// The live fields are aligned 8-byte words (`state` with `block_size`), in ascending order.
+const _: () = assert!(STATE_WORD_OFFSET % 8 == 0 && sb_off::STATE == STATE_WORD_OFFSET + 4);
+const _: () = assert!(sb_off::FREE_BLOCKS % 8 == 0 && sb_off::FREE_INODES % 8 == 0);
+const _: () = assert!(sb_off::ORPHAN_HEAD % 8 == 0);
+const _: () = assert!(
+    sb_off::STATE < sb_off::FREE_BLOCKS
+        && sb_off::FREE_BLOCKS < sb_off::FREE_INODES
+        && sb_off::FREE_INODES < sb_off::ORPHAN_HEAD
+        && sb_off::ORPHAN_HEAD < sb_off::CHECKSUM
+);
 const _: () = assert!(inode_off::INLINE + INLINE_AREA_SIZE <= INODE_SIZE);
 const _: () = assert!(inode_off::TIME_NSECS + 16 == inode_off::GENERATION);
 const _: () = assert!(INLINE_EXTENTS * EXTENT_SIZE == INLINE_AREA_SIZE);

@@ -3,10 +3,7 @@
 //! The superblock (block 0), the geometry mkfs chooses, and the block allocation bitmap.
 
 use super::{
-    checksum::{
-        checksum_without_field,
-        crc32c, //
-    },
+    checksum::crc32c,
     codec::{
         read_bytes,
         read_u16,
@@ -37,22 +34,22 @@ use super::{
     ROOT_INO,
     STATE_CLEAN,
     STATE_DIRTY,
+    SUPERBLOCK_UNSUMMED,
     VERSION_MAJOR,
     VERSION_MINOR, //
 };
 
-/// The superblock checksum: CRC32C of block 0 with the checksum field and `orphan_head` (which is
-/// updated on its own, see "Orphans" in the [format documentation](super)) read as zero.
+/// The superblock checksum: CRC32C of block 0 with the fields of [`SUPERBLOCK_UNSUMMED`] (the
+/// live fields, written on their own, and the checksum) read as zero.
 pub(super) fn superblock_checksum(block: &[u8]) -> u32 {
-    let (Some(head), Some(middle), Some(tail)) = (
-        block.get(..sb_off::ORPHAN_HEAD),
-        block.get(sb_off::ORPHAN_HEAD + 8..sb_off::CHECKSUM),
-        block.get(sb_off::CHECKSUM + 4..),
-    ) else {
-        return checksum_without_field(block, sb_off::CHECKSUM);
-    };
-    let crc = crc32c(crc32c(crc32c(0, head), &[0; 8]), middle);
-    crc32c(crc32c(crc, &[0; 4]), tail)
+    let mut crc = 0;
+    let mut at = 0;
+    for (offset, len) in SUPERBLOCK_UNSUMMED {
+        crc = crc32c(crc, block.get(at..offset).unwrap_or(&[]));
+        crc = crc32c(crc, &[0; 8][..len]);
+        at = offset + len;
+    }
+    crc32c(crc, block.get(at..).unwrap_or(&[]))
 }
 
 /// Returns bit `bit` of a bitmap block (see the [format documentation](super) for the bit order).

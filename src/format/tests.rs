@@ -111,7 +111,7 @@ fn superblock_rejects_checksum_mismatch() {
     block[BLOCK_SIZE - 1] ^= 1;
     assert_eq!(Superblock::decode(&block), Err(FormatError::BadChecksum));
     let mut block = sample_superblock_block();
-    block[sb_off::FREE_BLOCKS] ^= 1;
+    block[sb_off::TOTAL_BLOCKS] ^= 1;
     assert_eq!(Superblock::decode(&block), Err(FormatError::BadChecksum));
 }
 
@@ -148,24 +148,50 @@ fn free_counts_from_bitmap_and_inode_table() {
 }
 
 #[test]
-fn superblock_orphan_head_is_outside_the_checksum() {
+fn superblock_live_fields_are_outside_the_checksum() {
     let mut block = sample_superblock_block();
     let sealed = read_u32(&block, sb_off::CHECKSUM).unwrap();
+    // Each live field stored alone, as the kernel does, keeps the checksum valid.
     write_bytes(&mut block, ORPHAN_HEAD_OFFSET, &7u64.to_le_bytes());
-    let sb = Superblock::decode(&block).expect("a new head alone keeps the checksum valid");
-    assert_eq!(sb.orphan_head, 7);
-    // Encoding with any head gives the same checksum; the fields around it stay covered.
+    write_bytes(&mut block, sb_off::FREE_BLOCKS, &3u64.to_le_bytes());
+    write_bytes(&mut block, sb_off::FREE_INODES, &5u64.to_le_bytes());
+    write_bytes(
+        &mut block,
+        STATE_WORD_OFFSET,
+        &state_word(STATE_DIRTY).to_le_bytes(),
+    );
+    let sb = Superblock::decode(&block).expect("live fields alone keep the checksum valid");
+    assert_eq!(
+        (sb.orphan_head, sb.free_blocks, sb.free_inodes, sb.state),
+        (7, 3, 5, STATE_DIRTY)
+    );
+    assert_eq!(sb.block_size, BLOCK_SIZE as u32);
+    // Encoding with any live values gives the same checksum.
     let mut again = [0; BLOCK_SIZE];
     sb.encode(&mut again);
     assert_eq!(read_u32(&again, sb_off::CHECKSUM).unwrap(), sealed);
     assert_eq!(again, block);
-    for neighbour in [sb_off::ORPHAN_HEAD - 1, sb_off::ORPHAN_HEAD + 8] {
-        let mut block = sample_superblock_block();
-        block[neighbour] ^= 1;
-        assert_eq!(Superblock::decode(&block), Err(FormatError::BadChecksum));
+    // The bytes around each unsummed field stay covered (`block_size` shares the state word).
+    for (offset, len) in SUPERBLOCK_UNSUMMED {
+        for neighbour in [offset - 1, offset + len] {
+            if SUPERBLOCK_UNSUMMED
+                .iter()
+                .any(|&(o, l)| (o..o + l).contains(&neighbour))
+            {
+                continue;
+            }
+            let mut block = sample_superblock_block();
+            block[neighbour] ^= 1;
+            assert_eq!(
+                Superblock::decode(&block),
+                Err(FormatError::BadChecksum),
+                "byte {neighbour:#x}"
+            );
+        }
     }
-    // The head is 8-byte aligned, so one store writes it whole.
+    // Each live field is one aligned 8-byte store.
     assert_eq!(ORPHAN_HEAD_OFFSET % 8, 0);
+    assert_eq!(STATE_WORD_OFFSET % 8, 0);
 }
 
 #[test]

@@ -49,6 +49,7 @@ use crate::format::MAX_FILE_BLOCKS;
 use crate::format::MAX_FILE_SIZE;
 use crate::format::MAX_NAME_LEN;
 use crate::format::ORPHAN_HEAD_OFFSET;
+use crate::format::SUPERBLOCK_UNSUMMED;
 use crate::format::S_IFBLK;
 use crate::format::S_IFCHR;
 use crate::format::S_IFDIR;
@@ -737,12 +738,9 @@ fn checksum_without(record: &[u8], skip: &[(usize, usize)]) -> u32 {
     crc32c(0, &copy)
 }
 
-/// Reseals the superblock's checksum (which reads `orphan_head` as zero).
+/// Reseals the superblock's checksum (which reads the live fields as zero).
 fn reseal_superblock(image: &mut [u8]) {
-    let checksum = checksum_without(
-        &image[..BLOCK_SIZE],
-        &[(SUPERBLOCK_CHECKSUM, 4), (ORPHAN_HEAD_OFFSET, 8)],
-    );
+    let checksum = checksum_without(&image[..BLOCK_SIZE], &SUPERBLOCK_UNSUMMED);
     put(image, SUPERBLOCK_CHECKSUM, 4, u64::from(checksum));
 }
 
@@ -1346,13 +1344,16 @@ impl<'a> Mutator<'a> {
         )
     }
 
-    /// A superblock field, resealed (`orphan_head` is outside the checksum; a change of the
+    /// A superblock field, resealed (the live fields are outside the checksum; a change of the
     /// checksum itself is left as it is).
     fn superblock_field(&mut self) -> String {
         let field = self.pick_field(SUPERBLOCK_FIELDS);
         let change = self.set_field(0, field);
+        let live = SUPERBLOCK_UNSUMMED
+            .iter()
+            .any(|&(offset, _)| offset == field.offset && offset != SUPERBLOCK_CHECKSUM);
         let how = match field.offset {
-            ORPHAN_HEAD_OFFSET => "not checksummed",
+            _ if live => "not checksummed",
             SUPERBLOCK_CHECKSUM => "not resealed",
             _ => {
                 reseal_superblock(self.image);
