@@ -10,6 +10,8 @@
 #   make bench      daxfs against ext4-dax and xfs-dax on the perf kernel (RUNS=5); see README.md
 #   make fuzz       mutated images mounted and used in the VM on the debug kernel
 #                   (FUZZ_IMAGES=10000, FUZZ_FIRST=1); see README.md
+#   make crashtest  crash states of recorded workloads checked with fsck -n
+#                   (CRASH_WORKLOADS, CRASH_SUBSETS=64, CRASH_SEED=1); see README.md
 
 FLAVOUR ?= debug
 BUILD := build/$(FLAVOUR)
@@ -20,7 +22,7 @@ MODULE_FLAGS := LLVM=$(LLVM_SUFFIX) W=e $(if $(filter 1,$(CLIPPY)),CLIPPY=1)
 # The kernel tree: KDIR if given, else the cached build of FLAVOUR (built on first use).
 kdir = $${KDIR:-$$(scripts/build-kernel.sh $(FLAVOUR))}
 
-.PHONY: all module setup kernel rootfs check bench fuzz run fmt fmtcheck clean
+.PHONY: all module setup kernel rootfs check bench fuzz crashtest run fmt fmtcheck clean
 
 all: module
 
@@ -54,6 +56,9 @@ bench: setup
 
 fuzz: setup
 	@scripts/fuzz.sh
+
+crashtest: setup
+	@scripts/crashtest.sh
 
 # The console (kernel log and the command's output) goes to the terminal.
 run: module rootfs

@@ -23,17 +23,7 @@ images=${FUZZ_IMAGES:-10000} first=${FUZZ_FIRST:-1} image_timeout=${IMAGE_TIMEOU
 out=$DAXFS_TOP/build/fuzz/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out/crashes"
 
-kdir=$(kernel_dir debug)
-rootfs_image >/dev/null
-ko=${DAXFS_KO:-build/debug/daxfs.ko}
-if [[ -z ${DAXFS_KO:-} ]]; then
-	log "building daxfs.ko"
-	make --no-print-directory module KDIR="$kdir" FLAVOUR=debug >"$out/module-build.log" 2>&1 ||
-		die "module build failed; see $out/module-build.log"
-fi
-log "building the tools (daxfs-fuzz, daxfs-fuzz-vm)"
-cargo build --release --locked --bins >"$out/tools-build.log" 2>&1 ||
-	die "cargo build failed; see $out/tools-build.log"
+debug_run_inputs "$out" "daxfs-fuzz, daxfs-fuzz-vm"
 
 # keep_crash SEED BOOT_DIR WHAT: keeps the image of SEED (made again: the
 # mutator is deterministic), its mutation and the console of the boot, once.

@@ -77,6 +77,26 @@ rootfs_image() {
 	bash "$DAXFS_TOP/scripts/build-rootfs.sh"
 }
 
+# debug_run_inputs OUT TOOLS: what a run on the debug kernel needs, for
+# `make fuzz` and `make crashtest`: the kernel (sets kdir) and the root image,
+# built or cached; daxfs.ko (sets ko), built unless DAXFS_KO names one inside
+# the repository; and the host tools (TOOLS names the ones the run uses, for the
+# log line). Build logs go to OUT.
+debug_run_inputs() {
+	local out=$1 tools=$2
+	kdir=$(kernel_dir debug)
+	rootfs_image >/dev/null
+	ko=${DAXFS_KO:-build/debug/daxfs.ko}
+	if [[ -z ${DAXFS_KO:-} ]]; then
+		log "building daxfs.ko"
+		make --no-print-directory -C "$DAXFS_TOP" module KDIR="$kdir" FLAVOUR=debug >"$out/module-build.log" 2>&1 ||
+			die "module build failed; see $out/module-build.log"
+	fi
+	log "building the tools ($tools)"
+	(cd "$DAXFS_TOP" && cargo build --release --locked --bins) >"$out/tools-build.log" 2>&1 ||
+		die "cargo build failed; see $out/tools-build.log"
+}
+
 # with_lock NAME: takes an exclusive lock in the cache for the rest of the
 # calling script, or fails at once with a message if someone else holds it.
 with_lock() {

@@ -44,11 +44,15 @@ pub(crate) struct Daxfs;
 struct DaxfsModule {
     #[pin]
     fs: vfs::Registration<Daxfs>,
+    /// The crash-state recorder's debugfs file (off until a workload starts it).
+    #[pin]
+    recorder: vfs::Recorder,
 }
 
 impl kernel::InPlaceModule for DaxfsModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            recorder <- vfs::Recorder::new(),
             fs <- vfs::Registration::new(module),
         })
     }

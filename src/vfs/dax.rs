@@ -13,7 +13,8 @@ use kernel::{
 
 use super::{
     fs_type::FsContext,
-    raw, //
+    raw,
+    recorder, //
 };
 
 /// The whole of a block device's persistent memory, mapped into the kernel's address space.
@@ -158,6 +159,15 @@ impl Pmem {
     /// Copies `bytes` to byte `offset` of the device, bypassing the CPU cache. The data is
     /// durable, and ordered before later stores, after the next [`Pmem::fence`].
     pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result {
+        self.range(offset, bytes.len())?;
+        if recorder::recording() {
+            recorder::store(offset, bytes);
+        }
+        self.write_unrecorded(offset, bytes)
+    }
+
+    /// [`Pmem::write`] without the recorder, for callers that record the store themselves.
+    fn write_unrecorded(&self, offset: u64, bytes: &[u8]) -> Result {
         let dst = self.range(offset, bytes.len())?;
         // SAFETY: `dst` is valid for `bytes.len()` bytes of the device; `bytes` is a valid
         // source. Concurrent writers to the same metadata are excluded by the file system's locks.
@@ -173,6 +183,9 @@ impl Pmem {
         if dst.align_offset(8) != 0 {
             return Err(EINVAL);
         }
+        if recorder::recording() {
+            recorder::store(offset, &value.to_le_bytes());
+        }
         // SAFETY: `dst` is valid for 8 bytes of the device and 8-byte aligned. Concurrent writers
         // of the field are excluded by the file system's locks.
         unsafe { raw::daxfs_store_u64_flushcache(dst.cast(), u64::to_le(value)) };
@@ -183,10 +196,18 @@ impl Pmem {
     /// the next [`Pmem::fence`]).
     pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
         static ZEROES: [u8; 4096] = [0; 4096];
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        if recorder::recording() {
+            recorder::zero(offset, len);
+        }
         let mut done = 0;
         while done < len {
+            // CAST: at most the 4096 bytes of `ZEROES`.
             let chunk = (len - done).min(ZEROES.len() as u64) as usize;
-            self.write(offset + done, &ZEROES[..chunk])?;
+            self.write_unrecorded(offset + done, &ZEROES[..chunk])?;
             done += chunk as u64;
         }
         Ok(())
@@ -197,6 +218,9 @@ impl Pmem {
     pub(crate) fn fence(&self) {
         // SAFETY: A plain barrier.
         unsafe { raw::daxfs_pmem_wmb() };
+        if recorder::recording() {
+            recorder::fence();
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) mod iomap;
 mod locks;
 pub(crate) mod ratelimit;
 mod raw;
+mod recorder;
 pub(crate) mod super_block;
 pub(crate) mod trace;
 
@@ -54,6 +55,7 @@ pub(crate) use inode::{
     Lookup, //
 };
 pub(crate) use iomap::BlockMap;
+pub(crate) use recorder::Recorder;
 pub(crate) use super_block::{
     New,
     SeqFile,

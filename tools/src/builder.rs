@@ -67,6 +67,18 @@ impl ImageBuilder {
         })
     }
 
+    /// A builder over an existing image (its superblock must decode); blocks it allocates come
+    /// after everything the image's bitmap marks in use.
+    pub fn open(image: Vec<u8>) -> Result<Self> {
+        let dev = MemDevice::from_bytes(image);
+        let sb = Superblock::decode(&dev.read_new(0)?[..])?;
+        Ok(Self {
+            dev,
+            next_block: sb.total_blocks,
+            sb,
+        })
+    }
+
     /// The superblock as it will be written.
     pub fn superblock(&self) -> &Superblock {
         &self.sb

@@ -23,6 +23,17 @@
 
 use std::fmt;
 
+use crate::builder::ImageBuilder;
+use crate::device::MemDevice;
+use crate::format::Inode;
+use crate::format::Superblock;
+use crate::format::BLOCK_SIZE;
+use crate::format::INODE_SIZE;
+use crate::format::STATE_CLEAN;
+use crate::fsck;
+use crate::fsck::FsckOptions;
+use crate::fsck::ProblemKind;
+
 /// The unit that a power cut never tears: an aligned 8-byte word.
 pub const WORD: u64 = 8;
 
@@ -300,6 +311,180 @@ impl Explorer {
     }
 }
 
+/// Whether fsck's `kind` is harmless after a crash, in an image whose orphans were freed as
+/// mount frees them ([`reclaim_orphans`]): the `dirty` state, and then the free counters, which
+/// mount recounts (a clean file system's counters are trusted, so there they must be right).
+pub fn harmless(kind: ProblemKind, dirty: bool) -> bool {
+    kind == ProblemKind::Dirty
+        || (dirty && matches!(kind, ProblemKind::FreeBlocks | ProblemKind::FreeInodes))
+}
+
+/// `image` as the next read-write mount leaves it before it serves anything: every orphan freed,
+/// its blocks and overflow blocks released in the bitmap and the list emptied, as
+/// `src/orphan.rs` does, and the free counters raised by what was freed (the kernel's counters
+/// after it, which unmount writes). `None` if the list or an orphan's extents cannot be walked: the image is
+/// then checked as it is, and fsck reports why.
+pub fn reclaim_orphans(image: &[u8]) -> Option<Vec<u8>> {
+    let mut builder = ImageBuilder::open(image.to_vec()).ok()?;
+    let sb = *builder.superblock();
+    let mut orphan = sb.orphan_head;
+    let mut walked = 0;
+    while orphan != 0 {
+        walked += 1;
+        if walked > sb.inode_count {
+            return None;
+        }
+        let inode = builder.read_inode(orphan).ok()?;
+        if inode.is_free() || inode.nlink != 0 {
+            return None;
+        }
+        // The chain and the map are bounded by the blocks of the file system.
+        let chain = bounded(builder.overflow_chain(orphan).ok()?, sb.total_blocks)?;
+        let extents = bounded(builder.extents(orphan).ok()?, sb.total_blocks)?;
+        for extent in extents {
+            for block in extent.physical..extent.physical.checked_add(u64::from(extent.len))? {
+                builder.free_block(block).ok()?;
+            }
+        }
+        for block in chain {
+            builder.free_block(block).ok()?;
+        }
+        builder.superblock_mut().free_inodes += 1;
+        builder
+            .write_inode(
+                orphan,
+                &Inode {
+                    generation: inode.generation,
+                    ..Inode::default()
+                },
+            )
+            .ok()?;
+        orphan = inode.next_orphan;
+    }
+    builder.superblock_mut().orphan_head = 0;
+    builder.finish().ok()
+}
+
+/// `items`, if there are at most `limit` of them.
+fn bounded<T>(items: Vec<T>, limit: u64) -> Option<Vec<T>> {
+    (items.len() as u64 <= limit).then_some(items)
+}
+
+/// What `fsck -n` finds beyond the harmless classes in `image` as the next mount leaves it
+/// ([`reclaim_orphans`]), one line per problem; an image fsck cannot check at all (a torn
+/// superblock) is one line too.
+pub fn harmful_problems(image: &[u8]) -> Vec<String> {
+    let image = reclaim_orphans(image).unwrap_or_else(|| image.to_vec());
+    let dirty = image
+        .get(..BLOCK_SIZE)
+        .and_then(|block| Superblock::decode(block).ok())
+        .is_some_and(|sb| sb.state != STATE_CLEAN);
+    let mut dev = MemDevice::from_bytes(image);
+    match fsck::check(&mut dev, &FsckOptions::default(), &mut std::io::sink()) {
+        Ok(outcome) => outcome
+            .problems
+            .into_iter()
+            .filter(|problem| !harmless(problem.kind, dirty))
+            .map(|problem| format!("{}: {}", problem.kind.code(), problem.message))
+            .collect(),
+        Err(error) => vec![format!("fsck cannot check it: {error}")],
+    }
+}
+
+/// The inode records of `state` that are neither as in `base` (before the workload) nor as in
+/// `after` (once it is durable): a system call's inodes must be old or new after a crash, never
+/// torn and never halfway through the call. Empty if `base` has no valid superblock (fsck
+/// reports that).
+pub fn inodes_neither_old_nor_new(base: &[u8], after: &[u8], state: &[u8]) -> Vec<u64> {
+    let Some(sb) = base
+        .get(..BLOCK_SIZE)
+        .and_then(|b| Superblock::decode(b).ok())
+    else {
+        return Vec::new();
+    };
+    (1..=sb.inode_count)
+        .filter(|&ino| {
+            let Some((block, offset)) = sb.inode_location(ino) else {
+                return false;
+            };
+            let Some(at) = usize::try_from(block)
+                .ok()
+                .and_then(|block| block.checked_mul(BLOCK_SIZE))
+                .and_then(|start| start.checked_add(offset))
+            else {
+                return false;
+            };
+            let record = |image: &[u8]| image.get(at..at + INODE_SIZE).map(<[u8]>::to_vec);
+            let (old, new, now) = (record(base), record(after), record(state));
+            old != new && now != old && now != new
+        })
+        .collect()
+}
+
+/// The crash states of one workload that were checked, and the failures among them.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// States checked (the final image included).
+    pub checked: usize,
+    /// States with harmful problems.
+    pub failed: usize,
+    /// The first failing state (`None`: the final image) and its problems.
+    pub first_failure: Option<(Option<StateId>, Vec<String>)>,
+}
+
+impl Explorer {
+    /// Checks the final image and the states of [`Explorer::state_ids`]`(subsets, seed)` with
+    /// [`harmful_problems`] and [`inodes_neither_old_nor_new`], on `threads` threads.
+    pub fn check(&self, subsets: usize, seed: u64, threads: usize) -> Report {
+        let mut ids: Vec<Option<StateId>> = vec![None];
+        ids.extend(self.state_ids(subsets, seed).into_iter().map(Some));
+        let threads = threads.clamp(1, ids.len());
+        let after = self.final_image();
+        let after = &after;
+        let results: Vec<Vec<(usize, Vec<String>)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|worker| {
+                    let ids = &ids;
+                    scope.spawn(move || {
+                        (worker..ids.len())
+                            .step_by(threads)
+                            .filter_map(|index| {
+                                let image = match ids[index] {
+                                    Some(id) => self.state(id),
+                                    None => self.final_image(),
+                                };
+                                let mut problems = harmful_problems(&image);
+                                problems.extend(
+                                    inodes_neither_old_nor_new(&self.base, after, &image)
+                                        .into_iter()
+                                        .map(|ino| {
+                                            format!("inode {ino}: neither as before the workload nor as after it")
+                                        }),
+                                );
+                                (!problems.is_empty()).then_some((index, problems))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().expect("a checker thread panicked"))
+                .collect()
+        });
+        let mut failures: Vec<(usize, Vec<String>)> = results.into_iter().flatten().collect();
+        failures.sort_by_key(|(index, _)| *index);
+        Report {
+            checked: ids.len(),
+            failed: failures.len(),
+            first_failure: failures
+                .into_iter()
+                .next()
+                .map(|(index, problems)| (ids[index], problems)),
+        }
+    }
+}
+
 /// A subset seed from the run's seed, the interval and the sample's number.
 fn mix(seed: u64, interval: u64, k: u64) -> u64 {
     let mut x =
@@ -312,6 +497,7 @@ fn mix(seed: u64, interval: u64, k: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::ORPHAN_HEAD_OFFSET;
 
     fn store(offset: u64, bytes: &[u8]) -> Event {
         Event::Store {
@@ -371,6 +557,104 @@ mod tests {
         assert_eq!(intervals.len(), 2);
         assert_eq!(intervals[0].len(), 2);
         assert_eq!(intervals[1][0].offset, 64);
+    }
+
+    /// A populated image, and the device offset and the record of the inode named `name`.
+    fn image_and_inode(name: &str) -> (Vec<u8>, u64, crate::format::Inode) {
+        let (builder, names) = crate::builder::ImageBuilder::populated(256).unwrap();
+        let ino = names.iter().find(|(n, _)| *n == name).unwrap().1;
+        let inode = builder.read_inode(ino).unwrap();
+        let (block, offset) = builder.superblock().inode_location(ino).unwrap();
+        let image = builder.finish().unwrap();
+        (image, block * 4096 + offset as u64, inode)
+    }
+
+    #[test]
+    fn a_torn_inode_rewrite_fails_and_whole_ones_pass() {
+        let (base, at, mut inode) = image_and_inode("file");
+        inode.mode = (inode.mode & !0o777) | 0o600;
+        let mut record = [0u8; crate::format::INODE_SIZE];
+        inode.encode(&mut record);
+        let events = [store(at, &record), Event::Fence];
+        let explorer = Explorer::new(base.clone(), &events);
+        assert!(harmful_problems(&base).is_empty());
+        assert!(harmful_problems(&explorer.final_image()).is_empty());
+        let report = explorer.check(8, 1, 2);
+        // Prefixes 0..32 (the first, the old record, passes) and 8 subsets, and the final image.
+        assert_eq!(report.checked, 1 + 32 + 8);
+        assert!(report.failed > 0 && report.failed < report.checked);
+        let (state, problems) = report.first_failure.unwrap();
+        assert_eq!(state.unwrap().cut, Cut::Prefix(1));
+        assert!(problems[0].starts_with("inode-checksum"), "{problems:?}");
+        // A file system left `dirty` by a crash while mounted is harmless: mount recounts.
+        let mut sb_block = [0u8; 4096];
+        sb_block.copy_from_slice(&base[..4096]);
+        let mut sb = crate::format::Superblock::decode(&sb_block).unwrap();
+        sb.state = 2;
+        sb.encode(&mut sb_block);
+        assert!(harmful_problems(&[&sb_block[..], &base[4096..]].concat()).is_empty());
+    }
+
+    #[test]
+    fn an_inode_halfway_through_a_call_is_neither_old_nor_new() {
+        let (base, at, inode) = image_and_inode("file");
+        let version = |mode: u16| {
+            let mut record = [0u8; crate::format::INODE_SIZE];
+            let mut changed = inode;
+            changed.mode = (inode.mode & !0o777) | mode;
+            changed.encode(&mut record);
+            record
+        };
+        // Two whole, fenced rewrites: after the first, the inode is valid but halfway.
+        let events = [
+            store(at, &version(0o600)),
+            Event::Fence,
+            store(at, &version(0o640)),
+            Event::Fence,
+        ];
+        let explorer = Explorer::new(base.clone(), &events);
+        let after = explorer.final_image();
+        let halfway = explorer.state(StateId {
+            interval: 1,
+            cut: Cut::Prefix(0),
+        });
+        assert!(
+            harmful_problems(&halfway).is_empty(),
+            "fsck sees a valid inode"
+        );
+        let ino = inodes_neither_old_nor_new(&base, &after, &halfway);
+        assert_eq!(ino.len(), 1);
+        assert!(inodes_neither_old_nor_new(&base, &after, &base).is_empty());
+        assert!(inodes_neither_old_nor_new(&base, &after, &after).is_empty());
+        let report = explorer.check(0, 1, 1);
+        let (state, problems) = report.first_failure.unwrap();
+        assert_eq!(state.unwrap().cut, Cut::Prefix(1));
+        assert!(
+            problems.iter().any(|p| p.contains("neither")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn orphans_are_freed_as_mount_frees_them_before_the_check() {
+        let corpus = crate::fuzz::Corpus::new().unwrap();
+        let image = corpus.image().to_vec();
+        let mut dev = MemDevice::from_bytes(image.clone());
+        let raw = fsck::check(&mut dev, &FsckOptions::default(), &mut std::io::sink()).unwrap();
+        assert!(raw.has(ProblemKind::Orphan) && raw.has(ProblemKind::BitmapLeak));
+        assert_eq!(harmful_problems(&image), Vec::<String>::new());
+        // A list through an inode that still has links is no orphan list: reported as it is.
+        let mut bad = image.clone();
+        let linked = corpus
+            .targets()
+            .inodes
+            .iter()
+            .find(|i| i.what == "/file")
+            .unwrap()
+            .ino;
+        bad[ORPHAN_HEAD_OFFSET..ORPHAN_HEAD_OFFSET + 8].copy_from_slice(&linked.to_le_bytes());
+        assert!(reclaim_orphans(&bad).is_none());
+        assert!(!harmful_problems(&bad).is_empty());
     }
 
     #[test]

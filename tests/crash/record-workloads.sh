@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# In-guest part of the crash-state explorer (`make crashtest`): runs each
+# workload on the scratch pmem device with the module's store recorder on, and
+# keeps what the host needs to rebuild its crash states.
+#
+#   record-workloads.sh OUTDIR [WORKLOAD...]     (default: every workload)
+#
+# Each workload starts from the fuzzer's pristine image (`daxfs-fuzz --seed 0`:
+# directories, files with holes and extent-overflow blocks, symlinks, device
+# nodes, a hard link), mounted and unmounted once so that its orphans are
+# reclaimed. Then, for all but `mount`, it is mounted again; the image as it
+# is then (O_DIRECT reads of the device, which daxfs writes directly) is
+# OUTDIR/NAME/base.img, and the stores and fences of the workload's commands,
+# from /sys/kernel/debug/daxfs/crashlog, are OUTDIR/NAME/store.log; the image
+# right after them is OUTDIR/NAME/after.img. File data never enters the log,
+# only metadata does: the workloads write zeros, which is what newly allocated
+# blocks already hold, so that the log replayed on base.img must give
+# after.img exactly (`daxfs-crashtest --replay-only` checks it).
+set -euo pipefail
+
+out=$1
+shift
+dev=${SCRATCH_DEV:?} mnt=${SCRATCH_MNT:?}
+crashlog=/sys/kernel/debug/daxfs/crashlog
+fuzz=/repo/target/release/daxfs-fuzz
+[[ -x $fuzz ]] || { echo "build the tools first: cargo build --release --bins" >&2; exit 1; }
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+[[ -w $crashlog ]] || { echo "no $crashlog: is daxfs.ko loaded?" >&2; exit 1; }
+mkdir -p "$mnt" "$out"
+
+# The workloads: NAME and the shell command it runs in the mounted image, one
+# system call that changes metadata each (so that after a crash each object
+# must be as before the workload or as after it; `dd` writes with one write()).
+# They run in this shell: `last-close` closes a descriptor it holds. `mount`,
+# `umount`, `remount-ro` and `remount-rw` are handled by name.
+declare -A run=(
+	[create]=': >new'
+	[mkdir]='mkdir newdir'
+	[mknod]='mknod newfifo p'
+	[symlink]='ln -s dir/subdir/big newlink'
+	[symlink-long]='ln -s "$(printf "y%.0s" {1..300})" newlink'
+	[link]='ln file newlink'
+	[unlink]='rm f03'
+	[unlink-last-link]='rm dir/subdir/big'
+	[rmdir]='rmdir empty'
+	[rename]='mv f01 f01-renamed'
+	[rename-across]='mv f02 dir/f02'
+	[rename-dir-across]='mv dir/subdir empty/'
+	[rename-over-file]='mv -T f04 f05'
+	[rename-over-dir]='mv -T dir/subdir empty'
+	# mv -n renames with RENAME_NOREPLACE (tests/guest/t-tree-ops.sh checks it does).
+	[rename-noreplace]='mv -n f06 f06-new'
+	[chmod]='chmod 600 file'
+	[chown]='chown 1000:1000 file'
+	[utimes]='touch -m -d @1000000000 file'
+	[truncate-down]='truncate -s 4096 file'
+	[truncate-up]='truncate -s 1000000 file'
+	[truncate-zero-big]='truncate -s 0 dir/subdir/big'
+	[fallocate]='fallocate -o 0 -l 65536 f08'
+	[fallocate-keep-size]='fallocate -n -o 0 -l 65536 f09'
+	[punch-hole]='fallocate -p -o 4096 -l 8192 dir/subdir/big'
+	[zero-range]='fallocate -z -o 0 -l 16384 file'
+	[write-allocating]='dd if=/dev/zero of=dir/sparse bs=8192 seek=50 count=1 conv=notrunc status=none'
+	[write-extending]='dd if=/dev/zero of=f10 bs=12288 count=1 conv=notrunc status=none'
+	[write-fault]="xfs_io -c 'mmap -w 0 8192' -c 'mwrite -S 0 4096 4096' dir/sparse"
+	# Still open when the recording stops: the image after it has the file on the orphan list.
+	[unlink-open]='rm dir/subdir/big'
+	# The last close of that file, which frees it.
+	[last-close]='exec 3<&-'
+	[mount]=:
+	[umount]=:
+	[remount-ro]=:
+	[remount-rw]=:
+)
+# What a workload needs before recording starts, and after the image after it is taken.
+declare -A prepare=([remount-rw]='mount -o remount,ro "$mnt"' [unlink-open]='exec 3<"$mnt/dir/subdir/big"'
+	[last-close]='exec 3<"$mnt/dir/subdir/big"; rm "$mnt/dir/subdir/big"')
+declare -A cleanup=([unlink-open]='exec 3<&-')
+names=("$@")
+((${#names[@]})) || mapfile -t names < <(printf '%s\n' "${!run[@]}" | sort)
+
+image=/tmp/crash-pristine.img
+"$fuzz" --seed 0 "$image" >/dev/null
+image_blocks=$(($(stat -c %s "$image") / 4096))
+
+for name in "${names[@]}"; do
+	[[ -v run[$name] ]] || { echo "unknown workload '$name'" >&2; exit 2; }
+	dir=$out/$name
+	mkdir -p "$dir"
+	echo "crashtest: recording $name" >/dev/kmsg
+	dd if="$image" of="$dev" bs=4096 oflag=direct status=none
+	mount -t daxfs "$dev" "$mnt"
+	umount "$mnt"
+	[[ $name == mount ]] || mount -t daxfs "$dev" "$mnt"
+	[[ ! -v prepare[$name] ]] || eval "${prepare[$name]}"
+	dd if="$dev" of="$dir/base.img" bs=4096 count="$image_blocks" iflag=direct status=none
+	echo start >"$crashlog"
+	case $name in
+	mount) mount -t daxfs "$dev" "$mnt" ;;
+	umount) umount "$mnt" ;;
+	remount-ro) mount -o remount,ro "$mnt" ;;
+	remount-rw) mount -o remount,rw "$mnt" ;;
+	*)
+		cd "$mnt"
+		eval "${run[$name]}"
+		cd /
+		;;
+	esac
+	echo stop >"$crashlog"
+	cat "$crashlog" >"$dir/store.log"
+	dd if="$dev" of="$dir/after.img" bs=4096 count="$image_blocks" iflag=direct status=none
+	[[ ! -v cleanup[$name] ]] || eval "${cleanup[$name]}"
+	if [[ $name != umount ]]; then umount "$mnt"; fi
+	echo "$name: $(stat -c %s "$dir/store.log") bytes of log"
+done
