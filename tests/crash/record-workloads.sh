@@ -5,6 +5,11 @@
 # keeps what the host needs to rebuild its crash states.
 #
 #   record-workloads.sh OUTDIR [WORKLOAD...]     (default: every workload)
+#   record-workloads.sh --list | --list-pairable
+#
+# A WORKLOAD named A+B runs workload A, then B: a pair, as the ACE workload
+# generator makes them. --list lists the workloads, --list-pairable those a
+# pair may use.
 #
 # Each workload starts from the fuzzer's pristine image (`daxfs-fuzz --seed 0`:
 # directories, files with holes and extent-overflow blocks, symlinks, device
@@ -18,16 +23,6 @@
 # blocks already hold, so that the log replayed on base.img must give
 # after.img exactly (`daxfs-crashtest --replay-only` checks it).
 set -euo pipefail
-
-out=$1
-shift
-dev=${SCRATCH_DEV:?} mnt=${SCRATCH_MNT:?}
-crashlog=/sys/kernel/debug/daxfs/crashlog
-fuzz=/repo/target/release/daxfs-fuzz
-[[ -x $fuzz ]] || { echo "build the tools first: cargo build --release --bins" >&2; exit 1; }
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-[[ -w $crashlog ]] || { echo "no $crashlog: is daxfs.ko loaded?" >&2; exit 1; }
-mkdir -p "$mnt" "$out"
 
 # The workloads: NAME and the shell command it runs in the mounted image, one
 # system call that changes metadata each (so that after a crash each object
@@ -77,6 +72,30 @@ declare -A run=(
 declare -A prepare=([remount-rw]='mount -o remount,ro "$mnt"' [unlink-open]='exec 3<"$mnt/dir/subdir/big"'
 	[last-close]='exec 3<"$mnt/dir/subdir/big"; rm "$mnt/dir/subdir/big"')
 declare -A cleanup=([unlink-open]='exec 3<&-')
+# Those handled by name, and those with a prepare or cleanup step, are never
+# part of a pair.
+declare -A alone=([mount]=1 [umount]=1 [remount-ro]=1 [remount-rw]=1 [unlink-open]=1 [last-close]=1)
+
+case ${1:-} in
+--list)
+	printf '%s\n' "${!run[@]}" | sort
+	exit 0
+	;;
+--list-pairable)
+	for name in "${!run[@]}"; do [[ -v alone[$name] ]] || echo "$name"; done | sort
+	exit 0
+	;;
+esac
+out=$1
+shift
+dev=${SCRATCH_DEV:?} mnt=${SCRATCH_MNT:?}
+crashlog=/sys/kernel/debug/daxfs/crashlog
+fuzz=/repo/target/release/daxfs-fuzz
+[[ -x $fuzz ]] || { echo "build the tools first: cargo build --release --bins" >&2; exit 1; }
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+[[ -w $crashlog ]] || { echo "no $crashlog: is daxfs.ko loaded?" >&2; exit 1; }
+mkdir -p "$mnt" "$out"
+
 names=("$@")
 ((${#names[@]})) || mapfile -t names < <(printf '%s\n' "${!run[@]}" | sort)
 
@@ -85,7 +104,12 @@ image=/tmp/crash-pristine.img
 image_blocks=$(($(stat -c %s "$image") / 4096))
 
 for name in "${names[@]}"; do
-	[[ -v run[$name] ]] || { echo "unknown workload '$name'" >&2; exit 2; }
+	IFS=+ read -ra calls <<<"$name"
+	for call in "${calls[@]}"; do
+		[[ -v run[$call] ]] || { echo "unknown workload '$call'" >&2; exit 2; }
+		((${#calls[@]} == 1)) || [[ ! -v alone[$call] ]] ||
+			{ echo "'$call' cannot be part of a pair" >&2; exit 2; }
+	done
 	dir=$out/$name
 	mkdir -p "$dir"
 	echo "crashtest: recording $name" >/dev/kmsg
@@ -103,7 +127,18 @@ for name in "${names[@]}"; do
 	remount-rw) mount -o remount,rw "$mnt" ;;
 	*)
 		cd "$mnt"
-		eval "${run[$name]}"
+		if ((${#calls[@]} == 1)); then
+			eval "${run[$name]}"
+		else
+			# In a pair the first call may remove what the second uses: an
+			# error is then part of the workload. The image between the
+			# calls is a state the old-or-new check accepts.
+			for i in "${!calls[@]}"; do
+				((i == 0)) ||
+					dd if="$dev" of="$dir/step-$i.img" bs=4096 count="$image_blocks" iflag=direct status=none
+				eval "${run[${calls[i]}]}" || echo "$name: ${calls[i]} failed; going on"
+			done
+		fi
 		cd /
 		;;
 	esac

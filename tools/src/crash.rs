@@ -21,13 +21,17 @@
 //! A state is named by its interval and either its prefix length or its subset seed, which is
 //! all a report needs to rebuild it ([`Explorer::state`]).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::builder::ImageBuilder;
 use crate::device::MemDevice;
+use crate::format::FileType;
 use crate::format::Inode;
 use crate::format::Superblock;
 use crate::format::BLOCK_SIZE;
+use crate::format::DIRENTS_PER_BLOCK;
+use crate::format::DIRENT_SIZE;
 use crate::format::INODE_SIZE;
 use crate::format::STATE_CLEAN;
 use crate::fsck;
@@ -243,6 +247,8 @@ fn subset_bits(seed: u64) -> impl FnMut() -> bool {
 pub struct Explorer {
     base: Vec<u8>,
     intervals: Vec<Vec<WordWrite>>,
+    /// The images between the workload's system calls, if it makes several.
+    steps: Vec<Vec<u8>>,
 }
 
 impl Explorer {
@@ -251,7 +257,14 @@ impl Explorer {
         Self {
             base,
             intervals: intervals(events),
+            steps: Vec::new(),
         }
+    }
+
+    /// The explorer of a workload of several system calls: `steps` are the images between
+    /// them, which the old-or-new check accepts as well as the images before and after.
+    pub fn with_steps(self, steps: Vec<Vec<u8>>) -> Self {
+        Self { steps, ..self }
     }
 
     /// The fence intervals' word writes.
@@ -391,13 +404,15 @@ pub fn harmful_problems(image: &[u8]) -> Vec<String> {
     }
 }
 
-/// The inode records of `state` that are neither as in `base` (before the workload) nor as in
-/// `after` (once it is durable): a system call's inodes must be old or new after a crash, never
-/// torn and never halfway through the call. Empty if `base` has no valid superblock (fsck
-/// reports that).
-pub fn inodes_neither_old_nor_new(base: &[u8], after: &[u8], state: &[u8]) -> Vec<u64> {
-    let Some(sb) = base
-        .get(..BLOCK_SIZE)
+/// The inode records of `state` that are as no system call boundary left them: `versions` are
+/// the images before the workload, between its system calls (if it makes several) and after
+/// it, and after a crash each record must be as one of them, never torn and never halfway
+/// through a call. Records the same in every version are not looked at. Empty if the first
+/// version has no valid superblock (fsck reports that).
+pub fn inodes_neither_old_nor_new(versions: &[&[u8]], state: &[u8]) -> Vec<u64> {
+    let Some(sb) = versions
+        .first()
+        .and_then(|base| base.get(..BLOCK_SIZE))
         .and_then(|b| Superblock::decode(b).ok())
     else {
         return Vec::new();
@@ -414,11 +429,84 @@ pub fn inodes_neither_old_nor_new(base: &[u8], after: &[u8], state: &[u8]) -> Ve
             else {
                 return false;
             };
-            let record = |image: &[u8]| image.get(at..at + INODE_SIZE).map(<[u8]>::to_vec);
-            let (old, new, now) = (record(base), record(after), record(state));
-            old != new && now != old && now != new
+            neither(versions, state, at, INODE_SIZE)
         })
         .collect()
+}
+
+/// Whether the `len` bytes at `at` differ between `versions` and `state` has them as none of
+/// them has.
+fn neither(versions: &[&[u8]], state: &[u8], at: usize, len: usize) -> bool {
+    let bytes = |image: &[u8]| image.get(at..at.saturating_add(len)).map(<[u8]>::to_vec);
+    let first = versions.first().map(|image| bytes(image));
+    let changed = versions.iter().any(|image| Some(bytes(image)) != first);
+    let now = bytes(state);
+    changed && versions.iter().all(|image| bytes(image) != now)
+}
+
+/// The blocks that the directories of `image` map; `None` if its superblock does not decode.
+/// Directories whose inode or extents do not decode are left out (fsck reports them).
+fn directory_blocks(image: &[u8]) -> Option<Vec<u64>> {
+    let builder = ImageBuilder::open(image.to_vec()).ok()?;
+    let sb = *builder.superblock();
+    let mut blocks = Vec::new();
+    for ino in 1..=sb.inode_count {
+        let is_dir = builder
+            .read_inode(ino)
+            .is_ok_and(|inode| inode.file_type() == Some(FileType::Directory));
+        if !is_dir {
+            continue;
+        }
+        for extent in builder.extents(ino).unwrap_or_default() {
+            let end = extent
+                .physical
+                .saturating_add(u64::from(extent.len))
+                .min(sb.total_blocks);
+            blocks.extend(extent.physical..end);
+        }
+    }
+    Some(blocks)
+}
+
+/// The directory-entry slots of `state`'s directories that are as no system call boundary left
+/// them (`versions` as for [`inodes_neither_old_nor_new`]), as (block, slot): a torn entry, or
+/// one halfway through a call. A block that a directory of `state` maps must hold entries as
+/// one of the versions left them, whether or not the directory mapped it before.
+pub fn entries_neither_old_nor_new(versions: &[&[u8]], state: &[u8]) -> Vec<(u64, usize)> {
+    let Some(blocks) = directory_blocks(state) else {
+        return Vec::new();
+    };
+    let mut torn = Vec::new();
+    for block in blocks {
+        let Some(start) = usize::try_from(block)
+            .ok()
+            .and_then(|block| block.checked_mul(BLOCK_SIZE))
+        else {
+            continue;
+        };
+        for index in 0..DIRENTS_PER_BLOCK {
+            if neither(versions, state, start + index * DIRENT_SIZE, DIRENT_SIZE) {
+                torn.push((block, index));
+            }
+        }
+    }
+    torn
+}
+
+/// The objects of `state` that are as no system call boundary left them, one line each.
+fn old_or_new_problems(versions: &[&[u8]], state: &[u8]) -> Vec<String> {
+    let inodes = inodes_neither_old_nor_new(versions, state)
+        .into_iter()
+        .map(|ino| format!("inode {ino}: neither as before a system call nor as after it"));
+    let entries = entries_neither_old_nor_new(versions, state)
+        .into_iter()
+        .map(|(block, slot)| {
+            format!(
+                "directory block {block} slot {slot}: neither as before a system call nor as \
+                 after it"
+            )
+        });
+    inodes.chain(entries).collect()
 }
 
 /// The crash states of one workload that were checked, and the failures among them.
@@ -433,14 +521,57 @@ pub struct Report {
 }
 
 impl Explorer {
-    /// Checks the final image and the states of [`Explorer::state_ids`]`(subsets, seed)` with
-    /// [`harmful_problems`] and [`inodes_neither_old_nor_new`], on `threads` threads.
-    pub fn check(&self, subsets: usize, seed: u64, threads: usize) -> Report {
-        let mut ids: Vec<Option<StateId>> = vec![None];
+    /// The states [`Explorer::check`] checks: the final image (`None`), then
+    /// [`Explorer::state_ids`]`(subsets, seed)`.
+    pub fn checked_ids(&self, subsets: usize, seed: u64) -> Vec<Option<StateId>> {
+        let mut ids = vec![None];
         ids.extend(self.state_ids(subsets, seed).into_iter().map(Some));
+        ids
+    }
+
+    /// The image of a state of [`Explorer::checked_ids`].
+    pub fn image_of(&self, id: Option<StateId>) -> Vec<u8> {
+        match id {
+            Some(id) => self.state(id),
+            None => self.final_image(),
+        }
+    }
+
+    /// A seeded sample of `count` states of [`Explorer::checked_ids`]`(subsets, seed)`, the
+    /// final image first: those the guest mounts.
+    pub fn sample(&self, subsets: usize, seed: u64, count: usize) -> Vec<Option<StateId>> {
+        let ids = self.checked_ids(subsets, seed);
+        let mut picked = vec![0];
+        let mut k = 0;
+        while picked.len() < count.min(ids.len()) {
+            k += 1;
+            // CAST: an index below `ids.len()`.
+            let index = (mix(seed, u64::MAX, k) % ids.len() as u64) as usize;
+            if !picked.contains(&index) {
+                picked.push(index);
+            }
+        }
+        picked.into_iter().map(|index| ids[index]).collect()
+    }
+
+    /// Checks the states of [`Explorer::checked_ids`]`(subsets, seed)` with
+    /// [`harmful_problems`], [`inodes_neither_old_nor_new`] and [`entries_neither_old_nor_new`],
+    /// on `threads` threads. `guest` has what the guest found mounting some of them, by
+    /// [`state_name`]: those are failures too.
+    pub fn check(
+        &self,
+        subsets: usize,
+        seed: u64,
+        threads: usize,
+        guest: &HashMap<String, String>,
+    ) -> Report {
+        let ids = self.checked_ids(subsets, seed);
         let threads = threads.clamp(1, ids.len());
         let after = self.final_image();
-        let after = &after;
+        let mut versions: Vec<&[u8]> = vec![&self.base];
+        versions.extend(self.steps.iter().map(Vec::as_slice));
+        versions.push(&after);
+        let versions = &versions;
         let results: Vec<Vec<(usize, Vec<String>)>> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
                 .map(|worker| {
@@ -449,18 +580,12 @@ impl Explorer {
                         (worker..ids.len())
                             .step_by(threads)
                             .filter_map(|index| {
-                                let image = match ids[index] {
-                                    Some(id) => self.state(id),
-                                    None => self.final_image(),
-                                };
+                                let image = self.image_of(ids[index]);
                                 let mut problems = harmful_problems(&image);
-                                problems.extend(
-                                    inodes_neither_old_nor_new(&self.base, after, &image)
-                                        .into_iter()
-                                        .map(|ino| {
-                                            format!("inode {ino}: neither as before the workload nor as after it")
-                                        }),
-                                );
+                                problems.extend(old_or_new_problems(versions, &image));
+                                if let Some(why) = guest.get(&state_name(ids[index])) {
+                                    problems.push(format!("guest: {why}"));
+                                }
                                 (!problems.is_empty()).then_some((index, problems))
                             })
                             .collect()
@@ -483,6 +608,11 @@ impl Explorer {
                 .map(|(index, problems)| (ids[index], problems)),
         }
     }
+}
+
+/// The name of a state of [`Explorer::checked_ids`] in reports and in the guest's results.
+pub fn state_name(id: Option<StateId>) -> String {
+    id.map_or_else(|| "the final image".to_string(), |id| id.to_string())
 }
 
 /// A subset seed from the run's seed, the interval and the sample's number.
@@ -579,7 +709,7 @@ mod tests {
         let explorer = Explorer::new(base.clone(), &events);
         assert!(harmful_problems(&base).is_empty());
         assert!(harmful_problems(&explorer.final_image()).is_empty());
-        let report = explorer.check(8, 1, 2);
+        let report = explorer.check(8, 1, 2, &HashMap::new());
         // Prefixes 0..32 (the first, the old record, passes) and 8 subsets, and the final image.
         assert_eq!(report.checked, 1 + 32 + 8);
         assert!(report.failed > 0 && report.failed < report.checked);
@@ -622,11 +752,17 @@ mod tests {
             harmful_problems(&halfway).is_empty(),
             "fsck sees a valid inode"
         );
-        let ino = inodes_neither_old_nor_new(&base, &after, &halfway);
+        let ino = inodes_neither_old_nor_new(&[&base, &after], &halfway);
         assert_eq!(ino.len(), 1);
-        assert!(inodes_neither_old_nor_new(&base, &after, &base).is_empty());
-        assert!(inodes_neither_old_nor_new(&base, &after, &after).is_empty());
-        let report = explorer.check(0, 1, 1);
+        assert!(inodes_neither_old_nor_new(&[&base, &after], &base).is_empty());
+        // Between two system calls, the image after the first is a version too.
+        assert!(inodes_neither_old_nor_new(&[&base, &halfway, &after], &halfway).is_empty());
+        assert!(inodes_neither_old_nor_new(&[&base, &after], &after).is_empty());
+        let report = explorer.check(0, 1, 1, &HashMap::new());
+        // Told that the image halfway is between two calls, the states that have it (the
+        // second rewrite's words that are not yet written are those it already holds) pass.
+        let with_steps = Explorer::new(base.clone(), &events).with_steps(vec![halfway.clone()]);
+        assert!(with_steps.check(0, 1, 1, &HashMap::new()).failed < report.failed);
         let (state, problems) = report.first_failure.unwrap();
         assert_eq!(state.unwrap().cut, Cut::Prefix(1));
         assert!(
@@ -655,6 +791,39 @@ mod tests {
         bad[ORPHAN_HEAD_OFFSET..ORPHAN_HEAD_OFFSET + 8].copy_from_slice(&linked.to_le_bytes());
         assert!(reclaim_orphans(&bad).is_none());
         assert!(!harmful_problems(&bad).is_empty());
+    }
+
+    #[test]
+    fn a_torn_directory_entry_is_neither_old_nor_new() {
+        let (builder, names) = crate::builder::ImageBuilder::populated(256).unwrap();
+        let ino = |name: &str| names.iter().find(|(n, _)| *n == name).unwrap().1;
+        // A new entry naming "file" in a free slot of "dir", written as the kernel would.
+        let mut with_entry = crate::builder::ImageBuilder::open(builder.finish().unwrap()).unwrap();
+        let base = with_entry.device().bytes().to_vec();
+        with_entry
+            .add_entry(ino("dir"), b"new-name", ino("file"), FileType::Regular)
+            .unwrap();
+        let after = with_entry.device().bytes().to_vec();
+        let at = first_difference_at(&base, &after);
+        let (block, slot) = ((at / BLOCK_SIZE) as u64, at % BLOCK_SIZE / DIRENT_SIZE);
+        let record = &after[at..at + DIRENT_SIZE];
+        let events = [store(at as u64, record), Event::Fence];
+        let explorer = Explorer::new(base.clone(), &events);
+        let torn = explorer.state(StateId {
+            interval: 0,
+            cut: Cut::Prefix(1),
+        });
+        assert_eq!(
+            entries_neither_old_nor_new(&[&base, &after], &torn),
+            [(block, slot)]
+        );
+        assert!(entries_neither_old_nor_new(&[&base, &after], &base).is_empty());
+        assert!(entries_neither_old_nor_new(&[&base, &after], &after).is_empty());
+    }
+
+    /// The first byte at which `a` and `b` differ.
+    fn first_difference_at(a: &[u8], b: &[u8]) -> usize {
+        a.iter().zip(b).position(|(x, y)| x != y).unwrap()
     }
 
     #[test]
