@@ -11,6 +11,7 @@
 #include <linux/fs_parser.h>
 #include <linux/mm.h>
 #include <linux/ratelimit.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "daxfs_glue.h"
@@ -154,9 +155,25 @@ void daxfs_pmem_wmb(void)
 	pmem_wmb();
 }
 
+/* A scope in which allocations do not recurse into file system reclaim (a transaction's). */
+unsigned int daxfs_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void daxfs_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
+}
+
 bool daxfs_fc_wants_rdonly(const struct fs_context *fc)
 {
 	return fc->sb_flags & SB_RDONLY;
+}
+
+loff_t daxfs_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
 }
 
 /* i_size_write: a release store, so lockless readers of i_size see the data first. */

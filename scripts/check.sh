@@ -95,6 +95,12 @@ if [[ -f build/debug/daxfs.ko ]]; then
 		result "$verdict" "vm/$name" "$detail"
 		[[ $verdict == PASS ]] || show_log_tail "$vm_out/logs/$name.log" 20 '    ' 2>/dev/null || true
 	done
+	# The fixed-seed crash-state sample: every crash state of the workloads that
+	# vm/crash-recorder recorded (8 seeded subsets per fence interval, seed 1, as
+	# that test mounted them), checked on the host; the states the guest could not
+	# mount count as failed. The full run is `make crashtest`.
+	host_test crash-sample bash -c 'target/release/daxfs-crashtest --subsets 8 --seed 1 \
+		--guest-results "$1/guest-results.txt" "$1"/workloads/*/' _ "$vm_out/crash-sample"
 	# The console must be clean whatever the tests said.
 	if [[ -f $vm_out/kernel-reports.txt && ! -s $vm_out/kernel-reports.txt ]]; then
 		result PASS vm/kernel-console-clean

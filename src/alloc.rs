@@ -3,13 +3,12 @@
 //! Allocation of blocks (the bitmap) and inodes (the inode table): [`Allocator`], which owns its
 //! lock and the free counters.
 //!
-//! Write order, so that a crash leaves only what fsck repairs without loss:
-//! - a block is zeroed, then marked in the bitmap, then referenced (a crash in between leaks a
-//!   zeroed block; data of deleted files never becomes readable);
-//! - a block is unreferenced (its inode freed or its extent removed) before its bit is cleared
-//!   (a crash in between leaks it, never hands out a block still in use);
-//! - a new inode is written whole before any directory entry names it (a crash in between
-//!   leaves an unreachable inode, which fsck frees).
+//! Every change is part of a transaction ([`crate::journal`]), which a crash leaves whole or
+//! undone. Within it:
+//! - a block is zeroed (unlogged: the transaction allocated it), then marked in the bitmap,
+//!   then referenced, so data of deleted files never becomes readable;
+//! - a block is freed only at the end of the transaction that unreferenced it
+//!   ([`Allocator::free_blocks`]), so that the transaction never hands it out again.
 
 use kernel::{
     new_mutex,
@@ -19,6 +18,7 @@ use kernel::{
 
 use crate::{
     format,
+    journal::Tx,
     meta::{
         self,
         block_offset,
@@ -87,10 +87,12 @@ impl Allocator {
 
     /// Calls `f(first_block, bytes)` with the bitmap bytes covering blocks `start..end`, read a
     /// chunk at a time (`first_block` is the block of bit 0 of `bytes[0]`), until `f` returns
-    /// `Some`, which this returns. `f` may change the bytes; they are written back if it says so.
+    /// `Some`, which this returns. `f` may change the bytes; they are written back in `tx` if it
+    /// says so (and there is one).
     fn walk_bitmap<R>(
         &self,
         pmem: &Pmem,
+        tx: Option<&Tx<'_>>,
         start: u64,
         end: u64,
         mut f: impl FnMut(u64, &mut [u8]) -> (Option<R>, bool),
@@ -107,7 +109,7 @@ impl Allocator {
             pmem.read(offset, &mut buf[..bytes])?;
             let (result, changed) = f(byte * 8, &mut buf[..bytes]);
             if changed {
-                pmem.write(offset, &buf[..bytes])?;
+                tx.ok_or(EINVAL)?.write(offset, &buf[..bytes])?;
             }
             if result.is_some() {
                 return Ok(result);
@@ -119,11 +121,11 @@ impl Allocator {
 
     /// Marks blocks `start..start + len` used or free, each of which must be the other way: a
     /// block found already so (freed twice, or allocated while in use) is corruption, and then
-    /// nothing changes. Durable after the next fence.
-    fn set_bitmap_range(&self, pmem: &Pmem, start: u64, len: u64, used: bool) -> Result {
+    /// nothing changes.
+    fn set_bitmap_range(&self, tx: &Tx<'_>, start: u64, len: u64, used: bool) -> Result {
         let end = start.checked_add(len).ok_or(EUCLEAN)?;
         // The whole range is checked before any of it changes: it may span several chunks.
-        let clash = self.walk_bitmap(pmem, start, end, |first, bytes| {
+        let clash = self.walk_bitmap(tx.pmem(), None, start, end, |first, bytes| {
             let expected = |mask: u8| if used { 0 } else { mask };
             let clash = bit_masks(first, bytes.len(), start, end)
                 .find(|&(i, mask, _)| bytes[i] & mask != expected(mask))
@@ -137,7 +139,7 @@ impl Allocator {
             );
             return Err(EUCLEAN);
         }
-        self.walk_bitmap(pmem, start, end, |first, bytes| {
+        self.walk_bitmap(tx.pmem(), Some(tx), start, end, |first, bytes| {
             for (i, mask, _) in bit_masks(first, bytes.len(), start, end) {
                 bytes[i] ^= mask;
             }
@@ -148,7 +150,7 @@ impl Allocator {
 
     /// The first free block in `from..end`, if any.
     fn find_free(&self, pmem: &Pmem, from: u64, end: u64) -> Result<Option<u64>> {
-        self.walk_bitmap(pmem, from, end, |first, bytes| {
+        self.walk_bitmap(pmem, None, from, end, |first, bytes| {
             let found = bytes
                 .iter()
                 .enumerate()
@@ -166,7 +168,7 @@ impl Allocator {
     /// How many blocks from `start` on, at most `max`, are free in a row.
     fn free_run_len(&self, pmem: &Pmem, start: u64, max: u64) -> Result<u64> {
         let end = start.saturating_add(max).min(self.sb.total_blocks);
-        let used = self.walk_bitmap(pmem, start, end, |first, bytes| {
+        let used = self.walk_bitmap(pmem, None, start, end, |first, bytes| {
             let lo = start.max(first);
             let hi = end.min(first + 8 * bytes.len() as u64);
             let found = (lo..hi).find(|&block| {
@@ -183,10 +185,9 @@ impl Allocator {
         Ok(self.free_run_len(pmem, block, 1)? == 1)
     }
 
-    /// Allocates one zeroed data block for inode `ino`, `goal` if it is free. Durable when
-    /// this returns.
-    pub(crate) fn alloc_block(&self, pmem: &Pmem, ino: u64, goal: Option<u64>) -> Result<u64> {
-        self.alloc_run(pmem, ino, goal, 1).map(|(block, _)| block)
+    /// Allocates one zeroed data block for inode `ino`, `goal` if it is free, in `tx`.
+    pub(crate) fn alloc_block(&self, tx: &Tx<'_>, ino: u64, goal: Option<u64>) -> Result<u64> {
+        self.alloc_run(tx, ino, goal, 1).map(|(block, _)| block)
     }
 
     /// Whether the 2 MiB run of blocks from `block` (aligned) is free and inside the device.
@@ -224,15 +225,16 @@ impl Allocator {
     /// Allocates a run of up to `max` zeroed blocks, starting at `goal` if it is free, else at
     /// a free 2 MiB-aligned run when `max` asks for 2 MiB or more (so that PMD faults can map
     /// it), else at the next free block after the last allocation: returns its first block and
-    /// length. Durable (zeroes and bitmap bits) when this returns.
+    /// length. Part of `tx`, which writes the blocks without undo records.
     /// `ino` is the inode the blocks are for (0 before it has a number), for the trace event.
     pub(crate) fn alloc_run(
         &self,
-        pmem: &Pmem,
+        tx: &Tx<'_>,
         ino: u64,
         goal: Option<u64>,
         max: u64,
     ) -> Result<(u64, u64)> {
+        let pmem = tx.pmem();
         let mut alloc = self.state.lock();
         if alloc.free_blocks == 0 {
             return Err(ENOSPC);
@@ -267,10 +269,9 @@ impl Allocator {
             );
             return Err(EUCLEAN);
         }
-        pmem.zero(block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
-        pmem.fence();
-        self.set_bitmap_range(pmem, run_start, len, true)?;
-        pmem.fence();
+        self.set_bitmap_range(tx, run_start, len, true)?;
+        tx.allocated(run_start, len);
+        tx.zero(block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
         alloc.free_blocks -= len;
         alloc.block_hint = if run_start + len < end {
             run_start + len
@@ -281,19 +282,24 @@ impl Allocator {
         Ok((run_start, len))
     }
 
-    /// Frees `len` blocks from `start` of inode `ino`, which nothing references any more.
-    pub(crate) fn free_blocks(&self, pmem: &Pmem, ino: u64, start: u64, len: u64) -> Result {
+    /// Frees `len` blocks from `start` of inode `ino`, which nothing references any more, at
+    /// the end of `tx`.
+    pub(crate) fn free_blocks(&self, tx: &Tx<'_>, ino: u64, start: u64, len: u64) -> Result {
+        tx.free_later(ino, start, len)
+    }
+
+    /// Frees `len` blocks from `start` of inode `ino` now, in `tx`, which is ending.
+    pub(crate) fn free_blocks_now(&self, tx: &Tx<'_>, ino: u64, start: u64, len: u64) -> Result {
         trace::free_blocks(ino, start, len);
         let mut alloc = self.state.lock();
-        self.set_bitmap_range(pmem, start, len, false)?;
-        pmem.fence();
+        self.set_bitmap_range(tx, start, len, false)?;
         alloc.free_blocks += len;
         Ok(())
     }
 
-    /// Writes `inode` into a free slot of the inode table and returns its number. Durable when
-    /// this returns.
-    pub(crate) fn alloc_inode(&self, pmem: &Pmem, inode: &mut format::Inode) -> Result<u64> {
+    /// Writes `inode` into a free slot of the inode table, in `tx`, and returns its number.
+    pub(crate) fn alloc_inode(&self, tx: &Tx<'_>, inode: &mut format::Inode) -> Result<u64> {
+        let pmem = tx.pmem();
         let mut alloc = self.state.lock();
         if alloc.free_inodes == 0 {
             return Err(ENOSPC);
@@ -310,8 +316,7 @@ impl Allocator {
                 continue;
             }
             inode.generation = old.generation.wrapping_add(1);
-            meta::write_inode_record(pmem, &self.sb, ino, inode)?;
-            pmem.fence();
+            meta::write_inode_record(tx, &self.sb, ino, inode)?;
             alloc.free_inodes -= 1;
             alloc.inode_hint = ino + 1;
             return Ok(ino);
@@ -321,14 +326,13 @@ impl Allocator {
     }
 
     /// Frees inode `ino`, keeping its generation. Its blocks are freed afterwards.
-    pub(crate) fn free_inode(&self, pmem: &Pmem, ino: u64, generation: u32) -> Result {
+    pub(crate) fn free_inode(&self, tx: &Tx<'_>, ino: u64, generation: u32) -> Result {
         let mut alloc = self.state.lock();
         let free = format::Inode {
             generation,
             ..format::Inode::FREE
         };
-        meta::write_inode_record(pmem, &self.sb, ino, &free)?;
-        pmem.fence();
+        meta::write_inode_record(tx, &self.sb, ino, &free)?;
         alloc.free_inodes += 1;
         Ok(())
     }

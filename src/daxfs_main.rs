@@ -20,6 +20,7 @@ mod fault;
 mod file;
 pub mod format;
 mod inode;
+mod journal;
 mod meta;
 mod mount;
 mod namei;

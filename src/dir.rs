@@ -2,11 +2,9 @@
 
 //! Directories: fixed-size entries in the directory's data blocks.
 //!
-//! Writing an entry is the commit point of create, link and rename: everything it names is
-//! durable before it is written, and it is durable when the operation returns. A directory grows
-//! by one zeroed block (all slots free) at a time; its inode, with the new size and extents, is
-//! written after the entry, so a crash in between leaves the block allocated but unused (fsck
-//! frees it).
+//! Entries are written in the transaction of the operation (create, link, unlink, rename; see
+//! [`crate::journal`]). A directory grows by one zeroed block (all slots free) at a time, which
+//! the transaction allocates, with the directory's new size and extents.
 //!
 //! Entries are found through an in-memory index ([`DirIndex`]: names by hash, and the free
 //! slots), built by one scan of the directory the first time it is searched and kept in step
@@ -26,6 +24,7 @@ use crate::{
     },
     format,
     inode::Inode,
+    journal::Tx,
     meta::{
         block_offset,
         blocks_to_bytes,
@@ -220,9 +219,9 @@ pub(crate) fn is_empty(dir: &Inode, disk: &format::Inode) -> Result<bool> {
     with_index(dir, disk, |index| Ok(index.names.is_empty()))
 }
 
-/// Writes `entry` (or a free slot) at `slot` and makes it durable.
+/// Writes `entry` (or a free slot) at `slot`, in `tx`.
 fn write_slot(
-    sbi: &SbInfo,
+    tx: &Tx<'_>,
     ino: u64,
     disk: &format::Inode,
     slot: u64,
@@ -233,38 +232,47 @@ fn write_slot(
         Some(entry) => entry.encode(&mut buf),
         None => format::DirEntry::encode_free(&mut buf),
     }
-    sbi.pmem.write(slot_offset(sbi, ino, disk, slot)?, &buf)?;
-    sbi.pmem.fence();
-    Ok(())
+    tx.write(slot_offset(tx.sbi(), ino, disk, slot)?, &buf)
 }
 
-/// Removes the entry `name` at `slot` of the directory `dir` (its on-disk inode `disk`, locked).
-/// Durable on return.
-pub(crate) fn remove_entry(dir: &Inode, disk: &format::Inode, slot: u64, name: &[u8]) -> Result {
-    write_slot(dir.super_block().data(), dir.ino(), disk, slot, None)?;
+/// Removes the entry `name` at `slot` of the directory `dir` (its on-disk inode `disk`, locked),
+/// in `tx`.
+pub(crate) fn remove_entry(
+    tx: &Tx<'_>,
+    dir: &Inode,
+    disk: &format::Inode,
+    slot: u64,
+    name: &[u8],
+) -> Result {
+    write_slot(tx, dir.ino(), disk, slot, None)?;
     with_index(dir, disk, |index| index.remove(name_hash(name), slot))
 }
 
-/// Points the entry at `slot` to `entry`, which has the same name (durable on return): the
-/// atomic replace of a rename over an existing name. The index does not change.
+/// Points the entry at `slot` to `entry`, which has the same name, in `tx`: the replace of a
+/// rename over an existing name. The index does not change.
 pub(crate) fn replace_entry(
-    sbi: &SbInfo,
+    tx: &Tx<'_>,
     ino: u64,
     disk: &format::Inode,
     slot: u64,
     entry: &format::DirEntry,
 ) -> Result {
-    write_slot(sbi, ino, disk, slot, Some(entry))
+    write_slot(tx, ino, disk, slot, Some(entry))
 }
 
 /// Adds `entry` to `dir`, whose locked on-disk inode is `disk`, growing the directory by a block
-/// if it is full. Durable on return; the caller writes `disk` back with its times.
-pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::DirEntry) -> Result {
+/// if it is full, in `tx`; the caller writes `disk` back with its times.
+pub(crate) fn add_entry(
+    tx: &Tx<'_>,
+    dir: &Inode,
+    disk: &mut format::Inode,
+    entry: &format::DirEntry,
+) -> Result {
     let sbi = dir.super_block().data();
     let ino = dir.ino();
     let hash = name_hash(entry.name());
     if let Some(slot) = with_index(dir, disk, |index| Ok(index.free.last().copied()))? {
-        write_slot(sbi, ino, disk, slot, Some(entry))?;
+        write_slot(tx, ino, disk, slot, Some(entry))?;
         return with_index(dir, disk, |index| {
             index.free.pop();
             index.add(hash, slot)
@@ -272,21 +280,21 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     }
 
     // Full: append a block, next to the last one if possible so the extent just grows; the
-    // extents may spill into overflow blocks like a file's (a new chain, durable before the
-    // inode that points to it, the old one freed after).
+    // extents may spill into overflow blocks like a file's (a new chain, the old one freed at
+    // the end of the transaction).
     let file_block = disk.size / format::BLOCK_SIZE_U64;
     let mut map = ExtentMap::load(sbi, ino, disk)?;
     let goal = map.previous(file_block).and_then(|e| e.physical_end());
-    let block = sbi.alloc.alloc_block(&sbi.pmem, ino, goal)?;
+    let block = sbi.alloc.alloc_block(tx, ino, goal)?;
     let new = format::Extent {
         logical: file_block,
         physical: block,
         len: 1,
     };
-    let old_chain = match map.insert(new).and_then(|()| map.store(sbi, ino, disk)) {
+    let old_chain = match map.insert(new).and_then(|()| map.store(tx, ino, disk)) {
         Ok(old_chain) => old_chain,
         Err(e) => {
-            sbi.alloc.free_blocks(&sbi.pmem, ino, block, 1)?;
+            sbi.alloc.free_blocks(tx, ino, block, 1)?;
             return Err(e);
         }
     };
@@ -294,9 +302,8 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
     disk.blocks += 1;
     // The new block's slots are all free (zeroed): fill the first, then publish the size.
     let slot = file_block * format::DIRENTS_PER_BLOCK as u64;
-    write_slot(sbi, ino, disk, slot, Some(entry))?;
-    sbi.write_inode(ino, disk)?;
-    sbi.pmem.fence();
+    write_slot(tx, ino, disk, slot, Some(entry))?;
+    sbi.write_inode(tx, ino, disk)?;
     dir.set_size(disk.size, blocks_to_bytes(disk.blocks));
     // The directory was full, so the new block's other slots are all the free ones.
     with_index(dir, disk, |index| {
@@ -306,7 +313,7 @@ pub(crate) fn add_entry(dir: &Inode, disk: &mut format::Inode, entry: &format::D
         }
         Ok(())
     })?;
-    free_chain(sbi, ino, &old_chain)
+    free_chain(tx, ino, &old_chain)
 }
 
 /// The operations of open directories (`file_operations`).

@@ -5,9 +5,9 @@
 //! back ([`ExtentMap`]).
 //!
 //! The first [`format::INLINE_EXTENTS`] extents live in the inode, the rest in overflow blocks.
-//! Storing writes a new chain (its blocks allocated, written and made durable first), then the
-//! caller writes the inode that points to it, the commit point, and only then frees the old
-//! chain: a crash at any point leaves either map whole, and at worst leaked blocks for fsck.
+//! Storing writes a new chain in blocks the transaction allocates (so they need no undo
+//! records), then the caller writes the inode that points to it, and the old chain is freed at
+//! the end of the transaction.
 
 use kernel::prelude::*;
 
@@ -16,6 +16,7 @@ use crate::{
         self,
         Extent, //
     },
+    journal::Tx,
     meta::{
         block_offset,
         corrupted, //
@@ -261,18 +262,18 @@ impl ExtentMap {
     }
 
     /// Stores the map into `disk` (inode `ino`): the first extents inline, the rest in a new
-    /// chain of overflow blocks, durable when this returns; `disk.blocks` counts the change in
-    /// overflow blocks. The caller writes `disk` and then frees the returned old chain.
+    /// chain of overflow blocks, in `tx`; `disk.blocks` counts the change in overflow blocks.
+    /// The caller writes `disk` and then frees the returned old chain.
     pub(crate) fn store(
         self,
-        sbi: &SbInfo,
+        tx: &Tx<'_>,
         ino: u64,
         disk: &mut format::Inode,
     ) -> Result<KVec<u64>> {
         let (inline, overflow) = self
             .extents
             .split_at(self.extents.len().min(format::INLINE_EXTENTS));
-        let chain = write_chain(sbi, ino, overflow)?;
+        let chain = write_chain(tx, ino, overflow)?;
         disk.inline = [0; format::INLINE_AREA_SIZE];
         for (index, extent) in inline.iter().enumerate() {
             disk.set_inline_extent(index, extent).map_err(|_| EUCLEAN)?;
@@ -285,34 +286,34 @@ impl ExtentMap {
 }
 
 /// Writes `extents` into newly allocated overflow blocks of inode `ino`, chained in order, and
-/// returns the chain; durable on return. On error nothing stays allocated.
-fn write_chain(sbi: &SbInfo, ino: u64, extents: &[Extent]) -> Result<KVec<u64>> {
+/// returns the chain, in `tx`. On error nothing stays allocated.
+fn write_chain(tx: &Tx<'_>, ino: u64, extents: &[Extent]) -> Result<KVec<u64>> {
+    let sbi = tx.sbi();
     let chunks = extents.chunks(format::EXTENTS_PER_BLOCK);
     let mut chain = KVec::with_capacity(chunks.len(), GFP_KERNEL)?;
     let written = (|| {
         for _ in 0..chunks.len() {
             let goal = chain.last().map(|&b: &u64| b + 1);
-            chain.push(sbi.alloc.alloc_block(&sbi.pmem, ino, goal)?, GFP_KERNEL)?;
+            chain.push(sbi.alloc.alloc_block(tx, ino, goal)?, GFP_KERNEL)?;
         }
         let mut block = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
         for (index, chunk) in chunks.enumerate() {
             let next = chain.get(index + 1).copied().unwrap_or(0);
             format::encode_extent_block(&mut block, ino, next, chunk).map_err(|_| EUCLEAN)?;
-            sbi.pmem.write(block_offset(chain[index]), &block[..])?;
+            tx.write(block_offset(chain[index]), &block[..])?;
         }
-        sbi.pmem.fence();
         Ok(())
     })();
     if let Err(e) = written {
-        free_chain(sbi, ino, &chain)?;
+        free_chain(tx, ino, &chain)?;
         return Err(e);
     }
     Ok(chain)
 }
 
-/// Frees the blocks of an old overflow chain, after the inode that replaced it is durable.
-pub(crate) fn free_chain(sbi: &SbInfo, ino: u64, chain: &[u64]) -> Result {
+/// Frees the blocks of an old overflow chain at the end of `tx`, which replaced it.
+pub(crate) fn free_chain(tx: &Tx<'_>, ino: u64, chain: &[u64]) -> Result {
     chain
         .iter()
-        .try_for_each(|&block| sbi.alloc.free_blocks(&sbi.pmem, ino, block, 1))
+        .try_for_each(|&block| tx.sbi().alloc.free_blocks(tx, ino, block, 1))
 }

@@ -3,9 +3,19 @@
 //! Regular files: mapping file blocks to the device for DAX reads, writes and faults (the iomap
 //! operations), growing the size after a write, and fallocate (the file operations).
 //!
-//! Writes and write faults allocate in `map_blocks`: a run of blocks is zeroed and
-//! marked in the bitmap before the extent that references it is written, so neither a reader
-//! nor a crash can ever see data of a deleted file. The size grows after the data is written.
+//! Blocks are allocated zeroed and marked in the bitmap in the transaction that writes the
+//! extent referencing them ([`crate::journal`]), so neither a reader nor a crash can ever see
+//! data of a deleted file. Each operation's metadata is one transaction, which also takes the
+//! times the VFS changed for it (see `write_inode_callback` in `vfs::inode`):
+//! - a write fault allocates its hole in `map_blocks`;
+//! - a write allocates all of its holes, and records its end as the size if it grows the file,
+//!   before its data is copied (`begin_write`); the size the VFS sees grows after the copy, and
+//!   a short copy has the recorded size corrected (`end_write`);
+//! - fallocate allocates its whole range and grows the size; zero range frees and allocates
+//!   in the transaction of its hole punch ([`truncate::punch_hole`]).
+//!
+//! A range so fragmented that its records would fill half the journal is committed in pieces,
+//! each consistent: the blocks allocated so far, mapped past the old size.
 
 use kernel::prelude::*;
 
@@ -15,106 +25,180 @@ use crate::{
         ExtentMap, //
     },
     format,
-    inode::Inode,
+    inode::{
+        take_attrs,
+        Inode, //
+    },
+    journal::Tx,
     meta::blocks_to_bytes,
     truncate,
     vfs::{
         self,
-        file::Operations as _,
-        iomap::Operations as _,
         BlockMap,
         Fallocate, //
     },
     Daxfs,
 };
 
-/// The most blocks one write allocates at a time (iomap asks again for the rest).
+/// The most blocks one allocation takes at a time (iomap, or the range's loop, asks again).
 const MAX_RUN: u64 = 32768;
+
+/// The block range `first..end` of `len` bytes at `pos`; for a write (`write`), bounded by the
+/// largest file (EFBIG beyond it). A lookup (FIEMAP, SEEK_HOLE) may ask about any range and
+/// gets a hole beyond it.
+fn block_range(pos: u64, len: u64, write: bool) -> Result<(u64, u64)> {
+    let first = pos / format::BLOCK_SIZE_U64;
+    let mut end = pos
+        .checked_add(len.max(1))
+        .ok_or(EFBIG)?
+        .div_ceil(format::BLOCK_SIZE_U64);
+    if write {
+        end = end.min(format::MAX_FILE_BLOCKS);
+        if first >= end {
+            return Err(EFBIG);
+        }
+    }
+    Ok((first, end))
+}
+
+/// Maps the blocks `first..end` of `disk` (inode `ino`) from `first` on: the extent there, or
+/// the hole up to the next one.
+fn lookup(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<BlockMap> {
+    let map = ExtentMap::load(inode.super_block().data(), inode.ino(), disk)?;
+    if let Some(e) = map.find(first) {
+        let run_end = e.logical_end().ok_or(EUCLEAN)?.min(end);
+        return Ok(BlockMap {
+            file_block: first,
+            blocks: run_end - first,
+            device_block: e.map(first),
+            new: false,
+        });
+    }
+    Ok(BlockMap {
+        file_block: first,
+        blocks: map.next_mapped(first).unwrap_or(end).min(end) - first,
+        device_block: None,
+        new: false,
+    })
+}
+
+/// Maps the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) from `first` on,
+/// allocating the hole there in `tx` (one run: iomap, or the caller's loop, asks again for the
+/// rest), and writes `disk` with the new extent and the times the VFS holds. The size the VFS
+/// sees does not change.
+fn allocate_at(
+    tx: &Tx<'_>,
+    inode: &Inode,
+    disk: &mut format::Inode,
+    first: u64,
+    end: u64,
+) -> Result<BlockMap> {
+    let sbi = inode.super_block().data();
+    let ino = inode.ino();
+    let found = lookup(inode, disk, first, end)?;
+    if found.device_block.is_some() {
+        return Ok(found);
+    }
+    let mut map = ExtentMap::load(sbi, ino, disk)?;
+    // Continue the previous extent on the device when the blocks after it are free.
+    let goal = map.previous(first).and_then(|e| {
+        e.physical_end()
+            .map(|p| p + (first - e.logical - u64::from(e.len)))
+    });
+    let mut want = found.blocks.min(MAX_RUN);
+    // A run of 2 MiB or more starts on a 2 MiB file boundary, so that its 2 MiB-aligned device
+    // blocks line up with 2 MiB of the file and PMD faults can map them: allocate up to the
+    // boundary first, then the aligned run.
+    let misalignment = first % format::DATA_ALIGN_BLOCKS;
+    if want >= format::DATA_ALIGN_BLOCKS && misalignment != 0 {
+        want = format::DATA_ALIGN_BLOCKS - misalignment;
+    }
+    let (block, blocks) = sbi.alloc.alloc_run(tx, ino, goal, want)?;
+    let new = format::Extent {
+        logical: first,
+        physical: block,
+        len: u32::try_from(blocks).map_err(|_| EFBIG)?,
+    };
+    let old_chain = match map.insert(new).and_then(|()| map.store(tx, ino, disk)) {
+        Ok(old_chain) => old_chain,
+        Err(e) => {
+            sbi.alloc.free_blocks(tx, ino, block, blocks)?;
+            return Err(e);
+        }
+    };
+    disk.blocks += blocks;
+    take_attrs(inode, disk);
+    sbi.write_inode(tx, ino, disk)?;
+    inode.set_size(inode.size(), blocks_to_bytes(disk.blocks));
+    free_chain(tx, ino, &old_chain)?;
+    Ok(BlockMap {
+        file_block: first,
+        blocks,
+        device_block: Some(block),
+        new: true,
+    })
+}
+
+/// Allocates zeroed blocks for the holes of bytes `offset..end` of `inode` (its on-disk inode
+/// `disk`, locked), in `tx`.
+pub(crate) fn allocate_range(
+    tx: &Tx<'_>,
+    inode: &Inode,
+    disk: &mut format::Inode,
+    offset: u64,
+    end: u64,
+) -> Result {
+    if end <= offset {
+        return Ok(());
+    }
+    let (mut block, end_block) = block_range(offset, end - offset, true)?;
+    while block < end_block {
+        let map = allocate_at(tx, inode, disk, block, end_block)?;
+        block = map.file_block + map.blocks;
+        // A range too fragmented for one transaction goes in consistent pieces.
+        tx.commit_if_half_full()?;
+    }
+    Ok(())
+}
+
+/// Records `size` as the size of `inode` (its on-disk inode `disk`, locked), with the times the
+/// VFS holds, in `tx`; the size the VFS sees too if `visible`.
+fn store_size(
+    tx: &Tx<'_>,
+    inode: &Inode,
+    disk: &mut format::Inode,
+    size: u64,
+    visible: bool,
+) -> Result {
+    disk.size = size;
+    take_attrs(inode, disk);
+    tx.sbi().write_inode(tx, inode.ino(), disk)?;
+    let shown = if visible { size } else { inode.size() };
+    inode.set_size(shown, blocks_to_bytes(disk.blocks));
+    Ok(())
+}
 
 /// The block mapping of daxfs regular files (`iomap_ops`).
 pub(crate) struct IomapOps;
 
 impl vfs::iomap::Operations<Daxfs> for IomapOps {
-    /// Maps `len` bytes of `inode` at `pos`; for a write, allocates the hole at `pos`. The caller
-    /// holds the inode's `i_rwsem` (read, write) or its invalidate lock (faults); the on-disk inode's
-    /// lock serialises allocations between the two.
+    /// Maps `len` bytes of `inode` at `pos`; for a write, allocates the hole at `pos` (a write
+    /// fault's: `write()` allocated its holes before). The caller holds the inode's `i_rwsem`
+    /// (read, write) or its invalidate lock (faults); the on-disk inode's lock serialises
+    /// allocations between the two.
     fn map_blocks(inode: &Inode, pos: u64, len: u64, write: bool) -> Result<BlockMap> {
-        let sbi = inode.super_block().data();
-        let ino = inode.ino();
-        let first = pos / format::BLOCK_SIZE_U64;
-        let mut end = pos
-            .checked_add(len.max(1))
-            .ok_or(EFBIG)?
-            .div_ceil(format::BLOCK_SIZE_U64);
-        // Only writes are bounded by the largest file; a lookup (FIEMAP, SEEK_HOLE) may ask
-        // about any range and gets a hole beyond it.
-        if write {
-            end = end.min(format::MAX_FILE_BLOCKS);
-            if first >= end {
-                return Err(EFBIG);
-            }
+        let (first, end) = block_range(pos, len, write)?;
+        let found = lookup(inode, &inode.data().disk.lock(), first, end)?;
+        if !write || found.device_block.is_some() {
+            return Ok(found);
         }
+        // Only an allocation takes the journal, after a lookup without it found a hole.
+        let tx = inode.super_block().data().begin();
         let mut disk = inode.data().disk.lock();
-        let mut map = ExtentMap::load(sbi, ino, &disk)?;
-        if let Some(e) = map.find(first) {
-            let run_end = e.logical_end().ok_or(EUCLEAN)?.min(end);
-            return Ok(BlockMap {
-                file_block: first,
-                blocks: run_end - first,
-                device_block: e.map(first),
-                new: false,
-            });
-        }
-        let hole_end = map.next_mapped(first).unwrap_or(end).min(end);
-        if !write {
-            return Ok(BlockMap {
-                file_block: first,
-                blocks: hole_end - first,
-                device_block: None,
-                new: false,
-            });
-        }
-        // Continue the previous extent on the device when the blocks after it are free.
-        let goal = map.previous(first).and_then(|e| {
-            e.physical_end()
-                .map(|p| p + (first - e.logical - u64::from(e.len)))
-        });
-        let mut want = (hole_end - first).min(MAX_RUN);
-        // A run of 2 MiB or more starts on a 2 MiB file boundary, so that its 2 MiB-aligned device
-        // blocks line up with 2 MiB of the file and PMD faults can map them: allocate up to the
-        // boundary first, then the aligned run (iomap asks again for the rest).
-        let misalignment = first % format::DATA_ALIGN_BLOCKS;
-        if want >= format::DATA_ALIGN_BLOCKS && misalignment != 0 {
-            want = format::DATA_ALIGN_BLOCKS - misalignment;
-        }
-        let (block, blocks) = sbi.alloc.alloc_run(&sbi.pmem, ino, goal, want)?;
-        let new = format::Extent {
-            logical: first,
-            physical: block,
-            len: u32::try_from(blocks).map_err(|_| EFBIG)?,
-        };
-        let old_chain = match map
-            .insert(new)
-            .and_then(|()| map.store(sbi, ino, &mut disk))
-        {
-            Ok(old_chain) => old_chain,
-            Err(e) => {
-                sbi.alloc.free_blocks(&sbi.pmem, ino, block, blocks)?;
-                return Err(e);
-            }
-        };
-        disk.blocks += blocks;
-        // The commit point: the extent that references the zeroed run.
-        sbi.write_inode(ino, &disk)?;
-        sbi.pmem.fence();
-        inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
-        free_chain(sbi, ino, &old_chain)?;
-        Ok(BlockMap {
-            file_block: first,
-            blocks,
-            device_block: Some(block),
-            new: true,
-        })
+        let map = allocate_at(&tx, inode, &mut disk, first, end)?;
+        drop(disk);
+        tx.commit()?;
+        Ok(map)
     }
 }
 
@@ -122,17 +206,33 @@ impl vfs::iomap::Operations<Daxfs> for IomapOps {
 pub(crate) struct FileOps;
 
 impl vfs::file::Operations<Daxfs> for FileOps {
-    /// Grows the size of `inode` to `end` after a write that reached it.
-    fn extend_size(inode: &Inode, end: u64) -> Result {
-        let sbi = inode.super_block().data();
+    fn begin_write(inode: &Inode, pos: u64, end: u64) -> Result {
+        let tx = inode.super_block().data().begin();
         let mut disk = inode.data().disk.lock();
-        if end > disk.size {
-            disk.size = end;
-            sbi.write_inode(inode.ino(), &disk)?;
-            sbi.pmem.fence();
-            inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
+        match allocate_range(&tx, inode, &mut disk, pos, end) {
+            Ok(()) if end > disk.size => store_size(&tx, inode, &mut disk, end, false)?,
+            Ok(()) => {}
+            // Out of space part of the way: the write copies what fits, and `end_write`
+            // records the size it reached.
+            Err(e) if e == ENOSPC => {}
+            Err(e) => return Err(e),
         }
-        Ok(())
+        drop(disk);
+        tx.commit()
+    }
+
+    fn end_write(inode: &Inode, written_end: Option<u64>) -> Result {
+        let size = inode.size().max(written_end.unwrap_or(0));
+        let recorded = inode.data().disk.lock().size;
+        let tx = (recorded != size).then(|| inode.super_block().data().begin());
+        let mut disk = inode.data().disk.lock();
+        match &tx {
+            // The write fell short of the end `begin_write` recorded.
+            Some(tx) => store_size(tx, inode, &mut disk, size, true)?,
+            None => inode.set_size(size, blocks_to_bytes(disk.blocks)),
+        }
+        drop(disk);
+        tx.map_or(Ok(()), Tx::commit)
     }
 
     /// fallocate(2) on the regular file `inode`; the caller holds `i_rwsem` and has waited for
@@ -143,27 +243,40 @@ impl vfs::file::Operations<Daxfs> for FileOps {
             return Err(EFBIG);
         }
         match mode {
-            Fallocate::Allocate { keep_size } => allocate(inode, offset, end, keep_size),
-            Fallocate::PunchHole => truncate::punch_hole(inode, offset, end, false),
+            Fallocate::Allocate { keep_size } => {
+                let tx = inode.super_block().data().begin();
+                let mut disk = inode.data().disk.lock();
+                allocate(&tx, inode, &mut disk, offset, end, keep_size)?;
+                drop(disk);
+                tx.commit()
+            }
+            Fallocate::PunchHole => truncate::punch_hole(inode, offset, end, None),
+            // Zeroes (and frees) the range, then allocates fresh zeroed blocks for it, in one
+            // transaction.
             Fallocate::ZeroRange { keep_size } => {
-                // Zeroes (and frees) the range, then allocates fresh zeroed blocks for it.
-                truncate::punch_hole(inode, offset, end, true)?;
-                allocate(inode, offset, end, keep_size)
+                truncate::punch_hole(inode, offset, end, Some(keep_size))
             }
         }
     }
 }
 
-/// Allocates zeroed blocks for the holes of `offset..end` of `inode` and, unless `keep_size`,
-/// grows the file to `end`. Allocation only fills holes, so no mapping or pin is affected.
-fn allocate(inode: &Inode, offset: u64, end: u64, keep_size: bool) -> Result {
-    let mut pos = offset;
-    while pos < end {
-        let map = IomapOps::map_blocks(inode, pos, end - pos, true)?;
-        pos = (map.file_block + map.blocks) * format::BLOCK_SIZE_U64;
-    }
-    if !keep_size {
-        FileOps::extend_size(inode, end)?;
+/// Allocates zeroed blocks for the holes of `offset..end` of `inode` (its on-disk inode `disk`,
+/// locked) and, unless `keep_size`, grows the file to `end`, in `tx`. Allocation only fills
+/// holes, so no mapping or pin is affected.
+pub(crate) fn allocate(
+    tx: &Tx<'_>,
+    inode: &Inode,
+    disk: &mut format::Inode,
+    offset: u64,
+    end: u64,
+    keep_size: bool,
+) -> Result {
+    allocate_range(tx, inode, disk, offset, end)?;
+    if !keep_size && end > disk.size {
+        store_size(tx, inode, disk, end, true)?;
+    } else {
+        take_attrs(inode, disk);
+        tx.sbi().write_inode(tx, inode.ino(), disk)?;
     }
     Ok(())
 }

@@ -161,8 +161,17 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
 /// Stores the attributes the VFS holds for `inode` (after setattr, and when the VFS dirties it).
 pub(crate) fn write_inode(inode: &Inode) -> Result {
     let sbi = inode.super_block().data();
-    let attrs = inode.attrs();
+    let tx = sbi.begin();
     let mut disk = inode.data().disk.lock();
+    take_attrs(inode, &mut disk);
+    sbi.write_inode(&tx, inode.ino(), &disk)?;
+    drop(disk);
+    tx.commit()
+}
+
+/// Copies into `disk` the attributes the VFS holds for `inode`: mode, owner and times.
+pub(crate) fn take_attrs(inode: &Inode, disk: &mut format::Inode) {
+    let attrs = inode.attrs();
     disk.mode = attrs.mode;
     disk.uid = attrs.uid;
     disk.gid = attrs.gid;
@@ -170,17 +179,14 @@ pub(crate) fn write_inode(inode: &Inode) -> Result {
         .times
         .map(|(sec, nsec)| format::Timestamp { sec, nsec });
     (disk.atime, disk.mtime, disk.ctime) = (a, m, c);
-    sbi.write_inode(inode.ino(), &disk)?;
-    sbi.pmem.fence();
-    Ok(())
 }
 
-/// Releases an unlinked inode whose last reference is gone: it leaves the orphan list, then the
-/// inode slot is freed, then its blocks (see the write orders in [`crate::orphan`] and
-/// [`crate::alloc`]).
+/// Releases an unlinked inode whose last reference is gone, in one transaction: it leaves the
+/// orphan list, its inode slot is freed, then its blocks.
 pub(crate) fn evict(inode: &Inode) {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
+    let tx = sbi.begin();
     let disk = *inode.data().disk.lock();
     trace::evict(ino, disk.nlink, disk.blocks);
     let mut runs = KVec::new();
@@ -192,12 +198,13 @@ pub(crate) fn evict(inode: &Inode) {
         runs.push(run, GFP_KERNEL).map_err(|_| ENOMEM)
     });
     let freed = collected
-        .and_then(|()| sbi.orphans.remove(&sbi.pmem, ino))
-        .and_then(|()| sbi.alloc.free_inode(&sbi.pmem, ino, disk.generation))
+        .and_then(|()| sbi.orphans.remove(&tx, ino))
+        .and_then(|()| sbi.alloc.free_inode(&tx, ino, disk.generation))
         .and_then(|()| {
             runs.iter()
-                .try_for_each(|&(start, len)| sbi.alloc.free_blocks(&sbi.pmem, ino, start, len))
-        });
+                .try_for_each(|&(start, len)| sbi.alloc.free_blocks(&tx, ino, start, len))
+        })
+        .and_then(|()| tx.commit());
     if let Err(e) = freed {
         // The inode stays unreachable or its blocks leaked: fsck reclaims both.
         pr_err!("could not free inode {ino} ({e:?}); run fsck.daxfs\n");

@@ -10,6 +10,7 @@ use kernel::prelude::*;
 
 use crate::{
     format,
+    journal::Tx,
     vfs::Pmem, //
 };
 
@@ -91,15 +92,14 @@ pub(crate) fn read_inode(pmem: &Pmem, sb: &format::Superblock, ino: u64) -> Resu
     Ok(disk)
 }
 
-/// Writes `disk` exactly as given as inode `ino` in the inode table of `sb` on `pmem`. Durable
-/// after the next fence.
+/// Writes `disk` exactly as given as inode `ino` in the inode table of `sb`, in `tx`.
 pub(crate) fn write_inode_record(
-    pmem: &Pmem,
+    tx: &Tx<'_>,
     sb: &format::Superblock,
     ino: u64,
     disk: &format::Inode,
 ) -> Result {
     let mut buf = [0u8; format::INODE_SIZE];
     disk.encode(&mut buf);
-    pmem.write(inode_offset(sb, ino)?, &buf)
+    tx.write(inode_offset(sb, ino)?, &buf)
 }

@@ -10,7 +10,7 @@ use kernel::{
 };
 
 use crate::{
-    format, inode,
+    format, inode, journal,
     meta::{
         block_offset,
         Why, //
@@ -101,6 +101,15 @@ impl vfs::FileSystem for Daxfs {
             disk.check_writable()
                 .map_err(|e| report(fc, "cannot mount read-write, mount with -o ro", e))?;
         }
+        // Before anything is read: undo the transaction a crash interrupted, if any. It may
+        // have changed `orphan_head`, the one superblock field a transaction writes.
+        let committed = journal::recover(&pmem, &disk).inspect_err(|_| {
+            fc.error(c"the journal is damaged; run fsck.daxfs");
+        })?;
+        pmem.read(0, &mut block)?;
+        disk.orphan_head = format::Superblock::decode(&block)
+            .map_err(|e| report(fc, "bad superblock", e))?
+            .orphan_head;
         if disk.state != format::STATE_CLEAN {
             // The counters are written only at a clean unmount: count what the bitmap and the
             // inode table say instead.
@@ -122,7 +131,9 @@ impl vfs::FileSystem for Daxfs {
         if writable {
             write_state(&pmem, format::STATE_DIRTY)?;
         }
-        Ok(SbInfo::new(pmem, disk, opts.dax, orphans, writable))
+        Ok(SbInfo::new(
+            pmem, disk, opts.dax, orphans, writable, committed,
+        ))
     }
 
     fn root(sb: &SuperBlock<Daxfs>) -> Result<ARef<inode::Inode>> {

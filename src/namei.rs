@@ -3,17 +3,15 @@
 //! Namespace operations, the inode operations of directories: lookup, create, link, unlink, rmdir,
 //! rename.
 //!
-//! The VFS holds the directories' and the victims' `i_rwsem`; each on-disk inode is changed
-//! under its own lock, one at a time. Order, so that a crash leaves only what fsck repairs:
-//! - create: the new inode, then its directory entry (the commit point), then the parent's
-//!   link count and times. Before the entry the inode is unreachable (fsck frees it).
-//! - link: the raised link count, then the entry (a count one too high is repaired by fsck).
-//! - unlink, rmdir: the entry goes first (the commit point), then the link count drops; an
-//!   inode without links joins the orphan list ([`crate::orphan`]) in the same write and is
-//!   released when its last user closes it.
-//! - rename: the new name first (an atomic replace of a target's entry), then the old name goes,
-//!   then link counts and the moved directory's parent. In between both names exist: fsck fixes
-//!   the link counts or, for a directory, the second parent.
+//! The VFS holds the directories' and the victims' `i_rwsem`; each operation is one transaction
+//! ([`crate::journal`]), so a crash leaves it whole or undone, and each on-disk inode is changed
+//! under its own lock, one at a time. Order within the transaction:
+//! - create: the new inode, then its directory entry, then the parent's link count and times;
+//! - link: the raised link count, then the entry;
+//! - unlink, rmdir: the entry goes first, then the link count drops; an inode without links
+//!   joins the orphan list ([`crate::orphan`]) and is released when its last user closes it;
+//! - rename: the new name first (replacing a target's entry in place), then the old name goes,
+//!   then link counts and the moved directory's parent.
 
 use kernel::prelude::*;
 
@@ -25,11 +23,11 @@ use crate::{
         vfs_times,
         Inode, //
     },
+    journal::Tx,
     meta::{
         block_offset,
         report_corruption, //
     },
-    sb_info::SbInfo,
     vfs::{
         self,
         ARef,
@@ -52,10 +50,9 @@ fn file_type(disk: &format::Inode) -> Result<format::FileType> {
     disk.file_type().ok_or(EUCLEAN)
 }
 
-/// Writes `disk` as the inode of `inode` and updates what the VFS sees of it.
-fn store(sbi: &SbInfo, inode: &Inode, disk: &format::Inode) -> Result {
-    sbi.write_inode(inode.ino(), disk)?;
-    sbi.pmem.fence();
+/// Writes `disk` as the inode of `inode`, in `tx`, and updates what the VFS sees of it.
+fn store(tx: &Tx<'_>, inode: &Inode, disk: &format::Inode) -> Result {
+    tx.sbi().write_inode(tx, inode.ino(), disk)?;
     show(inode, disk);
     Ok(())
 }
@@ -84,8 +81,7 @@ fn check_subdir_links(dir: &Inode, disk: &format::Inode, links: u32) -> Result {
 /// Removes `name` from `dir`, which must name `inode`, and changes the link count of `dir` by
 /// `parent_links` (-1 when a subdirectory goes); returns nothing else to do for the caller but
 /// drop the link.
-fn remove_name(dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Result {
-    let sbi = dir.super_block().data();
+fn remove_name(tx: &Tx<'_>, dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Result {
     let mut dir_disk = dir.data().disk.lock();
     check_subdir_links(dir, &dir_disk, parent_links.unsigned_abs())?;
     let found = dir::find(dir, &dir_disk, name)?.ok_or(ENOENT)?;
@@ -97,28 +93,27 @@ fn remove_name(dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Re
         );
         return Err(EUCLEAN);
     }
-    dir::remove_entry(dir, &dir_disk, found.slot, name)?;
+    dir::remove_entry(tx, dir, &dir_disk, found.slot, name)?;
     let t = now();
     dir_disk.mtime = t;
     dir_disk.ctime = t;
     dir_disk.nlink = dir_disk.nlink.saturating_add_signed(parent_links);
-    store(sbi, dir, &dir_disk)
+    store(tx, dir, &dir_disk)
 }
 
 /// Sets the link count of `inode` to `nlink(old)` and its change time to now. An inode left
 /// without links goes on the orphan list until its last user lets it go.
-fn drop_links(inode: &Inode, nlink: impl FnOnce(u32) -> u32) -> Result {
-    let sbi = inode.super_block().data();
+fn drop_links(tx: &Tx<'_>, inode: &Inode, nlink: impl FnOnce(u32) -> u32) -> Result {
     let mut disk = inode.data().disk.lock();
     let was_linked = disk.nlink != 0;
     disk.nlink = nlink(disk.nlink);
     disk.ctime = now();
     if was_linked && disk.nlink == 0 {
-        sbi.orphans.add(&sbi.pmem, inode.ino(), &disk)?;
+        tx.sbi().orphans.add(tx, inode.ino(), &disk)?;
         show(inode, &disk);
         return Ok(());
     }
-    store(sbi, inode, &disk)
+    store(tx, inode, &disk)
 }
 
 /// Whether the directory `inode` has no entries.
@@ -152,6 +147,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let sbi = sb.data();
         let is_dir = matches!(node.kind, NodeKind::Directory);
         let t = now();
+        let tx = sbi.begin();
         let mut dir_disk = dir.data().disk.lock();
         if dir::find(dir, &dir_disk, name)?.is_some() {
             return Err(EEXIST);
@@ -188,10 +184,9 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                 new.set_inline_symlink_target(target).map_err(|_| EINVAL)?;
             }
             NodeKind::Symlink(target) => {
-                let block = sbi.alloc.alloc_block(&sbi.pmem, 0, None)?;
+                let block = sbi.alloc.alloc_block(&tx, 0, None)?;
                 target_block = Some(block);
-                sbi.pmem.write(block_offset(block), target)?;
-                sbi.pmem.fence();
+                tx.write(block_offset(block), target)?;
                 new.size = target.len() as u64;
                 new.extent_count = 1;
                 new.blocks = 1;
@@ -208,20 +203,18 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             NodeKind::Special(rdev) => new.rdev = rdev,
             NodeKind::Regular | NodeKind::Directory => {}
         }
-        let undo_target = |sbi: &SbInfo| {
-            target_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&sbi.pmem, 0, b, 1))
-        };
-        let ino = match sbi.alloc.alloc_inode(&sbi.pmem, &mut new) {
+        let undo_target = || target_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&tx, 0, b, 1));
+        let ino = match sbi.alloc.alloc_inode(&tx, &mut new) {
             Ok(ino) => ino,
             Err(e) => {
-                undo_target(sbi)?;
+                undo_target()?;
                 return Err(e);
             }
         };
         let entry = format::DirEntry::new(ino, file_type(&new)?, name).map_err(|_| EINVAL)?;
-        if let Err(e) = dir::add_entry(dir, &mut dir_disk, &entry) {
-            sbi.alloc.free_inode(&sbi.pmem, ino, new.generation)?;
-            undo_target(sbi)?;
+        if let Err(e) = dir::add_entry(&tx, dir, &mut dir_disk, &entry) {
+            sbi.alloc.free_inode(&tx, ino, new.generation)?;
+            undo_target()?;
             return Err(e);
         }
         dir_disk.mtime = t;
@@ -229,8 +222,10 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         if is_dir {
             dir_disk.nlink += 1;
         }
-        store(sbi, dir, &dir_disk)?;
+        store(&tx, dir, &dir_disk)?;
         drop(dir_disk);
+        // Committed before the new inode is looked up: nothing else waits with the journal held.
+        tx.commit()?;
         inode::iget(sb, ino)
     }
 
@@ -239,6 +234,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         check_name(name)?;
         let sbi = dir.super_block().data();
         let t = now();
+        let tx = sbi.begin();
         let ftype = {
             let mut disk = inode.data().disk.lock();
             if disk.nlink >= format::MAX_LINKS {
@@ -246,7 +242,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             }
             disk.nlink += 1;
             disk.ctime = t;
-            store(sbi, inode, &disk)?;
+            store(&tx, inode, &disk)?;
             file_type(&disk)?
         };
         let added = (|| {
@@ -255,32 +251,37 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                 return Err(EEXIST);
             }
             let entry = format::DirEntry::new(inode.ino(), ftype, name).map_err(|_| EINVAL)?;
-            dir::add_entry(dir, &mut dir_disk, &entry)?;
+            dir::add_entry(&tx, dir, &mut dir_disk, &entry)?;
             dir_disk.mtime = t;
             dir_disk.ctime = t;
-            store(sbi, dir, &dir_disk)
+            store(&tx, dir, &dir_disk)
         })();
         if added.is_err() {
             let mut disk = inode.data().disk.lock();
             disk.nlink = disk.nlink.saturating_sub(1);
-            store(sbi, inode, &disk)?;
+            store(&tx, inode, &disk)?;
         }
-        added
+        added?;
+        tx.commit()
     }
 
     /// Removes the entry `name` of the non-directory `inode` from `dir`.
     fn unlink(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
-        remove_name(dir, name, inode, 0)?;
-        drop_links(inode, |n| n.saturating_sub(1))
+        let tx = dir.super_block().data().begin();
+        remove_name(&tx, dir, name, inode, 0)?;
+        drop_links(&tx, inode, |n| n.saturating_sub(1))?;
+        tx.commit()
     }
 
     /// Removes the empty directory `inode`, named `name` in `dir`.
     fn rmdir(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
+        let tx = dir.super_block().data().begin();
         if !dir_is_empty(inode)? {
             return Err(ENOTEMPTY);
         }
-        remove_name(dir, name, inode, -1)?;
-        drop_links(inode, |_| 0)
+        remove_name(&tx, dir, name, inode, -1)?;
+        drop_links(&tx, inode, |_| 0)?;
+        tx.commit()
     }
 
     /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`.
@@ -294,6 +295,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
     ) -> Result {
         check_name(new_name)?;
         let sbi = old_dir.super_block().data();
+        let tx = sbi.begin();
         let ftype = file_type(&inode.data().disk.lock())?;
         let is_dir = ftype == format::FileType::Directory;
         let same_dir = old_dir.ino() == new_dir.ino();
@@ -314,7 +316,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             check_subdir_links(old_dir, &old_dir.data().disk.lock(), 1)?;
         }
 
-        // 1. The new name: the commit point.
+        // 1. The new name.
         {
             let mut nd = new_dir.data().disk.lock();
             check_subdir_links(new_dir, &nd, new_dir_links.min(0).unsigned_abs())?;
@@ -328,18 +330,19 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                     if found.ino != target.ino() {
                         return Err(EUCLEAN);
                     }
-                    dir::replace_entry(sbi, new_dir.ino(), &nd, found.slot, &entry)?;
+                    dir::replace_entry(&tx, new_dir.ino(), &nd, found.slot, &entry)?;
                 }
-                None => dir::add_entry(new_dir, &mut nd, &entry)?,
+                None => dir::add_entry(&tx, new_dir, &mut nd, &entry)?,
             }
             nd.mtime = t;
             nd.ctime = t;
             // Link counts come from the disk: saturate rather than overflow on a bad one.
             nd.nlink = nd.nlink.saturating_add_signed(new_dir_links);
-            store(sbi, new_dir, &nd)?;
+            store(&tx, new_dir, &nd)?;
         }
         // 2. The old name.
         remove_name(
+            &tx,
             old_dir,
             old_name,
             inode,
@@ -352,11 +355,11 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                 disk.parent = new_dir.ino();
             }
             disk.ctime = t;
-            store(sbi, inode, &disk)?;
+            store(&tx, inode, &disk)?;
         }
         // 4. The replaced target loses its link.
         if let Some(target) = target {
-            drop_links(target, |n| {
+            drop_links(&tx, target, |n| {
                 if target_is_dir {
                     0
                 } else {
@@ -364,6 +367,6 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                 }
             })?;
         }
-        Ok(())
+        tx.commit()
     }
 }

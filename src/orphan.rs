@@ -26,6 +26,7 @@ use kernel::{
 
 use crate::{
     format,
+    journal::Tx,
     meta,
     vfs::Pmem, //
 };
@@ -117,8 +118,8 @@ const HEAD_OFFSET: u64 = format::ORPHAN_HEAD_OFFSET as u64;
 /// The orphan list of one mount, with its lock: taken after any inode's lock, never with the
 /// allocator's.
 ///
-/// Every method that writes takes the persistent memory the file system lives on: the list
-/// belongs to the per-mount state, which owns it.
+/// Every method that writes takes the transaction it is part of: the list belongs to the
+/// per-mount state, which owns it.
 #[pin_data]
 pub(crate) struct Orphans {
     /// The superblock as read at mount, for the inode table's place.
@@ -142,14 +143,14 @@ impl Orphans {
     }
 
     /// Puts inode `ino`, whose last link is gone (`disk.nlink` is 0), at the head of the list:
-    /// writes the inode, linked to the old head, then the new head. Called under the inode's
-    /// lock, which keeps `disk` current.
-    pub(crate) fn add(&self, pmem: &Pmem, ino: u64, disk: &format::Inode) -> Result {
+    /// writes the inode, linked to the old head, then the new head, in `tx`. Called under the
+    /// inode's lock, which keeps `disk` current.
+    pub(crate) fn add(&self, tx: &Tx<'_>, ino: u64, disk: &format::Inode) -> Result {
         let mut list = self.list.lock();
         let next_orphan = list.head();
         list.members.push(ino, GFP_KERNEL)?;
         let linked = meta::write_inode_record(
-            pmem,
+            tx,
             &self.sb,
             ino,
             &format::Inode {
@@ -161,15 +162,13 @@ impl Orphans {
             list.members.pop();
             return Err(e);
         }
-        pmem.fence();
-        pmem.write_u64(HEAD_OFFSET, ino)?;
-        pmem.fence();
+        tx.write_u64(HEAD_OFFSET, ino)?;
         Ok(())
     }
 
     /// Takes inode `ino` off the list, if it is on it: the head or its predecessor's link now
-    /// skips it. Called when its last user is gone, before it is freed.
-    pub(crate) fn remove(&self, pmem: &Pmem, ino: u64) -> Result {
+    /// skips it, in `tx`. Called when its last user is gone, before it is freed.
+    pub(crate) fn remove(&self, tx: &Tx<'_>, ino: u64) -> Result {
         let mut list = self.list.lock();
         let Some(index) = list.members.iter().position(|&m| m == ino) else {
             return Ok(());
@@ -180,16 +179,15 @@ impl Orphans {
             0
         };
         match list.members.get(index + 1) {
-            None => pmem.write_u64(HEAD_OFFSET, next)?,
+            None => tx.write_u64(HEAD_OFFSET, next)?,
             Some(&previous) => {
                 // The previous member's other fields are current on the device: every write of
                 // an unlinked inode happens under this lock.
-                let mut previous_disk = meta::read_inode(pmem, &self.sb, previous)?;
+                let mut previous_disk = meta::read_inode(tx.pmem(), &self.sb, previous)?;
                 previous_disk.next_orphan = next;
-                meta::write_inode_record(pmem, &self.sb, previous, &previous_disk)?;
+                meta::write_inode_record(tx, &self.sb, previous, &previous_disk)?;
             }
         }
-        pmem.fence();
         list.members.remove(index).map_err(|_| EINVAL)?;
         Ok(())
     }

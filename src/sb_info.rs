@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The per-mount state ([`SbInfo`], like ext2's `ext2_sb_info`): the persistent memory, the
-//! superblock as read at mount, the allocator and the orphan list, and writing the superblock's
-//! live fields and inode records.
+//! superblock as read at mount, the allocator, the orphan list and the journal, and writing the
+//! superblock's live fields and inode records.
 //!
 //! The kernel never rewrites the superblock block, which a power cut could tear: it stores its
 //! live fields alone, each with one aligned 8-byte store (see "Live superblock fields" in
@@ -21,7 +21,12 @@ use kernel::prelude::*;
 
 use crate::{
     alloc::Allocator,
-    format, meta,
+    format,
+    journal::{
+        Journal,
+        Tx, //
+    },
+    meta,
     orphan::{
         OrphanList,
         Orphans, //
@@ -49,22 +54,27 @@ pub(crate) struct SbInfo {
     /// The orphan list.
     #[pin]
     pub(crate) orphans: Orphans,
+    /// The undo journal: every metadata change is a transaction of it.
+    #[pin]
+    pub(crate) journal: Journal,
 }
 
 impl SbInfo {
     /// The state of a mount of the file system `disk` on `pmem`; `orphans` is its orphan list
     /// (empty on a read-only mount), `writable` whether it is mounted read-write (and so its
-    /// superblock already marked dirty).
+    /// superblock already marked dirty), `committed` the journal's last transaction.
     pub(crate) fn new(
         pmem: Pmem,
         disk: format::Superblock,
         dax: DaxMode,
         orphans: OrphanList,
         writable: bool,
+        committed: u64,
     ) -> impl PinInit<Self, Error> {
         // Inside the initialiser `disk` names the field being initialised: build these first.
         let alloc = Allocator::new(disk);
         let orphans = Orphans::new(disk, orphans);
+        let journal = Journal::new(&disk, committed);
         try_pin_init!(Self {
             pmem,
             disk,
@@ -72,6 +82,7 @@ impl SbInfo {
             writable: AtomicBool::new(writable),
             alloc <- alloc,
             orphans <- orphans,
+            journal <- journal,
         }? Error)
     }
 
@@ -108,17 +119,17 @@ impl SbInfo {
         write_state(&self.pmem, state)
     }
 
-    /// Writes `disk` as inode `ino`. Durable after the next fence.
+    /// Writes `disk` as inode `ino`, in `tx`.
     ///
     /// `next_orphan` is not taken from `disk`: an unlinked inode in use gets its link on the
     /// orphan list, written under the list's lock so that it never undoes a change of the list
     /// (see [`crate::orphan`]); any other inode gets 0.
-    pub(crate) fn write_inode(&self, ino: u64, disk: &format::Inode) -> Result {
+    pub(crate) fn write_inode(&self, tx: &Tx<'_>, ino: u64, disk: &format::Inode) -> Result {
         // Held across the write, for an unlinked inode.
         let orphans = (disk.nlink == 0 && !disk.is_free()).then(|| self.orphans.lock());
         let next_orphan = orphans.as_ref().map_or(0, |list| list.next_of(ino));
         meta::write_inode_record(
-            &self.pmem,
+            tx,
             &self.disk,
             ino,
             &format::Inode {

@@ -38,10 +38,13 @@
 //! | 0                                        | superblock                                    |
 //! | `bitmap_start` .. `+ bitmap_blocks`      | block allocation bitmap                       |
 //! | `inode_table_start` .. `+ inode_table_blocks` | inode table, [`INODES_PER_BLOCK`] inodes a block |
+//! | `journal_start` .. `+ journal_blocks`    | undo journal                                  |
 //! | .. `data_start`                          | unused alignment gap, marked in use           |
 //! | `data_start` .. `total_blocks`           | data area: file data, directory blocks, extent-overflow blocks |
 //!
-//! mkfs places the bitmap at block 1 and the inode table right after it, and rounds `data_start`
+//! mkfs places the bitmap at block 1, the inode table right after it, then the journal (one
+//! block in [`JOURNAL_BLOCKS_DIVISOR`], [`MIN_JOURNAL_BLOCKS`] to [`MAX_DEFAULT_JOURNAL_BLOCKS`]),
+//! and rounds `data_start`
 //! up to a 2 MiB boundary ([`DATA_ALIGN_BLOCKS`]) on devices of at least 64 MiB so that 2 MiB
 //! data extents map with huge pages. Readers only rely on the order of the regions.
 //!
@@ -72,7 +75,10 @@
 //! | 0x0a0  | 8    | `orphan_head`        | first inode of the orphan list, 0 if empty; live        |
 //! | 0x0a8  | 8    | `mkfs_time`          | creation time, seconds since the Unix epoch             |
 //! | 0x0b0  | 4    | checksum             | CRC32C of the whole 4096-byte block, the live fields read as zero |
-//! | 0x0b4  | 3916 | reserved             |                                                         |
+//! | 0x0b4  | 4    | reserved             |                                                         |
+//! | 0x0b8  | 8    | `journal_start`      | first journal block, after the inode table              |
+//! | 0x0c0  | 8    | `journal_blocks`     | [`MIN_JOURNAL_BLOCKS`] to [`MAX_JOURNAL_BLOCKS`], before `data_start` |
+//! | 0x0c8  | 3896 | reserved             |                                                         |
 //!
 //! # Block allocation bitmap
 //!
@@ -172,6 +178,34 @@
 //!
 //! At unmount the counters are stored first and `state` clean after a fence: a cut in between
 //! leaves the file system dirty, and the next mount recounts.
+//!
+//! # Undo journal
+//!
+//! Every other metadata change of a system call (inode records, directory entries, bitmap
+//! bytes, extent-overflow blocks, `orphan_head`) is one transaction of the undo journal. Its
+//! first block holds the *commit word* (offset 0, `u64`: the last committed transaction, 0 after
+//! mkfs); the rest of the block is reserved. Its other blocks are the record area. Before a
+//! transaction first changes a range it appends an undo record of the range's old bytes and
+//! fences; committing is one 8-byte store of the transaction's number in the commit word,
+//! between two fences. Records are 8-byte aligned and follow each other from the start of the
+//! area:
+//!
+//! | offset | size | field      | meaning                                                  |
+//! |-------:|-----:|------------|----------------------------------------------------------|
+//! | 0      | 8    | `tx`       | the transaction's number                                 |
+//! | 8      | 8    | `offset`   | device byte offset of the range                          |
+//! | 16     | 4    | `len`      | bytes in the range, 1 to [`JOURNAL_RECORD_MAX_DATA`]     |
+//! | 20     | 4    | checksum   | CRC32C of the header (checksum as zero) and the old bytes |
+//! | 24     | len  | old bytes  | padded with zeros to a multiple of 8                     |
+//!
+//! Recovery (every mount, and fsck first) walks the records of transaction `commit word + 1`
+//! from the start of the area up to the first one that is not whole or not of that
+//! transaction ([`JournalRecords`]), writes their old bytes back newest first, fences, and
+//! stores that number in the commit word. A record's range must be `orphan_head` or lie in the
+//! bitmap, the inode table or the data area ([`Superblock::check_undo_target`]); any other
+//! makes the journal damaged. Writes to blocks the transaction allocated need no records (its
+//! undo frees them), and it frees blocks only at its end, so it never reuses one that its undo
+//! would make live again.
 
 use core::fmt;
 
@@ -180,6 +214,7 @@ mod codec;
 mod dirent;
 mod extent;
 mod inode;
+mod journal;
 mod superblock;
 #[cfg(test)]
 mod tests;
@@ -201,6 +236,12 @@ pub use inode::{
     FileType,
     Inode,
     Timestamp, //
+};
+pub use journal::{
+    encode_journal_record,
+    journal_record_len,
+    JournalRecords,
+    UndoRecord, //
 };
 pub use superblock::{
     bitmap_get,
@@ -256,6 +297,19 @@ pub const FEATURE_INCOMPAT_SUPPORTED: u32 = 0;
 /// Read-only-compatible features this code knows (none yet); unknown ones allow only a
 /// read-only mount.
 pub const FEATURE_RO_COMPAT_SUPPORTED: u32 = 0;
+
+/// The fewest journal blocks: the commit block and one block of records.
+pub const MIN_JOURNAL_BLOCKS: u64 = 16;
+/// The most journal blocks a superblock may name (64 MiB).
+pub const MAX_JOURNAL_BLOCKS: u64 = 16384;
+/// mkfs gives the journal one block in this many of the file system...
+pub const JOURNAL_BLOCKS_DIVISOR: u64 = 32;
+/// ...but no more than this (4 MiB).
+pub const MAX_DEFAULT_JOURNAL_BLOCKS: u64 = 1024;
+/// Bytes of a journal record's header: `tx`, `offset`, `len` and checksum.
+pub const JOURNAL_RECORD_HEADER: usize = 24;
+/// The most bytes one journal record restores.
+pub const JOURNAL_RECORD_MAX_DATA: usize = BLOCK_SIZE;
 
 /// Superblock state: cleanly unmounted.
 pub const STATE_CLEAN: u32 = 1;
@@ -413,6 +467,10 @@ pub mod sb_off {
     pub const MKFS_TIME: usize = 0x0a8;
     /// `u32` checksum.
     pub const CHECKSUM: usize = 0x0b0;
+    /// `u64` first journal block.
+    pub const JOURNAL_START: usize = 0x0b8;
+    /// `u64` journal blocks.
+    pub const JOURNAL_BLOCKS: usize = 0x0c0;
 }
 
 /// Inode field offsets (see the module documentation for their meaning).
@@ -451,6 +509,18 @@ pub mod inode_off {
     pub const CHECKSUM: usize = 116;
     /// Inline area.
     pub const INLINE: usize = 120;
+}
+
+/// Journal record header field offsets.
+pub mod journal_off {
+    /// `u64` transaction number.
+    pub const TX: usize = 0;
+    /// `u64` device byte offset of the bytes the record restores.
+    pub const OFFSET: usize = 8;
+    /// `u32` bytes restored.
+    pub const LEN: usize = 16;
+    /// `u32` checksum.
+    pub const CHECKSUM: usize = 20;
 }
 
 /// Extent field offsets.
@@ -501,6 +571,9 @@ const _: () = assert!(
         && sb_off::FREE_INODES < sb_off::ORPHAN_HEAD
         && sb_off::ORPHAN_HEAD < sb_off::CHECKSUM
 );
+const _: () = assert!(sb_off::CHECKSUM + 4 <= sb_off::JOURNAL_START);
+const _: () = assert!(journal_off::CHECKSUM + 4 == JOURNAL_RECORD_HEADER);
+const _: () = assert!(JOURNAL_RECORD_HEADER % 8 == 0);
 const _: () = assert!(inode_off::INLINE + INLINE_AREA_SIZE <= INODE_SIZE);
 const _: () = assert!(inode_off::TIME_NSECS + 16 == inode_off::GENERATION);
 const _: () = assert!(INLINE_EXTENTS * EXTENT_SIZE == INLINE_AREA_SIZE);
@@ -545,6 +618,8 @@ pub enum FormatError {
     BadExtent(&'static str),
     /// A directory entry is invalid.
     BadDirEntry(&'static str),
+    /// The journal is invalid.
+    BadJournal(&'static str),
 }
 
 impl fmt::Display for FormatError {
@@ -575,6 +650,7 @@ impl fmt::Display for FormatError {
             Self::BadInode(why) => write!(f, "bad inode: {why}"),
             Self::BadExtent(why) => write!(f, "bad extent: {why}"),
             Self::BadDirEntry(why) => write!(f, "bad directory entry: {why}"),
+            Self::BadJournal(why) => write!(f, "bad journal: {why}"),
         }
     }
 }

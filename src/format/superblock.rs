@@ -26,11 +26,15 @@ use super::{
     FEATURE_RO_COMPAT_SUPPORTED,
     INODES_PER_BLOCK,
     INODE_SIZE,
+    JOURNAL_BLOCKS_DIVISOR,
     MAGIC,
     MAX_BLOCKS,
+    MAX_DEFAULT_JOURNAL_BLOCKS,
     MAX_INODES,
+    MAX_JOURNAL_BLOCKS,
     MIN_BLOCKS,
     MIN_DEFAULT_INODES,
+    MIN_JOURNAL_BLOCKS,
     ROOT_INO,
     STATE_CLEAN,
     STATE_DIRTY,
@@ -88,6 +92,10 @@ pub struct Geometry {
     pub inode_table_blocks: u64,
     /// Inodes (`inode_table_blocks * INODES_PER_BLOCK`).
     pub inode_count: u64,
+    /// First journal block.
+    pub journal_start: u64,
+    /// Journal blocks.
+    pub journal_blocks: u64,
     /// First data block.
     pub data_start: u64,
 }
@@ -118,9 +126,12 @@ impl Geometry {
         // None of these can overflow for the sizes above, but checked arithmetic keeps even
         // that from becoming a panic.
         let inode_table_start = bitmap_blocks.checked_add(bitmap_start).ok_or(no_room)?;
-        let metadata_end = inode_table_start
+        let journal_start = inode_table_start
             .checked_add(inode_table_blocks)
             .ok_or(no_room)?;
+        let journal_blocks = (total_blocks / JOURNAL_BLOCKS_DIVISOR)
+            .clamp(MIN_JOURNAL_BLOCKS, MAX_DEFAULT_JOURNAL_BLOCKS);
+        let metadata_end = journal_start.checked_add(journal_blocks).ok_or(no_room)?;
         let data_start = if total_blocks >= DATA_ALIGN_MIN_BLOCKS {
             metadata_end
                 .checked_next_multiple_of(DATA_ALIGN_BLOCKS)
@@ -140,6 +151,8 @@ impl Geometry {
             inode_count: inode_table_blocks
                 .checked_mul(inodes_per_block)
                 .ok_or(no_room)?,
+            journal_start,
+            journal_blocks,
             data_start,
         })
     }
@@ -179,6 +192,10 @@ pub struct Superblock {
     pub inode_table_blocks: u64,
     /// Inodes in the table.
     pub inode_count: u64,
+    /// First block of the undo journal.
+    pub journal_start: u64,
+    /// Blocks of the undo journal.
+    pub journal_blocks: u64,
     /// First block of the data area.
     pub data_start: u64,
     /// Root directory inode number.
@@ -212,6 +229,8 @@ impl Superblock {
             inode_table_start: geometry.inode_table_start,
             inode_table_blocks: geometry.inode_table_blocks,
             inode_count: geometry.inode_count,
+            journal_start: geometry.journal_start,
+            journal_blocks: geometry.journal_blocks,
             data_start: geometry.data_start,
             root_ino: ROOT_INO,
             free_blocks: geometry.total_blocks.saturating_sub(geometry.data_start),
@@ -264,6 +283,8 @@ impl Superblock {
             free_inodes: read_u64(block, sb_off::FREE_INODES)?,
             orphan_head: read_u64(block, sb_off::ORPHAN_HEAD)?,
             mkfs_time: read_u64(block, sb_off::MKFS_TIME)?,
+            journal_start: read_u64(block, sb_off::JOURNAL_START)?,
+            journal_blocks: read_u64(block, sb_off::JOURNAL_BLOCKS)?,
         };
         let unknown_incompat = sb.feature_incompat & !FEATURE_INCOMPAT_SUPPORTED;
         if unknown_incompat != 0 {
@@ -306,6 +327,8 @@ impl Superblock {
         write_u64(buf, sb_off::FREE_INODES, self.free_inodes);
         write_u64(buf, sb_off::ORPHAN_HEAD, self.orphan_head);
         write_u64(buf, sb_off::MKFS_TIME, self.mkfs_time);
+        write_u64(buf, sb_off::JOURNAL_START, self.journal_start);
+        write_u64(buf, sb_off::JOURNAL_BLOCKS, self.journal_blocks);
         let checksum = superblock_checksum(buf);
         write_u32(buf, sb_off::CHECKSUM, checksum);
     }
@@ -356,8 +379,18 @@ impl Superblock {
             .inode_table_start
             .checked_add(self.inode_table_blocks)
             .ok_or(BadGeometry("inode table extends past the end"))?;
-        if self.data_start < inode_table_end {
-            return Err(BadGeometry("data area overlaps the inode table"));
+        if self.journal_start < inode_table_end {
+            return Err(BadGeometry("journal overlaps the inode table"));
+        }
+        if self.journal_blocks < MIN_JOURNAL_BLOCKS || self.journal_blocks > MAX_JOURNAL_BLOCKS {
+            return Err(BadGeometry("journal size out of range"));
+        }
+        let journal_end = self
+            .journal_start
+            .checked_add(self.journal_blocks)
+            .ok_or(BadGeometry("journal extends past the end"))?;
+        if self.data_start < journal_end {
+            return Err(BadGeometry("data area overlaps the journal"));
         }
         // Everything above ends at or before `data_start`, so this bounds every region.
         if self.data_start >= self.total_blocks {
@@ -399,6 +432,51 @@ impl Superblock {
             .position(|&byte| byte == 0)
             .unwrap_or(self.label.len());
         self.label.get(..len).unwrap_or(&[])
+    }
+
+    /// Device byte offset of the journal's commit word (the first word of its first block).
+    pub fn journal_commit_offset(&self) -> u64 {
+        self.journal_start.saturating_mul(BLOCK_SIZE_U64)
+    }
+
+    /// Device byte offset and length of the journal's record area (every block after its
+    /// first), for a superblock whose geometry is valid.
+    pub fn journal_records(&self) -> (u64, u64) {
+        let start = self
+            .journal_start
+            .saturating_add(1)
+            .saturating_mul(BLOCK_SIZE_U64);
+        let len = self
+            .journal_blocks
+            .saturating_sub(1)
+            .saturating_mul(BLOCK_SIZE_U64);
+        (start, len)
+    }
+
+    /// Checks the range of an undo record, `len` bytes at device byte `offset`: what a
+    /// transaction may write. That is the superblock's `orphan_head` or bytes of the bitmap, the inode table or the data area (directory and
+    /// extent-overflow blocks, a symlink's target), and never the journal itself.
+    pub fn check_undo_target(&self, offset: u64, len: u64) -> Result<(), FormatError> {
+        let bad = FormatError::BadJournal("undo record outside the metadata it may restore");
+        let end = offset.checked_add(len).ok_or(bad)?;
+        if len == 0 || end > self.total_blocks.saturating_mul(BLOCK_SIZE_U64) {
+            return Err(bad);
+        }
+        if offset < BLOCK_SIZE_U64 {
+            // CAST: below 4096.
+            let (start, end) = (offset as usize, end);
+            let field = sb_off::ORPHAN_HEAD;
+            let in_head = start >= field && end <= (field + 8) as u64;
+            return if in_head { Ok(()) } else { Err(bad) };
+        }
+        let (journal, journal_len) = (
+            self.journal_commit_offset(),
+            self.journal_blocks.saturating_mul(BLOCK_SIZE_U64),
+        );
+        if end > journal && offset < journal.saturating_add(journal_len) {
+            return Err(bad);
+        }
+        Ok(())
     }
 
     /// Whether `ino` names an inode of the table.

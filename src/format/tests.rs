@@ -280,7 +280,9 @@ fn geometry_for_device() {
     assert_eq!(small.inode_table_start, 2);
     assert_eq!(small.inode_count, 64);
     assert_eq!(small.inode_table_blocks, 4);
-    assert_eq!(small.data_start, 6);
+    assert_eq!(small.journal_start, 6);
+    assert_eq!(small.journal_blocks, MIN_JOURNAL_BLOCKS);
+    assert_eq!(small.data_start, 22);
 
     // 1 GiB: 65536 inodes, data aligned to 2 MiB.
     let big = Geometry::for_device(262_144, None).unwrap();
@@ -288,7 +290,9 @@ fn geometry_for_device() {
     assert_eq!(big.inode_count, 65_536);
     assert_eq!(big.inode_table_start, 9);
     assert_eq!(big.data_start % DATA_ALIGN_BLOCKS, 0);
-    assert_eq!(big.data_start, 4608);
+    assert_eq!(big.journal_start, 4105);
+    assert_eq!(big.journal_blocks, MAX_DEFAULT_JOURNAL_BLOCKS);
+    assert_eq!(big.data_start, 5632);
 
     let explicit = Geometry::for_device(1024, Some(17)).unwrap();
     assert_eq!(explicit.inode_count, 32);
@@ -305,7 +309,7 @@ fn geometry_for_device() {
 fn geometry_validation_rejects_bad_cases() {
     type Corruption = fn(&mut Superblock);
     let good = sample_superblock();
-    let cases: [(&str, Corruption); 17] = [
+    let cases: [(&str, Corruption); 21] = [
         ("block size", |sb| sb.block_size = 512),
         ("too small", |sb| sb.total_blocks = 100),
         ("larger than device", |sb| sb.total_blocks = 2048),
@@ -319,7 +323,15 @@ fn geometry_validation_rejects_bad_cases() {
         }),
         ("count mismatch", |sb| sb.inode_count += 1),
         ("table overflow", |sb| sb.inode_table_start = u64::MAX - 1),
-        ("data overlaps table", |sb| sb.data_start -= 1),
+        ("journal overlaps table", |sb| sb.journal_start -= 1),
+        ("journal too small", |sb| {
+            sb.journal_blocks = MIN_JOURNAL_BLOCKS - 1
+        }),
+        ("journal too big", |sb| {
+            sb.journal_blocks = MAX_JOURNAL_BLOCKS + 1
+        }),
+        ("journal overflow", |sb| sb.journal_start = u64::MAX - 1),
+        ("data overlaps journal", |sb| sb.data_start -= 1),
         ("no data area", |sb| sb.data_start = sb.total_blocks),
         ("root zero", |sb| sb.root_ino = 0),
         ("root out of range", |sb| sb.root_ino = sb.inode_count + 1),
@@ -1006,4 +1018,93 @@ fn decoders_never_panic_on_garbage() {
             let _ = DirEntry::decode(chunk);
         }
     }
+}
+
+/// A record area holding `records` of transaction `tx`, as (offset, old bytes).
+fn journal_area(tx: u64, records: &[(u64, &[u8])]) -> Vec<u8> {
+    let mut area = vec![0u8; 16 * BLOCK_SIZE];
+    let mut at = 0;
+    for &(offset, old) in records {
+        at += encode_journal_record(&mut area[at..], tx, offset, old).unwrap();
+    }
+    area
+}
+
+#[test]
+fn journal_records_round_trip() {
+    let records: [(u64, &[u8]); 3] = [(8192, &[1, 2, 3]), (12288, &[7; 256]), (0xa0, &[9; 8])];
+    let area = journal_area(5, &records);
+    let walked: Vec<_> = JournalRecords::new(&area, 5).collect();
+    assert_eq!(walked.len(), 3);
+    for (record, &(offset, old)) in walked.iter().zip(&records) {
+        assert_eq!((record.offset, record.old), (offset, old));
+        assert_eq!(record.position % 8, 0);
+    }
+    assert_eq!(walked[1].position, journal_record_len(3));
+    // Another transaction's records are not this one's.
+    assert_eq!(JournalRecords::new(&area, 4).count(), 0);
+    assert_eq!(JournalRecords::new(&area, 6).count(), 0);
+    // A zeroed area has no records, even of transaction 0.
+    assert_eq!(JournalRecords::new(&[0; 4096], 0).count(), 0);
+    let mut buf = [0u8; 64];
+    assert!(encode_journal_record(&mut buf, 1, 0, &[]).is_err());
+    assert!(encode_journal_record(&mut buf, 1, 0, &[0; 41]).is_err());
+    let mut big = vec![0u8; 2 * BLOCK_SIZE];
+    assert!(encode_journal_record(&mut big, 1, 0, &[0; BLOCK_SIZE + 1]).is_err());
+}
+
+#[test]
+fn journal_walk_stops_at_a_torn_or_stale_record() {
+    let records: [(u64, &[u8]); 3] = [(8192, &[1; 16]), (8200, &[2; 16]), (8208, &[3; 16])];
+    let whole = journal_area(9, &records);
+    let second = journal_record_len(16);
+    // Any byte of the second record torn (left as it was, zero) ends the walk after the first.
+    for byte in second..2 * second {
+        let mut torn = whole.clone();
+        torn[byte] ^= 0xff;
+        assert_eq!(JournalRecords::new(&torn, 9).count(), 1, "byte {byte}");
+    }
+    // A record of an earlier transaction after this one's last ends the walk.
+    let mut stale = journal_area(8, &records);
+    stale[..second].copy_from_slice(&whole[..second]);
+    assert_eq!(JournalRecords::new(&stale, 9).count(), 1);
+    // A length past the area ends it too.
+    let mut short = whole.clone();
+    short.truncate(second + 30);
+    assert_eq!(JournalRecords::new(&short, 9).count(), 1);
+}
+
+#[test]
+fn journal_undo_targets() {
+    let sb = sample_superblock();
+    let block = |b: u64| b * BLOCK_SIZE_U64;
+    let head = ORPHAN_HEAD_OFFSET as u64;
+    assert_eq!(sb.check_undo_target(head, 8), Ok(()));
+    assert_eq!(sb.check_undo_target(block(sb.bitmap_start), 512), Ok(()));
+    assert_eq!(
+        sb.check_undo_target(block(sb.inode_table_start) + 256, 256),
+        Ok(())
+    );
+    assert_eq!(sb.check_undo_target(block(sb.data_start), 4096), Ok(()));
+    assert_eq!(sb.check_undo_target(block(sb.total_blocks) - 8, 8), Ok(()));
+    for (offset, len) in [
+        (0, 8),
+        (head, 9),
+        (head - 1, 8),
+        (sb_off::CHECKSUM as u64, 4),
+        (block(sb.journal_start), 8),
+        (block(sb.journal_start) - 8, 16),
+        (block(sb.journal_start + sb.journal_blocks) - 1, 8),
+        (block(sb.total_blocks) - 8, 9),
+        (block(sb.data_start), 0),
+        (u64::MAX - 4, 8),
+    ] {
+        assert!(
+            sb.check_undo_target(offset, len).is_err(),
+            "{offset:#x}+{len} accepted"
+        );
+    }
+    let (start, len) = sb.journal_records();
+    assert_eq!(start, block(sb.journal_start + 1));
+    assert_eq!(len, (sb.journal_blocks - 1) * BLOCK_SIZE_U64);
 }

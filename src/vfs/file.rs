@@ -28,8 +28,16 @@ use super::{
 /// The operations of regular files (`file_operations`) that a file system implements. The
 /// caller holds the inode's `i_rwsem` exclusively for both.
 pub(crate) trait Operations<T: FileSystem> {
-    /// Grows the size of `inode` to `end` after a write reached it.
-    fn extend_size(inode: &Inode<T>, end: u64) -> Result;
+    /// Before a write of `pos..end`: allocates what it needs and records its end as the size
+    /// if it grows the file, with the times the write changed, in one transaction (so that a
+    /// crash leaves the file's metadata as before the write or as after it). The size the VFS
+    /// sees grows only in [`Operations::end_write`].
+    fn begin_write(inode: &Inode<T>, pos: u64, end: u64) -> Result;
+
+    /// After the write begun by [`Operations::begin_write`]: `written_end` is where its data
+    /// ends (`None` if it wrote nothing). Grows the size the VFS sees, and corrects the one
+    /// recorded if the write fell short.
+    fn end_write(inode: &Inode<T>, written_end: Option<u64>) -> Result;
 
     /// Allocates, punches or zeroes `len` bytes of the regular file `inode` at `offset`, after
     /// direct I/O in flight has finished.
@@ -164,8 +172,9 @@ unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_are
 }
 
 /// `file_operations::fsync`: file data written by `write()` reached persistent memory with
-/// non-temporal stores, and metadata is written synchronously; what remains is the CPU cache of
-/// pages written through mappings (flushed by `writepages` for the range), and a fence.
+/// non-temporal stores, and metadata is written synchronously but for times the VFS changed
+/// (fsync writes them, fdatasync needs not); what remains is the CPU cache of pages written
+/// through mappings (flushed by `writepages` for the range), and a fence.
 ///
 /// # Safety
 ///
@@ -174,13 +183,18 @@ unsafe extern "C" fn fsync_callback<T: FileSystem>(
     file: *mut raw::file,
     start: raw::loff_t,
     end: raw::loff_t,
-    _datasync: c_int,
+    datasync: c_int,
 ) -> c_int {
     // SAFETY: The file is open, as `file_write_and_wait_range` expects.
-    let ret = unsafe { raw::file_write_and_wait_range(file, start, end) };
+    let mut ret = unsafe { raw::file_write_and_wait_range(file, start, end) };
+    // SAFETY: As the VFS guarantees.
+    let inode = unsafe { file_inode::<T>(file) };
+    if ret == 0 && datasync == 0 {
+        // Times the VFS changed and daxfs has not written yet (see `write_inode_callback`).
+        // SAFETY: The inode is live while its file is open.
+        ret = unsafe { raw::sync_inode_metadata(inode.as_raw(), 1) };
+    }
     if ret == 0 {
-        // SAFETY: As the VFS guarantees.
-        let inode = unsafe { file_inode::<T>(file) };
         inode.super_block().pmem().fence();
     }
     ret
@@ -285,13 +299,16 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
         to_result(unsafe { raw::file_remove_privs(file) })?;
         // SAFETY: As above.
         to_result(unsafe { raw::file_update_time(file) })?;
+        // SAFETY: The kiocb is valid; `generic_write_checks` settled the position.
+        let pos = u64::try_from(unsafe { (*iocb).ki_pos }).map_err(|_| EINVAL)?;
+        // CAST: `count` is positive here.
+        let end = pos.checked_add(count as u64).ok_or(EFBIG)?;
+        T::FileOps::begin_write(inode, pos, end)?;
         // SAFETY: As for reads, with `i_rwsem` held exclusively.
         let written = unsafe { raw::dax_iomap_rw(iocb, from, &iomap::Tables::<T>::IOMAP) };
-        if written > 0 {
-            // SAFETY: The kiocb is valid; `dax_iomap_rw` moved its position past the data.
-            let end = unsafe { (*iocb).ki_pos };
-            T::FileOps::extend_size(inode, u64::try_from(end).unwrap_or(0))?;
-        }
+        // SAFETY: The kiocb is valid; `dax_iomap_rw` moved its position past the data.
+        let written_end = (written > 0).then(|| unsafe { (*iocb).ki_pos });
+        T::FileOps::end_write(inode, written_end.and_then(|e| u64::try_from(e).ok()))?;
         Ok(written)
     })();
     // CAST: an errno fits `isize`.

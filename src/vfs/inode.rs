@@ -125,6 +125,13 @@ impl<T: FileSystem> Inode<T> {
         unsafe { raw::set_nlink(self.as_raw(), nlink) };
     }
 
+    /// The size the VFS sees.
+    pub(crate) fn size(&self) -> u64 {
+        // SAFETY: By the type invariant the inode is live.
+        let size = unsafe { raw::daxfs_i_size_read(self.as_raw()) };
+        u64::try_from(size).unwrap_or(0)
+    }
+
     /// Sets the size and allocated bytes the VFS sees; callers hold `i_rwsem` or the invalidate
     /// lock exclusively (the size), and the file system's own inode lock (both).
     pub(crate) fn set_size(&self, size: u64, allocated_bytes: u64) {
@@ -329,9 +336,10 @@ pub(crate) fn iget<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<Lookup
 /// The inode operations of regular files, symlinks and special files that a file system
 /// implements (`setattr` itself is the VFS layer's).
 pub(crate) trait Operations<T: FileSystem> {
-    /// Changes the size of the regular file `inode` (truncate, either way), for `setattr`; the
-    /// caller holds `i_rwsem`.
-    fn set_size(inode: &Inode<T>, size: u64) -> Result;
+    /// Changes the size of the regular file `inode` (truncate, either way), for `setattr`, and
+    /// stores with it the other attributes of the same `setattr`, which `copy_attrs` copies into
+    /// the VFS inode; the caller holds `i_rwsem`.
+    fn set_size(inode: &Inode<T>, size: u64, copy_attrs: &dyn Fn()) -> Result;
 }
 
 /// The inode operations tables of `T`'s files other than directories.
@@ -385,41 +393,47 @@ pub(super) unsafe extern "C" fn setattr_callback<T: FileSystem>(
         // SAFETY: `attr` is valid.
         let new_size =
             unsafe { ((*attr).ia_valid & raw::ATTR_SIZE != 0).then_some((*attr).ia_size) };
+        let copied = core::cell::Cell::new(false);
+        let copy_attrs = || {
+            if !copied.replace(true) {
+                // SAFETY: `attr` is valid; the inode is live and locked.
+                unsafe { raw::setattr_copy(idmap, inode.as_raw(), attr) };
+            }
+        };
         if let Some(size) = new_size {
             // `setattr_prepare` checked it against the size limits; the VFS holds `i_rwsem`.
-            T::InodeOps::set_size(inode, u64::try_from(size).map_err(|_| EINVAL)?)?;
+            T::InodeOps::set_size(inode, u64::try_from(size).map_err(|_| EINVAL)?, &copy_attrs)?;
         }
-        // SAFETY: `attr` is valid; the inode is live and locked.
-        unsafe { raw::setattr_copy(idmap, inode.as_raw(), attr) };
+        copy_attrs();
         T::SuperOps::write_inode(inode)?;
         Ok(0)
     })
 }
 
-/// `super_operations::dirty_inode`: the VFS changed the inode's times (or other attributes);
-/// store them now, as daxfs writes metadata synchronously.
+/// `super_operations::write_inode`: writeback (or fsync) stores what the VFS changed of the
+/// inode and marked dirty, its times: daxfs writes them with the next transaction of the inode
+/// or here, never in a transaction of their own in the middle of an operation (`dirty_inode`
+/// would, between an operation's time update and its own transaction).
 ///
 /// # Safety
 ///
 /// Called by the VFS with a live inode of a superblock of type `T`.
-pub(super) unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn write_inode_callback<T: FileSystem>(
     inode: *mut raw::inode,
-    _flags: c_int,
-) {
+    _wbc: *mut raw::writeback_control,
+) -> c_int {
     // SAFETY: The inode is live and sits in an `InodeWithData<T>`.
     let obj = unsafe { container_of_inode::<T>(inode) };
     // SAFETY: As above. Only an inode whose data is ready was ever filled in from disk.
     if !unsafe { (*obj).data_ready } {
-        return;
+        return 0;
     }
-    // SAFETY: The inode is live and ready, and not `I_NEW` any more (its data is set only in
-    // `NewInode::init`, which clears `I_NEW`, and the VFS dirties no new inode before that).
+    // SAFETY: The inode is live and ready (its data is set only in `NewInode::init`, which
+    // clears `I_NEW`).
     let inode = unsafe { Inode::<T>::from_raw(inode) };
-    if let Err(e) = T::SuperOps::write_inode(inode) {
-        pr_err!(
-            "could not store the attributes of inode {}: {e:?}\n",
-            inode.ino()
-        );
+    match T::SuperOps::write_inode(inode) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
 

@@ -224,3 +224,36 @@ impl<T: FileSystem> Drop for PagefaultGuard<'_, T> {
         unsafe { raw::daxfs_sb_end_pagefault(self.sb.as_raw()) };
     }
 }
+
+/// A scope in which the task's memory allocations do not recurse into file system reclaim
+/// (`memalloc_nofs_save`), for code that holds a lock which eviction may take, as a
+/// transaction does.
+///
+/// # Invariants
+///
+/// `flags` are what `memalloc_nofs_save` returned when this was made, on this task (the type is
+/// not `Send`), restored at drop.
+pub(crate) struct NoFsScope {
+    flags: u32,
+    _not_send: core::marker::PhantomData<*mut ()>,
+}
+
+impl NoFsScope {
+    /// Enters the scope.
+    pub(crate) fn enter() -> Self {
+        // SAFETY: Only changes the current task's allocation flags.
+        let flags = unsafe { raw::daxfs_nofs_save() };
+        // INVARIANT: `flags` were just saved on this task.
+        Self {
+            flags,
+            _not_send: core::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for NoFsScope {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `flags` came from `memalloc_nofs_save` on this task.
+        unsafe { raw::daxfs_nofs_restore(self.flags) };
+    }
+}

@@ -55,6 +55,7 @@ pub(crate) use inode::{
     Lookup, //
 };
 pub(crate) use iomap::BlockMap;
+pub(crate) use locks::NoFsScope;
 pub(crate) use recorder::Recorder;
 pub(crate) use super_block::{
     New,

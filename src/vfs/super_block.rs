@@ -162,7 +162,7 @@ pub(crate) trait Operations<T: FileSystem> {
     /// Writes the mount options that differ from the defaults, each as ",name=value".
     fn show_options(sb: &SuperBlock<T>, seq: &mut SeqFile) -> Result;
 
-    /// Stores the attributes the VFS holds for `inode` (`dirty_inode`, and after `setattr`).
+    /// Stores the attributes the VFS holds for `inode` (`write_inode`, and after `setattr`).
     fn write_inode(inode: &Inode<T>) -> Result;
 
     /// Releases an inode whose last link and last reference are gone: its blocks and its slot
@@ -178,7 +178,7 @@ impl<T: FileSystem> Ops<T> {
         alloc_inode: Some(inode::cache::alloc_inode_callback::<T>),
         free_inode: Some(inode::cache::free_inode_callback::<T>),
         evict_inode: Some(inode::evict_inode_callback::<T>),
-        dirty_inode: Some(inode::dirty_inode_callback::<T>),
+        write_inode: Some(inode::write_inode_callback::<T>),
         put_super: Some(put_super_callback::<T>),
         statfs: Some(statfs_callback::<T>),
         show_options: Some(show_options_callback::<T>),

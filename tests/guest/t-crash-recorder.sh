@@ -1,20 +1,30 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The crash-state recorder (the in-module half of `make crashtest`) sees every
-# metadata store and fence: for a sample of workloads (tests/crash/
-# record-workloads.sh), the log replayed on the image before the workload
-# gives the image after it, byte for byte (`daxfs-crashtest --replay-only`).
-# A store that bypassed the recorder would leave a difference.
+# The guest's half of make check's fixed-seed crash-state sample (the full run is
+# `make crashtest`).
+# 1. The recorder (the in-module half of the explorer) sees every metadata store
+#    and fence: for a sample of workloads (tests/crash/record-workloads.sh), the
+#    log replayed on the image before the workload gives the image after it, byte
+#    for byte (`daxfs-crashtest --replay-only`). A store that bypassed the
+#    recorder would leave a difference.
+# 2. Two crash states of each workload (subsets and seed as the host's check) are
+#    mounted and read, as after the power cut (tests/crash/mount-states.sh).
+# The host then checks every state of these workloads (scripts/check.sh,
+# crash-sample), counting the states this guest could not mount as failed.
 . "$(dirname "$0")/lib.sh"
 
-out=/tmp/crash-recorder
+out=/results/crash-sample
 rm -rf "$out"
 sample=(create mkdir symlink-long link rename-over-dir unlink unlink-open last-close truncate-zero-big
 	write-extending write-fault punch-hole utimes mount umount remount-rw)
-bash /repo/tests/crash/record-workloads.sh "$out" "${sample[@]}" || fail "recording the workloads failed"
-report=$(/repo/target/release/daxfs-crashtest --replay-only "$out"/*/) || fail "$report"
+bash /repo/tests/crash/record-workloads.sh "$out/workloads" "${sample[@]}" || fail "recording the workloads failed"
+report=$(/repo/target/release/daxfs-crashtest --replay-only "$out"/workloads/*/) || fail "$report"
 echo "$report"
 grep -q "^crashtest: ${#sample[@]} logs replayed, 0 did not" <<<"$report" || fail "not every workload was replayed"
 # Each workload wrote metadata (an empty log would replay trivially).
 ! grep -E '\((0 words|[0-9]+ words in 0 fence)' <<<"$report" || fail "a workload recorded no store or no fence"
 echo "ok: ${#sample[@]} workloads' logs replay to the image after them"
+# The subsets and seed are those of crash-sample in scripts/check.sh.
+bash /repo/tests/crash/mount-states.sh "$out/guest-results.txt" 2 8 1 "$out"/workloads/*/ ||
+	fail "mounting the crash states stopped"
+echo "ok: 2 crash states of each workload mounted and read (failures: $out/guest-results.txt)"

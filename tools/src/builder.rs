@@ -39,7 +39,7 @@ use crate::Result;
 pub const BUILD_TIME: u64 = 1_700_000_000;
 
 /// Builds a daxfs image in memory.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ImageBuilder {
     /// The image.
     dev: MemDevice,
@@ -384,7 +384,9 @@ impl ImageBuilder {
     }
 
     /// Creates a regular file `name` in `parent` of `size` bytes whose data is at `extents`,
-    /// given as (file block, length) pairs in order; each gets newly allocated blocks.
+    /// given as (file block, length) pairs in order; each gets newly allocated blocks, filled
+    /// with a pattern of the inode and file block numbers (so that a block lost or overwritten
+    /// shows).
     pub fn create_file(
         &mut self,
         parent: u64,
@@ -395,6 +397,17 @@ impl ImageBuilder {
         let ino = self.create(parent, name, &Self::new_inode(FileType::Regular, 0o644))?;
         let mut inode = self.read_inode(ino)?;
         let extents = self.alloc_extents(extents)?;
+        for extent in &extents {
+            for offset in 0..u64::from(extent.len) {
+                let mut data: Block = [0; BLOCK_SIZE];
+                for (index, byte) in data.iter_mut().enumerate() {
+                    // CAST: a pattern; the truncation is wanted.
+                    *byte =
+                        (ino as usize * 31 + (extent.logical + offset) as usize * 7 + index) as u8;
+                }
+                self.dev.write_block(extent.physical + offset, &data)?;
+            }
+        }
         self.set_extents(ino, &mut inode, &extents)?;
         inode.size = size;
         self.write_inode(ino, &inode)?;

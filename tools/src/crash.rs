@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::builder::ImageBuilder;
+use crate::device::BlockDevice;
 use crate::device::MemDevice;
 use crate::format::FileType;
 use crate::format::Inode;
@@ -37,6 +38,7 @@ use crate::format::STATE_CLEAN;
 use crate::fsck;
 use crate::fsck::FsckOptions;
 use crate::fsck::ProblemKind;
+use crate::journal;
 
 /// The unit that a power cut never tears: an aligned 8-byte word.
 pub const WORD: u64 = 8;
@@ -328,17 +330,32 @@ impl Explorer {
 /// mount frees them ([`reclaim_orphans`]): the `dirty` state, and then the free counters, which
 /// mount recounts (a clean file system's counters are trusted, so there they must be right).
 pub fn harmless(kind: ProblemKind, dirty: bool) -> bool {
-    kind == ProblemKind::Dirty
+    matches!(kind, ProblemKind::Dirty | ProblemKind::Journal)
         || (dirty && matches!(kind, ProblemKind::FreeBlocks | ProblemKind::FreeInodes))
 }
 
-/// `image` as the next read-write mount leaves it before it serves anything: every orphan freed,
+/// `image` with the transaction a crash interrupted undone, as every mount does first
+/// ([`journal::recover`]); as it is if its superblock is unusable (fsck reports why).
+pub fn recover_journal(image: &[u8]) -> Vec<u8> {
+    let mut dev = MemDevice::from_bytes(image.to_vec());
+    let sb = image
+        .get(..BLOCK_SIZE)
+        .and_then(|block| Superblock::decode(block).ok())
+        .filter(|sb| sb.validate_geometry(dev.block_count()).is_ok());
+    match sb {
+        Some(sb) if journal::recover(&mut dev, &sb).is_ok() => dev.into_bytes(),
+        _ => image.to_vec(),
+    }
+}
+
+/// `image` as the next read-write mount leaves it before it serves anything: the interrupted
+/// transaction undone ([`recover_journal`]), then every orphan freed,
 /// its blocks and overflow blocks released in the bitmap and the list emptied, as
 /// `src/orphan.rs` does, and the free counters raised by what was freed (the kernel's counters
 /// after it, which unmount writes). `None` if the list or an orphan's extents cannot be walked: the image is
 /// then checked as it is, and fsck reports why.
 pub fn reclaim_orphans(image: &[u8]) -> Option<Vec<u8>> {
-    let mut builder = ImageBuilder::open(image.to_vec()).ok()?;
+    let mut builder = ImageBuilder::open(recover_journal(image)).ok()?;
     let sb = *builder.superblock();
     let mut orphan = sb.orphan_head;
     let mut walked = 0;
@@ -387,7 +404,7 @@ fn bounded<T>(items: Vec<T>, limit: u64) -> Option<Vec<T>> {
 /// ([`reclaim_orphans`]), one line per problem; an image fsck cannot check at all (a torn
 /// superblock) is one line too.
 pub fn harmful_problems(image: &[u8]) -> Vec<String> {
-    let image = reclaim_orphans(image).unwrap_or_else(|| image.to_vec());
+    let image = reclaim_orphans(image).unwrap_or_else(|| recover_journal(image));
     let dirty = image
         .get(..BLOCK_SIZE)
         .and_then(|block| Superblock::decode(block).ok())
@@ -493,6 +510,52 @@ pub fn entries_neither_old_nor_new(versions: &[&[u8]], state: &[u8]) -> Vec<(u64
     torn
 }
 
+/// The files of `base` that the workload did not touch (their inode record is the same in
+/// `after`) but that `state` does not keep whole: their record, or a block they map or chain
+/// through, differs from `base`. Files made durable before the workload must survive any crash
+/// during it. Empty if `base` has no valid superblock (fsck reports that).
+pub fn untouched_files_not_intact(base: &[u8], after: &[u8], state: &[u8]) -> Vec<u64> {
+    let Ok(builder) = ImageBuilder::open(base.to_vec()) else {
+        return Vec::new();
+    };
+    let sb = *builder.superblock();
+    let bytes = |image: &[u8], at: usize, len: usize| {
+        image.get(at..at.saturating_add(len)).map(<[u8]>::to_vec)
+    };
+    let block_differs = |block: u64| {
+        let at = usize::try_from(block)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(BLOCK_SIZE);
+        bytes(base, at, BLOCK_SIZE) != bytes(state, at, BLOCK_SIZE)
+    };
+    (1..=sb.inode_count)
+        .filter(|&ino| {
+            let Ok(at) = builder.inode_offset(ino) else {
+                return false;
+            };
+            let record = bytes(base, at, INODE_SIZE);
+            if record != bytes(after, at, INODE_SIZE)
+                || builder
+                    .read_inode(ino)
+                    .map_or(true, |inode| inode.is_free())
+            {
+                return false;
+            }
+            if record != bytes(state, at, INODE_SIZE) {
+                return true;
+            }
+            let extents = builder.extents(ino).unwrap_or_default();
+            let chain = builder.overflow_chain(ino).unwrap_or_default();
+            extents
+                .iter()
+                .flat_map(|e| e.physical..e.physical.saturating_add(u64::from(e.len)))
+                .chain(chain)
+                .take(usize::try_from(sb.total_blocks).unwrap_or(usize::MAX))
+                .any(block_differs)
+        })
+        .collect()
+}
+
 /// The objects of `state` that are as no system call boundary left them, one line each.
 fn old_or_new_problems(versions: &[&[u8]], state: &[u8]) -> Vec<String> {
     let inodes = inodes_neither_old_nor_new(versions, state)
@@ -554,10 +617,11 @@ impl Explorer {
         picked.into_iter().map(|index| ids[index]).collect()
     }
 
-    /// Checks the states of [`Explorer::checked_ids`]`(subsets, seed)` with
-    /// [`harmful_problems`], [`inodes_neither_old_nor_new`] and [`entries_neither_old_nor_new`],
-    /// on `threads` threads. `guest` has what the guest found mounting some of them, by
-    /// [`state_name`]: those are failures too.
+    /// Checks the states of [`Explorer::checked_ids`]`(subsets, seed)`, each as the next mount
+    /// leaves it (the interrupted transaction undone, the orphans freed; the versions too), with
+    /// [`harmful_problems`], [`inodes_neither_old_nor_new`], [`entries_neither_old_nor_new`]
+    /// and [`untouched_files_not_intact`], on `threads` threads. `guest` has what the guest
+    /// found mounting some of them, by [`state_name`]: those are failures too.
     pub fn check(
         &self,
         subsets: usize,
@@ -572,6 +636,17 @@ impl Explorer {
         versions.extend(self.steps.iter().map(Vec::as_slice));
         versions.push(&after);
         let versions = &versions;
+        let after = &after;
+        // Objects are compared as the next mount leaves them: the interrupted transaction
+        // undone and the orphans freed (an unlink's inode is freed by the eviction that follows
+        // it, in a transaction of its own).
+        let mounted = |image: &[u8]| {
+            let recovered = recover_journal(image);
+            reclaim_orphans(&recovered).unwrap_or(recovered)
+        };
+        let mounted_versions: Vec<Vec<u8>> = versions.iter().map(|v| mounted(v)).collect();
+        let mounted_versions: Vec<&[u8]> = mounted_versions.iter().map(Vec::as_slice).collect();
+        let mounted_versions = &mounted_versions;
         let results: Vec<Vec<(usize, Vec<String>)>> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
                 .map(|worker| {
@@ -580,9 +655,20 @@ impl Explorer {
                         (worker..ids.len())
                             .step_by(threads)
                             .filter_map(|index| {
-                                let image = self.image_of(ids[index]);
-                                let mut problems = harmful_problems(&image);
-                                problems.extend(old_or_new_problems(versions, &image));
+                                let image = recover_journal(&self.image_of(ids[index]));
+                                let state = reclaim_orphans(&image).unwrap_or(image.clone());
+                                let mut problems = harmful_problems(&state);
+                                problems.extend(old_or_new_problems(mounted_versions, &state));
+                                problems.extend(
+                                    untouched_files_not_intact(&self.base, after, &image)
+                                        .into_iter()
+                                        .map(|ino| {
+                                            format!(
+                                                "inode {ino}: untouched by the workload, but its \
+                                                 record or blocks changed"
+                                            )
+                                        }),
+                                );
                                 if let Some(why) = guest.get(&state_name(ids[index])) {
                                     problems.push(format!("guest: {why}"));
                                 }
@@ -697,6 +783,60 @@ mod tests {
         let (block, offset) = builder.superblock().inode_location(ino).unwrap();
         let image = builder.finish().unwrap();
         (image, block * 4096 + offset as u64, inode)
+    }
+
+    #[test]
+    fn a_block_of_an_untouched_file_overwritten_fails() {
+        let (builder, names) = crate::builder::ImageBuilder::populated(256).unwrap();
+        let file = names.iter().find(|(n, _)| *n == "file").unwrap().1;
+        let block = builder.extents(file).unwrap()[0].physical;
+        let base = builder.finish().unwrap();
+        // A workload that zeroes a block of "file" without changing its inode.
+        let events = [store(block * 4096, &[0; 4096]), Event::Fence];
+        let explorer = Explorer::new(base.clone(), &events);
+        let after = explorer.final_image();
+        assert!(untouched_files_not_intact(&base, &base, &base).is_empty());
+        // Untouched in `after` too (only its data changed): the zeroed block is a failure.
+        assert_eq!(
+            untouched_files_not_intact(&base, &after, &after),
+            vec![file]
+        );
+        let report = explorer.check(0, 1, 1, &HashMap::new());
+        let (first, problems) = report.first_failure.unwrap();
+        assert_eq!(first, None, "the final image fails first");
+        assert!(
+            problems.iter().any(|p| p.contains("untouched")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_transaction_is_undone_before_the_checks() {
+        let (base, at, mut inode) = image_and_inode("file");
+        inode.mode = (inode.mode & !0o777) | 0o600;
+        let mut record = [0u8; crate::format::INODE_SIZE];
+        inode.encode(&mut record);
+        let sb = Superblock::decode(&base[..BLOCK_SIZE]).unwrap();
+        let (area, _) = sb.journal_records();
+        let mut undo = vec![0u8; crate::format::journal_record_len(record.len())];
+        let old = &base[at as usize..at as usize + record.len()];
+        crate::format::encode_journal_record(&mut undo, 1, at, old).unwrap();
+        // The journal's protocol: the undo record, fence, the inode in place, fence, commit.
+        let events = [
+            store(area, &undo),
+            Event::Fence,
+            store(at, &record),
+            Event::Fence,
+            store(sb.journal_commit_offset(), &1u64.to_le_bytes()),
+            Event::Fence,
+        ];
+        let explorer = Explorer::new(base.clone(), &events);
+        let report = explorer.check(64, 1, 2, &HashMap::new());
+        assert_eq!(report.failed, 0, "{:?}", report.first_failure);
+        assert!(report.checked > 64);
+        // Without the undo record the torn inode shows.
+        let unjournaled = Explorer::new(base, &events[2..]);
+        assert!(unjournaled.check(64, 1, 2, &HashMap::new()).failed > 0);
     }
 
     #[test]

@@ -281,6 +281,50 @@ impl BlockDevice for MemDevice {
     }
 }
 
+/// A device seen through changes kept in memory: reads see them, writes make them, and the
+/// device under it is never written. What a read-only check works on once the journal's
+/// interrupted transaction is undone.
+pub struct Overlay<'a, D: BlockDevice> {
+    dev: &'a D,
+    changed: std::collections::HashMap<u64, Box<Block>>,
+}
+
+impl<'a, D: BlockDevice> Overlay<'a, D> {
+    /// `dev` with no changes yet.
+    pub fn new(dev: &'a D) -> Self {
+        Self {
+            dev,
+            changed: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<D: BlockDevice> BlockDevice for Overlay<'_, D> {
+    fn block_count(&self) -> u64 {
+        self.dev.block_count()
+    }
+
+    fn read_block(&self, block: u64, buf: &mut Block) -> Result<()> {
+        match self.changed.get(&block) {
+            Some(changed) => {
+                buf.copy_from_slice(&changed[..]);
+                Ok(())
+            }
+            None => self.dev.read_block(block, buf),
+        }
+    }
+
+    fn write_block(&mut self, block: u64, buf: &Block) -> Result<()> {
+        check_in_range(block, self.block_count())?;
+        self.changed.insert(block, Box::new(*buf));
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,8 @@
 //! The passes, in order:
 //!
 //! 1. Superblock: decodes, and its geometry fits the device. Problems here stop the check.
+//!    Then the journal: the transaction a crash interrupted is undone, as a mount would (on the
+//!    device when repairing, else on an overlay in memory that the passes read through).
 //! 2. Inodes: every in-use inode decodes (checksum, type), validates, and its extent map
 //!    (including the overflow chain) is sound. Broken inodes are cleared; a wrong `blocks` or
 //!    directory `size` is recomputed. A broken root directory cannot be repaired.
@@ -44,6 +46,7 @@ use std::io::Write;
 
 use crate::device::Block;
 use crate::device::BlockDevice;
+use crate::device::Overlay;
 use crate::format::bitmap_get;
 use crate::format::record_mut;
 use crate::format::DirEntry;
@@ -63,6 +66,7 @@ use crate::format::INODE_SIZE;
 use crate::format::MAX_NAME_LEN;
 use crate::format::STATE_CLEAN;
 use crate::format::STATE_DIRTY;
+use crate::journal;
 use crate::Error;
 use crate::Result;
 
@@ -139,6 +143,8 @@ pub enum ProblemKind {
     FreeInodes,
     /// The file system was not cleanly unmounted.
     Dirty,
+    /// A transaction was interrupted by a crash and is undone.
+    Journal,
 }
 
 impl ProblemKind {
@@ -170,6 +176,7 @@ impl ProblemKind {
             Self::FreeBlocks => "free-blocks",
             Self::FreeInodes => "free-inodes",
             Self::Dirty => "dirty",
+            Self::Journal => "journal",
         }
     }
 }
@@ -237,9 +244,38 @@ pub fn check(
     options: &FsckOptions,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let mut block: Block = [0; BLOCK_SIZE];
-    dev.read_block(0, &mut block)?;
-    let mut checker = Checker {
+    let sb = match read_superblock(dev, options, out)? {
+        Ok(sb) => sb,
+        Err(outcome) => return Ok(outcome),
+    };
+    if options.repair {
+        sb.check_writable()?;
+    }
+    // The transaction a crash interrupted is undone first, as a mount does: when repairing on
+    // the device, else on an overlay that the check reads through.
+    let interrupted = journal::interrupted(dev, &sb)?;
+    match &interrupted {
+        Some(tx) if !options.repair => {
+            let mut overlay = Overlay::new(&*dev);
+            journal::undo(&mut overlay, &sb, tx)?;
+            check_recovered(&mut overlay, options, out, interrupted.as_ref())
+        }
+        _ => {
+            if let Some(tx) = &interrupted {
+                journal::undo(dev, &sb, tx)?;
+            }
+            check_recovered(dev, options, out, interrupted.as_ref())
+        }
+    }
+}
+
+/// A checker of `dev` that has found nothing yet.
+fn new_checker<'a, D: BlockDevice>(
+    dev: &'a mut D,
+    options: &FsckOptions,
+    out: &'a mut dyn Write,
+) -> Checker<'a, D> {
+    Checker {
         dev,
         options: *options,
         out,
@@ -257,9 +293,25 @@ pub fn check(
         shared_dir_blocks: Vec::new(),
         unsettled: HashMap::new(),
         orphans_kept: HashSet::new(),
-    };
-    match Superblock::decode(&block) {
-        Ok(sb) => checker.sb = sb,
+    }
+}
+
+/// Pass 0: reads the superblock and checks its geometry against `dev`; an unusable one is
+/// reported, and its outcome returned as the error.
+fn read_superblock<D: BlockDevice>(
+    dev: &mut D,
+    options: &FsckOptions,
+    out: &mut dyn Write,
+) -> Result<std::result::Result<Superblock, Outcome>> {
+    let mut block: Block = [0; BLOCK_SIZE];
+    dev.read_block(0, &mut block)?;
+    let block_count = dev.block_count();
+    let mut checker = new_checker(dev, options, out);
+    let error = match Superblock::decode(&block) {
+        Ok(sb) => match sb.validate_geometry(block_count) {
+            Ok(()) => return Ok(Ok(sb)),
+            Err(error) => error,
+        },
         Err(FormatError::BadMagic) => {
             return Err(Error::Other(
                 "not a daxfs file system (bad magic number)".into(),
@@ -269,25 +321,42 @@ pub fn check(
             error @ (FormatError::UnsupportedVersion { .. }
             | FormatError::UnsupportedFeatures { .. }),
         ) => return Err(Error::Format(error)),
-        Err(error) => {
-            checker.report(
-                ProblemKind::Superblock,
-                false,
-                format!("superblock: {error}"),
-            )?;
-            return Ok(checker.outcome);
-        }
-    }
-    if let Err(error) = checker.sb.validate_geometry(checker.dev.block_count()) {
-        checker.report(
-            ProblemKind::Superblock,
-            false,
-            format!("superblock: {error}"),
-        )?;
-        return Ok(checker.outcome);
-    }
-    if options.repair {
-        checker.sb.check_writable()?;
+        Err(error) => error,
+    };
+    checker.report(
+        ProblemKind::Superblock,
+        false,
+        format!("superblock: {error}"),
+    )?;
+    Ok(Err(checker.outcome))
+}
+
+/// The passes after the journal's interrupted transaction, `interrupted`, was undone on `dev`.
+fn check_recovered<D: BlockDevice>(
+    dev: &mut D,
+    options: &FsckOptions,
+    out: &mut dyn Write,
+    interrupted: Option<&journal::Interrupted>,
+) -> Result<Outcome> {
+    // Undoing may have restored `orphan_head`, the one superblock field a transaction writes.
+    let mut block: Block = [0; BLOCK_SIZE];
+    dev.read_block(0, &mut block)?;
+    let mut checker = new_checker(dev, options, out);
+    checker.sb = Superblock::decode(&block)?;
+    if let Some(tx) = interrupted {
+        let message = match &tx.bad {
+            None => format!(
+                "transaction {} was interrupted: its {} changes are undone",
+                tx.tx,
+                tx.records.len()
+            ),
+            Some(why) => format!(
+                "transaction {} was interrupted, but its undo records are damaged ({why}): \
+                 they are discarded",
+                tx.tx
+            ),
+        };
+        checker.report(ProblemKind::Journal, true, message)?;
     }
     checker.run()?;
     Ok(checker.outcome)

@@ -535,6 +535,14 @@ const SUPERBLOCK_FIELDS: &[Field] = &[
     Field::new("orphan_head", ORPHAN_HEAD_OFFSET, 8, Meaning::Ino, 4),
     Field::new("mkfs_time", sb_off::MKFS_TIME, 8, Meaning::Seconds, 1),
     Field::new("checksum", SUPERBLOCK_CHECKSUM, 4, Meaning::Other, 1),
+    Field::new("journal_start", sb_off::JOURNAL_START, 8, Meaning::Block, 2),
+    Field::new(
+        "journal_blocks",
+        sb_off::JOURNAL_BLOCKS,
+        8,
+        Meaning::Count,
+        2,
+    ),
 ];
 
 /// Byte offset of an inode's checksum.
@@ -1654,6 +1662,8 @@ mod tests {
             free_inodes: value("free_inodes"),
             orphan_head: value("orphan_head"),
             mkfs_time: value("mkfs_time"),
+            journal_start: value("journal_start"),
+            journal_blocks: value("journal_blocks"),
         };
         let mut block = [0; BLOCK_SIZE];
         sb.encode(&mut block);

@@ -5,7 +5,8 @@
 //! [`format`](mod@format) is the on-disk format, the very source (`src/format/`) the kernel module
 //! compiles. The rest is userspace only: block device access ([`device`]), option parsing
 //! ([`args`]), the two tools' logic ([`mkfs`], [`fsck`]), an image builder for tests
-//! ([`builder`]) and the image mutator of `daxfs-fuzz` ([`fuzz`]).
+//! ([`builder`]), the image mutator of `daxfs-fuzz` ([`fuzz`]), undoing an interrupted
+//! transaction ([`journal`]) and the crash-state explorer ([`crash`]).
 
 #[path = "../../src/format/mod.rs"]
 pub mod format;
@@ -16,6 +17,7 @@ pub mod crash;
 pub mod device;
 pub mod fsck;
 pub mod fuzz;
+pub mod journal;
 pub mod mkfs;
 
 use std::fmt;

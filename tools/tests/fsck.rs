@@ -569,3 +569,90 @@ fn newer_versions_and_features() {
     let result = fsck(&["-y"], &ro_compat);
     assert_eq!(result.code, 8, "{}", result.output());
 }
+
+/// `image` with transaction `committed + 1` interrupted halfway through a chmod of inode `ino`:
+/// the undo record of its inode record is written, and the record torn in place (its first
+/// half new, the rest old), as a power cut leaves it.
+fn interrupted_chmod(builder: ImageBuilder, ino: u64) -> Vec<u8> {
+    use daxfs_tools::format::{encode_journal_record, INODE_SIZE};
+    let offset = builder.inode_offset(ino).unwrap();
+    let sb = *builder.superblock();
+    let mut image = builder.finish().unwrap();
+    let commit = sb.journal_commit_offset() as usize;
+    let committed = 41u64;
+    image[commit..commit + 8].copy_from_slice(&committed.to_le_bytes());
+    let old = image[offset..offset + INODE_SIZE].to_vec();
+    let (records, _) = sb.journal_records();
+    encode_journal_record(
+        &mut image[records as usize..],
+        committed + 1,
+        offset as u64,
+        &old,
+    )
+    .unwrap();
+    image[offset] ^= 0o7;
+    image
+}
+
+#[test]
+fn an_interrupted_transaction_is_undone_first() {
+    let (builder, names) = populated();
+    let ino = ino(&names, "file");
+    let clean = builder.clone().finish().unwrap();
+    let image = interrupted_chmod(builder, ino);
+    let file = TempImage::with_bytes("journal", &image);
+    // Read-only: only the journal is reported (the torn inode is seen as the undo leaves it),
+    // and nothing is written.
+    let checked = fsck(&["-n"], &file);
+    assert_eq!(checked.code, 4, "{}", checked.output());
+    assert!(
+        checked
+            .stdout
+            .contains("journal: transaction 42 was interrupted: its 1 changes"),
+        "{}",
+        checked.output()
+    );
+    let problems = checked.stdout.lines().filter(|line| !line.starts_with('/'));
+    assert_eq!(problems.count(), 1, "{}", checked.output());
+    assert!(file.read() == image);
+    // Repairing undoes it on the device: the inode is back, and the commit word moved on.
+    let repaired = fsck(&["-y"], &file);
+    assert_eq!(repaired.code, 1, "{}", repaired.output());
+    let after = file.read();
+    let offset = ImageBuilder::open(clean.clone())
+        .unwrap()
+        .inode_offset(ino)
+        .unwrap();
+    assert_eq!(after[offset..offset + 256], clean[offset..offset + 256]);
+    assert_eq!(fsck(&["-n"], &file).code, 0);
+}
+
+#[test]
+fn a_committed_transaction_is_not_undone() {
+    let (builder, names) = populated();
+    let ino = ino(&names, "file");
+    let sb = *builder.superblock();
+    let mut image = interrupted_chmod(builder, ino);
+    // Transaction 42 committed: its record is stale, and the (torn) inode is what fsck sees.
+    let commit = sb.journal_commit_offset() as usize;
+    image[commit..commit + 8].copy_from_slice(&42u64.to_le_bytes());
+    let checked = fsck(&["-n"], &TempImage::with_bytes("committed", &image));
+    assert!(!checked.stdout.contains("journal"), "{}", checked.output());
+    assert!(
+        checked.stdout.contains("inode-checksum"),
+        "{}",
+        checked.output()
+    );
+}
+
+#[test]
+fn a_damaged_undo_record_is_discarded() {
+    use daxfs_tools::format::encode_journal_record;
+    let (builder, _) = populated();
+    let sb = *builder.superblock();
+    let mut image = builder.finish().unwrap();
+    let (records, _) = sb.journal_records();
+    // A record of the next transaction that would overwrite the superblock's checksummed part.
+    encode_journal_record(&mut image[records as usize..], 1, 0, &[0; 16]).unwrap();
+    assert_detected(image, "journal", Repair::Yes);
+}

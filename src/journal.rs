@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The undo journal: every metadata change of a system call is one transaction, which a power
+//! cut leaves either whole or undone.
+//!
+//! Persistent memory keeps an aligned 8-byte store whole across a power cut and nothing larger,
+//! while one system call rewrites inode records, directory entries, bitmap bytes and the orphan
+//! list's links. A transaction ([`Tx`]) writes them in place, but before it first changes a
+//! range it saves the range's old bytes in an undo record in the journal and fences. Committing
+//! is one 8-byte store of the transaction's number in the journal's commit word, between two
+//! fences. After a crash, mount walks the records of the transaction after the committed one,
+//! which are whole up to the first torn one (each was durable before its range changed), and
+//! writes the old bytes back newest first ([`recover`]); `fsck.daxfs` does the same.
+//!
+//! Not logged, because undoing the transaction makes them unreachable anyway: writes to blocks
+//! the transaction allocated (new extent chains, directory and symlink blocks, zeroed data).
+//! Blocks it frees are freed only at its end, so it never reuses one that its undo would make
+//! live again. File data (the partial block a truncate zeroes) is not metadata and not logged.
+//!
+//! One transaction runs at a time per mount. Lock order: the VFS locks (`i_rwsem`, the
+//! invalidate lock), then the journal, then an inode's on-disk lock, the orphan list and the
+//! allocator. No pin is waited for with the journal held: removals break layouts first.
+
+use core::cell::Cell;
+
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::{
+        Mutex,
+        MutexGuard, //
+    },
+};
+
+use crate::{
+    format,
+    meta::report_corruption,
+    sb_info::SbInfo,
+    vfs::{
+        NoFsScope,
+        Pmem, //
+    },
+};
+
+/// The ranges a transaction remembers having logged, to skip logging them again (any later
+/// change inside one is undone with it).
+const LOGGED_RANGES: usize = 8;
+
+/// What the journal keeps between transactions.
+struct JournalState {
+    /// The last committed (or undone) transaction.
+    committed: u64,
+    /// The old bytes of the range being logged.
+    old: KVec<u8>,
+    /// The record being written.
+    record: KVec<u8>,
+}
+
+/// The journal of one mount: where it is, and its lock, held by the running transaction.
+#[pin_data]
+pub(crate) struct Journal {
+    /// Device byte offset of the commit word.
+    commit_offset: u64,
+    /// Device byte offset and length of the record area.
+    records: (u64, u64),
+    #[pin]
+    state: Mutex<JournalState>,
+}
+
+impl Journal {
+    /// The journal of the file system `sb`, whose last transaction was `committed` (as
+    /// [`recover`] left it).
+    pub(crate) fn new(sb: &format::Superblock, committed: u64) -> impl PinInit<Self, Error> {
+        let (commit_offset, records) = (sb.journal_commit_offset(), sb.journal_records());
+        let old = KVec::from_elem(0u8, format::JOURNAL_RECORD_MAX_DATA, GFP_KERNEL);
+        let record = KVec::from_elem(
+            0u8,
+            format::journal_record_len(format::JOURNAL_RECORD_MAX_DATA),
+            GFP_KERNEL,
+        );
+        try_pin_init!(Self {
+            commit_offset,
+            records,
+            state <- new_mutex!(JournalState {
+                committed,
+                old: old?,
+                record: record?,
+            }),
+        }? Error)
+    }
+}
+
+/// Undoes on `pmem` the transaction a crash interrupted in the journal of `sb`, if any, and
+/// returns the last committed transaction. A record that points outside what a transaction
+/// writes is corruption: EUCLEAN, and nothing is written.
+pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock) -> Result<u64> {
+    let commit_offset = sb.journal_commit_offset();
+    let mut word = [0u8; 8];
+    pmem.read(commit_offset, &mut word)?;
+    let committed = u64::from_le_bytes(word);
+    let tx = committed.wrapping_add(1);
+    let (start, len) = sb.journal_records();
+    let mut area = KVVec::from_elem(0u8, usize::try_from(len)?, GFP_KERNEL)?;
+    pmem.read(start, &mut area)?;
+    let mut undo = KVec::new();
+    for record in format::JournalRecords::new(&area, tx) {
+        let old_len = record.old.len() as u64;
+        if let Err(e) = sb.check_undo_target(record.offset, old_len) {
+            report_corruption!(
+                "journal: record {} of transaction {tx} is damaged ({}); run fsck.daxfs\n",
+                undo.len(),
+                crate::meta::Why(e)
+            );
+            return Err(EUCLEAN);
+        }
+        undo.push((record.offset, record.old), GFP_KERNEL)?;
+    }
+    if undo.is_empty() {
+        return Ok(committed);
+    }
+    for &(offset, old) in undo.iter().rev() {
+        pmem.write(offset, old)?;
+    }
+    pmem.fence();
+    pmem.write_u64(commit_offset, tx)?;
+    pmem.fence();
+    pr_notice!(
+        "journal: undid the {} change(s) of transaction {tx}, interrupted by a crash\n",
+        undo.len()
+    );
+    Ok(tx)
+}
+
+/// A running transaction: the metadata writes of one system call, through its methods. It
+/// commits when dropped (or at [`Tx::commit`]).
+///
+/// Its state is in `Cell`s, taken out and put back, so that methods on a shared reference
+/// never panic (as a `RefCell` could).
+///
+/// # Invariants
+///
+/// `guard` is the journal's lock, held for the whole transaction, and `committed`, `old` and
+/// `record` stand for its state's fields until `Drop` puts them back; records of transaction
+/// `committed + 1` fill the record area up to `used`.
+pub(crate) struct Tx<'a> {
+    sbi: &'a SbInfo,
+    guard: MutexGuard<'a, JournalState>,
+    /// No allocation in the transaction recurses into reclaim, which could evict an inode and
+    /// so wait for the journal. Restored after the lock is released.
+    _nofs: NoFsScope,
+    committed: Cell<u64>,
+    old: Cell<KVec<u8>>,
+    record: Cell<KVec<u8>>,
+    /// Bytes of the record area in use.
+    used: Cell<u64>,
+    /// Whether a logged write happened, so that there is something to commit.
+    dirty: Cell<bool>,
+    /// The last ranges logged, as (offset, end), in a ring.
+    logged: Cell<[(u64, u64); LOGGED_RANGES]>,
+    logged_next: Cell<usize>,
+    /// Block runs allocated in this transaction, as (start, end).
+    fresh: Cell<KVec<(u64, u64)>>,
+    /// Block runs to free at the end, as (inode, start, length).
+    freed: Cell<KVec<(u64, u64, u64)>>,
+}
+
+impl SbInfo {
+    /// Starts a transaction, waiting for the running one to end.
+    pub(crate) fn begin(&self) -> Tx<'_> {
+        let mut guard = self.journal.state.lock();
+        let nofs = NoFsScope::enter();
+        let (committed, old, record) = (
+            guard.committed,
+            core::mem::take(&mut guard.old),
+            core::mem::take(&mut guard.record),
+        );
+        // INVARIANT: The lock is held; the state's fields are moved into the transaction.
+        Tx {
+            sbi: self,
+            guard,
+            _nofs: nofs,
+            committed: Cell::new(committed),
+            old: Cell::new(old),
+            record: Cell::new(record),
+            used: Cell::new(0),
+            dirty: Cell::new(false),
+            logged: Cell::new([(0, 0); LOGGED_RANGES]),
+            logged_next: Cell::new(0),
+            fresh: Cell::new(KVec::new()),
+            freed: Cell::new(KVec::new()),
+        }
+    }
+}
+
+impl<'a> Tx<'a> {
+    /// The per-mount state.
+    pub(crate) fn sbi(&self) -> &'a SbInfo {
+        self.sbi
+    }
+
+    /// The persistent memory, for reading.
+    pub(crate) fn pmem(&self) -> &'a Pmem {
+        &self.sbi.pmem
+    }
+
+    /// Writes `bytes` at device byte `offset`, logging the old bytes first.
+    pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result {
+        self.log(offset, bytes.len() as u64)?;
+        self.pmem().write(offset, bytes)
+    }
+
+    /// Stores `value` in the aligned word at device byte `offset`, logging the old one first.
+    pub(crate) fn write_u64(&self, offset: u64, value: u64) -> Result {
+        self.log(offset, 8)?;
+        self.pmem().write_u64(offset, value)
+    }
+
+    /// Zeroes `len` bytes at device byte `offset`, logging the old bytes first unless the
+    /// transaction allocated them.
+    pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
+        self.log(offset, len)?;
+        self.pmem().zero(offset, len)
+    }
+
+    /// Zeroes `len` bytes of file data at device byte `offset`, unlogged: file data is not
+    /// metadata, and its bytes beyond the size are never read.
+    pub(crate) fn zero_data(&self, offset: u64, len: u64) -> Result {
+        self.pmem().zero(offset, len)
+    }
+
+    /// Notes that the transaction allocated blocks `start..start + len`: writes to them need no
+    /// undo, since undoing the transaction frees them again.
+    pub(crate) fn allocated(&self, start: u64, len: u64) {
+        let mut fresh = self.fresh.take();
+        let end = start.saturating_add(len);
+        match fresh.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            // Without room the blocks are just logged when written.
+            _ => drop(fresh.push((start, end), GFP_KERNEL)),
+        }
+        self.fresh.set(fresh);
+    }
+
+    /// Frees `len` blocks from `start` of inode `ino` when the transaction ends, so that it
+    /// never hands them out again itself: its undo would make them live.
+    pub(crate) fn free_later(&self, ino: u64, start: u64, len: u64) -> Result {
+        let mut freed = self.freed.take();
+        let pushed = freed.push((ino, start, len), GFP_KERNEL);
+        self.freed.set(freed);
+        pushed.map_err(|_| ENOMEM)
+    }
+
+    /// Whether the bytes `offset..end` need no undo record: in blocks the transaction
+    /// allocated, or inside a range it logged.
+    fn covered(&self, offset: u64, end: u64) -> bool {
+        let block_size = format::BLOCK_SIZE_U64;
+        let (first, last) = (offset / block_size, end.div_ceil(block_size));
+        let fresh = self.fresh.take();
+        let in_fresh = fresh
+            .iter()
+            .any(|&(start, stop)| first >= start && last <= stop);
+        self.fresh.set(fresh);
+        in_fresh
+            || self
+                .logged
+                .get()
+                .iter()
+                .any(|&(start, stop)| offset >= start && end <= stop)
+    }
+
+    /// Saves the old bytes of `offset..offset + len` in undo records, durable before this
+    /// returns, unless they need none.
+    fn log(&self, offset: u64, len: u64) -> Result {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if len == 0 || self.covered(offset, end) {
+            return Ok(());
+        }
+        let (mut old, mut record) = (self.old.take(), self.record.take());
+        let logged = self.write_records(offset, end, &mut old, &mut record);
+        self.old.set(old);
+        self.record.set(record);
+        logged?;
+        self.pmem().fence();
+        self.dirty.set(true);
+        let mut ranges = self.logged.get();
+        let next = self.logged_next.get();
+        if let Some(range) = ranges.get_mut(next) {
+            *range = (offset, end);
+        }
+        self.logged.set(ranges);
+        self.logged_next.set((next + 1) % LOGGED_RANGES);
+        Ok(())
+    }
+
+    /// Writes the undo records of `offset..end`, through the buffers `old` and `record`.
+    fn write_records(&self, offset: u64, end: u64, old: &mut [u8], record: &mut [u8]) -> Result {
+        let pmem = self.pmem();
+        let (area_start, area_len) = self.sbi.journal.records;
+        let tx = self.committed.get().wrapping_add(1);
+        let mut at = offset;
+        while at < end {
+            // CAST: at most `JOURNAL_RECORD_MAX_DATA`, the length of `old`.
+            let chunk = (end - at).min(old.len() as u64) as usize;
+            let record_len = format::journal_record_len(chunk) as u64;
+            if self.used.get() + record_len > area_len {
+                report_corruption!(
+                    "journal full: a transaction needs more than {area_len} bytes of undo records\n"
+                );
+                return Err(ENOSPC);
+            }
+            let old = old.get_mut(..chunk).ok_or(EINVAL)?;
+            pmem.read(at, old)?;
+            let written = format::encode_journal_record(record, tx, at, old).map_err(|_| EINVAL)?;
+            pmem.write(
+                area_start + self.used.get(),
+                record.get(..written).ok_or(EINVAL)?,
+            )?;
+            self.used.set(self.used.get() + record_len);
+            at += chunk as u64;
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far durable and commits it: the commit word's one 8-byte
+    /// store between two fences. The next writes belong to a new transaction.
+    fn commit_written(&self) -> Result {
+        if !self.dirty.get() {
+            return Ok(());
+        }
+        let pmem = self.pmem();
+        let tx = self.committed.get().wrapping_add(1);
+        pmem.fence();
+        pmem.write_u64(self.sbi.journal.commit_offset, tx)?;
+        pmem.fence();
+        self.committed.set(tx);
+        self.used.set(0);
+        self.dirty.set(false);
+        self.logged.set([(0, 0); LOGGED_RANGES]);
+        let mut fresh = self.fresh.take();
+        fresh.clear();
+        self.fresh.set(fresh);
+        Ok(())
+    }
+
+    /// Commits what the transaction wrote so far if its records fill half the journal, for
+    /// operations on ranges that may be too fragmented for one transaction: the caller calls it
+    /// where the file system is consistent (a crash after it leaves that state).
+    pub(crate) fn commit_if_half_full(&self) -> Result {
+        if self.used.get() > self.sbi.journal.records.1 / 2 {
+            self.commit_written()?;
+        }
+        Ok(())
+    }
+
+    /// Frees the blocks the transaction let go of, then commits. A free that does not fit in
+    /// the journal any more is done in a transaction of its own after a commit: a crash in
+    /// between leaves blocks marked used that nothing references, never a block in use marked
+    /// free.
+    fn finish(&self) -> Result {
+        let freed = self.freed.take();
+        for &(ino, start, len) in freed.iter() {
+            match self.sbi.alloc.free_blocks_now(self, ino, start, len) {
+                Err(e) if e == ENOSPC && self.dirty.get() => {
+                    self.commit_written()?;
+                    self.sbi.alloc.free_blocks_now(self, ino, start, len)?;
+                }
+                other => other?,
+            }
+        }
+        self.commit_written()
+    }
+
+    /// Ends the transaction: frees what it let go of and commits.
+    pub(crate) fn commit(self) -> Result {
+        // `Drop` then finds nothing left to do.
+        self.finish()
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish() {
+            pr_err!("could not commit a transaction ({e:?}); run fsck.daxfs\n");
+        }
+        // Back to the journal's state, for the next transaction.
+        self.guard.committed = self.committed.get();
+        self.guard.old = self.old.take();
+        self.guard.record = self.record.take();
+    }
+}
