@@ -91,9 +91,9 @@ impl Journal {
 }
 
 /// Undoes on `pmem` the transaction a crash interrupted in the journal of `sb`, if any, and
-/// returns the last committed transaction. A record that points outside what a transaction
-/// writes is corruption: EUCLEAN, and nothing is written.
-pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock) -> Result<u64> {
+/// returns the last committed transaction, for a mount (`writable`: read-write). A record that
+/// points outside what a transaction writes is corruption: EUCLEAN, and nothing is written.
+pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> Result<u64> {
     let commit_offset = sb.journal_commit_offset();
     let mut word = [0u8; 8];
     pmem.read(commit_offset, &mut word)?;
@@ -115,19 +115,25 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock) -> Result<u64> {
         }
         undo.push((record.offset, record.old), GFP_KERNEL)?;
     }
-    if undo.is_empty() {
+    if undo.is_empty() && !writable {
         return Ok(committed);
     }
     for &(offset, old) in undo.iter().rev() {
         pmem.write(offset, old)?;
     }
+    // Transaction `tx` is over, undone or never begun. A read-write mount ends it even with
+    // nothing to undo: a crash may have left a torn first record of it and a whole second one
+    // (the records of one range are fenced together), which the next transaction of that
+    // number could otherwise pick up as its own.
     pmem.fence();
     pmem.write_u64(commit_offset, tx)?;
     pmem.fence();
-    pr_notice!(
-        "journal: undid the {} change(s) of transaction {tx}, interrupted by a crash\n",
-        undo.len()
-    );
+    if !undo.is_empty() {
+        pr_notice!(
+            "journal: undid the {} change(s) of transaction {tx}, interrupted by a crash\n",
+            undo.len()
+        );
+    }
     Ok(tx)
 }
 
@@ -189,6 +195,21 @@ impl SbInfo {
             fresh: Cell::new(KVec::new()),
             freed: Cell::new(KVec::new()),
         }
+    }
+}
+
+impl SbInfo {
+    /// Ends the transaction after the last committed one before the first transaction of a
+    /// remount read-write, as [`recover`] does at a read-write mount: a read-only mount starts
+    /// none and leaves the number as it found it.
+    pub(crate) fn end_interrupted_transaction(&self) -> Result {
+        let mut state = self.journal.state.lock();
+        let tx = state.committed.wrapping_add(1);
+        self.pmem.fence();
+        self.pmem.write_u64(self.journal.commit_offset, tx)?;
+        self.pmem.fence();
+        state.committed = tx;
+        Ok(())
     }
 }
 
@@ -358,16 +379,23 @@ impl<'a> Tx<'a> {
     /// free.
     fn finish(&self) -> Result {
         let freed = self.freed.take();
+        let mut result = Ok(());
         for &(ino, start, len) in freed.iter() {
-            match self.sbi.alloc.free_blocks_now(self, ino, start, len) {
-                Err(e) if e == ENOSPC && self.dirty.get() => {
-                    self.commit_written()?;
-                    self.sbi.alloc.free_blocks_now(self, ino, start, len)?;
-                }
-                other => other?,
+            result = match self.sbi.alloc.free_blocks_now(self, ino, start, len) {
+                Err(e) if e == ENOSPC && self.dirty.get() => self
+                    .commit_written()
+                    .and_then(|()| self.sbi.alloc.free_blocks_now(self, ino, start, len)),
+                other => other,
+            };
+            if result.is_err() {
+                // The rest leaks (fsck reclaims it); what was written is committed anyway.
+                break;
             }
         }
-        self.commit_written()
+        // Always committed, even after an error: records left behind would be undone with the
+        // next transaction, which reuses the number.
+        let committed = self.commit_written();
+        result.and(committed)
     }
 
     /// Ends the transaction: frees what it let go of and commits.

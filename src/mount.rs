@@ -103,7 +103,7 @@ impl vfs::FileSystem for Daxfs {
         }
         // Before anything is read: undo the transaction a crash interrupted, if any. It may
         // have changed `orphan_head`, the one superblock field a transaction writes.
-        let committed = journal::recover(&pmem, &disk).inspect_err(|_| {
+        let committed = journal::recover(&pmem, &disk, writable).inspect_err(|_| {
             fc.error(c"the journal is damaged; run fsck.daxfs");
         })?;
         pmem.read(0, &mut block)?;
@@ -178,6 +178,8 @@ impl vfs::FileSystem for Daxfs {
                 .orphan_head;
             *sbi.orphans.lock() = load_orphans(&sbi.pmem, &disk, fc)?;
             sbi.set_writable(true)?;
+            // As a read-write mount does (see `journal::recover`).
+            sbi.end_interrupted_transaction()?;
             reclaim_orphans(sb)?;
         }
         if read_only && writable {

@@ -201,7 +201,9 @@
 //! Recovery (every mount, and fsck first) walks the records of transaction `commit word + 1`
 //! from the start of the area up to the first one that is not whole or not of that
 //! transaction ([`JournalRecords`]), writes their old bytes back newest first, fences, and
-//! stores that number in the commit word. A record's range must be `orphan_head` or lie in the
+//! stores that number in the commit word; a read-write mount (or remount) stores it even when
+//! there was nothing to undo, since the records of one range are fenced together and a crash
+//! can leave a torn first record before a whole second one. A record's range must be `orphan_head` or lie in the
 //! bitmap, the inode table or the data area ([`Superblock::check_undo_target`]); any other
 //! makes the journal damaged. Writes to blocks the transaction allocated need no records (its
 //! undo frees them), and it frees blocks only at its end, so it never reuses one that its undo
