@@ -151,7 +151,7 @@ impl vfs::FileSystem for Daxfs {
 
     /// Applies a remount. The DAX mode of a mounted file system cannot change. Read-write to
     /// read-only writes the counters and the clean state (the VFS has synced everything first,
-    /// and daxfs writes metadata synchronously); read-only to read-write checks that this daxfs
+    /// pending times through `write_inode`, and daxfs writes all other metadata synchronously); read-only to read-write checks that this daxfs
     /// may write the image and marks it dirty first, as a read-write mount does.
     fn reconfigure(
         sb: &SuperBlock<Daxfs>,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Inodes with embedded private data: instantiation (`iget`, [`NewInode`]), the attributes the
-//! VFS holds, `setattr`, `dirty_inode` and eviction, and the inode operations of files that are
+//! VFS holds, `setattr`, `write_inode` and eviction, and the inode operations of files that are
 //! not directories. The slab cache is in [`cache`]; directories are in [`super::dir`].
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
