@@ -358,6 +358,17 @@ fn check_recovered<D: BlockDevice>(
         };
         checker.report(ProblemKind::Journal, true, message)?;
     }
+    // The geometry was valid before the undo; only the head it restored can be out of range.
+    // Cut the list here, since a run that finds no root never reaches the orphan pass.
+    let head = checker.sb.orphan_head;
+    if head != 0 && !checker.sb.is_valid_ino(head) {
+        checker.report(
+            ProblemKind::OrphanList,
+            true,
+            format!("the orphan list's head, inode {head}, is out of range; emptying the list"),
+        )?;
+        checker.set_next_orphan(None, 0)?;
+    }
     checker.run()?;
     Ok(checker.outcome)
 }
@@ -648,10 +659,26 @@ impl<D: BlockDevice> Checker<'_, D> {
     fn run(&mut self) -> Result<()> {
         self.progress("pass 1: inodes and extents")?;
         self.check_inodes()?;
-        if !self.inodes.contains_key(&self.sb.root_ino) {
-            // Without a root nothing is reachable: stop rather than free everything.
-            return Ok(());
+        // Without a root nothing is reachable: stop rather than free everything.
+        if self.inodes.contains_key(&self.sb.root_ino) {
+            self.run_rooted()?;
         }
+        if self.sb_changed && self.options.repair {
+            let mut block: Block = [0; BLOCK_SIZE];
+            self.sb.encode(&mut block);
+            self.dev.write_block(0, &block)?;
+        }
+        if self.options.repair {
+            self.dev.sync()?;
+        }
+        self.outcome.inode_count = self.sb.inode_count;
+        self.outcome.inodes_used = self.inodes.len() as u64;
+        self.outcome.total_blocks = self.sb.total_blocks;
+        Ok(())
+    }
+
+    /// The passes after the first, for a file system whose root is usable.
+    fn run_rooted(&mut self) -> Result<()> {
         self.progress("pass 2: block ownership")?;
         self.check_ownership()?;
         self.progress("pass 3: directory tree")?;
@@ -665,19 +692,7 @@ impl<D: BlockDevice> Checker<'_, D> {
         self.progress("pass 7: bitmap and counters")?;
         self.check_bitmap()?;
         self.check_counters()?;
-        self.check_state()?;
-        if self.sb_changed && self.options.repair {
-            let mut block: Block = [0; BLOCK_SIZE];
-            self.sb.encode(&mut block);
-            self.dev.write_block(0, &block)?;
-        }
-        if self.options.repair {
-            self.dev.sync()?;
-        }
-        self.outcome.inode_count = self.sb.inode_count;
-        self.outcome.inodes_used = self.inodes.len() as u64;
-        self.outcome.total_blocks = self.sb.total_blocks;
-        Ok(())
+        self.check_state()
     }
 
     /// Pass 1: decodes and validates every inode and loads its extent map.

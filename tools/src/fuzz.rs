@@ -20,12 +20,15 @@ use crate::builder::ImageBuilder;
 use crate::device::BlockDevice;
 use crate::format::crc32c;
 use crate::format::dirent_off;
+use crate::format::encode_journal_record;
 use crate::format::extent_block_off;
 use crate::format::extent_off;
 use crate::format::inode_off;
+use crate::format::journal_record_len;
 use crate::format::sb_off;
 use crate::format::DirEntry;
 use crate::format::FileType;
+use crate::format::JournalRecords;
 use crate::format::Superblock;
 use crate::format::BITS_PER_BITMAP_BLOCK;
 use crate::format::BLOCK_SIZE;
@@ -45,6 +48,7 @@ use crate::format::EXTENT_SIZE;
 use crate::format::INLINE_AREA_SIZE;
 use crate::format::INLINE_EXTENTS;
 use crate::format::INODE_SIZE;
+use crate::format::JOURNAL_RECORD_MAX_DATA;
 use crate::format::MAX_FILE_BLOCKS;
 use crate::format::MAX_FILE_SIZE;
 use crate::format::MAX_NAME_LEN;
@@ -692,6 +696,9 @@ enum Class {
     SymlinkBlock,
     /// A raw byte, checksums left stale.
     RawByte,
+    /// The undo journal: its commit word, or a record of the interrupted transaction (which
+    /// mount and fsck apply before anything else reads the image).
+    Journal,
 }
 
 /// The classes with their weights.
@@ -708,6 +715,7 @@ const CLASSES: &[(Class, u64)] = &[
     (Class::OrphanList, 6),
     (Class::SymlinkBlock, 2),
     (Class::RawByte, 6),
+    (Class::Journal, 8),
 ];
 
 /// Reads the `width`-byte little-endian field at byte `at`.
@@ -810,6 +818,7 @@ impl<'a> Mutator<'a> {
             Class::OrphanList => self.orphan_list(),
             Class::SymlinkBlock => self.symlink_block(),
             Class::RawByte => self.raw_byte(),
+            Class::Journal => self.journal(),
         }
     }
 
@@ -1490,6 +1499,218 @@ impl<'a> Mutator<'a> {
         self.image[at] = new;
         format!("raw byte {at:#x} ({what}) {old:#04x} -> {new:#04x} (not resealed)")
     }
+
+    /// The journal: its commit word changed, or one more record of the transaction that mount
+    /// and fsck take as interrupted, appended after those earlier mutations of this seed wrote.
+    /// A record is whole (CRC32C resealed) and aims at metadata it may restore with changed
+    /// bytes, or aims where a transaction never writes; or it is torn, or of another transaction.
+    fn journal(&mut self) -> String {
+        let sb = self.targets.superblock;
+        let commit_at = sb.journal_commit_offset() as usize;
+        let committed = get(self.image, commit_at, 8);
+        if self.rng.chance(1, 6) {
+            let random = self.rng.next();
+            let new = self.rng.pick(&[
+                committed.wrapping_sub(1),
+                committed.wrapping_add(1),
+                u64::MAX,
+                1 << 63,
+                random,
+            ]);
+            let new = if new == committed { !committed } else { new };
+            put(self.image, commit_at, 8, new);
+            return format!("journal commit word {committed} -> {new}");
+        }
+        let tx = committed.wrapping_add(1);
+        let (area_start, area_len) = sb.journal_records();
+        let area = area_start as usize..(area_start + area_len) as usize;
+        let (index, used) = JournalRecords::new(&self.image[area.clone()], tx).fold(
+            (0, 0),
+            |(count, _), record| {
+                (
+                    count + 1,
+                    record.position + journal_record_len(record.old.len()),
+                )
+            },
+        );
+        let (offset, old, what) = self.undo_target();
+        let mut record = vec![0; journal_record_len(old.len())];
+        if encode_journal_record(&mut record, tx, offset, &old).is_err() {
+            return format!("journal record not made ({what})");
+        }
+        let how = match self.rng.below(10) {
+            0 => {
+                let at = self.rng.index(record.len());
+                record[at] ^= 1 << self.rng.below(8);
+                format!(", torn (bit flipped at byte {at})")
+            }
+            1 => {
+                let other = self.rng.pick(&[committed, tx.wrapping_add(1)]);
+                put(&mut record, 0, 8, other);
+                format!(", of transaction {other}")
+            }
+            _ => String::new(),
+        };
+        let at = area.start + used;
+        if at + record.len() > area.end {
+            return format!("journal record not written: the record area is full ({what})");
+        }
+        self.image[at..at + record.len()].copy_from_slice(&record);
+        format!(
+            "journal record {index} of transaction {tx}: {} bytes at {offset:#x} ({what}){how}",
+            old.len()
+        )
+    }
+
+    /// [`Self::set_field`] on a copy of a record, `bytes`, rather than on the image.
+    fn set_field_in(&mut self, bytes: &mut [u8], field: Field) -> String {
+        let mut inner = Mutator {
+            targets: self.targets,
+            image: bytes,
+            rng: self.rng.clone(),
+        };
+        let change = inner.set_field(0, field);
+        self.rng = inner.rng;
+        change
+    }
+
+    /// The bytes of the image at device byte `offset`, `len` of them; zeros past its end.
+    fn bytes_at(&self, offset: u64, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0; len];
+        if let Ok(start) = usize::try_from(offset) {
+            let available = self.image.len().saturating_sub(start).min(len);
+            if available > 0 {
+                bytes[..available].copy_from_slice(&self.image[start..start + available]);
+            }
+        }
+        bytes
+    }
+
+    /// Where a crafted undo record aims, the old bytes it restores there, and what it is: mostly
+    /// metadata a transaction writes, with changed bytes; sometimes a range no transaction
+    /// writes, which recovery must refuse.
+    fn undo_target(&mut self) -> (u64, Vec<u8>, String) {
+        let targets = self.targets;
+        let sb = targets.superblock;
+        let block_bytes = |block: u64| block * BLOCK_SIZE_U64;
+        match self.rng.below(11) {
+            0..=2 => {
+                // An inode slot with one field changed, usually resealed.
+                let target = self.pick_inode();
+                let mut slot = self.bytes_at(target.offset as u64, INODE_SIZE);
+                let field = self.pick_field(INODE_FIELDS);
+                let change = self.set_field_in(&mut slot, field);
+                let sealed = self.rng.chance(3, 4);
+                if sealed {
+                    reseal_inode(&mut slot, 0);
+                }
+                let how = if sealed { "resealed" } else { "not resealed" };
+                (
+                    target.offset as u64,
+                    slot,
+                    format!("inode {} {change}, {how}", target.ino),
+                )
+            }
+            3 => {
+                // Another in-use inode's slot: two inodes with the same extents.
+                let target = self.pick_inode();
+                let source = self.pick_inode();
+                let mut slot = self.bytes_at(source.offset as u64, INODE_SIZE);
+                if self.rng.chance(1, 2) {
+                    // Resealed, so that only the duplicate is wrong.
+                    reseal_inode(&mut slot, 0);
+                }
+                (
+                    target.offset as u64,
+                    slot,
+                    format!("inode {} <- copy of inode {}", target.ino, source.ino),
+                )
+            }
+            4 => {
+                let start = block_bytes(self.rng.pick(&targets.bitmap_blocks));
+                let len = self.rng.pick(&[1, 8, 64, BLOCK_SIZE]);
+                let offset = start + self.rng.below((BLOCK_SIZE - len) as u64 + 1);
+                let random = self.rng.next() as u8;
+                let fill = self.rng.pick(&[0, 0xff, random]);
+                (
+                    offset,
+                    vec![fill; len],
+                    format!("bitmap bytes set to {fill:#04x}"),
+                )
+            }
+            5 => {
+                let ino = self.ino_value();
+                (
+                    ORPHAN_HEAD_OFFSET as u64,
+                    ino.to_le_bytes().to_vec(),
+                    format!("orphan_head <- {ino}"),
+                )
+            }
+            6 => {
+                let owned = self.rng.pick(&targets.directory_blocks);
+                let slot = self.rng.index(DIRENTS_PER_BLOCK);
+                let offset = block_bytes(owned.block) + (slot * DIRENT_SIZE) as u64;
+                let mut entry = self.bytes_at(offset, DIRENT_SIZE);
+                let change = self.set_field_in(&mut entry, DIRENT_INO);
+                (
+                    offset,
+                    entry,
+                    format!(
+                        "directory {} block {} slot {slot} {change}",
+                        owned.owner, owned.block
+                    ),
+                )
+            }
+            7 => {
+                let owned = self.rng.pick(&targets.overflow_blocks);
+                let offset = block_bytes(owned.block);
+                let mut header = self.bytes_at(offset, BLOCK_SIZE);
+                let field = self.pick_field(EXTENT_BLOCK_FIELDS);
+                let change = self.set_field_in(&mut header, field);
+                reseal_extent_block(&mut header, 0);
+                (
+                    offset,
+                    header,
+                    format!("overflow block {} {change}, resealed", owned.block),
+                )
+            }
+            8 => {
+                // The largest record, across two blocks of file data: restores what is there.
+                let block = self.rng.pick(&targets.data_blocks).block;
+                let offset = block_bytes(block) + BLOCK_SIZE_U64 / 2;
+                let bytes = self.bytes_at(offset, JOURNAL_RECORD_MAX_DATA);
+                (
+                    offset,
+                    bytes,
+                    format!("4096 bytes from the middle of block {block}"),
+                )
+            }
+            _ => {
+                // Where no transaction writes.
+                let journal = sb.journal_commit_offset();
+                let journal_end = block_bytes(sb.journal_start + sb.journal_blocks);
+                let device_end = block_bytes(sb.total_blocks);
+                let (offset, what) = self.rng.pick(&[
+                    (0, "the superblock's magic"),
+                    (ORPHAN_HEAD_OFFSET as u64 - 4, "across orphan_head's start"),
+                    (ORPHAN_HEAD_OFFSET as u64 + 4, "across orphan_head's end"),
+                    (journal, "the commit word"),
+                    (journal - 4, "across the journal's start"),
+                    (journal + BLOCK_SIZE_U64, "the record area"),
+                    (journal_end - 4, "across the journal's end"),
+                    (device_end - 4, "across the device's end"),
+                    (device_end, "past the device's end"),
+                    (u64::MAX - 3, "where offset + length overflows"),
+                ]);
+                let bytes = vec![self.rng.next() as u8; 8];
+                (
+                    offset,
+                    bytes,
+                    format!("{what}, never written by a transaction"),
+                )
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1603,6 +1824,10 @@ mod tests {
             "orphan list:",
             "symlink block",
             "raw byte",
+            "journal commit word",
+            "journal record",
+            ", torn",
+            "never written by a transaction",
         ] {
             assert!(
                 lines.iter().any(|line| line.contains(needle)),
