@@ -12,6 +12,8 @@
 #                   (FUZZ_IMAGES=10000, FUZZ_FIRST=1); see README.md
 #   make crashtest  crash states of recorded workloads checked with fsck -n
 #                   (CRASH_WORKLOADS, CRASH_SUBSETS=64, CRASH_SEED=1); see README.md
+#   make fstests    fstests in the VM on daxfs, then ext4 -o dax as the control, perf kernel
+#                   (FSTESTS=quick, FSTESTS_FS="daxfs ext4", FSTESTS_OUT=dir to resume); see README.md
 
 FLAVOUR ?= debug
 BUILD := build/$(FLAVOUR)
@@ -22,7 +24,7 @@ MODULE_FLAGS := LLVM=$(LLVM_SUFFIX) W=e $(if $(filter 1,$(CLIPPY)),CLIPPY=1)
 # The kernel tree: KDIR if given, else the cached build of FLAVOUR (built on first use).
 kdir = $${KDIR:-$$(scripts/build-kernel.sh $(FLAVOUR))}
 
-.PHONY: all module setup kernel rootfs check bench fuzz crashtest run fmt fmtcheck clean
+.PHONY: all module tools setup kernel rootfs check bench fuzz crashtest fstests run fmt fmtcheck clean
 
 all: module
 
@@ -42,6 +44,11 @@ module: setup
 	$(MAKE) --no-print-directory -C "$$k" M=$(CURDIR)/tests/pin MO=$(CURDIR)/$(BUILD)/pin $(MODULE_FLAGS) modules
 	@echo "built $(BUILD)/daxfs.ko and the test module $(BUILD)/pin/daxfs_pin.ko"
 
+# The userspace tools (mkfs.daxfs, fsck.daxfs, daxfs-edit), which the guest links from
+# target/release.
+tools: setup
+	@PATH="$$HOME/.cargo/bin:$$PATH" cargo build --release --locked --bins
+
 fmt:
 	@rustfmt --edition 2021 src/daxfs_main.rs tests/pin/daxfs_pin.rs
 
@@ -60,10 +67,15 @@ fuzz: setup
 crashtest: setup
 	@scripts/crashtest.sh
 
-# The console (kernel log and the command's output) goes to the terminal.
-run: module rootfs
+fstests: setup
+	@scripts/fstests.sh
+
+# The console (kernel log and the command's output) goes to the terminal. CMD reaches the
+# guest's bash verbatim: `$(value CMD)` is not expanded by make, so `$HOME` stays `$HOME`.
+run: module rootfs tools
 	@VM_VERBOSE=1 qemu/run-vm.sh --flavour $(FLAVOUR) $(if $(KDIR),--kernel $(KDIR)) --module $(BUILD)/daxfs.ko \
-		$(if $(PMEM_DIR),--pmem-dir $(PMEM_DIR)) $(if $(CMD),-- bash -c '$(subst ','\'',$(CMD))')
+		$(if $(PMEM_DIR),--pmem-dir $(PMEM_DIR)) \
+		$(if $(value CMD),-- bash -c '$(subst ','\'',$(value CMD))')
 
 clean:
 	rm -rf build

@@ -202,6 +202,21 @@ void daxfs_inode_unlock_shared(struct inode *inode)
 	inode_unlock_shared(inode);
 }
 
+bool daxfs_inode_trylock(struct inode *inode)
+{
+	return inode_trylock(inode);
+}
+
+bool daxfs_inode_trylock_shared(struct inode *inode)
+{
+	return inode_trylock_shared(inode);
+}
+
+ssize_t daxfs_generic_write_sync(struct kiocb *iocb, ssize_t count)
+{
+	return generic_write_sync(iocb, count);
+}
+
 /* S_DAX is decided here, when the inode is instantiated, and never changed. */
 void daxfs_set_dax(struct inode *inode)
 {

@@ -37,6 +37,20 @@ enum daxfs_fop_flags {
 	DAXFS_FOP_DAX_FILE = FOP_MMAP_SYNC,
 };
 
+/*
+ * file::f_mode bits an open regular (DAX) file gets: O_DIRECT is accepted
+ * (DAX reads and writes bypass any cache anyway, as on ext4 and XFS), and
+ * RWF_NOWAIT / IOCB_NOWAIT are honoured. Casts too, as above.
+ */
+enum daxfs_fmode_flags {
+	DAXFS_FMODE_DAX_FILE = FMODE_NOWAIT | FMODE_CAN_ODIRECT,
+};
+
+/* kiocb::ki_flags bits daxfs tests (casts of RWF_* in the kernel headers). */
+enum daxfs_iocb_flags {
+	DAXFS_IOCB_NOWAIT = IOCB_NOWAIT,
+};
+
 /* fallocate(2) modes (uapi macros, which bindgen skips in kernel headers). */
 enum daxfs_falloc_mode {
 	DAXFS_FALLOC_KEEP_SIZE = FALLOC_FL_KEEP_SIZE,
@@ -81,6 +95,9 @@ loff_t daxfs_i_size_read(const struct inode *inode);
 void daxfs_inode_lock(struct inode *inode);
 void daxfs_inode_unlock(struct inode *inode);
 void daxfs_inode_lock_shared(struct inode *inode);
+bool daxfs_inode_trylock(struct inode *inode);
+bool daxfs_inode_trylock_shared(struct inode *inode);
+ssize_t daxfs_generic_write_sync(struct kiocb *iocb, ssize_t count);
 void daxfs_inode_unlock_shared(struct inode *inode);
 void daxfs_set_dax(struct inode *inode);
 

@@ -44,6 +44,7 @@ host_test host-unit-tests cargo test --workspace --locked
 host_test host-clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 host_test host-rustfmt cargo fmt --all --check
 host_test tools-build cargo build --release --locked --bins
+host_test make-run-recipe bash tests/host/make-run.sh
 
 host_test rustfmt rustfmt --edition 2021 --check src/daxfs_main.rs tests/pin/daxfs_pin.rs
 host_test module-build-clippy make --no-print-directory module KDIR="$kdir" FLAVOUR=debug CLIPPY=1

@@ -27,7 +27,8 @@ use crate::{
     format,
     inode::{
         take_attrs,
-        Inode, //
+        Inode,
+        InvalidateLock, //
     },
     journal::Tx,
     meta::blocks_to_bytes,
@@ -80,6 +81,19 @@ fn lookup(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<B
         device_block: None,
         new: false,
     })
+}
+
+/// Whether the blocks `first..end` of `disk` (inode `ino`) have a hole.
+fn has_hole(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<bool> {
+    let map = ExtentMap::load(inode.super_block().data(), inode.ino(), disk)?;
+    let mut block = first;
+    while block < end {
+        match map.find(block) {
+            Some(e) => block = e.logical_end().ok_or(EUCLEAN)?,
+            None => return Ok(true),
+        }
+    }
+    Ok(false)
 }
 
 /// Maps the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) from `first` on,
@@ -140,10 +154,14 @@ fn allocate_at(
 }
 
 /// Allocates zeroed blocks for the holes of bytes `offset..end` of `inode` (its on-disk inode
-/// `disk`, locked), in `tx`.
+/// `disk`, locked), in `tx`. The caller holds the invalidate lock, `invalidate`, since before
+/// it looked for the holes: read faults may have mapped the zero page over them, which is
+/// dropped here so that the next access maps the new blocks (and sees what is written to
+/// them).
 pub(crate) fn allocate_range(
     tx: &Tx<'_>,
     inode: &Inode,
+    invalidate: &InvalidateLock<'_>,
     disk: &mut format::Inode,
     offset: u64,
     end: u64,
@@ -154,6 +172,10 @@ pub(crate) fn allocate_range(
     let (mut block, end_block) = block_range(offset, end - offset, true)?;
     while block < end_block {
         let map = allocate_at(tx, inode, disk, block, end_block)?;
+        if map.new {
+            let start = blocks_to_bytes(map.file_block);
+            invalidate.forget_holes(start, start + blocks_to_bytes(map.blocks) - 1);
+        }
         block = map.file_block + map.blocks;
         // A range too fragmented for one transaction goes in consistent pieces.
         tx.commit_if_half_full()?;
@@ -206,11 +228,33 @@ impl vfs::iomap::Operations<Daxfs> for IomapOps {
 pub(crate) struct FileOps;
 
 impl vfs::file::Operations<Daxfs> for FileOps {
-    fn begin_write(inode: &Inode, pos: u64, end: u64) -> Result {
+    fn begin_write(inode: &Inode, pos: u64, end: u64, nowait: bool) -> Result {
+        let (first, end_block) = block_range(pos, end - pos, true)?;
+        // `i_rwsem` keeps truncation out, so holes seen now can only fill (by write faults).
+        let (holes, grows) = {
+            let disk = inode.data().disk.lock();
+            (has_hole(inode, &disk, first, end_block)?, end > disk.size)
+        };
+        if !holes && !grows {
+            return Ok(());
+        }
+        if nowait {
+            return Err(EAGAIN);
+        }
+        let invalidate = holes.then(|| inode.invalidate_lock());
         let tx = inode.super_block().data().begin();
         let mut disk = inode.data().disk.lock();
-        match allocate_range(&tx, inode, &mut disk, pos, end) {
-            Ok(()) if end > disk.size => store_size(&tx, inode, &mut disk, end, false)?,
+        if pos > disk.size {
+            // What a mapping wrote past the end of file, in its last page, must not reappear
+            // inside the file.
+            truncate::zero_block_tail(&tx, inode.ino(), &disk, disk.size)?;
+        }
+        let allocated = match &invalidate {
+            Some(invalidate) => allocate_range(&tx, inode, invalidate, &mut disk, pos, end),
+            None => Ok(()),
+        };
+        match allocated {
+            Ok(()) if grows => store_size(&tx, inode, &mut disk, end, false)?,
             Ok(()) => {}
             // Out of space part of the way: the write copies what fits, and `end_write`
             // records the size it reached.
@@ -244,9 +288,10 @@ impl vfs::file::Operations<Daxfs> for FileOps {
         }
         match mode {
             Fallocate::Allocate { keep_size } => {
+                let invalidate = inode.invalidate_lock();
                 let tx = inode.super_block().data().begin();
                 let mut disk = inode.data().disk.lock();
-                allocate(&tx, inode, &mut disk, offset, end, keep_size)?;
+                allocate(&tx, inode, &invalidate, &mut disk, offset, end, keep_size)?;
                 drop(disk);
                 tx.commit()
             }
@@ -261,18 +306,22 @@ impl vfs::file::Operations<Daxfs> for FileOps {
 }
 
 /// Allocates zeroed blocks for the holes of `offset..end` of `inode` (its on-disk inode `disk`,
-/// locked) and, unless `keep_size`, grows the file to `end`, in `tx`. Allocation only fills
-/// holes, so no mapping or pin is affected.
+/// locked) and, unless `keep_size`, grows the file to `end`, in `tx`, with the invalidate lock
+/// `invalidate` held (see [`allocate_range`]). Allocation only fills holes, so no pinned block
+/// is affected.
 pub(crate) fn allocate(
     tx: &Tx<'_>,
     inode: &Inode,
+    invalidate: &InvalidateLock<'_>,
     disk: &mut format::Inode,
     offset: u64,
     end: u64,
     keep_size: bool,
 ) -> Result {
-    allocate_range(tx, inode, disk, offset, end)?;
+    allocate_range(tx, inode, invalidate, disk, offset, end)?;
     if !keep_size && end > disk.size {
+        // What a mapping wrote past the end of file, in its last page, must not reappear.
+        truncate::zero_block_tail(tx, inode.ino(), disk, disk.size)?;
         store_size(tx, inode, disk, end, true)?;
     } else {
         take_attrs(inode, disk);

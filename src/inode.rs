@@ -50,6 +50,9 @@ pub(crate) struct InodeInfo {
 /// A daxfs VFS inode.
 pub(crate) type Inode = vfs::Inode<Daxfs>;
 
+/// The invalidate lock of a daxfs inode, held exclusively.
+pub(crate) type InvalidateLock<'a> = vfs::InvalidateExclusive<'a, Daxfs>;
+
 /// The current time as an on-disk timestamp.
 pub(crate) fn now() -> format::Timestamp {
     let (sec, nsec) = vfs::now();

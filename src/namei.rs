@@ -10,8 +10,11 @@
 //! - link: the raised link count, then the entry;
 //! - unlink, rmdir: the entry goes first, then the link count drops; an inode without links
 //!   joins the orphan list ([`crate::orphan`]) and is released when its last user closes it;
-//! - rename: the new name first (replacing a target's entry in place), then the old name goes,
-//!   then link counts and the moved directory's parent.
+//! - rename: the new name first (replacing a target's entry in place), then the old name goes
+//!   (or, with `RENAME_WHITEOUT`, names a whiteout inode made first), then link counts and the
+//!   moved directory's parent;
+//! - exchange (`RENAME_EXCHANGE`): both entries are rewritten in place, then the directories'
+//!   link counts and the moved directories' parents.
 
 use kernel::prelude::*;
 
@@ -78,13 +81,19 @@ fn check_subdir_links(dir: &Inode, disk: &format::Inode, links: u32) -> Result {
     Ok(())
 }
 
-/// Removes `name` from `dir`, which must name `inode`, and changes the link count of `dir` by
-/// `parent_links` (-1 when a subdirectory goes); returns nothing else to do for the caller but
-/// drop the link.
-fn remove_name(tx: &Tx<'_>, dir: &Inode, name: &[u8], inode: &Inode, parent_links: i32) -> Result {
-    let mut dir_disk = dir.data().disk.lock();
-    check_subdir_links(dir, &dir_disk, parent_links.unsigned_abs())?;
-    let found = dir::find(dir, &dir_disk, name)?.ok_or(ENOENT)?;
+/// Checks that the directory `dir` (on disk `disk`) may gain `links` links (positive: a
+/// subdirectory moves in) or lose them (negative, see [`check_subdir_links`]).
+fn check_link_change(dir: &Inode, disk: &format::Inode, links: i32) -> Result {
+    if links > 0 && disk.nlink.saturating_add(links.unsigned_abs()) > format::MAX_LINKS {
+        return Err(EMLINK);
+    }
+    check_subdir_links(dir, disk, links.min(0).unsigned_abs())
+}
+
+/// The slot of the entry `name` of `dir` (on disk `disk`), which the VFS says names `inode`:
+/// `ENOENT` if there is none, `EUCLEAN` if it names another inode.
+fn slot_of(dir: &Inode, disk: &format::Inode, name: &[u8], inode: &Inode) -> Result<u64> {
+    let found = dir::find(dir, disk, name)?.ok_or(ENOENT)?;
     if found.ino != inode.ino() {
         report_corruption!(
             "entry of directory {} does not name inode {}; run fsck.daxfs\n",
@@ -93,7 +102,27 @@ fn remove_name(tx: &Tx<'_>, dir: &Inode, name: &[u8], inode: &Inode, parent_link
         );
         return Err(EUCLEAN);
     }
-    dir::remove_entry(tx, dir, &dir_disk, found.slot, name)?;
+    Ok(found.slot)
+}
+
+/// Removes `name` from `dir`, which must name `inode`, and changes the link count of `dir` by
+/// `parent_links` (-1 when a subdirectory goes); returns nothing else to do for the caller but
+/// drop the link. With `replacement`, the entry names that inode instead of going.
+fn remove_name(
+    tx: &Tx<'_>,
+    dir: &Inode,
+    name: &[u8],
+    inode: &Inode,
+    parent_links: i32,
+    replacement: Option<&format::DirEntry>,
+) -> Result {
+    let mut dir_disk = dir.data().disk.lock();
+    check_subdir_links(dir, &dir_disk, parent_links.unsigned_abs())?;
+    let slot = slot_of(dir, &dir_disk, name, inode)?;
+    match replacement {
+        Some(entry) => dir::replace_entry(tx, dir.ino(), &dir_disk, slot, entry)?,
+        None => dir::remove_entry(tx, dir, &dir_disk, slot, name)?,
+    }
     let t = now();
     dir_disk.mtime = t;
     dir_disk.ctime = t;
@@ -114,6 +143,42 @@ fn drop_links(tx: &Tx<'_>, inode: &Inode, nlink: impl FnOnce(u32) -> u32) -> Res
         return Ok(());
     }
     store(tx, inode, &disk)
+}
+
+/// The on-disk inode of `node`, new in the directory `dir` (on disk `dir_disk`) at time `t`:
+/// owner, mode, links and times; a special file's device number. The caller adds the rest of
+/// a symlink.
+fn new_inode(
+    dir: &Inode,
+    dir_disk: &format::Inode,
+    node: &NewNode<'_>,
+    t: format::Timestamp,
+) -> format::Inode {
+    let is_dir = matches!(node.kind, NodeKind::Directory);
+    // A set-group-ID directory passes its group on, and the bit to subdirectories.
+    let (mut mode, mut gid) = (node.mode, node.gid);
+    if dir_disk.mode & format::S_ISGID != 0 {
+        gid = dir_disk.gid;
+        if is_dir {
+            mode |= format::S_ISGID;
+        }
+    }
+    format::Inode {
+        mode,
+        uid: node.uid,
+        gid,
+        nlink: if is_dir { 2 } else { 1 },
+        atime: t,
+        mtime: t,
+        ctime: t,
+        btime: t,
+        parent: if is_dir { dir.ino() } else { 0 },
+        rdev: match node.kind {
+            NodeKind::Special(rdev) => rdev,
+            _ => 0,
+        },
+        ..format::Inode::FREE
+    }
 }
 
 /// Whether the directory `inode` has no entries.
@@ -155,26 +220,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         if is_dir && dir_disk.nlink >= format::MAX_LINKS {
             return Err(EMLINK);
         }
-        // A set-group-ID directory passes its group on, and the bit to subdirectories.
-        let (mut mode, mut gid) = (node.mode, node.gid);
-        if dir_disk.mode & format::S_ISGID != 0 {
-            gid = dir_disk.gid;
-            if is_dir {
-                mode |= format::S_ISGID;
-            }
-        }
-        let mut new = format::Inode {
-            mode,
-            uid: node.uid,
-            gid,
-            nlink: if is_dir { 2 } else { 1 },
-            atime: t,
-            mtime: t,
-            ctime: t,
-            btime: t,
-            parent: if is_dir { dir.ino() } else { 0 },
-            ..format::Inode::FREE
-        };
+        let mut new = new_inode(dir, &dir_disk, &node, t);
         let mut target_block = None;
         match node.kind {
             NodeKind::Symlink(target) if target.len() > format::MAX_SYMLINK_LEN => {
@@ -200,8 +246,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                 )
                 .map_err(|_| EINVAL)?;
             }
-            NodeKind::Special(rdev) => new.rdev = rdev,
-            NodeKind::Regular | NodeKind::Directory => {}
+            NodeKind::Special(_) | NodeKind::Regular | NodeKind::Directory => {}
         }
         let undo_target = || target_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&tx, 0, b, 1));
         let ino = match sbi.alloc.alloc_inode(&tx, &mut new) {
@@ -268,7 +313,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
     /// Removes the entry `name` of the non-directory `inode` from `dir`.
     fn unlink(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
         let tx = dir.super_block().data().begin();
-        remove_name(&tx, dir, name, inode, 0)?;
+        remove_name(&tx, dir, name, inode, 0, None)?;
         drop_links(&tx, inode, |n| n.saturating_sub(1))?;
         tx.commit()
     }
@@ -279,12 +324,13 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         if !dir_is_empty(inode)? {
             return Err(ENOTEMPTY);
         }
-        remove_name(&tx, dir, name, inode, -1)?;
+        remove_name(&tx, dir, name, inode, -1, None)?;
         drop_links(&tx, inode, |_| 0)?;
         tx.commit()
     }
 
-    /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`.
+    /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`;
+    /// with `whiteout`, a new whiteout inode takes the old name.
     fn rename(
         old_dir: &Inode,
         old_name: &[u8],
@@ -292,6 +338,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         new_dir: &Inode,
         new_name: &[u8],
         target: Option<&Inode>,
+        whiteout: Option<NewNode<'_>>,
     ) -> Result {
         check_name(new_name)?;
         let sbi = old_dir.super_block().data();
@@ -315,9 +362,19 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         if leaves_old_dir {
             check_subdir_links(old_dir, &old_dir.data().disk.lock(), 1)?;
         }
+        // The whiteout's inode, before any name changes (it can run out of inodes).
+        let whiteout = match whiteout {
+            Some(node) => {
+                let mut new = new_inode(old_dir, &old_dir.data().disk.lock(), &node, t);
+                let ino = sbi.alloc.alloc_inode(&tx, &mut new)?;
+                let entry = format::DirEntry::new(ino, file_type(&new)?, old_name);
+                Some((ino, new.generation, entry.map_err(|_| EINVAL)?))
+            }
+            None => None,
+        };
 
         // 1. The new name.
-        {
+        let added = (|| {
             let mut nd = new_dir.data().disk.lock();
             check_subdir_links(new_dir, &nd, new_dir_links.min(0).unsigned_abs())?;
             if is_dir && !same_dir && !target_is_dir && nd.nlink >= format::MAX_LINKS {
@@ -326,11 +383,8 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             let entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
             match target {
                 Some(target) => {
-                    let found = dir::find(new_dir, &nd, new_name)?.ok_or(ENOENT)?;
-                    if found.ino != target.ino() {
-                        return Err(EUCLEAN);
-                    }
-                    dir::replace_entry(&tx, new_dir.ino(), &nd, found.slot, &entry)?;
+                    let slot = slot_of(new_dir, &nd, new_name, target)?;
+                    dir::replace_entry(&tx, new_dir.ino(), &nd, slot, &entry)?;
                 }
                 None => dir::add_entry(&tx, new_dir, &mut nd, &entry)?,
             }
@@ -338,15 +392,22 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             nd.ctime = t;
             // Link counts come from the disk: saturate rather than overflow on a bad one.
             nd.nlink = nd.nlink.saturating_add_signed(new_dir_links);
-            store(&tx, new_dir, &nd)?;
+            store(&tx, new_dir, &nd)
+        })();
+        if let Err(e) = added {
+            if let Some((ino, generation, _)) = &whiteout {
+                sbi.alloc.free_inode(&tx, *ino, *generation)?;
+            }
+            return Err(e);
         }
-        // 2. The old name.
+        // 2. The old name: gone, or the whiteout's.
         remove_name(
             &tx,
             old_dir,
             old_name,
             inode,
             if leaves_old_dir { -1 } else { 0 },
+            whiteout.as_ref().map(|(_, _, entry)| entry),
         )?;
         // 3. The moved inode: its parent if a directory, its change time.
         {
@@ -366,6 +427,70 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                     n.saturating_sub(1)
                 }
             })?;
+        }
+        tx.commit()
+    }
+
+    /// Swaps the inodes that `old_name` in `old_dir` (`inode`) and `new_name` in `new_dir`
+    /// (`other`) name: both entries are rewritten in place. A directory that changes parent
+    /// takes its `..` link along, and records its new parent.
+    fn exchange(
+        old_dir: &Inode,
+        old_name: &[u8],
+        inode: &Inode,
+        new_dir: &Inode,
+        new_name: &[u8],
+        other: &Inode,
+    ) -> Result {
+        let tx = old_dir.super_block().data().begin();
+        let ftype = file_type(&inode.data().disk.lock())?;
+        let other_type = file_type(&other.data().disk.lock())?;
+        let is_dir = ftype == format::FileType::Directory;
+        let other_is_dir = other_type == format::FileType::Directory;
+        let same_dir = old_dir.ino() == new_dir.ino();
+        let old_dir_links = if same_dir {
+            0
+        } else {
+            i32::from(other_is_dir) - i32::from(is_dir)
+        };
+        let old_entry =
+            format::DirEntry::new(other.ino(), other_type, old_name).map_err(|_| EINVAL)?;
+        let new_entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
+        let t = now();
+        // Every check before the first change: both entries and both link counts.
+        let (old_slot, new_slot) = {
+            let od = old_dir.data().disk.lock();
+            check_link_change(old_dir, &od, old_dir_links)?;
+            let old_slot = slot_of(old_dir, &od, old_name, inode)?;
+            if same_dir {
+                (old_slot, slot_of(old_dir, &od, new_name, other)?)
+            } else {
+                drop(od);
+                let nd = new_dir.data().disk.lock();
+                check_link_change(new_dir, &nd, -old_dir_links)?;
+                (old_slot, slot_of(new_dir, &nd, new_name, other)?)
+            }
+        };
+        for (dir, slot, entry, links) in [
+            (old_dir, old_slot, &old_entry, old_dir_links),
+            (new_dir, new_slot, &new_entry, -old_dir_links),
+        ] {
+            let mut disk = dir.data().disk.lock();
+            dir::replace_entry(&tx, dir.ino(), &disk, slot, entry)?;
+            disk.mtime = t;
+            disk.ctime = t;
+            disk.nlink = disk.nlink.saturating_add_signed(links);
+            store(&tx, dir, &disk)?;
+        }
+        for (moved, moved_is_dir, parent) in
+            [(inode, is_dir, new_dir), (other, other_is_dir, old_dir)]
+        {
+            let mut disk = moved.data().disk.lock();
+            if moved_is_dir {
+                disk.parent = parent.ino();
+            }
+            disk.ctime = t;
+            store(&tx, moved, &disk)?;
         }
         tx.commit()
     }

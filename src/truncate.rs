@@ -68,7 +68,7 @@ fn zero_in_block(tx: &Tx<'_>, ino: u64, disk: &format::Inode, pos: u64, len: u64
 }
 
 /// Zeroes the bytes of the file from `pos` to the end of its block.
-fn zero_block_tail(tx: &Tx<'_>, ino: u64, disk: &format::Inode, pos: u64) -> Result {
+pub(crate) fn zero_block_tail(tx: &Tx<'_>, ino: u64, disk: &format::Inode, pos: u64) -> Result {
     let in_block = pos % format::BLOCK_SIZE_U64;
     if in_block == 0 {
         return Ok(());
@@ -111,7 +111,9 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     }
     match refill {
         // Freed blocks are freed at the end of the transaction: the new ones are others.
-        Some(keep_size) => file::allocate(&tx, inode, &mut disk, offset, end, keep_size)?,
+        Some(keep_size) => {
+            file::allocate(&tx, inode, &invalidate, &mut disk, offset, end, keep_size)?
+        }
         None => {
             inode::take_attrs(inode, &mut disk);
             sbi.write_inode(&tx, ino, &disk)?;

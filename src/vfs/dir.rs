@@ -46,7 +46,8 @@ pub(crate) trait InodeOperations<T: FileSystem> {
     fn rmdir(dir: &Inode<T>, name: &[u8], inode: &Inode<T>) -> Result;
 
     /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`
-    /// if there is one. All are locked.
+    /// if there is one. With `whiteout` (`RENAME_WHITEOUT`), `old_name` then names a new
+    /// whiteout inode instead of nothing. All are locked.
     fn rename(
         old_dir: &Inode<T>,
         old_name: &[u8],
@@ -54,6 +55,18 @@ pub(crate) trait InodeOperations<T: FileSystem> {
         new_dir: &Inode<T>,
         new_name: &[u8],
         target: Option<&Inode<T>>,
+        whiteout: Option<NewNode<'_>>,
+    ) -> Result;
+
+    /// Swaps what `old_name` in `old_dir` (`inode`) and `new_name` in `new_dir` (`other`) name,
+    /// atomically (`RENAME_EXCHANGE`). All are locked.
+    fn exchange(
+        old_dir: &Inode<T>,
+        old_name: &[u8],
+        inode: &Inode<T>,
+        new_dir: &Inode<T>,
+        new_name: &[u8],
+        other: &Inode<T>,
     ) -> Result;
 }
 
@@ -140,6 +153,9 @@ impl<T: FileSystem> Tables<T> {
         llseek: Some(raw::generic_file_llseek),
         read: Some(raw::generic_read_dir),
         iterate_shared: Some(iterate_shared_callback::<T>),
+        // The create-then-fsync-the-directory pattern of every program that wants a new name
+        // durable.
+        fsync: Some(super::file::fsync_callback::<T>),
         ..pin_init::zeroed()
     };
 }
@@ -349,7 +365,9 @@ unsafe extern "C" fn rmdir_callback<T: FileSystem>(
     unsafe { remove_callback::<T>(dir, dentry, T::DirInodeOps::rmdir) }
 }
 
-/// `inode_operations::rename`. Only `RENAME_NOREPLACE` is supported (the VFS checks it).
+/// `inode_operations::rename`, with the `renameat2` flags `RENAME_NOREPLACE` (the VFS checks
+/// it), `RENAME_EXCHANGE` and `RENAME_WHITEOUT` (the VFS checks the combination and the
+/// privilege).
 ///
 /// # Safety
 ///
@@ -363,7 +381,7 @@ unsafe extern "C" fn rename_callback<T: FileSystem>(
     flags: c_uint,
 ) -> c_int {
     from_result(|| {
-        if flags & !raw::RENAME_NOREPLACE != 0 {
+        if flags & !(raw::RENAME_NOREPLACE | raw::RENAME_EXCHANGE | raw::RENAME_WHITEOUT) != 0 {
             return Err(EINVAL);
         }
         // SAFETY: As the VFS guarantees; `new` may be negative.
@@ -381,7 +399,27 @@ unsafe extern "C" fn rename_callback<T: FileSystem>(
                 },
             )
         };
-        T::DirInodeOps::rename(old_dir, old_name, inode, new_dir, new_name, target)?;
+        if flags & raw::RENAME_EXCHANGE != 0 {
+            // The VFS made sure that both names exist.
+            let other = target.ok_or(ENOENT)?;
+            T::DirInodeOps::exchange(old_dir, old_name, inode, new_dir, new_name, other)?;
+            return Ok(0);
+        }
+        // A whiteout is a character device 0:0 (`WHITEOUT_MODE`, `WHITEOUT_DEV`), owned by the
+        // caller, as ext4 and XFS make it.
+        let whiteout = (flags & raw::RENAME_WHITEOUT != 0).then(|| {
+            let (uid, gid) = current_fsids();
+            NewNode {
+                kind: NodeKind::Special(0),
+                // CAST: `S_IFCHR` fits the 16 bits of a mode.
+                mode: raw::S_IFCHR as u16,
+                uid,
+                gid,
+            }
+        });
+        T::DirInodeOps::rename(
+            old_dir, old_name, inode, new_dir, new_name, target, whiteout,
+        )?;
         Ok(0)
     })
 }

@@ -31,8 +31,9 @@ pub(crate) trait Operations<T: FileSystem> {
     /// Before a write of `pos..end`: allocates what it needs and records its end as the size
     /// if it grows the file, with the times the write changed, in one transaction (so that a
     /// crash leaves the file's metadata as before the write or as after it). The size the VFS
-    /// sees grows only in [`Operations::end_write`].
-    fn begin_write(inode: &Inode<T>, pos: u64, end: u64) -> Result;
+    /// sees grows only in [`Operations::end_write`]. With `nowait` (`IOCB_NOWAIT`), a write
+    /// that would allocate or grow the file fails with `EAGAIN` instead.
+    fn begin_write(inode: &Inode<T>, pos: u64, end: u64, nowait: bool) -> Result;
 
     /// After the write begun by [`Operations::begin_write`]: `written_end` is where its data
     /// ends (`None` if it wrote nothing). Grows the size the VFS sees, and corrects the one
@@ -52,7 +53,11 @@ impl<T: FileSystem> FileOps<T> {
         llseek: Some(llseek_callback::<T>),
         read_iter: Some(read_iter_callback::<T>),
         write_iter: Some(write_iter_callback::<T>),
-        open: Some(raw::generic_file_open),
+        // DAX reads of a pipe's worth, as `vfs_splice_read` does for every DAX file; writes
+        // through `write_iter`. Together they give sendfile, splice and copy_file_range.
+        splice_read: Some(raw::copy_splice_read),
+        splice_write: Some(raw::iter_file_splice_write),
+        open: Some(open_callback),
         fsync: Some(fsync_callback::<T>),
         mmap_prepare: Some(mmap_prepare_callback::<T>),
         fallocate: Some(fallocate_callback::<T>),
@@ -106,6 +111,34 @@ impl Fallocate {
     }
 }
 
+/// `file_operations::open`: as `generic_file_open`, and the file accepts `O_DIRECT` (DAX I/O
+/// goes to the media without a cache, so it is direct already) and `IOCB_NOWAIT`.
+///
+/// # Safety
+///
+/// Called by the VFS with an inode and a file being opened on it.
+unsafe extern "C" fn open_callback(inode: *mut raw::inode, file: *mut raw::file) -> c_int {
+    // SAFETY: As the VFS guarantees.
+    let ret = unsafe { raw::generic_file_open(inode, file) };
+    if ret == 0 {
+        // SAFETY: The file is being opened: nobody else uses it yet.
+        unsafe { (*file).f_mode |= raw::daxfs_fmode_flags_DAXFS_FMODE_DAX_FILE };
+    }
+    ret
+}
+
+/// Whether the kiocb `iocb` asks for I/O that does not block (`IOCB_NOWAIT`).
+///
+/// # Safety
+///
+/// `iocb` must be valid.
+unsafe fn is_nowait(iocb: *const raw::kiocb) -> bool {
+    // CAST: the flag is a positive `int` bit.
+    let nowait = raw::daxfs_iocb_flags_DAXFS_IOCB_NOWAIT as c_int;
+    // SAFETY: As the caller guarantees.
+    unsafe { (*iocb).ki_flags & nowait != 0 }
+}
+
 /// The inode of an open file.
 ///
 /// # Safety
@@ -137,6 +170,17 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
         // SAFETY: As the VFS guarantees.
         let inode = unsafe { file_inode::<T>(file) };
         let _lock = inode.lock();
+        let grows = matches!(
+            mode,
+            Fallocate::Allocate { keep_size: false } | Fallocate::ZeroRange { keep_size: false }
+        );
+        let end = offset.checked_add(len).ok_or(EFBIG)?;
+        if grows && end > inode.size() {
+            // RLIMIT_FSIZE and the largest file: EFBIG (and SIGXFSZ), as for ext4 and XFS.
+            // CAST: the VFS checked that `end` is at most `s_maxbytes`.
+            // SAFETY: The inode is live and its `i_rwsem` held.
+            to_result(unsafe { raw::inode_newsize_ok(inode.as_raw(), end as raw::loff_t) })?;
+        }
         inode.dio_wait();
         // SAFETY: The file is open and its inode locked, as `file_modified` expects.
         to_result(unsafe { raw::file_modified(file) })?;
@@ -171,15 +215,17 @@ unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_are
     0
 }
 
-/// `file_operations::fsync`: file data written by `write()` reached persistent memory with
-/// non-temporal stores, and metadata is written synchronously but for times the VFS changed
-/// (fsync writes them, fdatasync needs not); what remains is the CPU cache of pages written
-/// through mappings (flushed by `writepages` for the range), and a fence.
+/// `file_operations::fsync` of regular files and directories: file data written by `write()`
+/// reached persistent memory with non-temporal stores, and metadata is written synchronously
+/// but for times the VFS changed (fsync writes them, fdatasync needs not); what remains is the
+/// CPU cache of pages written through mappings (flushed by `writepages` for the range), and a
+/// fence. A directory's entries are durable when the call that changed them returns, so
+/// fsync of a directory (after a create or rename, for durability) only writes its times.
 ///
 /// # Safety
 ///
-/// Called by the VFS with an open regular file of `T`.
-unsafe extern "C" fn fsync_callback<T: FileSystem>(
+/// Called by the VFS with an open file of `T`.
+pub(super) unsafe extern "C" fn fsync_callback<T: FileSystem>(
     file: *mut raw::file,
     start: raw::loff_t,
     end: raw::loff_t,
@@ -265,12 +311,22 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
     iocb: *mut raw::kiocb,
     to: *mut raw::iov_iter,
 ) -> isize {
-    // SAFETY: The kiocb is valid for the call; its file is an open regular file of `T`.
-    let inode = unsafe { file_inode::<T>((*iocb).ki_filp) };
-    let _lock = inode.lock_shared();
-    // SAFETY: The kiocb and iterator are valid and the inode's `i_rwsem` is held shared, as
-    // `dax_iomap_rw` expects for a read; the table is `'static`.
-    unsafe { raw::dax_iomap_rw(iocb, to, &iomap::Tables::<T>::IOMAP) }
+    // SAFETY: The kiocb is valid for the call.
+    let file = unsafe { (*iocb).ki_filp };
+    // SAFETY: The kiocb's file is an open regular file of `T`.
+    let inode = unsafe { file_inode::<T>(file) };
+    // SAFETY: The kiocb is valid.
+    let read = match inode.lock_for_read(unsafe { is_nowait(iocb) }) {
+        // SAFETY: The kiocb and iterator are valid and the inode's `i_rwsem` is held shared, as
+        // `dax_iomap_rw` expects for a read; the table is `'static`.
+        Ok(_lock) => unsafe { raw::dax_iomap_rw(iocb, to, &iomap::Tables::<T>::IOMAP) },
+        // CAST: an errno fits `isize`.
+        Err(e) => return e.to_errno() as isize,
+    };
+    // The access time, as every file system's read does.
+    // SAFETY: The file is open.
+    unsafe { raw::daxfs_file_accessed(file) };
+    read
 }
 
 /// `file_operations::write_iter`: a DAX write under the exclusive `i_rwsem`; blocks are
@@ -287,23 +343,25 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
     let file = unsafe { (*iocb).ki_filp };
     // SAFETY: The kiocb's file is an open regular file of `T`.
     let inode = unsafe { file_inode::<T>(file) };
-    let _lock = inode.lock();
+    // SAFETY: The kiocb is valid.
+    let nowait = unsafe { is_nowait(iocb) };
     let written = (|| -> Result<isize> {
+        let _lock = inode.lock_for_write(nowait)?;
         // SAFETY: The kiocb and iterator are valid; `i_rwsem` is held.
         let count = unsafe { raw::generic_write_checks(iocb, from) };
         if count <= 0 {
             // Nothing to write, or an error (a negative errno), as it is.
             return Ok(count);
         }
-        // SAFETY: The file is open and its inode locked.
-        to_result(unsafe { raw::file_remove_privs(file) })?;
-        // SAFETY: As above.
-        to_result(unsafe { raw::file_update_time(file) })?;
+        // Privileges dropped and times updated (`EAGAIN` if that would block under
+        // `IOCB_NOWAIT`).
+        // SAFETY: The kiocb is valid, its file open and its inode locked.
+        to_result(unsafe { raw::kiocb_modified(iocb) })?;
         // SAFETY: The kiocb is valid; `generic_write_checks` settled the position.
         let pos = u64::try_from(unsafe { (*iocb).ki_pos }).map_err(|_| EINVAL)?;
         // CAST: `count` is positive here.
         let end = pos.checked_add(count as u64).ok_or(EFBIG)?;
-        T::FileOps::begin_write(inode, pos, end)?;
+        T::FileOps::begin_write(inode, pos, end, nowait)?;
         // SAFETY: As for reads, with `i_rwsem` held exclusively.
         let written = unsafe { raw::dax_iomap_rw(iocb, from, &iomap::Tables::<T>::IOMAP) };
         // SAFETY: The kiocb is valid; `dax_iomap_rw` moved its position past the data.
@@ -311,6 +369,12 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
         T::FileOps::end_write(inode, written_end.and_then(|e| u64::try_from(e).ok()))?;
         Ok(written)
     })();
-    // CAST: an errno fits `isize`.
-    written.unwrap_or_else(|e| e.to_errno() as isize)
+    match written {
+        // O_SYNC, O_DSYNC and RWF_DSYNC: fsync the range written, once `i_rwsem` is released.
+        // SAFETY: The kiocb is valid; its position is past the data written.
+        Ok(count) if count > 0 => unsafe { raw::daxfs_generic_write_sync(iocb, count) },
+        Ok(count) => count,
+        // CAST: an errno fits `isize`.
+        Err(e) => e.to_errno() as isize,
+    }
 }

@@ -10,7 +10,10 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
-use kernel::prelude::*;
+use kernel::{
+    page::PAGE_SHIFT,
+    prelude::*, //
+};
 
 use super::{
     fs_type::FileSystem,
@@ -55,6 +58,34 @@ impl<T: FileSystem> Inode<T> {
         unsafe { raw::daxfs_inode_lock_shared(self.as_raw()) };
         // INVARIANT: The lock was just taken shared.
         InodeLockShared { inode: self }
+    }
+
+    /// Takes `i_rwsem` exclusively, or with `nowait` only if that needs no wait (`EAGAIN`
+    /// otherwise: I/O that must not block, `IOCB_NOWAIT`).
+    pub(crate) fn lock_for_write(&self, nowait: bool) -> Result<InodeLock<'_, T>> {
+        if !nowait {
+            return Ok(self.lock());
+        }
+        // SAFETY: By the type invariant of `Inode` the inode is live.
+        if !unsafe { raw::daxfs_inode_trylock(self.as_raw()) } {
+            return Err(EAGAIN);
+        }
+        // INVARIANT: The lock was just taken exclusively.
+        Ok(InodeLock { inode: self })
+    }
+
+    /// Takes `i_rwsem` shared, or with `nowait` only if that needs no wait (`EAGAIN`
+    /// otherwise).
+    pub(crate) fn lock_for_read(&self, nowait: bool) -> Result<InodeLockShared<'_, T>> {
+        if !nowait {
+            return Ok(self.lock_shared());
+        }
+        // SAFETY: By the type invariant of `Inode` the inode is live.
+        if !unsafe { raw::daxfs_inode_trylock_shared(self.as_raw()) } {
+            return Err(EAGAIN);
+        }
+        // INVARIANT: The lock was just taken shared.
+        Ok(InodeLockShared { inode: self })
     }
 }
 
@@ -163,6 +194,22 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
         let waited = unsafe { raw::ktime_get() } - waiting_since;
         trace::layout_wait_end(ino, start, end, waited as u64, ret);
         kernel::error::to_result(ret)
+    }
+
+    /// Drops the zero pages that read faults mapped over the bytes `start..=end` of the file,
+    /// which were a hole and now have blocks, so that the next access maps the blocks (DAX does
+    /// the same for a write that allocates, `IOMAP_F_NEW`). The lock has been held since before
+    /// the blocks were allocated, so no fault can have mapped them: the range holds zero-page
+    /// entries only, and none of them is a pinned block of the file system.
+    pub(crate) fn forget_holes(&self, start: u64, end: u64) {
+        // SAFETY: By the type invariant the inode is live; it has a mapping.
+        let mapping = unsafe { (*self.inode.as_raw()).i_mapping };
+        // CAST: page indices of byte offsets below `MAX_FILE_SIZE` fit `pgoff_t`.
+        let (first, last) = ((start >> PAGE_SHIFT) as usize, (end >> PAGE_SHIFT) as usize);
+        // SAFETY: The mapping is live with its inode; no fault holds an entry lock (the
+        // invalidate lock is held exclusively), so this waits for nothing. Zero-page entries are
+        // never busy, so the result (`EBUSY` for an entry it could not drop) is always 0 here.
+        let _ = unsafe { raw::invalidate_inode_pages2_range(mapping, first, last) };
     }
 
     /// Drops what the mapping caches beyond `size` (after `break_layouts`, DAX files have

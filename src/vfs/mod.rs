@@ -55,7 +55,10 @@ pub(crate) use inode::{
     Lookup, //
 };
 pub(crate) use iomap::BlockMap;
-pub(crate) use locks::NoFsScope;
+pub(crate) use locks::{
+    InvalidateExclusive,
+    NoFsScope, //
+};
 pub(crate) use recorder::Recorder;
 pub(crate) use super_block::{
     New,

@@ -46,6 +46,11 @@ declare -A run=(
 	[rename-over-dir]='mv -T dir/subdir empty'
 	# mv -n renames with RENAME_NOREPLACE (tests/guest/t-tree-ops.sh checks it does).
 	[rename-noreplace]='mv -n f06 f06-new'
+	# renameat2 flags: a file and a directory swap across directories (both
+	# directories' link counts and the directory's parent change), and a move
+	# that leaves a whiteout inode at the old name.
+	[rename-exchange]='/repo/target/release/daxfs-selftest rename2 f07 dir/subdir exchange'
+	[rename-whiteout]='/repo/target/release/daxfs-selftest rename2 f11 f11-moved whiteout'
 	[chmod]='chmod 600 file'
 	[chown]='chown 1000:1000 file'
 	[utimes]='touch -m -d @1000000000 file'

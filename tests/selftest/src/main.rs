@@ -727,6 +727,46 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> Res<T> {
         .map_err(|_| format!("bad argument {i}: {}", args[i]))
 }
 
+/// `renameat2(2)` of `from` to `to` with `flags` (`exchange`, `whiteout`, `noreplace`, or
+/// several joined by `,`); on failure, the errno's name is in the error, as the shell tests
+/// compare it.
+fn rename2(from: &str, to: &str, flags: &str) -> Res {
+    let mut bits = 0;
+    for flag in flags.split(',') {
+        bits |= match flag {
+            "exchange" => libc::RENAME_EXCHANGE,
+            "whiteout" => libc::RENAME_WHITEOUT,
+            "noreplace" => libc::RENAME_NOREPLACE,
+            _ => return Err(format!("unknown flag {flag}")),
+        };
+    }
+    let c = |path: &str| std::ffi::CString::new(path).map_err(|e| e.to_string());
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: Both paths are NUL-terminated strings that live across the call.
+    let ret = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            bits,
+        )
+    };
+    if ret != 0 {
+        let e = Error::last_os_error();
+        let name = match e.raw_os_error() {
+            Some(libc::EINVAL) => "EINVAL",
+            Some(libc::ENOENT) => "ENOENT",
+            Some(libc::EEXIST) => "EEXIST",
+            Some(libc::EPERM) => "EPERM",
+            Some(libc::ENOTEMPTY) => "ENOTEMPTY",
+            _ => "other",
+        };
+        return Err(format!("renameat2 {flags}: {name}: {e}"));
+    }
+    Ok(())
+}
+
 fn run(args: &[String]) -> Res {
     let path = args.get(2).map(String::as_str).unwrap_or("");
     match args.get(1).map(String::as_str) {
@@ -745,6 +785,7 @@ fn run(args: &[String]) -> Res {
         Some("pin-hold") => pin_hold(path, arg(args, 3)?),
         Some("hold-open") => hold_open(path),
         Some("odirect-pin") => odirect_pin(path, arg(args, 3)?, &arg::<String>(args, 4)?),
+        Some("rename2") => rename2(path, &arg::<String>(args, 3)?, &arg::<String>(args, 4)?),
         _ => Err("usage: daxfs-selftest map-rw|hole-fault|sigbus|map-sync|vm-writev|fork|storm|touch|mwrite|verify FILE [ARGS]".into()),
     }
 }

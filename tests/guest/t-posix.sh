@@ -1,0 +1,259 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# What applications rely on, checked on daxfs and, as the control, on ext4 -o
+# dax in the same boot (a check that fails on ext4 is a broken check, and fails
+# the test too):
+# - open(O_DIRECT) works, and so does I/O through it;
+# - fsync of a directory (create, then fsync the directory);
+# - sendfile and copy_file_range (splice_read and splice_write);
+# - O_SYNC, O_DSYNC and RWF_DSYNC writes fsync what they wrote (counted with
+#   the function tracer on vfs_fsync_range; a plain write makes no call);
+# - RWF_NOWAIT: an overwrite works (without FMODE_NOWAIT it is EOPNOTSUPP), a
+#   write that must grow the file gives EAGAIN;
+# - a mapping that read a hole (and so mapped the zero page) sees what write(),
+#   fallocate then write(), or zero range then write() put there;
+# - bytes written through a mapping past the end of file, in its last page,
+#   read as zeros once the file grows by write(), fallocate or zero range;
+# - fallocate that grows a file past RLIMIT_FSIZE fails with EFBIG;
+# - read() updates the access time;
+# - renameat2 with RENAME_EXCHANGE (files, a file and a directory across
+#   directories: link counts and `..` follow) and RENAME_WHITEOUT (the old name
+#   becomes a character device 0:0, as overlayfs needs).
+# The final fsck -n of daxfs also checks the moved directories' parents.
+. "$(dirname "$0")/lib.sh"
+st=/repo/target/release/daxfs-selftest
+
+failures=()
+# check FS NAME CMD...: runs the check CMD in a fresh directory of the mounted
+# FS; records a failure (with its output) rather than stopping.
+check() {
+	local fs=$1 name=$2 out
+	shift 2
+	rm -rf "$SCRATCH_MNT/t" && mkdir "$SCRATCH_MNT/t"
+	if out=$(cd "$SCRATCH_MNT/t" && "$@" 2>&1); then
+		echo "ok: $fs: $name"
+	else
+		echo "FAIL: $fs: $name: $out"
+		failures+=("$fs: $name")
+	fi
+}
+
+# bytes_other_than_zero FILE OFFSET LENGTH: how many of the bytes are not 0.
+nonzero() { dd if="$1" bs=1 skip="$2" count="$3" status=none | tr -d '\0' | wc -c; }
+# first_bytes_of_mapping: the first bytes xfs_io's `mread -v` printed, as hex.
+mapped_bytes() { grep -m1 '^0*:' | awk '{print $2 $3 $4 $5}'; }
+
+odirect() {
+	xfs_io -f -d -c 'pwrite -q -S 0x42 0 64k' -c 'pread -q 0 64k' f || return 1
+	[[ $(tr -d 'B' <f | wc -c) == 0 && $(stat -c %s f) == 65536 ]] || {
+		echo "O_DIRECT write did not read back: $(od -An -tx1 f | head -n2)"
+		return 1
+	}
+}
+
+dir_fsync() {
+	mkdir d && touch d/new && sync d && sync . || return 1
+}
+
+splice() {
+	xfs_io -f -c 'pwrite -q -S 0x53 0 200k' src || return 1
+	xfs_io -f -c 'sendfile -i src 0 204800' sent || return 1
+	cmp src sent || return 1
+	xfs_io -f -c 'copy_range src' copied || return 1
+	cmp src copied
+}
+
+# fsync_calls CMD...: how many times vfs_fsync_range ran while CMD did.
+fsync_calls() {
+	local t=/sys/kernel/tracing
+	echo 0 >"$t/tracing_on"
+	echo vfs_fsync_range >"$t/set_ftrace_filter"
+	echo function >"$t/current_tracer"
+	echo >"$t/trace"
+	echo 1 >"$t/tracing_on"
+	"$@" >/dev/null
+	echo 0 >"$t/tracing_on"
+	local n
+	n=$(grep -c 'vfs_fsync_range <-' "$t/trace" || true)
+	# As the tests after this one expect it: no function tracer, tracing on.
+	echo nop >"$t/current_tracer"
+	echo >"$t/set_ftrace_filter"
+	echo >"$t/trace"
+	echo 1 >"$t/tracing_on"
+	echo "$n"
+}
+
+sync_writes() {
+	touch f
+	local plain dsync osync rwf
+	plain=$(fsync_calls xfs_io -c 'pwrite -q 0 4k' -c 'pwrite -q 4k 4k' f)
+	dsync=$(fsync_calls dd if=/dev/zero of=f bs=4k count=3 oflag=dsync conv=notrunc status=none)
+	osync=$(fsync_calls xfs_io -s -c 'pwrite -q 0 4k' -c 'pwrite -q 8k 4k' f)
+	# xfs_io takes RWF_* flags for pwritev2 only (-V).
+	rwf=$(fsync_calls xfs_io -c 'pwrite -q -V 1 -D 0 4k' -c 'pwrite -q -V 1 -D 16k 4k' f)
+	echo "vfs_fsync_range calls: plain $plain, O_DSYNC $dsync, O_SYNC $osync, RWF_DSYNC $rwf"
+	((plain == 0 && dsync >= 3 && osync >= 2 && rwf >= 2))
+}
+
+nowait() {
+	xfs_io -f -c 'pwrite -q 0 8k' f || return 1
+	# xfs_io takes RWF_* flags for pwritev2 only (-V); the VFS takes RWF_NOWAIT
+	# writes with O_DIRECT only (EINVAL otherwise, on every file system). An
+	# overwrite may work, or give EAGAIN if the times need an update that could
+	# block; without FMODE_NOWAIT it is EOPNOTSUPP.
+	local out
+	out=$(xfs_io -d -c 'pwrite -q -V 1 -N 0 4k' f 2>&1) ||
+		grep -q 'Resource temporarily unavailable' <<<"$out" || {
+		echo "RWF_NOWAIT overwrite: '$out'"
+		return 1
+	}
+	out=$(xfs_io -d -c 'pwrite -q -V 1 -N 8k 4k' f 2>&1)
+	grep -q 'Resource temporarily unavailable' <<<"$out" || {
+		echo "RWF_NOWAIT extending write did not give EAGAIN: '$out'"
+		return 1
+	}
+	[[ $(stat -c %s f) == 8192 ]]
+}
+
+# hole_mapping HOW: maps a hole, reads it through the mapping (the zero page),
+# fills it by HOW (write, falloc, zero), writes 0x61 with pwrite and reads the
+# mapping again.
+hole_mapping() {
+	local fill=()
+	case $1 in
+	falloc) fill=(-c 'falloc 0 64k') ;;
+	zero) fill=(-c 'fzero 0 64k') ;;
+	esac
+	local out
+	out=$(xfs_io -f -c 'truncate 64k' -c 'mmap -r 0 64k' -c 'mread 0 64k' "${fill[@]}" \
+		-c 'pwrite -q -S 0x61 0 64k' -c 'mread -v 0 16' f) || return 1
+	[[ $(mapped_bytes <<<"$out") == 61616161 ]] || {
+		echo "the mapping reads $(mapped_bytes <<<"$out") after $1 and pwrite of 0x61"
+		return 1
+	}
+}
+
+# past_eof HOW: a 100-byte file whose last page gets 0x58 through a mapping,
+# past the end of file too; then the file grows by HOW; bytes 100..3999 must
+# read as zeros.
+past_eof() {
+	xfs_io -f -c 'pwrite -q -S 0x41 0 100' -c 'mmap 0 4k' -c 'mwrite -S 0x58 0 4k' \
+		-c 'munmap' f || return 1
+	case $1 in
+	write) xfs_io -c 'pwrite -q -S 0x42 4000 96' f ;;
+	falloc) xfs_io -c 'falloc 0 8k' f ;;
+	zero) xfs_io -c 'fzero 4000 96' f ;;
+	truncate) xfs_io -c 'truncate 8k' f ;;
+	esac || return 1
+	local stale
+	stale=$(nonzero f 100 3900)
+	((stale == 0)) || {
+		echo "after growing by $1, $stale bytes past the old end read as written through the mapping"
+		return 1
+	}
+}
+
+fsize_limit() {
+	local out
+	out=$(
+		trap '' XFSZ
+		ulimit -f 1024
+		fallocate -l 2M f 2>&1
+	) && {
+		echo "fallocate of 2 MiB under a 1 MiB RLIMIT_FSIZE succeeded"
+		return 1
+	}
+	grep -q 'File too large' <<<"$out" || {
+		echo "fallocate failed with '$out', not EFBIG"
+		return 1
+	}
+	[[ ! -s f ]]
+}
+
+atime() {
+	echo data >f
+	touch -a -d '2 days ago' f
+	cat f >/dev/null
+	local now
+	now=$(date +%s)
+	(($(stat -c %X f) >= now - 60)) || {
+		echo "read() left the access time at $(stat -c %x f)"
+		return 1
+	}
+}
+
+rename_exchange() {
+	mkdir -p a/sub b && echo A >a/f && echo B >b/g || return 1
+	"$st" rename2 a/f b/g exchange || return 1
+	[[ $(cat a/f) == B && $(cat b/g) == A ]] || {
+		echo "the files' contents were not swapped"
+		return 1
+	}
+	"$st" rename2 a/sub b/g exchange || return 1
+	[[ -d b/g && -f a/sub && $(cat a/sub) == A ]] || {
+		echo "a directory and a file were not exchanged: $(ls -l a b)"
+		return 1
+	}
+	[[ $(stat -c %h a) == 2 && $(stat -c %h b) == 3 ]] || {
+		echo "link counts after the directory moved from a to b: a $(stat -c %h a), b $(stat -c %h b)"
+		return 1
+	}
+	[[ $(stat -c %i b/g/..) == "$(stat -c %i b)" ]] || {
+		echo "b/g/.. is not b"
+		return 1
+	}
+	local out
+	out=$("$st" rename2 a/sub a/missing exchange 2>&1) && {
+		echo "exchange with a missing name succeeded"
+		return 1
+	}
+	grep -q ENOENT <<<"$out" || {
+		echo "exchange with a missing name: $out"
+		return 1
+	}
+}
+
+rename_whiteout() {
+	echo W >w
+	"$st" rename2 w w2 whiteout || return 1
+	[[ $(cat w2) == W ]] || return 1
+	[[ $(stat -c '%F %t:%T' w) == 'character special file 0:0' ]] || {
+		echo "the old name is $(stat -c '%F %t:%T' w), not a whiteout"
+		return 1
+	}
+}
+
+run_checks() {
+	local fs=$1
+	check "$fs" "O_DIRECT" odirect
+	check "$fs" "directory fsync" dir_fsync
+	check "$fs" "sendfile, copy_file_range" splice
+	check "$fs" "O_SYNC, O_DSYNC, RWF_DSYNC" sync_writes
+	check "$fs" "RWF_NOWAIT" nowait
+	for how in write falloc zero; do
+		check "$fs" "mapped hole, then $how and pwrite" hole_mapping "$how"
+	done
+	for how in write falloc zero truncate; do
+		check "$fs" "mapped bytes past EOF, then growth by $how" past_eof "$how"
+	done
+	check "$fs" "fallocate past RLIMIT_FSIZE" fsize_limit
+	check "$fs" "read updates atime" atime
+	check "$fs" "RENAME_EXCHANGE" rename_exchange
+	check "$fs" "RENAME_WHITEOUT" rename_whiteout
+}
+
+mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV"
+mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT"
+run_checks ext4-dax
+umount "$SCRATCH_MNT"
+# Zeros again, as each boot's scratch device starts: tests after this one copy
+# it sparsely (t-orphans), and ext4's metadata would make the copies big.
+dd if=/dev/zero of="$SCRATCH_DEV" bs=1M count=$(($(blockdev --getsize64 "$SCRATCH_DEV") >> 20)) \
+	oflag=direct status=none
+
+mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT"
+run_checks daxfs
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+
+((${#failures[@]} == 0)) || fail "${#failures[@]} failed: ${failures[*]}"
+echo "ok: daxfs behaves as ext4 -o dax in every check"
