@@ -12,6 +12,8 @@ MIRROR=http://deb.debian.org/debian
 PACKAGES=(
 	bash coreutils util-linux mount procps kmod e2fsprogs xfsprogs ndctl dmsetup
 	fio strace trace-cmd less psmisc file busybox
+	# fstests (make fstests) at run time: its tools and the libraries its programs link.
+	bc attr acl gawk libcap2-bin libaio1t64 liburing2 libgdbm6t64
 	linux-perf/$SUITE-backports
 )
 SHIM=$DAXFS_TOP/qemu/rootfs-init

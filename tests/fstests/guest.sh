@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The guest's part of `make fstests` (scripts/fstests.sh): unpacks the fstests
+# build, adds the users fstests expects, writes local.config with one section
+# per file system, and runs the tests one `./check` per test, file system by
+# file system, going on after a failed test.
+#
+#   guest.sh TARBALL OUTDIR "FS..." [CHECK ARGS...]
+#
+# CHECK ARGS select the tests as for ./check (`-g quick`, `generic/001`, ...);
+# each file system's list (`./check -n`) is written once to OUTDIR/FS.list.
+# OUTDIR keeps fstests' results (RESULT_BASE: OUTDIR/FS/generic/001.full,
+# .out.bad, .dmesg, .notrun), check's output of each test (.check.log) and
+# the kernel log during it (.kmsg); OUTDIR/results.txt one line per test,
+#   FS TEST pass|fail|notrun|crashed [REASON]
+# and OUTDIR/current the test that is running ("FS TEST"), so that after a
+# guest crash the host records it and boots again: a test with a line in
+# results.txt is not run again. OUTDIR/finished is written when every test
+# has a line.
+#
+#   FSTESTS_TEST_TIMEOUT=S  time one test may take (default 1800); a test still
+#                           there a minute after being killed is stuck in the
+#                           kernel: it is recorded as crashed and the guest
+#                           powers off (exit 3) for a fresh boot
+set -uo pipefail
+
+tarball=$1 out=$2
+read -ra filesystems <<<"$3"
+shift 3
+check_args=("$@")
+test_timeout=${FSTESTS_TEST_TIMEOUT:-1800}
+tree=/var/lib/xfstests
+results=$out/results.txt
+
+say() { echo "fstests-guest: $*"; }
+die() {
+	say "error: $*" >&2
+	exit 2
+}
+
+[[ -b ${TEST_DEV:-} && -b ${SCRATCH_DEV:-} ]] || die "TEST_DEV and SCRATCH_DEV must name the pmem block devices"
+mkdir -p "$out" "$TEST_DIR" "$SCRATCH_MNT" || die "cannot create $out, $TEST_DIR or $SCRATCH_MNT"
+touch "$results"
+rm -f "$out/finished"
+
+# The tree, on the root file system (writable: a snapshot of the image).
+start=$SECONDS
+rm -rf "$tree"
+mkdir -p "$(dirname "$tree")"
+tar -C "$(dirname "$tree")" -xzf "$tarball" || die "cannot unpack $tarball"
+[[ -x $tree/check ]] || die "$tarball holds no xfstests/check"
+say "unpacked $tarball in $((SECONDS - start)) s"
+
+# The users fstests' tests switch to (_require_user, _su): each with a home, a
+# group and a shadow entry (changed today, so that su's account check passes).
+today=$(($(date +%s) / 86400))
+uid=2000
+for user in fsgqa fsgqa2 123456-fsgqa; do
+	uid=$((uid + 1))
+	if ! grep -q "^$user:" /etc/passwd; then
+		echo "$user:x:$uid:$uid::/home/$user:/bin/bash" >>/etc/passwd
+		echo "$user:x:$uid:" >>/etc/group
+		echo "$user:*:$today:0:99999:7:::" >>/etc/shadow
+		[[ ! -f /etc/gshadow ]] || echo "$user:!::" >>/etc/gshadow
+		mkdir -p "/home/$user"
+		chown "$uid:$uid" "/home/$user"
+	fi
+done
+echo /bin/true | su fsgqa || say "warning: su fsgqa does not work: the tests that need it will not run"
+
+# The sections: every variable set in each, so that none leaks from another.
+section() {
+	local fs=$1 mkfs_opts mount_opts
+	case "$fs" in
+	daxfs) mkfs_opts=-f mount_opts="-o dax=always" ;;
+	ext4) mkfs_opts='' mount_opts="-o dax" ;;
+	xfs) mkfs_opts="-m reflink=0" mount_opts="-o dax=always" ;;
+	*) die "no fstests section for file system '$fs' (daxfs, ext4 or xfs)" ;;
+	esac
+	cat <<-EOF
+		[$fs]
+		FSTYP=$fs
+		TEST_DEV=$TEST_DEV
+		TEST_DIR=$TEST_DIR
+		SCRATCH_DEV=$SCRATCH_DEV
+		SCRATCH_MNT=$SCRATCH_MNT
+		MKFS_OPTIONS="$mkfs_opts"
+		MOUNT_OPTIONS="$mount_opts"
+		TEST_FS_MOUNT_OPTS="$mount_opts"
+
+	EOF
+}
+for fs in "${filesystems[@]}"; do
+	section "$fs"
+done >"$tree/local.config" || exit 2
+export RESULT_BASE=$out
+# check's marks ("run fstests TEST at ...") and ours must all reach the log.
+echo on >/proc/sys/kernel/printk_devkmsg
+
+unmount_all() {
+	local m ok=0
+	for m in "$TEST_DIR" "$SCRATCH_MNT"; do
+		if mountpoint -q "$m"; then
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || ok=1
+		fi
+	done
+	return $ok
+}
+
+# mkfs_test_dev FS: a new file system on TEST_DEV (each boot has fresh NVDIMMs).
+mkfs_test_dev() {
+	local opts=()
+	case "$1" in
+	daxfs) opts=(-f) ;;
+	ext4) opts=(-F -q) ;;
+	xfs) opts=(-f -q -m reflink=0) ;;
+	esac
+	unmount_all
+	mkfs -t "$1" "${opts[@]}" "$TEST_DEV" >"/tmp/mkfs-$1.log" 2>&1 || {
+		cat "/tmp/mkfs-$1.log" >&2
+		die "mkfs -t $1 $TEST_DEV failed"
+	}
+}
+
+has_result() { grep -q "^$1 $2 " "$results"; }
+
+# record FS TEST STATUS REASON: one line in results.txt (REASON on one line).
+record() {
+	local reason
+	reason=$(printf '%s' "$4" | tr '\n\t' '  ' | tr -s ' ' | sed 's/^[- ]*//; s/[; ]*$//' | cut -c1-300)
+	echo "$1 $2 $3${reason:+ $reason}" >>"$results"
+	: >"$out/current"
+	say "$1 $2: $3${reason:+ ($reason)}"
+}
+
+# outcome TEST LOG NOTRUN_FILE: "STATUS REASON" from check's output. check
+# prints "Passed all 1 tests" for a test it did not run too, so "Not run:"
+# and "Failures:" come first, and a pass needs "Ran: TEST".
+outcome() {
+	local t=$1 log=$2 notrun=$3 re=" $1( |\$)"
+	if grep -qE "^Not run:.*$re" "$log"; then
+		echo "notrun $(tr '\n' ' ' <"$notrun" 2>/dev/null)"
+	elif grep -qE "^Failures:.*$re" "$log"; then
+		# The test's lines that are not an indented diff, up to the summary.
+		echo "fail $(awk -v t="$t" '
+			index($0, t) == 1 { on = 1; sub("^" t "[[:space:]]*([0-9]+s \\.\\.\\.)?[[:space:]]*", "") }
+			/^Ran: / { on = 0 }
+			on && !/^[[:space:]]/ && NF { printf "%s; ", $0 }' "$log")"
+	elif grep -qE "^Ran:.*$re" "$log" && grep -q '^Passed all' "$log"; then
+		echo pass
+	else
+		echo "fail check gave no result for it: $(grep -m1 -F "$t" "$log" || grep -v '^[[:space:]]*$' "$log" | tail -n1)"
+	fi
+}
+
+# run_test FS TEST: one ./check for TEST, within test_timeout; returns 3 if it
+# is stuck in the kernel (not gone a minute after its kill).
+run_test() {
+	local fs=$1 t=$2 pid rc deadline status reason
+	local base=$out/$fs/$t
+	mkdir -p "$(dirname "$base")"
+	echo "$fs $t" >"$out/current"
+	dmesg -C
+	echo "fstests: $fs $t" >/dev/kmsg
+	(cd "$tree" && exec timeout -k 60 "$test_timeout" ./check -s "$fs" "$t") >"$base.check.log" 2>&1 </dev/null &
+	pid=$!
+	deadline=$((SECONDS + test_timeout + 120))
+	while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+		sleep 2
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		dmesg >"$base.kmsg"
+		record "$fs" "$t" crashed "stuck: still running $((test_timeout + 120)) s after it started, a minute after its kill; the guest reboots"
+		return 3
+	fi
+	wait "$pid"
+	rc=$?
+	dmesg >"$base.kmsg"
+	if ((rc == 124 || rc == 137)); then
+		status=fail reason="timed out after $test_timeout s (FSTESTS_TEST_TIMEOUT)"
+	else
+		read -r status reason < <(outcome "$t" "$base.check.log" "$base.notrun")
+	fi
+	record "$fs" "$t" "$status" "$reason"
+	if ! unmount_all; then
+		say "cannot unmount after $fs $t: the guest reboots"
+		return 3
+	fi
+}
+
+for fs in "${filesystems[@]}"; do
+	list=$out/$fs.list
+	mkfs_done=0
+	if [[ ! -f $list ]]; then
+		mkfs_test_dev "$fs"
+		mkfs_done=1
+		(cd "$tree" && ./check -n -s "$fs" "${check_args[@]}") >"$out/$fs.list.log" 2>&1 </dev/null ||
+			die "./check -n -s $fs ${check_args[*]} failed: $(tail -n 3 "$out/$fs.list.log")"
+		grep -E '^[a-z0-9]+/[0-9]+( |$)' "$out/$fs.list.log" | grep -v '\[expunged\]' | awk '{ print $1 }' >"$list.tmp"
+		mv "$list.tmp" "$list"
+		say "$fs: $(wc -l <"$list") tests"
+	fi
+	while read -r t; do
+		has_result "$fs" "$t" && continue
+		if ((!mkfs_done)); then
+			mkfs_test_dev "$fs"
+			mkfs_done=1
+		fi
+		run_test "$fs" "$t" || exit $?
+	done <"$list"
+	unmount_all
+done
+touch "$out/finished"
+say "every test has a result"
