@@ -30,6 +30,13 @@ use crate::{
     },
 };
 
+/// Blocks kept free for removals: a hole punched into an extent splits it in two, which can
+/// split a full extent-overflow leaf and take a block, and a removal must not fail with ENOSPC
+/// on a full file system. A removal takes at most one, and frees at least one data block in
+/// the same transaction; the reserve covers transactions that free theirs only at the end.
+/// XFS keeps such a pool too (`m_resblks`).
+const REMOVAL_RESERVE_BLOCKS: u64 = 8;
+
 /// What allocation changes while mounted.
 struct AllocState {
     /// Free blocks in the data area.
@@ -51,6 +58,8 @@ struct AllocState {
 pub(crate) struct Allocator {
     /// The superblock as read at mount, for the geometry, which never changes.
     sb: format::Superblock,
+    /// Free blocks kept for removals ([`Allocator::alloc_block_for`]).
+    reserve: u64,
     #[pin]
     state: Mutex<AllocState>,
 }
@@ -61,6 +70,7 @@ impl Allocator {
     pub(crate) fn new(sb: format::Superblock) -> impl PinInit<Self> {
         pin_init!(Self {
             sb,
+            reserve: REMOVAL_RESERVE_BLOCKS.min(sb.data_blocks() / 16),
             state <- new_mutex!(AllocState {
                 free_blocks: sb.free_blocks,
                 free_inodes: sb.free_inodes,
@@ -70,10 +80,11 @@ impl Allocator {
         })
     }
 
-    /// The free blocks and free inodes.
-    pub(crate) fn free_counts(&self) -> (u64, u64) {
+    /// The free blocks, those of them that are available to allocations other than removals,
+    /// and the free inodes.
+    pub(crate) fn free_counts(&self) -> (u64, u64, u64) {
         let state = self.state.lock();
-        (state.free_blocks, state.free_inodes)
+        (state.free_blocks, self.available(&state), state.free_inodes)
     }
 
     /// Device byte offset of the bitmap byte holding the bit of `block`. The bitmap blocks are
@@ -187,7 +198,26 @@ impl Allocator {
 
     /// Allocates one zeroed data block for inode `ino`, `goal` if it is free, in `tx`.
     pub(crate) fn alloc_block(&self, tx: &Tx<'_>, ino: u64, goal: Option<u64>) -> Result<u64> {
-        self.alloc_run(tx, ino, goal, 1).map(|(block, _)| block)
+        self.alloc_block_for(tx, ino, goal, false)
+    }
+
+    /// Allocates one zeroed block as [`Allocator::alloc_block`] does, for a removal if
+    /// `removal`: it may take the last blocks, which are kept for removals, so that a hole
+    /// punched into a full file system can split an extent-overflow leaf.
+    pub(crate) fn alloc_block_for(
+        &self,
+        tx: &Tx<'_>,
+        ino: u64,
+        goal: Option<u64>,
+        removal: bool,
+    ) -> Result<u64> {
+        self.alloc_from(tx, ino, goal, 1, removal)
+            .map(|(block, _)| block)
+    }
+
+    /// The free blocks that allocations other than removals may take.
+    fn available(&self, state: &AllocState) -> u64 {
+        state.free_blocks.saturating_sub(self.reserve)
     }
 
     /// Whether the 2 MiB run of blocks from `block` (aligned) is free and inside the device.
@@ -234,9 +264,26 @@ impl Allocator {
         goal: Option<u64>,
         max: u64,
     ) -> Result<(u64, u64)> {
+        self.alloc_from(tx, ino, goal, max, false)
+    }
+
+    /// [`Allocator::alloc_run`], from the removal reserve too if `removal`.
+    fn alloc_from(
+        &self,
+        tx: &Tx<'_>,
+        ino: u64,
+        goal: Option<u64>,
+        max: u64,
+        removal: bool,
+    ) -> Result<(u64, u64)> {
         let pmem = tx.pmem();
         let mut alloc = self.state.lock();
-        if alloc.free_blocks == 0 {
+        let available = if removal {
+            alloc.free_blocks
+        } else {
+            self.available(&alloc)
+        };
+        if available == 0 {
             return Err(ENOSPC);
         }
         let (start, end) = (self.sb.data_start, self.sb.total_blocks);
@@ -262,7 +309,7 @@ impl Allocator {
             report_corruption!("free block counter says free, bitmap says full; run fsck.daxfs\n");
             EUCLEAN
         })?;
-        let len = self.free_run_len(pmem, run_start, max.min(alloc.free_blocks))?;
+        let len = self.free_run_len(pmem, run_start, max.min(available))?;
         if len == 0 {
             report_corruption!(
                 "bitmap: block {run_start} was found free but is not; run fsck.daxfs\n"

@@ -17,12 +17,7 @@ use kernel::{
 };
 
 use crate::{
-    extents::{
-        self,
-        free_chain,
-        ExtentMap, //
-    },
-    format,
+    extents, format,
     inode::Inode,
     journal::Tx,
     meta::{
@@ -280,24 +275,22 @@ pub(crate) fn add_entry(
     }
 
     // Full: append a block, next to the last one if possible so the extent just grows; the
-    // extents may spill into overflow blocks like a file's (a new chain, the old one freed at
-    // the end of the transaction).
+    // extents may spill into overflow blocks like a file's.
     let file_block = disk.size / format::BLOCK_SIZE_U64;
-    let mut map = ExtentMap::load(sbi, ino, disk)?;
-    let goal = map.previous(file_block).and_then(|e| e.physical_end());
-    let block = sbi.alloc.alloc_block(tx, ino, goal)?;
-    let new = format::Extent {
-        logical: file_block,
-        physical: block,
-        len: 1,
-    };
-    let old_chain = match map.insert(new).and_then(|()| map.store(tx, ino, disk)) {
-        Ok(old_chain) => old_chain,
-        Err(e) => {
+    extents::with_tree(dir, disk, |tree, disk| {
+        let goal = tree.previous(file_block).and_then(|e| e.physical_end());
+        let block = sbi.alloc.alloc_block(tx, ino, goal)?;
+        let new = format::Extent {
+            logical: file_block,
+            physical: block,
+            len: 1,
+        };
+        if let Err(e) = tree.insert(tx, ino, disk, new) {
             sbi.alloc.free_blocks(tx, ino, block, 1)?;
             return Err(e);
         }
-    };
+        Ok(())
+    })?;
     disk.size += format::BLOCK_SIZE_U64;
     disk.blocks += 1;
     // The new block's slots are all free (zeroed): fill the first, then publish the size.
@@ -312,8 +305,7 @@ pub(crate) fn add_entry(
             index.free.push(free, GFP_KERNEL)?;
         }
         Ok(())
-    })?;
-    free_chain(tx, ino, &old_chain)
+    })
 }
 
 /// The operations of open directories (`file_operations`).

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A file's block map: walking its extents ([`Extents`]) to map a block, and all of them, sorted,
-//! loaded from the inode and its chain of extent-overflow blocks, edited in memory and stored
-//! back ([`ExtentMap`]).
+//! A file's block map: walking its extents on pmem ([`Extents`]), and the extent tree each
+//! inode keeps in memory once used ([`ExtentTree`]), which serves lookups and writes its
+//! changes through.
 //!
-//! The first [`format::INLINE_EXTENTS`] extents live in the inode, the rest in overflow blocks.
-//! Storing writes a new chain in blocks the transaction allocates (so they need no undo
-//! records), then the caller writes the inode that points to it, and the old chain is freed at
-//! the end of the transaction.
+//! The first [`format::INLINE_EXTENTS`] extents live in the inode, the rest in a chain of
+//! overflow blocks, each of them a leaf of the tree. A change rewrites the leaves it touches in
+//! place, undo-logged by its transaction ([`crate::journal`]); a leaf that splits takes a block
+//! the transaction allocates (so it needs no undo record), and a leaf left empty is unlinked
+//! and freed at the end of the transaction. The caller writes the inode, which holds the inline
+//! leaf, the counts and the chain's head.
 
 use kernel::prelude::*;
 
@@ -16,6 +18,7 @@ use crate::{
         self,
         Extent, //
     },
+    inode::Inode,
     journal::Tx,
     meta::{
         block_offset,
@@ -163,15 +166,6 @@ pub(crate) fn map_block(
     Ok(None)
 }
 
-/// The most extents [`ExtentMap::load`] reserves room for before it has met them.
-const MAX_RESERVED_EXTENTS: usize = format::INLINE_EXTENTS + format::EXTENTS_PER_BLOCK;
-
-/// The extents of a file, and the overflow blocks they were loaded from.
-pub(crate) struct ExtentMap {
-    extents: KVec<Extent>,
-    old_overflow: KVec<u64>,
-}
-
 /// Whether `b` continues `a` both in the file and on the device.
 fn continues(a: &Extent, b: &Extent) -> bool {
     a.logical_end() == Some(b.logical)
@@ -179,72 +173,221 @@ fn continues(a: &Extent, b: &Extent) -> bool {
         && a.len.checked_add(b.len).is_some()
 }
 
-impl ExtentMap {
+/// One leaf of a file's extent tree: the inline extents, or those of one overflow block.
+struct Leaf {
+    /// The overflow block the extents are stored in, 0 for the inline leaf.
+    block: u64,
+    /// The extents, in order.
+    extents: KVec<Extent>,
+}
+
+impl Leaf {
+    /// The file block where the leaf's first extent starts, `None` for an empty leaf.
+    fn first_logical(&self) -> Option<u64> {
+        self.extents.first().map(|e| e.logical)
+    }
+}
+
+/// Where the extents of a window of leaves go when they are stored again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fill {
+    /// Spread evenly over the fewest leaves that hold them, which leaves room on both sides of
+    /// a split for the inserts that fill holes in any order.
+    Even,
+    /// Each leaf full but the last: extents appended at the end of the file fill their leaves.
+    Packed,
+}
+
+/// The extents of one file, in memory, as they are stored: the inode's inline leaf, then one
+/// leaf per overflow block of the chain. Built from pmem once ([`with_tree`]), then kept in
+/// step with every change, which it writes through to pmem itself.
+///
+/// Lookups are binary searches, first over the leaves and then within one, and allocate
+/// nothing. A change rewrites only the leaves around it: one overflow block in place for an
+/// insert or a merge (two when a full leaf splits), the boundary leaves of a removal, whose
+/// leaves in between are just unlinked and freed. The in-place rewrites are undo-logged by the
+/// transaction, so a crash leaves the chain as it was or as it became.
+///
+/// # Invariants
+///
+/// - `leaves[0]` is the inline leaf (block 0) and holds `min(count, INLINE_EXTENTS)` extents;
+///   every other leaf holds 1 to `EXTENTS_PER_BLOCK` extents, in the overflow block `block`, and
+///   the leaves are chained on pmem in their order, as the on-disk format requires.
+/// - The extents of all leaves, in order, are sorted, do not overlap and were checked by
+///   [`format::ExtentChecker`] (or made by daxfs); `count` is their number.
+pub(crate) struct ExtentTree {
+    leaves: KVec<Leaf>,
+    count: usize,
+}
+
+/// The number of extents of the format's inline leaf.
+const INLINE: usize = format::INLINE_EXTENTS;
+/// The number of extents of a full overflow leaf.
+const PER_BLOCK: usize = format::EXTENTS_PER_BLOCK;
+
+impl ExtentTree {
     /// Loads the extents of the file `disk` (inode `ino`), checked as [`Extents`] checks them.
-    pub(crate) fn load(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<Self> {
-        // The count is on-disk data: it bounds the first reservation only (the walk checks it).
-        let expected = usize::try_from(disk.extent_count).unwrap_or(usize::MAX);
-        let mut extents = KVec::with_capacity(expected.min(MAX_RESERVED_EXTENTS), GFP_KERNEL)?;
-        let mut old_overflow = KVec::new();
+    fn load(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<Self> {
+        let mut leaves = KVec::with_capacity(1, GFP_KERNEL)?;
+        leaves.push(
+            Leaf {
+                block: 0,
+                extents: KVec::new(),
+            },
+            GFP_KERNEL,
+        )?;
+        let mut count = 0;
         for item in Extents::new(sbi, ino, disk) {
             match item? {
-                Item::Extent(extent) => extents.push(extent, GFP_KERNEL)?,
-                Item::Overflow(block) => old_overflow.push(block, GFP_KERNEL)?,
+                Item::Extent(extent) => {
+                    let leaf = leaves.last_mut().ok_or(EINVAL)?;
+                    leaf.extents.push(extent, GFP_KERNEL)?;
+                    count += 1;
+                }
+                Item::Overflow(block) => leaves.push(
+                    Leaf {
+                        block,
+                        extents: KVec::with_capacity(PER_BLOCK, GFP_KERNEL)?,
+                    },
+                    GFP_KERNEL,
+                )?,
             }
         }
-        Ok(Self {
-            extents,
-            old_overflow,
-        })
+        // INVARIANT: `Extents` checked every extent and the counts, and reads `extent_count`
+        // inline extents before the chain, whose blocks hold 1 to `EXTENTS_PER_BLOCK` each.
+        Ok(Self { leaves, count })
+    }
+
+    /// The leaf that holds, or would hold, an extent starting at file block `block`: the last
+    /// leaf whose first extent starts at or before it, else the inline leaf.
+    fn leaf_for(&self, block: u64) -> usize {
+        self.leaves
+            .partition_point(|leaf| leaf.first_logical().is_some_and(|l| l <= block))
+            .saturating_sub(1)
+    }
+
+    /// The position (leaf, index) of the last extent that starts at or before file block
+    /// `block`.
+    fn last_at_or_before(&self, block: u64) -> Option<(usize, usize)> {
+        let leaf = self.leaf_for(block);
+        let index = self.leaves[leaf]
+            .extents
+            .partition_point(|e| e.logical <= block);
+        index.checked_sub(1).map(|index| (leaf, index))
+    }
+
+    /// The extent at `position`.
+    fn at(&self, (leaf, index): (usize, usize)) -> Option<&Extent> {
+        self.leaves.get(leaf)?.extents.get(index)
+    }
+
+    /// The extent after `position`, the first one if `None`.
+    fn after(&self, position: Option<(usize, usize)>) -> Option<&Extent> {
+        let (leaf, index) = position.map_or((0, 0), |(leaf, index)| (leaf, index + 1));
+        self.at((leaf, index)).or_else(|| self.at((leaf + 1, 0)))
     }
 
     /// The extent that maps file block `block`.
     pub(crate) fn find(&self, block: u64) -> Option<&Extent> {
-        self.extents.iter().find(|e| e.map(block).is_some())
+        self.last_at_or_before(block)
+            .and_then(|position| self.at(position))
+            .filter(|e| e.map(block).is_some())
     }
 
-    /// The last extent before file block `block`.
+    /// The last extent that starts before file block `block`.
     pub(crate) fn previous(&self, block: u64) -> Option<&Extent> {
-        self.extents.iter().rev().find(|e| e.logical < block)
+        let position = self.last_at_or_before(block.checked_sub(1)?)?;
+        self.at(position)
     }
 
     /// The first file block mapped after `block`, if any.
     pub(crate) fn next_mapped(&self, block: u64) -> Option<u64> {
-        self.extents
-            .iter()
-            .map(|e| e.logical)
-            .find(|&logical| logical > block)
+        self.after(self.last_at_or_before(block)).map(|e| e.logical)
     }
 
-    /// Adds `new` (which maps a hole), merging it with the neighbours it continues: faults
-    /// fill holes in any order, so a new run may close the gap between two extents.
-    pub(crate) fn insert(&mut self, new: Extent) -> Result {
-        let mut at = self
-            .extents
-            .iter()
-            .position(|e| e.logical > new.logical)
-            .unwrap_or(self.extents.len());
-        if at > 0 && continues(&self.extents[at - 1], &new) {
+    /// The extents of leaves `lo..=hi`, copied in order.
+    fn gather(&self, lo: usize, hi: usize) -> Result<KVec<Extent>> {
+        let leaves = self.leaves.get(lo..=hi).ok_or(EINVAL)?;
+        let len = leaves.iter().map(|leaf| leaf.extents.len()).sum::<usize>();
+        let mut extents = KVec::with_capacity(len + 1, GFP_KERNEL)?;
+        for leaf in leaves {
+            extents.extend_from_slice(&leaf.extents, GFP_KERNEL)?;
+        }
+        Ok(extents)
+    }
+
+    /// Adds `new` (which maps a hole), merging it with the neighbours it continues (faults fill
+    /// holes in any order, so a new run may close the gap between two extents), in `tx`, and
+    /// stores the change into `disk` (inode `ino`), which the caller writes.
+    pub(crate) fn insert(
+        &mut self,
+        tx: &Tx<'_>,
+        ino: u64,
+        disk: &mut format::Inode,
+        new: Extent,
+    ) -> Result {
+        let lo = self.leaf_for(new.logical);
+        let mut hi = lo;
+        let mut extents = self.gather(lo, hi)?;
+        let mut at = extents.partition_point(|e| e.logical < new.logical);
+        // The extent after `new` may be the first of the next leaf.
+        if at == extents.len() {
+            if let Some(next) = self.leaves.get(hi + 1).and_then(|l| l.extents.first()) {
+                if continues(&new, next) {
+                    hi += 1;
+                    extents.push(*next, GFP_KERNEL)?;
+                }
+            }
+        }
+        if at > 0 && continues(&extents[at - 1], &new) {
             at -= 1;
-            self.extents[at].len += new.len;
+            extents[at].len += new.len;
         } else {
-            self.extents.reserve(1, GFP_KERNEL)?;
-            self.extents
+            extents.reserve(1, GFP_KERNEL)?;
+            extents
                 .insert_within_capacity(at, new)
                 .map_err(|_| ENOMEM)?;
         }
-        if at + 1 < self.extents.len() && continues(&self.extents[at], &self.extents[at + 1]) {
-            let next = self.extents.remove(at + 1).map_err(|_| EUCLEAN)?;
-            self.extents[at].len += next.len;
+        if at + 1 < extents.len() && continues(&extents[at], &extents[at + 1]) {
+            let next = extents.remove(at + 1).map_err(|_| EUCLEAN)?;
+            extents[at].len += next.len;
         }
-        Ok(())
+        // The rest of the window (`hi + 1` when merged) is the next leaf's.
+        if hi > lo {
+            let rest = self.leaves[hi].extents.get(1..).ok_or(EINVAL)?;
+            extents.extend_from_slice(rest, GFP_KERNEL)?;
+        }
+        let appended = at + 1 == extents.len() && hi + 1 == self.leaves.len();
+        let fill = if appended { Fill::Packed } else { Fill::Even };
+        self.replace(tx, ino, disk, lo, hi, extents, fill, false)
     }
 
-    /// Unmaps the file blocks `first..end` and returns the extents that mapped them.
-    pub(crate) fn remove(&mut self, first: u64, end: u64) -> Result<KVec<Extent>> {
+    /// Unmaps the file blocks `first..end` in `tx`, stores the change into `disk` (inode `ino`),
+    /// which the caller writes, and returns the extents that mapped them, whose blocks the
+    /// caller frees.
+    ///
+    /// Cutting an extent in two can split a full leaf: its new overflow block comes from the
+    /// blocks the allocator keeps for removals, so that removing never fails for want of space.
+    pub(crate) fn remove(
+        &mut self,
+        tx: &Tx<'_>,
+        ino: u64,
+        disk: &mut format::Inode,
+        first: u64,
+        end: u64,
+    ) -> Result<KVec<Extent>> {
         let mut removed = KVec::new();
-        let mut kept = KVec::with_capacity(self.extents.len() + 1, GFP_KERNEL)?;
-        for extent in self.extents.iter() {
+        if first >= end || self.count == 0 {
+            return Ok(removed);
+        }
+        let lo = self.leaf_for(first);
+        let hi = self.leaf_for(end - 1);
+        let mut edges = self.gather(lo, lo)?;
+        if hi > lo {
+            edges.extend_from_slice(&self.leaves[hi].extents, GFP_KERNEL)?;
+        }
+        let mut kept = KVec::with_capacity(edges.len() + 1, GFP_KERNEL)?;
+        for extent in edges.iter() {
             let (head, rest) = extent.split_at(first);
             let (middle, tail) = match rest {
                 Some(rest) => rest.split_at(end),
@@ -257,63 +400,230 @@ impl ExtentMap {
                 removed.push(middle, GFP_KERNEL)?;
             }
         }
-        self.extents = kept;
+        // The leaves between the edges lie wholly inside the range.
+        for leaf in self.leaves.get(lo + 1..hi).unwrap_or(&[]) {
+            removed.extend_from_slice(&leaf.extents, GFP_KERNEL)?;
+        }
+        if removed.is_empty() {
+            return Ok(removed);
+        }
+        self.replace(tx, ino, disk, lo, hi, kept, Fill::Even, true)?;
         Ok(removed)
     }
 
-    /// Stores the map into `disk` (inode `ino`): the first extents inline, the rest in a new
-    /// chain of overflow blocks, in `tx`; `disk.blocks` counts the change in overflow blocks.
-    /// The caller writes `disk` and then frees the returned old chain.
-    pub(crate) fn store(
-        self,
+    /// Replaces the extents of leaves `lo..=hi` with `extents`, in order, in `tx`: the inline
+    /// leaf's first if `lo` is 0, then the fewest overflow leaves that hold the rest as `fill`
+    /// says, reusing the window's blocks, allocating more (from the removal reserve if
+    /// `reserved`) or freeing those left over; then stores the map's totals and inline extents
+    /// into `disk` (inode `ino`). On an allocation failure nothing has changed.
+    #[expect(clippy::too_many_arguments)]
+    fn replace(
+        &mut self,
         tx: &Tx<'_>,
         ino: u64,
         disk: &mut format::Inode,
-    ) -> Result<KVec<u64>> {
-        let (inline, overflow) = self
-            .extents
-            .split_at(self.extents.len().min(format::INLINE_EXTENTS));
-        let chain = write_chain(tx, ino, overflow)?;
+        lo: usize,
+        mut hi: usize,
+        mut extents: KVec<Extent>,
+        fill: Fill,
+        reserved: bool,
+    ) -> Result {
+        // The inline leaf is full whenever a chain follows it: it takes from the next leaves,
+        // and what it cannot hold goes to the first overflow leaf.
+        while lo == 0
+            && hi + 1 < self.leaves.len()
+            && (extents.len() < INLINE || (hi == 0 && extents.len() > INLINE))
+        {
+            hi += 1;
+            extents.extend_from_slice(&self.leaves[hi].extents, GFP_KERNEL)?;
+        }
+        let old_len: usize = self.leaves[lo..=hi].iter().map(|l| l.extents.len()).sum();
+        let count = self.count - old_len + extents.len();
+        let extent_count = u32::try_from(count).map_err(|_| EFBIG)?;
+        let inline_len = if lo == 0 {
+            extents.len().min(INLINE)
+        } else {
+            0
+        };
+        let chain_extents = extents.get(inline_len..).ok_or(EINVAL)?;
+        let first_chain = lo.max(1);
+        let old_blocks = (hi + 1).saturating_sub(first_chain);
+        let new_blocks = chain_extents.len().div_ceil(PER_BLOCK);
+
+        // Allocate what the window lacks before anything changes.
+        let mut blocks = KVec::with_capacity(new_blocks.max(old_blocks), GFP_KERNEL)?;
+        for leaf in self.leaves.get(first_chain..=hi).unwrap_or(&[]) {
+            blocks.push(leaf.block, GFP_KERNEL)?;
+        }
+        let sbi = tx.sbi();
+        while blocks.len() < new_blocks {
+            let goal = blocks.last().map(|&b| b + 1);
+            match sbi.alloc.alloc_block_for(tx, ino, goal, reserved) {
+                Ok(block) => blocks.push(block, GFP_KERNEL)?,
+                Err(e) => {
+                    for &block in blocks.get(old_blocks..).unwrap_or(&[]) {
+                        sbi.alloc.free_blocks(tx, ino, block, 1)?;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+
+        // The new leaves, then the map with them in place of the window's.
+        let mut new_leaves = KVec::with_capacity(new_blocks, GFP_KERNEL)?;
+        let mut rest = chain_extents;
+        for (index, &block) in blocks.iter().take(new_blocks).enumerate() {
+            let take = match fill {
+                Fill::Packed => rest.len().min(PER_BLOCK),
+                Fill::Even => rest.len().div_ceil(new_blocks - index),
+            };
+            let (mine, others) = rest.split_at(take);
+            let mut leaf = KVec::with_capacity(PER_BLOCK.max(take), GFP_KERNEL)?;
+            leaf.extend_from_slice(mine, GFP_KERNEL)?;
+            new_leaves.push(
+                Leaf {
+                    block,
+                    extents: leaf,
+                },
+                GFP_KERNEL,
+            )?;
+            rest = others;
+        }
+        if lo == 0 {
+            let mut inline = KVec::with_capacity(INLINE, GFP_KERNEL)?;
+            inline.extend_from_slice(extents.get(..inline_len).ok_or(EINVAL)?, GFP_KERNEL)?;
+            self.leaves[0].extents = inline;
+        }
+        let old = self.splice(first_chain, old_blocks, new_leaves)?;
+        // INVARIANT: the window's extents, in order, now fill the inline leaf first and
+        // overflow leaves of 1 to `PER_BLOCK` extents; `count` counts them all.
+        self.count = count;
+
+        // Rewrite the overflow blocks whose extents or next block changed, in place.
+        let mut buf = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
+        let next_of =
+            |leaves: &KVec<Leaf>, index: usize| leaves.get(index + 1).map_or(0, |l| l.block);
+        for index in first_chain..first_chain + new_blocks {
+            let leaf = &self.leaves[index];
+            let next = next_of(&self.leaves, index);
+            let unchanged = old
+                .get(index - first_chain)
+                .is_some_and(|(extents, old_next)| {
+                    extents.as_slice() == leaf.extents.as_slice() && *old_next == next
+                });
+            if !unchanged {
+                format::encode_extent_block(&mut buf, ino, next, &leaf.extents)
+                    .map_err(|_| EUCLEAN)?;
+                tx.write(block_offset(leaf.block), &buf[..])?;
+            }
+        }
+        // The whole window's chain dropped: the leaf before it points past it now.
+        if new_blocks == 0 && old_blocks > 0 && first_chain > 1 {
+            let index = first_chain - 1;
+            let leaf = &self.leaves[index];
+            let next = next_of(&self.leaves, index);
+            format::encode_extent_block(&mut buf, ino, next, &leaf.extents).map_err(|_| EUCLEAN)?;
+            tx.write(block_offset(leaf.block), &buf[..])?;
+        }
+        for &block in blocks.get(new_blocks..).unwrap_or(&[]) {
+            sbi.alloc.free_blocks(tx, ino, block, 1)?;
+        }
+
+        // The inode: inline extents, totals, the chain's head and its blocks.
         disk.inline = [0; format::INLINE_AREA_SIZE];
-        for (index, extent) in inline.iter().enumerate() {
+        for (index, extent) in self.leaves[0].extents.iter().enumerate() {
             disk.set_inline_extent(index, extent).map_err(|_| EUCLEAN)?;
         }
-        disk.extent_count = u32::try_from(self.extents.len()).map_err(|_| EFBIG)?;
-        disk.overflow_block = chain.first().copied().unwrap_or(0);
-        disk.blocks = disk.blocks + chain.len() as u64 - self.old_overflow.len() as u64;
-        Ok(self.old_overflow)
-    }
-}
-
-/// Writes `extents` into newly allocated overflow blocks of inode `ino`, chained in order, and
-/// returns the chain, in `tx`. On error nothing stays allocated.
-fn write_chain(tx: &Tx<'_>, ino: u64, extents: &[Extent]) -> Result<KVec<u64>> {
-    let sbi = tx.sbi();
-    let chunks = extents.chunks(format::EXTENTS_PER_BLOCK);
-    let mut chain = KVec::with_capacity(chunks.len(), GFP_KERNEL)?;
-    let written = (|| {
-        for _ in 0..chunks.len() {
-            let goal = chain.last().map(|&b: &u64| b + 1);
-            chain.push(sbi.alloc.alloc_block(tx, ino, goal)?, GFP_KERNEL)?;
-        }
-        let mut block = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
-        for (index, chunk) in chunks.enumerate() {
-            let next = chain.get(index + 1).copied().unwrap_or(0);
-            format::encode_extent_block(&mut block, ino, next, chunk).map_err(|_| EUCLEAN)?;
-            tx.write(block_offset(chain[index]), &block[..])?;
-        }
+        disk.extent_count = extent_count;
+        disk.overflow_block = self.leaves.get(1).map_or(0, |l| l.block);
+        // CAST: leaf counts are far below u64::MAX.
+        disk.blocks = (disk.blocks + new_blocks as u64)
+            .checked_sub(old_blocks as u64)
+            .ok_or(EUCLEAN)?;
         Ok(())
-    })();
-    if let Err(e) = written {
-        free_chain(tx, ino, &chain)?;
-        return Err(e);
     }
-    Ok(chain)
+
+    /// Puts `new` in place of the `len` leaves from `at`, and returns the extents and next
+    /// blocks those had, in order.
+    fn splice(
+        &mut self,
+        at: usize,
+        len: usize,
+        new: KVec<Leaf>,
+    ) -> Result<KVec<(KVec<Extent>, u64)>> {
+        let mut old = KVec::with_capacity(len, GFP_KERNEL)?;
+        for index in at..at + len {
+            let next = self.leaves.get(index + 1).map_or(0, |l| l.block);
+            let extents = core::mem::take(&mut self.leaves[index].extents);
+            old.push((extents, next), GFP_KERNEL)?;
+        }
+        let reused = new.len().min(len);
+        let added = new.len() - reused;
+        let mut new = new.into_iter();
+        for index in at..at + reused {
+            if let Some(leaf) = new.next() {
+                self.leaves[index] = leaf;
+            }
+        }
+        if len > reused {
+            // Drop the leftover leaves in one pass.
+            let mut index = 0;
+            self.leaves.retain(|_| {
+                let keep = !(at + reused..at + len).contains(&index);
+                index += 1;
+                keep
+            });
+        } else {
+            self.leaves.reserve(added, GFP_KERNEL)?;
+            for (offset, leaf) in new.enumerate() {
+                self.leaves
+                    .insert_within_capacity(at + reused + offset, leaf)
+                    .map_err(|_| ENOMEM)?;
+            }
+        }
+        Ok(old)
+    }
 }
 
-/// Frees the blocks of an old overflow chain at the end of `tx`, which replaced it.
-pub(crate) fn free_chain(tx: &Tx<'_>, ino: u64, chain: &[u64]) -> Result {
-    chain
-        .iter()
-        .try_for_each(|&block| tx.sbi().alloc.free_blocks(tx, ino, block, 1))
+/// Runs `f` on the extent tree of `inode`, whose on-disk inode `disk` (locked) it is built from
+/// on first use, and passes `disk` on. If `f` fails, the tree is dropped, to be built again
+/// from pmem: a failed change may have left it ahead of what was stored.
+pub(crate) fn with_tree<R>(
+    inode: &Inode,
+    disk: &mut format::Inode,
+    f: impl FnOnce(&mut ExtentTree, &mut format::Inode) -> Result<R>,
+) -> Result<R> {
+    let mut guard = inode.data().extents.lock();
+    let result = built(&mut guard, inode, disk).and_then(|tree| f(tree, disk));
+    if result.is_err() {
+        *guard = None;
+    }
+    result
+}
+
+/// The tree of `inode` in `slot`, built from its on-disk inode `disk` if it is not yet.
+fn built<'a>(
+    slot: &'a mut Option<ExtentTree>,
+    inode: &Inode,
+    disk: &format::Inode,
+) -> Result<&'a mut ExtentTree> {
+    if slot.is_none() {
+        *slot = Some(ExtentTree::load(
+            inode.super_block().data(),
+            inode.ino(),
+            disk,
+        )?);
+    }
+    slot.as_mut().ok_or(EINVAL)
+}
+
+/// Runs `f` on the extent tree of `inode`, whose on-disk inode `disk` (locked) it is built from
+/// on first use, to look something up.
+pub(crate) fn lookup<R>(
+    inode: &Inode,
+    disk: &format::Inode,
+    f: impl FnOnce(&ExtentTree) -> R,
+) -> Result<R> {
+    let mut guard = inode.data().extents.lock();
+    built(&mut guard, inode, disk).map(|tree| f(tree))
 }

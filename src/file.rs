@@ -21,8 +21,8 @@ use kernel::prelude::*;
 
 use crate::{
     extents::{
-        free_chain,
-        ExtentMap, //
+        self,
+        ExtentTree, //
     },
     format,
     inode::{
@@ -62,11 +62,10 @@ fn block_range(pos: u64, len: u64, write: bool) -> Result<(u64, u64)> {
     Ok((first, end))
 }
 
-/// Maps the blocks `first..end` of `disk` (inode `ino`) from `first` on: the extent there, or
-/// the hole up to the next one.
-fn lookup(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<BlockMap> {
-    let map = ExtentMap::load(inode.super_block().data(), inode.ino(), disk)?;
-    if let Some(e) = map.find(first) {
+/// Maps the blocks `first..end` of the file whose extents are `tree` from `first` on: the
+/// extent there, or the hole up to the next one.
+fn map_in(tree: &ExtentTree, first: u64, end: u64) -> Result<BlockMap> {
+    if let Some(e) = tree.find(first) {
         let run_end = e.logical_end().ok_or(EUCLEAN)?.min(end);
         return Ok(BlockMap {
             file_block: first,
@@ -77,23 +76,30 @@ fn lookup(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<B
     }
     Ok(BlockMap {
         file_block: first,
-        blocks: map.next_mapped(first).unwrap_or(end).min(end) - first,
+        blocks: tree.next_mapped(first).unwrap_or(end).min(end) - first,
         device_block: None,
         new: false,
     })
 }
 
-/// Whether the blocks `first..end` of `disk` (inode `ino`) have a hole.
+/// Maps the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) from `first` on
+/// (see [`map_in`]).
+fn lookup(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<BlockMap> {
+    extents::lookup(inode, disk, |tree| map_in(tree, first, end))?
+}
+
+/// Whether the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) have a hole.
 fn has_hole(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<bool> {
-    let map = ExtentMap::load(inode.super_block().data(), inode.ino(), disk)?;
-    let mut block = first;
-    while block < end {
-        match map.find(block) {
-            Some(e) => block = e.logical_end().ok_or(EUCLEAN)?,
-            None => return Ok(true),
+    extents::lookup(inode, disk, |tree| {
+        let mut block = first;
+        while block < end {
+            match tree.find(block) {
+                Some(e) => block = e.logical_end().ok_or(EUCLEAN)?,
+                None => return Ok(true),
+            }
         }
-    }
-    Ok(false)
+        Ok(false)
+    })?
 }
 
 /// Maps the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) from `first` on,
@@ -109,48 +115,51 @@ fn allocate_at(
 ) -> Result<BlockMap> {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
-    let found = lookup(inode, disk, first, end)?;
-    if found.device_block.is_some() {
-        return Ok(found);
-    }
-    let mut map = ExtentMap::load(sbi, ino, disk)?;
-    // Continue the previous extent on the device when the blocks after it are free.
-    let goal = map.previous(first).and_then(|e| {
-        e.physical_end()
-            .map(|p| p + (first - e.logical - u64::from(e.len)))
-    });
-    let mut want = found.blocks.min(MAX_RUN);
-    // A run of 2 MiB or more starts on a 2 MiB file boundary, so that its 2 MiB-aligned device
-    // blocks line up with 2 MiB of the file and PMD faults can map them: allocate up to the
-    // boundary first, then the aligned run.
-    let misalignment = first % format::DATA_ALIGN_BLOCKS;
-    if want >= format::DATA_ALIGN_BLOCKS && misalignment != 0 {
-        want = format::DATA_ALIGN_BLOCKS - misalignment;
-    }
-    let (block, blocks) = sbi.alloc.alloc_run(tx, ino, goal, want)?;
-    let new = format::Extent {
-        logical: first,
-        physical: block,
-        len: u32::try_from(blocks).map_err(|_| EFBIG)?,
-    };
-    let old_chain = match map.insert(new).and_then(|()| map.store(tx, ino, disk)) {
-        Ok(old_chain) => old_chain,
-        Err(e) => {
+    let map = extents::with_tree(inode, disk, |tree, disk| {
+        let found = map_in(tree, first, end)?;
+        if found.device_block.is_some() {
+            return Ok(found);
+        }
+        // Continue the previous extent on the device when the blocks after it are free.
+        let goal = tree.previous(first).and_then(|e| {
+            e.physical_end()
+                .map(|p| p + (first - e.logical - u64::from(e.len)))
+        });
+        let mut want = found.blocks.min(MAX_RUN);
+        // A run of 2 MiB or more starts on a 2 MiB file boundary, so that its 2 MiB-aligned
+        // device blocks line up with 2 MiB of the file and PMD faults can map them: allocate up
+        // to the boundary first, then the aligned run.
+        let misalignment = first % format::DATA_ALIGN_BLOCKS;
+        if want >= format::DATA_ALIGN_BLOCKS && misalignment != 0 {
+            want = format::DATA_ALIGN_BLOCKS - misalignment;
+        }
+        let (block, blocks) = sbi.alloc.alloc_run(tx, ino, goal, want)?;
+        let new = u32::try_from(blocks)
+            .map_err(|_| EFBIG)
+            .map(|len| format::Extent {
+                logical: first,
+                physical: block,
+                len,
+            })
+            .and_then(|new| tree.insert(tx, ino, disk, new));
+        if let Err(e) = new {
             sbi.alloc.free_blocks(tx, ino, block, blocks)?;
             return Err(e);
         }
-    };
-    disk.blocks += blocks;
-    take_attrs(inode, disk);
-    sbi.write_inode(tx, ino, disk)?;
-    inode.set_size(inode.size(), blocks_to_bytes(disk.blocks));
-    free_chain(tx, ino, &old_chain)?;
-    Ok(BlockMap {
-        file_block: first,
-        blocks,
-        device_block: Some(block),
-        new: true,
-    })
+        disk.blocks += blocks;
+        Ok(BlockMap {
+            file_block: first,
+            blocks,
+            device_block: Some(block),
+            new: true,
+        })
+    })?;
+    if map.new {
+        take_attrs(inode, disk);
+        sbi.write_inode(tx, ino, disk)?;
+        inode.set_size(inode.size(), blocks_to_bytes(disk.blocks));
+    }
+    Ok(map)
 }
 
 /// Allocates zeroed blocks for the holes of bytes `offset..end` of `inode` (its on-disk inode
@@ -247,7 +256,7 @@ impl vfs::file::Operations<Daxfs> for FileOps {
         if pos > disk.size {
             // What a mapping wrote past the end of file, in its last page, must not reappear
             // inside the file.
-            truncate::zero_block_tail(&tx, inode.ino(), &disk, disk.size)?;
+            truncate::zero_block_tail(&tx, inode, &disk, disk.size)?;
         }
         let allocated = match &invalidate {
             Some(invalidate) => allocate_range(&tx, inode, invalidate, &mut disk, pos, end),
@@ -321,7 +330,7 @@ pub(crate) fn allocate(
     allocate_range(tx, inode, invalidate, disk, offset, end)?;
     if !keep_size && end > disk.size {
         // What a mapping wrote past the end of file, in its last page, must not reappear.
-        truncate::zero_block_tail(tx, inode.ino(), disk, disk.size)?;
+        truncate::zero_block_tail(tx, inode, disk, disk.size)?;
         store_size(tx, inode, disk, end, true)?;
     } else {
         take_attrs(inode, disk);

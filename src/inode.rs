@@ -13,6 +13,7 @@ use crate::{
     dir::DirIndex,
     extents::{
         self,
+        ExtentTree,
         Extents, //
     },
     format,
@@ -45,6 +46,10 @@ pub(crate) struct InodeInfo {
     /// A directory's index of its entries, once built; taken only under `disk`.
     #[pin]
     pub(crate) dir_index: Mutex<Option<DirIndex>>,
+    /// The extents of the file, once built ([`extents::with_tree`]); taken only under `disk`,
+    /// never with `dir_index`.
+    #[pin]
+    pub(crate) extents: Mutex<Option<ExtentTree>>,
 }
 
 /// A daxfs VFS inode.
@@ -157,6 +162,7 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
         try_pin_init!(InodeInfo {
             disk <- new_mutex!(disk),
             dir_index <- new_mutex!(None),
+            extents <- new_mutex!(None),
         }? Error),
     )
 }

@@ -251,12 +251,13 @@ impl vfs::super_block::Operations<Daxfs> for SuperOps {
     fn statfs(sb: &SuperBlock<Daxfs>) -> Result<StatFs> {
         let sbi = sb.data();
         let disk = &sbi.disk;
-        let (free_blocks, free_files) = sbi.alloc.free_counts();
+        let (free_blocks, available_blocks, free_files) = sbi.alloc.free_counts();
         let uuid = disk.uuid;
         let word = |i: usize| u32::from_le_bytes([uuid[i], uuid[i + 1], uuid[i + 2], uuid[i + 3]]);
         Ok(StatFs {
             blocks: disk.data_blocks(),
             free_blocks,
+            available_blocks,
             files: disk.inode_count,
             free_files,
             name_len: format::MAX_NAME_LEN as u64,

@@ -108,7 +108,7 @@ impl SbInfo {
     /// the start of one.
     fn mark(&self, state: u32) -> Result {
         if state == format::STATE_CLEAN {
-            let (free_blocks, free_inodes) = self.alloc.free_counts();
+            let (free_blocks, _, free_inodes) = self.alloc.free_counts();
             // CAST: offsets inside block 0.
             self.pmem
                 .write_u64(format::sb_off::FREE_BLOCKS as u64, free_blocks)?;

@@ -19,12 +19,7 @@
 use kernel::prelude::*;
 
 use crate::{
-    extents::{
-        self,
-        free_chain,
-        ExtentMap, //
-    },
-    file, format,
+    extents, file, format,
     inode::{
         self,
         Inode, //
@@ -55,25 +50,55 @@ fn checked_freed(ino: u64, blocks: u64, freed: &[format::Extent]) -> Result<u64>
     Ok(count)
 }
 
-/// Zeroes `len` bytes of the file `disk` (inode `ino`) at `pos`, which lie in one block, if that
-/// block is allocated. Nothing may map the block (the caller broke the layout).
-fn zero_in_block(tx: &Tx<'_>, ino: u64, disk: &format::Inode, pos: u64, len: u64) -> Result {
+/// Zeroes `len` bytes of `inode` (its on-disk inode `disk`, locked) at `pos`, which lie in one
+/// block, if that block is allocated. Nothing may map the block (the caller broke the layout).
+fn zero_in_block(tx: &Tx<'_>, inode: &Inode, disk: &format::Inode, pos: u64, len: u64) -> Result {
     if len == 0 {
         return Ok(());
     }
-    if let Some(block) = extents::map_block(tx.sbi(), ino, disk, pos / format::BLOCK_SIZE_U64)? {
+    let file_block = pos / format::BLOCK_SIZE_U64;
+    let block = extents::lookup(inode, disk, |tree| {
+        tree.find(file_block).and_then(|e| e.map(file_block))
+    })?;
+    if let Some(block) = block {
         tx.zero_data(block_offset(block) + pos % format::BLOCK_SIZE_U64, len)?;
     }
     Ok(())
 }
 
-/// Zeroes the bytes of the file from `pos` to the end of its block.
-pub(crate) fn zero_block_tail(tx: &Tx<'_>, ino: u64, disk: &format::Inode, pos: u64) -> Result {
+/// Zeroes the bytes of `inode` (its on-disk inode `disk`, locked) from `pos` to the end of its
+/// block.
+pub(crate) fn zero_block_tail(
+    tx: &Tx<'_>,
+    inode: &Inode,
+    disk: &format::Inode,
+    pos: u64,
+) -> Result {
     let in_block = pos % format::BLOCK_SIZE_U64;
     if in_block == 0 {
         return Ok(());
     }
-    zero_in_block(tx, ino, disk, pos, format::BLOCK_SIZE_U64 - in_block)
+    zero_in_block(tx, inode, disk, pos, format::BLOCK_SIZE_U64 - in_block)
+}
+
+/// Unmaps the file blocks `first..end` of `inode` (its on-disk inode `disk`, locked) in `tx`,
+/// counts them off `disk.blocks`, and returns the extents that mapped them, for the caller to
+/// free once it has written `disk`.
+fn remove_blocks(
+    tx: &Tx<'_>,
+    inode: &Inode,
+    disk: &mut format::Inode,
+    first: u64,
+    end: u64,
+) -> Result<KVec<format::Extent>> {
+    let ino = inode.ino();
+    extents::with_tree(inode, disk, |tree, disk| {
+        let freed = tree.remove(tx, ino, disk, first, end)?;
+        // The block count comes from the disk (checked against the extents when the tree was
+        // loaded): checked anyway.
+        disk.blocks -= checked_freed(ino, disk.blocks, &freed)?;
+        Ok(freed)
+    })
 }
 
 /// Makes `offset..end` of the file read as zeros: breaks the layout of the range (waits until no
@@ -92,23 +117,13 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     let mut disk = inode.data().disk.lock();
     // The partial blocks at the edges keep their other bytes: zero just the range in them.
     let head_end = (first_whole * format::BLOCK_SIZE_U64).min(end);
-    zero_in_block(&tx, ino, &disk, offset, head_end - offset)?;
+    zero_in_block(&tx, inode, &disk, offset, head_end - offset)?;
     if end_whole >= first_whole {
         let tail_start = (end_whole * format::BLOCK_SIZE_U64).max(offset);
-        zero_in_block(&tx, ino, &disk, tail_start, end - tail_start)?;
+        zero_in_block(&tx, inode, &disk, tail_start, end - tail_start)?;
     }
-    let mut map = ExtentMap::load(sbi, ino, &disk)?;
-    let freed = map.remove(first_whole, end_whole)?;
-    if !freed.is_empty() {
-        // Checked before anything is written: the count comes from the disk. Storing the map
-        // only adds the new overflow chain and drops the old one, so the subtraction stays
-        // valid.
-        let freed_count = checked_freed(ino, disk.blocks, &freed)?;
-        let old_chain = map.store(&tx, ino, &mut disk)?;
-        disk.blocks -= freed_count;
-        free_chain(&tx, ino, &old_chain)?;
-        free_extents(&tx, ino, &freed)?;
-    }
+    let freed = remove_blocks(&tx, inode, &mut disk, first_whole, end_whole)?;
+    free_extents(&tx, ino, &freed)?;
     match refill {
         // Freed blocks are freed at the end of the transaction: the new ones are others.
         Some(keep_size) => {
@@ -157,15 +172,9 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
             // Bytes past the end of the block that holds the (new or old) end of file must read
             // as zeroes when the file grows again: they may hold data written through a mapping,
             // which reaches to the end of its page, or data of the longer file.
-            zero_block_tail(&tx, ino, &disk, size.min(disk.size))?;
-
-            let mut map = ExtentMap::load(sbi, ino, &disk)?;
-            let freed = map.remove(size.div_ceil(format::BLOCK_SIZE_U64), u64::MAX)?;
-            // Checked before anything is written: the count comes from the disk. Storing the map
-            // only adds the new overflow chain and drops the old one, so the subtraction stays valid.
-            let freed_count = checked_freed(ino, disk.blocks, &freed)?;
-            let old_chain = map.store(&tx, ino, &mut disk)?;
-            disk.blocks -= freed_count;
+            zero_block_tail(&tx, inode, &disk, size.min(disk.size))?;
+            let first = size.div_ceil(format::BLOCK_SIZE_U64);
+            let freed = remove_blocks(&tx, inode, &mut disk, first, u64::MAX)?;
             let old_size = disk.size;
             disk.size = size;
             // The times and whatever else the same setattr changes go with the size.
@@ -173,7 +182,6 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
             inode::take_attrs(inode, &mut disk);
             sbi.write_inode(&tx, ino, &disk)?;
             inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
-            free_chain(&tx, ino, &old_chain)?;
             (old_size, freed)
         };
         let freed_blocks = mapped_blocks(&freed);

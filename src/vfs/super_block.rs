@@ -127,6 +127,8 @@ pub(crate) struct StatFs {
     pub(crate) blocks: u64,
     /// Free data blocks.
     pub(crate) free_blocks: u64,
+    /// Free data blocks that unprivileged allocations may take.
+    pub(crate) available_blocks: u64,
     /// Total inodes.
     pub(crate) files: u64,
     /// Free inodes.
@@ -281,7 +283,7 @@ unsafe extern "C" fn statfs_callback<T: FileSystem>(
         buf.f_frsize = kernel::page::PAGE_SIZE as isize;
         buf.f_blocks = st.blocks;
         buf.f_bfree = st.free_blocks;
-        buf.f_bavail = st.free_blocks;
+        buf.f_bavail = st.available_blocks;
         buf.f_files = st.files;
         buf.f_ffree = st.free_files;
         // CAST: a name length (255) fits any integer type.

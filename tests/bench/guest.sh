@@ -12,7 +12,7 @@ bench=/repo/target/release/daxfs-bench
 rows=/results/bench.csv
 mnt=$TEST_DIR
 tracing=/sys/kernel/tracing
-FILE_MIB=1024 FIO_SIZE=256M FIO_SECONDS=3 FILES=10000
+FILE_MIB=1024 FIO_SIZE=256M FIO_SECONDS=3 FILES=10000 SPARSE_PAGES=20000
 
 echo "fs,run,workload,value" >"$rows"
 row() {
@@ -83,6 +83,20 @@ for run in $(seq 1 "$runs"); do
 			done
 		done
 		rm "$mnt/fio.dat"
+
+		out=$($bench fallocate "$mnt/falloc" $FILE_MIB)
+		row $fs "$run" fallocate-1g "$(value ms "$out")"
+		rm "$mnt/falloc"
+		out=$($bench sparse "$mnt" 4 1024)
+		row $fs "$run" randwrite-4m "$(value pwrite_us "$out")"
+		row $fs "$run" randfault-4m "$(value fault_us "$out")"
+		out=$($bench sparse "$mnt" $FILE_MIB $SPARSE_PAGES)
+		row $fs "$run" randwrite-1g "$(value pwrite_us "$out")"
+		row $fs "$run" randfault-1g "$(value fault_us "$out")"
+		row $fs "$run" randread-1g "$(value pread_per_s "$out")"
+		row $fs "$run" randread-map-1g "$(value map_read_per_s "$out")"
+		row $fs "$run" truncate-frag "$(value truncate_ms "$out")"
+		row $fs "$run" unlink-frag "$(value unlink_ms "$out")"
 
 		mkdir "$mnt/files"
 		out=$($bench files "$mnt/files" $FILES)

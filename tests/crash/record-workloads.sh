@@ -64,6 +64,18 @@ declare -A run=(
 	[write-allocating]='dd if=/dev/zero of=dir/sparse bs=8192 seek=50 count=1 conv=notrunc status=none'
 	[write-extending]='dd if=/dev/zero of=f10 bs=12288 count=1 conv=notrunc status=none'
 	[write-fault]="xfs_io -c 'mmap -w 0 8192' -c 'mwrite -S 0 4096 4096' dir/sparse"
+	# The extent tree of big (extents at blocks 0, 2, ..., 18: six inline, four in an
+	# overflow block): a block into a hole of the overflow block, a cut out of it, a cut
+	# of an inline extent (the inline leaf takes the overflow block's first), and a
+	# truncate into it; each rewrites the overflow block in place.
+	[write-into-chain]='dd if=/dev/zero of=dir/subdir/big bs=4096 seek=15 count=1 conv=notrunc status=none'
+	[punch-chain]='fallocate -p -o 65536 -l 4096 dir/subdir/big'
+	[punch-inline]='fallocate -p -o 8192 -l 4096 dir/subdir/big'
+	[truncate-into-chain]='truncate -s 61440 dir/subdir/big'
+	# A block into a hole in the middle of a full overflow block (frag: 209 one-block
+	# extents every fourth block, six inline and 203 in one overflow block), away from
+	# both neighbours, so that it is an extent of its own and splits the block in two.
+	[split-leaf]='dd if=/dev/zero of=frag bs=4096 seek=402 count=1 conv=notrunc status=none'
 	# Still open when the recording stops: the image after it has the file on the orphan list.
 	[unlink-open]='rm dir/subdir/big'
 	# The last close of that file, which frees it.
@@ -75,11 +87,13 @@ declare -A run=(
 )
 # What a workload needs before recording starts, and after the image after it is taken.
 declare -A prepare=([remount-rw]='mount -o remount,ro "$mnt"' [unlink-open]='exec 3<"$mnt/dir/subdir/big"'
-	[last-close]='exec 3<"$mnt/dir/subdir/big"; rm "$mnt/dir/subdir/big"')
+	[last-close]='exec 3<"$mnt/dir/subdir/big"; rm "$mnt/dir/subdir/big"'
+	[split-leaf]='for ((i = 0; i < 209; i++)); do echo "pwrite -q -S 0 $((16384 * i)) 4096"; done | xfs_io -f "$mnt/frag" >/dev/null')
 declare -A cleanup=([unlink-open]='exec 3<&-')
 # Those handled by name, and those with a prepare or cleanup step, are never
 # part of a pair.
-declare -A alone=([mount]=1 [umount]=1 [remount-ro]=1 [remount-rw]=1 [unlink-open]=1 [last-close]=1)
+declare -A alone=([mount]=1 [umount]=1 [remount-ro]=1 [remount-rw]=1 [unlink-open]=1 [last-close]=1
+	[split-leaf]=1)
 
 case ${1:-} in
 --list)

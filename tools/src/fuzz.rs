@@ -360,11 +360,11 @@ fn directory_paths(builder: &ImageBuilder) -> Result<Vec<(u64, String)>> {
 /// A small deterministic pseudo-random generator: xorshift64*, seeded through splitmix64 so that
 /// neighbouring seeds give unrelated sequences.
 #[derive(Clone, Debug)]
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
     /// A generator for `seed`.
-    fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         let mut mixed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -382,7 +382,7 @@ impl Rng {
     }
 
     /// A value below `bound` (0 if `bound` is 0).
-    fn below(&mut self, bound: u64) -> u64 {
+    pub fn below(&mut self, bound: u64) -> u64 {
         if bound == 0 {
             0
         } else {
@@ -391,7 +391,7 @@ impl Rng {
     }
 
     /// An index into a collection of `len` items (0 if empty).
-    fn index(&mut self, len: usize) -> usize {
+    pub fn index(&mut self, len: usize) -> usize {
         self.below(len as u64) as usize
     }
 

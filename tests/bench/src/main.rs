@@ -40,6 +40,12 @@ fn run(args: &[String]) -> Res {
         "truncate" => workload::truncate(arg(2, "FILE")?),
         "files" => workload::files(arg(2, "DIR")?, number(args.get(3), "COUNT")?),
         "memcpy" => workload::memcpy(number(args.get(2), "MIB")?),
+        "sparse" => workload::sparse(
+            arg(2, "DIR")?,
+            number(args.get(3), "MIB")?,
+            number(args.get(4), "COUNT")?,
+        ),
+        "fallocate" => workload::fallocate(arg(2, "FILE")?, number(args.get(3), "MIB")?),
         "report" => report::report(arg(2, "ROWS.csv")?, arg(3, "OUTDIR")?, arg(4, "ABOUT")?),
         other => Err(format!("unknown command '{other}'")),
     }

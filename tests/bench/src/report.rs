@@ -63,6 +63,60 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         higher_is_better: false,
         ..workload("truncate-1g", "truncate a fully mapped 1 GiB file", "ms")
     },
+    Workload {
+        higher_is_better: false,
+        ..workload("fallocate-1g", "fallocate 1 GiB", "ms")
+    },
+    Workload {
+        higher_is_better: false,
+        ..workload(
+            "randwrite-4m",
+            "random 4 KiB pwrite allocating in a sparse 4 MiB file (every page)",
+            "µs",
+        )
+    },
+    Workload {
+        higher_is_better: false,
+        ..workload(
+            "randwrite-1g",
+            "random 4 KiB pwrite allocating in a sparse 1 GiB file (20,000 pages)",
+            "µs",
+        )
+    },
+    Workload {
+        higher_is_better: false,
+        ..workload(
+            "randfault-4m",
+            "random 4 KiB write faults allocating in a sparse 4 MiB file (every page)",
+            "µs",
+        )
+    },
+    Workload {
+        higher_is_better: false,
+        ..workload(
+            "randfault-1g",
+            "random 4 KiB write faults allocating in a sparse 1 GiB file (20,000 pages)",
+            "µs",
+        )
+    },
+    workload(
+        "randread-1g",
+        "random 4 KiB pread of that fragmented file",
+        "reads/s",
+    ),
+    workload(
+        "randread-map-1g",
+        "random 4 KiB reads of it through a new mapping",
+        "reads/s",
+    ),
+    Workload {
+        higher_is_better: false,
+        ..workload("truncate-frag", "truncate the fragmented file to 0", "ms")
+    },
+    Workload {
+        higher_is_better: false,
+        ..workload("unlink-frag", "unlink the other fragmented file", "ms")
+    },
     workload("create-10k", "create 10,000 files of 100 bytes", "files/s"),
     workload("stat-10k", "stat them", "files/s"),
     workload("unlink-10k", "unlink them", "files/s"),

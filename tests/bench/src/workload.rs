@@ -16,6 +16,7 @@ use std::{
 use daxfs_selftest::{
     create_file,
     open_file,
+    shuffled,
     Map, //
 };
 
@@ -214,5 +215,107 @@ pub(crate) fn memcpy(mib: usize) -> Res {
     if target[len - 1] != 0x5a {
         return Err("the copy did not copy".to_string());
     }
+    Ok(())
+}
+
+/// `sparse DIR MIB COUNT`: random 4 KiB allocations into sparse files of MIB MiB, COUNT of
+/// them at distinct pages in a shuffled order, so that each one allocates a block whose
+/// neighbours are mostly holes and the extent map grows by an extent at a random place: by
+/// `pwrite` into one file and by write faults through a shared mapping of another. Then reads
+/// COUNT random pages of the fragmented file through `pread` and through a new mapping, and
+/// times truncating one file to zero and unlinking the other. Prints microseconds per write
+/// and per fault, reads per second, and milliseconds for the removals.
+pub(crate) fn sparse(dir: &str, mib: usize, count: usize) -> Res {
+    use std::os::unix::fs::FileExt;
+
+    let len = mib * MIB;
+    let pages = len / PAGE;
+    if count > pages {
+        return Err(format!("{count} pages do not fit in {mib} MiB"));
+    }
+    let order: Vec<usize> = shuffled(pages, 1).into_iter().take(count).collect();
+    let page = [0x5a_u8; PAGE];
+
+    let written = create(&format!("{dir}/sparse-pwrite"))?;
+    written
+        .set_len(len as u64)
+        .map_err(|e| format!("ftruncate: {e}"))?;
+    let start = Instant::now();
+    for &p in &order {
+        written
+            .write_all_at(&page, (p * PAGE) as u64)
+            .map_err(|e| format!("pwrite page {p}: {e}"))?;
+    }
+    println!(
+        "pwrite_us {:.1}",
+        start.elapsed().as_secs_f64() * 1e6 / count as f64
+    );
+
+    let faulted = create(&format!("{dir}/sparse-fault"))?;
+    faulted
+        .set_len(len as u64)
+        .map_err(|e| format!("ftruncate: {e}"))?;
+    let map = map_file(&faulted, len)?;
+    map.advise(libc::MADV_NOHUGEPAGE)
+        .map_err(|e| format!("madvise: {e}"))?;
+    let start = Instant::now();
+    for &p in &order {
+        map.write(p * PAGE, 1);
+    }
+    println!(
+        "fault_us {:.1}",
+        start.elapsed().as_secs_f64() * 1e6 / count as f64
+    );
+    drop(map);
+
+    let reads = shuffled(count, 2);
+    let mut buf = [0_u8; PAGE];
+    let start = Instant::now();
+    for &i in &reads {
+        written
+            .read_exact_at(&mut buf, (order[i] * PAGE) as u64)
+            .map_err(|e| format!("pread: {e}"))?;
+        black_box(&buf);
+    }
+    println!(
+        "pread_per_s {:.0}",
+        count as f64 / start.elapsed().as_secs_f64()
+    );
+    let map = map_file(&written, len)?;
+    map.advise(libc::MADV_NOHUGEPAGE)
+        .map_err(|e| format!("madvise: {e}"))?;
+    let start = Instant::now();
+    for &i in &reads {
+        black_box(map.read(order[i] * PAGE));
+    }
+    println!(
+        "map_read_per_s {:.0}",
+        count as f64 / start.elapsed().as_secs_f64()
+    );
+    drop(map);
+
+    let start = Instant::now();
+    written.set_len(0).map_err(|e| format!("ftruncate: {e}"))?;
+    println!("truncate_ms {:.2}", start.elapsed().as_secs_f64() * 1000.0);
+    drop(faulted);
+    let start = Instant::now();
+    fs::remove_file(format!("{dir}/sparse-fault")).map_err(|e| format!("unlink: {e}"))?;
+    println!("unlink_ms {:.2}", start.elapsed().as_secs_f64() * 1000.0);
+    fs::remove_file(format!("{dir}/sparse-pwrite")).map_err(|e| format!("unlink: {e}"))?;
+    Ok(())
+}
+
+/// `fallocate FILE MIB`: times preallocating MIB MiB, then prints milliseconds.
+pub(crate) fn fallocate(path: &str, mib: usize) -> Res {
+    use std::os::unix::io::AsRawFd;
+
+    let file = create(path)?;
+    let start = Instant::now();
+    // SAFETY: fallocate on an open file descriptor.
+    let ret = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, (mib * MIB) as libc::off_t) };
+    if ret != 0 {
+        return Err(format!("fallocate: {}", std::io::Error::last_os_error()));
+    }
+    println!("ms {:.2}", start.elapsed().as_secs_f64() * 1000.0);
     Ok(())
 }

@@ -138,3 +138,14 @@ pub fn create_file(path: &str) -> io::Result<File> {
 pub fn open_file(path: &str) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
 }
+
+/// `0..count` in an order `seed` shuffles (Fisher-Yates with the fuzzer's generator): the same
+/// order on every run and every file system.
+pub fn shuffled(count: usize, seed: u64) -> Vec<usize> {
+    let mut rng = daxfs_tools::fuzz::Rng::new(seed);
+    let mut order: Vec<usize> = (0..count).collect();
+    for i in (1..count).rev() {
+        order.swap(i, rng.index(i + 1));
+    }
+    order
+}

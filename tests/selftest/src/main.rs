@@ -10,8 +10,10 @@
 use daxfs_selftest::{
     create_file,
     open_file,
+    shuffled,
     Map, //
 };
+use daxfs_tools::fuzz::Rng;
 use std::{
     cell::Cell,
     fs::{
@@ -767,6 +769,208 @@ fn rename2(from: &str, to: &str, flags: &str) -> Res {
     Ok(())
 }
 
+/// What a file should hold, a block at a time: 0 for a hole (zeros), else the pattern seed of
+/// the write that filled it.
+struct Model {
+    tags: Vec<u64>,
+}
+
+impl Model {
+    /// Writes `blocks` blocks of the pattern `tag` at block `at` of `file` and the model.
+    fn write(&mut self, file: &File, at: usize, blocks: usize, tag: u64) -> Res {
+        let mut buf = vec![0u8; blocks * PAGE];
+        fill(&mut buf, tag, at * PAGE);
+        file.write_all_at(&buf, (at * PAGE) as u64)
+            .ctx(&format!("pwrite {blocks} blocks at block {at}"))?;
+        if self.tags.len() < at + blocks {
+            self.tags.resize(at + blocks, 0);
+        }
+        self.tags[at..at + blocks].fill(tag);
+        Ok(())
+    }
+
+    /// Punches `blocks` blocks at block `at` of `file` and the model.
+    fn punch(&mut self, file: &File, at: usize, blocks: usize) -> Res {
+        fallocate(file, PUNCH, at * PAGE, blocks * PAGE)?;
+        let end = (at + blocks).min(self.tags.len());
+        if at < end {
+            self.tags[at..end].fill(0);
+        }
+        Ok(())
+    }
+
+    /// Truncates `file` and the model to `blocks` blocks.
+    fn truncate(&mut self, file: &File, blocks: usize) -> Res {
+        file.set_len((blocks * PAGE) as u64).ctx("ftruncate")?;
+        self.tags.resize(blocks, 0);
+        Ok(())
+    }
+
+    /// Checks the size, every block's bytes, and where SEEK_DATA finds data, against `file`.
+    fn verify(&self, file: &File, what: &str) -> Res {
+        let size = file.metadata().ctx("fstat")?.len();
+        check!(
+            size == (self.tags.len() * PAGE) as u64,
+            "{what}: size {size}, expected {} blocks",
+            self.tags.len()
+        );
+        // A big file is checked at both ends of every block (which write's block it is), and
+        // SEEK_DATA from every 64th hole.
+        let big = self.tags.len() > 20_000;
+        let sample = if big { 32 } else { PAGE / 2 };
+        const CHUNK: usize = 256;
+        let mut chunk = vec![0u8; CHUNK * PAGE];
+        for (block, &tag) in self.tags.iter().enumerate() {
+            let in_chunk = block % CHUNK;
+            if in_chunk == 0 {
+                let len = (self.tags.len() - block).min(CHUNK) * PAGE;
+                file.read_exact_at(&mut chunk[..len], (block * PAGE) as u64)
+                    .ctx("pread")?;
+            }
+            let buf = &chunk[in_chunk * PAGE..(in_chunk + 1) * PAGE];
+            let base = block * PAGE;
+            let ends = [(0, &buf[..sample]), (PAGE - sample, &buf[PAGE - sample..])];
+            let bad = ends.iter().find_map(|&(at, part)| {
+                if tag == 0 {
+                    part.iter().position(|&b| b != 0).map(|i| base + at + i)
+                } else {
+                    mismatch(part, tag, base + at)
+                }
+            });
+            check!(
+                bad.is_none(),
+                "{what}: block {block} (tag {tag}) differs at byte {bad:?}"
+            );
+        }
+        // SEEK_DATA from every hole's start lands on the next written block.
+        let fd = file.as_raw_fd();
+        let mut block = 0;
+        let mut holes = 0;
+        while block < self.tags.len() {
+            if self.tags[block] != 0 {
+                block += 1;
+                continue;
+            }
+            let next = self.tags[block..]
+                .iter()
+                .position(|&t| t != 0)
+                .map(|i| block + i);
+            holes += 1;
+            if big && holes % 64 != 0 {
+                block = next.unwrap_or(self.tags.len());
+                continue;
+            }
+            // SAFETY: lseek on an open file descriptor.
+            let found = unsafe { libc::lseek(fd, (block * PAGE) as libc::off_t, libc::SEEK_DATA) };
+            match next {
+                Some(next) => check!(
+                    found == (next * PAGE) as libc::off_t,
+                    "{what}: SEEK_DATA from block {block} gave {found}, expected block {next}"
+                ),
+                None => check!(
+                    found < 0,
+                    "{what}: SEEK_DATA from block {block} found {found} past the data"
+                ),
+            }
+            block = next.unwrap_or(self.tags.len());
+        }
+        Ok(())
+    }
+}
+
+const PUNCH: libc::c_int = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+
+fn fallocate(file: &File, mode: libc::c_int, offset: usize, len: usize) -> Res {
+    // SAFETY: fallocate on an open file descriptor.
+    let ret = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            mode,
+            offset as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    check!(
+        ret == 0,
+        "fallocate {mode:#x} {offset} {len}: {}",
+        Error::last_os_error()
+    );
+    Ok(())
+}
+
+/// Creates PATH with COUNT one-block extents, one every other block, written in an order SEED
+/// shuffles, so that each write inserts into the middle of the extent map; then checks it.
+fn fragment(path: &str, count: usize, seed: u64) -> Res {
+    let file = create(path)?;
+    let order = shuffled(count, seed);
+    let mut model = Model { tags: Vec::new() };
+    let start = std::time::Instant::now();
+    for &i in &order {
+        model.write(&file, 2 * i, 1, seed.wrapping_add(i as u64) | 1)?;
+    }
+    let written = start.elapsed();
+    model.verify(&file, "fragmented")?;
+    eprintln!(
+        "fragment: {count} writes in {:.1} s, checked in {:.1} s",
+        written.as_secs_f64(),
+        (start.elapsed() - written).as_secs_f64()
+    );
+    check!(
+        blocks(&file)? >= count as u64,
+        "{} blocks for {count} extents",
+        blocks(&file)?
+    );
+    Ok(())
+}
+
+/// OPS random writes (1 to 4 blocks), hole punches (1 to 3 blocks, often inside what a write
+/// made, which splits its extent), and now and then a truncate, within BLOCKS blocks of PATH,
+/// checked against a model every so often and at the end.
+fn churn(path: &str, span: usize, ops: usize, seed: u64) -> Res {
+    let file = create(path)?;
+    let mut model = Model { tags: Vec::new() };
+    let mut rng = Rng::new(seed);
+    for op in 0..ops {
+        let at = rng.index(span);
+        match rng.below(100) {
+            0..=54 => model.write(&file, at, 1 + rng.index(4), (seed << 32) + op as u64 + 1)?,
+            55..=94 => model.punch(&file, at, 1 + rng.index(3))?,
+            95..=96 => model.truncate(&file, at)?,
+            _ => model.verify(&file, &format!("after op {op}"))?,
+        }
+    }
+    model.verify(&file, "at the end")
+}
+
+/// Formats DEVICE with a root directory holding `fragmented`, a file of COUNT one-block
+/// extents (file blocks 0, 2, 4, ...), built in memory by the tools' image builder: a file the
+/// kernel would take minutes to write under TCG and KASAN. Block K of the file holds the
+/// builder's pattern: byte I is `(ino * 31 + K * 7 + I) mod 256`.
+fn build_fragmented(device: &str, count: u64) -> Res {
+    use daxfs_tools::{
+        builder::ImageBuilder,
+        format::{
+            BLOCK_SIZE_U64,
+            ROOT_INO, //
+        },
+    };
+    let mut dev = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(device)
+        .ctx(&format!("open {device}"))?;
+    let bytes = io::Seek::seek(&mut dev, io::SeekFrom::End(0)).ctx("size")?;
+    let mut image = ImageBuilder::new(bytes / BLOCK_SIZE_U64).map_err(|e| format!("{e}"))?;
+    let extents: Vec<(u64, u32)> = (0..count).map(|i| (2 * i, 1)).collect();
+    let size = (2 * count - 1) * BLOCK_SIZE_U64;
+    image
+        .create_file(ROOT_INO, b"fragmented", size, &extents)
+        .map_err(|e| format!("{e}"))?;
+    let image = image.finish().map_err(|e| format!("{e}"))?;
+    dev.write_all_at(&image, 0).ctx("write the image")?;
+    dev.sync_all().ctx("fsync")
+}
+
 fn run(args: &[String]) -> Res {
     let path = args.get(2).map(String::as_str).unwrap_or("");
     match args.get(1).map(String::as_str) {
@@ -786,6 +990,9 @@ fn run(args: &[String]) -> Res {
         Some("hold-open") => hold_open(path),
         Some("odirect-pin") => odirect_pin(path, arg(args, 3)?, &arg::<String>(args, 4)?),
         Some("rename2") => rename2(path, &arg::<String>(args, 3)?, &arg::<String>(args, 4)?),
+        Some("fragment") => fragment(path, arg(args, 3)?, arg(args, 4)?),
+        Some("churn") => churn(path, arg(args, 3)?, arg(args, 4)?, arg(args, 5)?),
+        Some("build-fragmented") => build_fragmented(path, arg(args, 3)?),
         _ => Err("usage: daxfs-selftest map-rw|hole-fault|sigbus|map-sync|vm-writev|fork|storm|touch|mwrite|verify FILE [ARGS]".into()),
     }
 }

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The extent tree: a file's extents in leaves (the inode, then overflow blocks) that
+# each change rewrites in place. Writes in random order insert into the middle of
+# full leaves and split them; random writes, hole punches (which cut extents in
+# two) and truncates are checked block by block, and SEEK_DATA, against a model,
+# and fsck checks the chain after each phase. A hole punched into a full leaf of a
+# file on a full file system splits the leaf with a block kept for removals: punch
+# and truncate never fail with ENOSPC. A file of 100,000 extents works: fsck checks
+# it, and SEEK_DATA and SEEK_HOLE walk it.
+. "$(dirname "$0")/lib.sh"
+
+st=/repo/target/release/daxfs-selftest
+cd_fresh "$TEST_DEV" "$TEST_DIR"
+
+"$st" fragment shuffled 3000 1 || fail "3000 extents written in random order read back wrong"
+extents=$(xfs_io -c 'fiemap' shuffled | grep -vc 'hole\|^shuffled:')
+((extents == 3000)) || fail "shuffled has $extents extents, expected 3000"
+remount_checked "$TEST_DEV" "$TEST_DIR"
+echo "ok: 3000 one-block extents inserted in random order; fsck finds the chain clean"
+
+cd "$TEST_DIR"
+for seed in 1 2; do
+	"$st" churn churn$seed 3000 2000 $seed || fail "random writes, punches and truncates (seed $seed) read back wrong"
+done
+remount_checked "$TEST_DEV" "$TEST_DIR"
+echo "ok: random writes, hole punches and truncates match the model; fsck finds them clean"
+umount_checked "$TEST_DEV" "$TEST_DIR"
+
+# Runs of 3 blocks with a block between, appended in order on a fresh file system (each
+# run one extent): the leaves fill up.
+cd_fresh "$SCRATCH_DEV" "$SCRATCH_MNT"
+runs=600
+cmds=()
+for ((i = 0; i < runs; i++)); do
+	cmds+=(-c "pwrite -q -b 12288 -S $((i % 250 + 1)) $((16384 * i)) 12288")
+done
+xfs_io -f "${cmds[@]}" runs
+extents=$(xfs_io -c 'fiemap' runs | grep -vc 'hole\|^runs:')
+((extents == runs)) || fail "runs has $extents extents, expected $runs"
+# Fill the file system (fallocate keeps what it allocated before ENOSPC): nothing is
+# available any more.
+fallocate -l 1G fill 2>/dev/null && fail "fallocate of 1 GiB on a 512 MiB file system succeeded"
+dd if=/dev/zero of=fill2 bs=4k 2>/dev/null && fail "filling the last blocks did not end with ENOSPC"
+avail=$(stat -f -c %a .)
+((avail == 0)) || fail "$avail blocks still available on a full file system"
+expect_fail "No space left" xfs_io -f -c 'pwrite -q 0 4k' more
+# Cut runs in two in full leaves (the first leaf holds runs 6..208): each cut adds an
+# extent.
+for i in 10 11 12 100 150 207 300 301 450 599; do
+	xfs_io -c "fpunch $((16384 * i + 4096)) 4096" runs || fail "punching run $i on a full file system failed"
+done
+extents=$(xfs_io -c 'fiemap' runs | grep -vc 'hole\|^runs:')
+((extents == runs + 10)) || fail "after 10 cuts: $extents extents, expected $((runs + 10))"
+byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+for i in 10 100 599; do
+	[[ $(byte_at runs $((16384 * i))) == $((i % 250 + 1)) && $(byte_at runs $((16384 * i + 4096))) == 0 &&
+		$(byte_at runs $((16384 * i + 8192))) == $((i % 250 + 1)) ]] || fail "run $i reads back wrong after the cut"
+done
+truncate -s $((16384 * 200 + 4096)) runs || fail "truncate on a full file system failed"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+echo "ok: hole punches that split full leaves and a truncate succeed on a full file system"
+
+# A file of 100,000 extents, built by the tools' image builder (the kernel would take
+# minutes to write it under TCG and KASAN): fsck checks it, the kernel loads it, looks up
+# every extent through SEEK_DATA and SEEK_HOLE, and changes it.
+"$st" build-fragmented "$SCRATCH_DEV" 100000 || fail "building a file of 100,000 extents failed"
+fsck_clean "$SCRATCH_DEV"
+mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+cd "$SCRATCH_MNT"
+extents=$(xfs_io -c 'fiemap' fragmented | grep -vc 'hole\|^fragmented:')
+((extents == 100000)) || fail "fragmented has $extents extents, expected 100000"
+# Block K of inode 2 holds byte (2 * 31 + 7 * K + I) mod 256 at I.
+for k in 0 2 13000 99998 199998; do
+	[[ $(byte_at fragmented $((4096 * k + 5))) == $(((62 + 7 * k + 5) % 256)) ]] || fail "block $k of fragmented reads back wrong"
+done
+[[ $(byte_at fragmented $((4096 * 99999))) == 0 ]] || fail "a hole of fragmented does not read as zeros"
+# Every data and hole transition, from the start: 200,000 lookups.
+transitions=$(xfs_io -c 'seek -a -r 0' fragmented | grep -c '^DATA\|^HOLE')
+((transitions == 200000)) || fail "SEEK_DATA and SEEK_HOLE walk $transitions transitions, expected 200000"
+xfs_io -c 'pwrite -q -S 7 4096 4096' -c 'pwrite -q -S 7 400M 8k' -c 'fpunch 100M 4k' \
+	-c 'pwrite -q -S 7 780M 4k' fragmented
+[[ $(byte_at fragmented 4096) == 7 && $(byte_at fragmented $((400 << 20))) == 7 &&
+	$(byte_at fragmented $(((400 << 20) + 4096))) == 7 ]] || fail "writes into the holes of fragmented read back wrong"
+truncate -s 600M fragmented
+# 76,800 extents below 600 MiB, one punched, two holes filled: 76,801, fewer if a new block
+# happens to continue a neighbour on the device too.
+extents=$(xfs_io -c 'fiemap' fragmented | grep -vc 'hole\|^fragmented:')
+((extents >= 76799 && extents <= 76801)) || fail "after writes and a truncate fragmented has $extents extents, expected 76,801"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+echo "ok: a file of 100,000 extents: fsck checks it; looked up, written into, punched and truncated"
