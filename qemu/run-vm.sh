@@ -49,7 +49,14 @@ check_flavour "$flavour"
 case "$accel" in
 # No LA57 under TCG: with 5-level paging an interrupt during early boot trips
 # KASAN (wild-memory-access in identify_cpu) before its shadow covers the direct map.
-tcg) accel_opt=tcg,thread=multi cpu=max,la57=off ;;
+# Multi-threaded TCG only where QEMU is fixed (QEMU_MIN_MTTCG in scripts/lib.sh).
+tcg)
+	accel_opt=tcg,thread=multi cpu=max,la57=off
+	if ! version_at_least "$(qemu_version)" "$QEMU_MIN_MTTCG"; then
+		log "QEMU $(qemu_version) is older than $QEMU_MIN_MTTCG: one TCG thread for all vCPUs (slower; scripts/setup-host.sh installs a newer QEMU on Debian 12)"
+		accel_opt=tcg,thread=single
+	fi
+	;;
 kvm) accel_opt=kvm cpu=host ;;
 *) die "unknown accelerator '$accel': use tcg (default) or kvm" ;;
 esac

@@ -100,7 +100,8 @@ if [[ -f build/debug/daxfs.ko ]]; then
 	# vm/crash-recorder recorded (8 seeded subsets per fence interval, seed 1, as
 	# that test mounted them), checked on the host; the states the guest could not
 	# mount count as failed. The full run is `make crashtest`.
-	host_test crash-sample bash -c 'target/release/daxfs-crashtest --subsets 8 --seed 1 \
+	host_test crash-sample bash -c '. scripts/lib.sh && unpack_workloads "$1" &&
+		target/release/daxfs-crashtest --subsets 8 --seed 1 \
 		--guest-results "$1/guest-results.txt" "$1"/workloads/*/' _ "$vm_out/crash-sample"
 	# The console must be clean whatever the tests said.
 	if [[ -f $vm_out/kernel-reports.txt && ! -s $vm_out/kernel-reports.txt ]]; then

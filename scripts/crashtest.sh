@@ -38,11 +38,12 @@ out=$DAXFS_TOP/build/crashtest/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 debug_run_inputs "$out" "daxfs-fuzz, daxfs-crashtest"
 
-log "recording the workloads in the VM, then mounting $mounts states of each (about 15 s a workload)"
+log "recording the workloads in the VM, then mounting $mounts states of each (about 10 s a workload)"
 qemu/run-vm.sh --flavour debug --kernel "$kdir" --module "$ko" --results "$out/vm" --timeout 3600 \
 	-- bash tests/crash/guest.sh /results "$mounts" "$subsets" "$seed" "${workloads[@]}" >"$out/vm.log" 2>&1 ||
 	die "the guest's part failed; see $out/vm.log and $out/vm/console.log"
 tr -d '\r' <"$out/vm/console.log" | grep -a '^guest: ' | tail -n 1 || true
+unpack_workloads "$out/vm"
 log "checking the crash states ($subsets subsets per interval, seed $seed)"
 target/release/daxfs-crashtest --subsets "$subsets" --seed "$seed" --guest-results "$out/vm/guest-results.txt" \
 	"$out"/vm/workloads/*/ | tee "$out/report.txt"

@@ -97,6 +97,17 @@ debug_run_inputs() {
 		die "cargo build failed; see $out/tools-build.log"
 }
 
+# unpack_workloads DIR: unpacks the crash-state workloads a guest packed into
+# DIR/packed (tests/crash/pack-workloads.sh) into DIR/workloads.
+unpack_workloads() {
+	local dir=$1 packed
+	mkdir -p "$dir/workloads"
+	for packed in "$dir"/packed/*.tar.gz; do
+		[[ -f $packed ]] || die "no packed workloads in $dir/packed"
+		tar -C "$dir/workloads" -xzf "$packed"
+	done
+}
+
 # with_lock NAME: takes an exclusive lock in the cache for the rest of the
 # calling script, or fails at once with a message if someone else holds it.
 with_lock() {
@@ -124,6 +135,24 @@ toolchain_id() {
 	rustc --version
 	bindgen --version 2>/dev/null || true
 	"clang$LLVM_SUFFIX" --version | head -n1
+}
+
+# QEMU_MIN_MTTCG: the first QEMU whose multi-threaded TCG cannot go on running
+# a vCPU's stale translation of kernel text that another vCPU has just patched.
+# Older ones (Debian 12 ships 7.2) now and then kill the guest with an
+# "Oops: int3" at a static key or static call that text_poke_bp() patched (at
+# boot, on module load, when a trace event is enabled); QEMU fixed it in 8.1
+# with commit deba78709a ("accel/tcg: Always lock pages before translation").
+QEMU_MIN_MTTCG=8.1
+
+# qemu_version: the version of qemu-system-x86_64, e.g. 10.0.2.
+qemu_version() {
+	qemu-system-x86_64 --version | awk 'NR == 1 { print $4 }'
+}
+
+# version_at_least HAVE WANT: whether version HAVE is WANT or newer.
+version_at_least() {
+	[[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1) == "$2" ]]
 }
 
 check_flavour() {

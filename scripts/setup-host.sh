@@ -13,21 +13,49 @@ APT_PACKAGES=(
 	mmdebstrap e2fsprogs qemu-system-x86 util-linux
 )
 
+SUDO=
+((EUID == 0)) || SUDO=sudo
 need_apt=()
 for p in "${APT_PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || need_apt+=("$p")
 done
 if ((${#need_apt[@]})); then
 	command -v apt-get >/dev/null || die "apt-get not found: install ${need_apt[*]} by hand (daxfs expects a Debian host)"
-	SUDO=
-	if ((EUID != 0)); then
-		command -v sudo >/dev/null || die "need root to install ${need_apt[*]}: run as root or install sudo"
-		SUDO=sudo
-	fi
+	[[ -z $SUDO ]] || command -v sudo >/dev/null || die "need root to install ${need_apt[*]}: run as root or install sudo"
 	run_step "apt-get update" "$DAXFS_CACHE/logs/apt-update.log" $SUDO apt-get update
 	run_step "apt-get install ${need_apt[*]}" "$DAXFS_CACHE/logs/apt-install.log" \
 		env DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${need_apt[@]}" ||
 		die "could not install ${need_apt[*]}; see the log above"
+fi
+
+# The VMs need a QEMU whose multi-threaded TCG is safe with a kernel that
+# patches its own text (QEMU_MIN_MTTCG in lib.sh). Debian 12's is 7.2: take
+# bookworm-backports' QEMU instead. The suite keeps backports' default
+# priority, so nothing else is ever taken from it unasked.
+if ! version_at_least "$(qemu_version)" "$QEMU_MIN_MTTCG"; then
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	if [[ $codename == bookworm ]]; then
+		sources=/etc/apt/sources.list.d/daxfs-bookworm-backports.sources
+		if [[ ! -f $sources ]]; then
+			log "adding bookworm-backports to apt's sources for QEMU $QEMU_MIN_MTTCG or newer"
+			$SUDO tee "$sources" >/dev/null <<-EOF
+				Types: deb
+				URIs: http://deb.debian.org/debian
+				Suites: bookworm-backports
+				Components: main
+				Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+			EOF
+		fi
+		run_step "apt-get update (bookworm-backports)" "$DAXFS_CACHE/logs/apt-update-bbp.log" $SUDO apt-get update
+		run_step "apt-get install qemu-system-x86 from bookworm-backports" "$DAXFS_CACHE/logs/apt-install-qemu.log" \
+			env DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \
+			-t bookworm-backports qemu-system-x86 ||
+			die "could not install QEMU from bookworm-backports; see the log above"
+		version_at_least "$(qemu_version)" "$QEMU_MIN_MTTCG" ||
+			die "QEMU $(qemu_version) from bookworm-backports is older than $QEMU_MIN_MTTCG"
+	else
+		log "QEMU $(qemu_version) is older than $QEMU_MIN_MTTCG: the VMs will run one TCG thread (slower); install QEMU $QEMU_MIN_MTTCG or newer"
+	fi
 fi
 
 command -v rustup >/dev/null || die "rustup not found: install Rust with rustup (https://rustup.rs), then run make again"

@@ -11,10 +11,11 @@
 #    mounted and read, as after the power cut (tests/crash/mount-states.sh).
 # The host then checks every state of these workloads (scripts/check.sh,
 # crash-sample), counting the states this guest could not mount as failed.
+# The recording stays in tmpfs and goes to the host packed (pack-workloads.sh).
 . "$(dirname "$0")/lib.sh"
 
-out=/results/crash-sample
-rm -rf "$out"
+out=/tmp/crash-sample results=/results/crash-sample
+rm -rf "$out" "$results"
 sample=(create mkdir symlink-long link rename-over-dir unlink unlink-open last-close truncate-zero-big
 	write-extending write-fault punch-hole utimes mount umount remount-rw)
 bash /repo/tests/crash/record-workloads.sh "$out/workloads" "${sample[@]}" || fail "recording the workloads failed"
@@ -25,6 +26,9 @@ grep -q "^crashtest: ${#sample[@]} logs replayed, 0 did not" <<<"$report" || fai
 ! grep -E '\((0 words|[0-9]+ words in 0 fence)' <<<"$report" || fail "a workload recorded no store or no fence"
 echo "ok: ${#sample[@]} workloads' logs replay to the image after them"
 # The subsets and seed are those of crash-sample in scripts/check.sh.
-bash /repo/tests/crash/mount-states.sh "$out/guest-results.txt" 2 8 1 "$out"/workloads/*/ ||
+mkdir -p "$results"
+bash /repo/tests/crash/mount-states.sh "$results/guest-results.txt" 2 8 1 "$out"/workloads/*/ ||
 	fail "mounting the crash states stopped"
-echo "ok: 2 crash states of each workload mounted and read (failures: $out/guest-results.txt)"
+echo "ok: 2 crash states of each workload mounted and read (failures: $results/guest-results.txt)"
+bash /repo/tests/crash/pack-workloads.sh "$out" "$results" || fail "packing the workloads for the host failed"
+rm -rf "$out"
