@@ -69,16 +69,7 @@ fi
 key=$(echo "$SUITE $src_id" | hash_of "$0")
 tarball=$DAXFS_CACHE/fstests/fstests-$key.tar.gz
 
-if [[ -f $tarball ]]; then
-	echo "$tarball"
-	exit 0
-fi
-
-with_lock "fstests"
-if [[ -f $tarball ]]; then
-	echo "$tarball"
-	exit 0
-fi
+exit_if_cached "$tarball" "$tarball" fstests
 
 work=$DAXFS_CACHE/fstests/tmp-$key
 rm -rf "$work"

@@ -21,16 +21,7 @@ key=$( {
 } | hash_of "${fragments[@]}")
 objdir=$DAXFS_CACHE/kernel/$flavour-$key
 
-if [[ -f $objdir/.built ]]; then
-	echo "$objdir"
-	exit 0
-fi
-
-with_lock "kernel"
-if [[ -f $objdir/.built ]]; then
-	echo "$objdir"
-	exit 0
-fi
+exit_if_cached "$objdir/.built" "$objdir" kernel
 
 log "building the $flavour kernel into $objdir (20-40 minutes on 2 cores; cached afterwards)"
 mkdir -p "$objdir"

@@ -22,16 +22,7 @@ key=$( {
 } | hash_of "$SHIM" "$0")
 image=$DAXFS_CACHE/rootfs/$SUITE-$key.ext4
 
-if [[ -f $image ]]; then
-	echo "$image"
-	exit 0
-fi
-
-with_lock "rootfs"
-if [[ -f $image ]]; then
-	echo "$image"
-	exit 0
-fi
+exit_if_cached "$image" "$image" rootfs
 
 work=$DAXFS_CACHE/rootfs/tmp-$key
 rm -rf "$work"

@@ -14,13 +14,7 @@ SUDO=
 # the host is ever upgraded from it.
 if [[ ! -f $SOURCES ]]; then
 	log "adding trixie-backports to apt's sources at priority 1 (only $KERNEL_SOURCE_PKG is taken from it)"
-	$SUDO tee "$SOURCES" >/dev/null <<-EOF
-		Types: deb
-		URIs: http://deb.debian.org/debian
-		Suites: trixie-backports
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	EOF
+	add_apt_suite trixie-backports
 	$SUDO tee "$PREFS" >/dev/null <<-EOF
 		Package: *
 		Pin: release n=trixie-backports

@@ -108,6 +108,22 @@ unpack_workloads() {
 	done
 }
 
+# add_apt_suite SUITE: adds Debian's SUITE (main) to apt's sources, in
+# /etc/apt/sources.list.d/daxfs-SUITE.sources, unless that file is there.
+# The caller runs apt-get update.
+add_apt_suite() {
+	local file=/etc/apt/sources.list.d/daxfs-$1.sources sudo=
+	[[ ! -f $file ]] || return 0
+	((EUID == 0)) || sudo=sudo
+	$sudo tee "$file" >/dev/null <<-EOF
+		Types: deb
+		URIs: http://deb.debian.org/debian
+		Suites: $1
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+}
+
 # with_lock NAME: takes an exclusive lock in the cache for the rest of the
 # calling script, or fails at once with a message if someone else holds it.
 with_lock() {
@@ -120,6 +136,17 @@ with_lock() {
 		flock -w "${DAXFS_LOCK_WAIT:-0}" "$DAXFS_LOCK_FD" ||
 			die "cache lock $DAXFS_CACHE/locks/$name.lock is held by another process; wait for it to finish, or remove the lock file if none runs"
 	fi
+}
+
+# exit_if_cached MARKER RESULT LOCK: the check of the cache builders. If
+# MARKER exists, prints RESULT and ends the calling script; otherwise takes
+# LOCK (with_lock) and checks again, since another process may have built it
+# while this one waited.
+exit_if_cached() {
+	local marker=$1 result=$2 lock=$3
+	[[ ! -e $marker ]] || { echo "$result"; exit 0; }
+	with_lock "$lock"
+	[[ ! -e $marker ]] || { echo "$result"; exit 0; }
 }
 
 # hash_of FILE...: short content hash of the named files and any extra text on stdin.

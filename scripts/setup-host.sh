@@ -35,17 +35,8 @@ fi
 if ! version_at_least "$(qemu_version)" "$QEMU_MIN_MTTCG"; then
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	if [[ $codename == bookworm ]]; then
-		sources=/etc/apt/sources.list.d/daxfs-bookworm-backports.sources
-		if [[ ! -f $sources ]]; then
-			log "adding bookworm-backports to apt's sources for QEMU $QEMU_MIN_MTTCG or newer"
-			$SUDO tee "$sources" >/dev/null <<-EOF
-				Types: deb
-				URIs: http://deb.debian.org/debian
-				Suites: bookworm-backports
-				Components: main
-				Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-			EOF
-		fi
+		log "QEMU $(qemu_version) is older than $QEMU_MIN_MTTCG: taking QEMU from bookworm-backports"
+		add_apt_suite bookworm-backports
 		run_step "apt-get update (bookworm-backports)" "$DAXFS_CACHE/logs/apt-update-bbp.log" $SUDO apt-get update
 		run_step "apt-get install qemu-system-x86 from bookworm-backports" "$DAXFS_CACHE/logs/apt-install-qemu.log" \
 			env DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The guest's part of `make fstests` (scripts/fstests.sh): unpacks the fstests
-# build, adds the users fstests expects, writes local.config with one section
-# per file system, and runs the tests one `./check` per test, file system by
-# file system, going on after a failed test.
+# build, adds the users fstests expects, and runs the tests one `./check` per
+# test, file system by file system (local.config holding that file system's
+# section), going on after a failed test.
 #
 #   guest.sh TARBALL OUTDIR "FS..." [CHECK ARGS...]
 #
@@ -68,7 +68,7 @@ for user in fsgqa fsgqa2 123456-fsgqa; do
 done
 echo /bin/true | su fsgqa || say "warning: su fsgqa does not work: the tests that need it will not run"
 
-# The sections: every variable set in each, so that none leaks from another.
+# The section of a file system: every variable set, so that none leaks from another.
 section() {
 	local fs=$1 mkfs_opts mount_opts
 	case "$fs" in
@@ -90,9 +90,6 @@ section() {
 
 	EOF
 }
-for fs in "${filesystems[@]}"; do
-	section "$fs"
-done >"$tree/local.config" || exit 2
 export RESULT_BASE=$out
 # check's marks ("run fstests TEST at ...") and ours must all reach the log.
 echo on >/proc/sys/kernel/printk_devkmsg
@@ -189,6 +186,10 @@ run_test() {
 }
 
 for fs in "${filesystems[@]}"; do
+	# One section at a time: ./check sets up (and mounts TEST_DEV) with the first section
+	# of local.config before it looks at -s, which would mount another file system's
+	# TEST_DEV with this one's type.
+	section "$fs" >"$tree/local.config" || exit 2
 	list=$out/$fs.list
 	mkfs_done=0
 	if [[ ! -f $list ]]; then
