@@ -58,9 +58,9 @@ pub(crate) type Inode = vfs::Inode<Daxfs>;
 /// The invalidate lock of a daxfs inode, held exclusively.
 pub(crate) type InvalidateLock<'a> = vfs::InvalidateExclusive<'a, Daxfs>;
 
-/// The current time as an on-disk timestamp.
-pub(crate) fn now() -> format::Timestamp {
-    let (sec, nsec) = vfs::now();
+/// The current time for the times of `inode`, as an on-disk timestamp (see [`vfs::now`]).
+pub(crate) fn now(inode: &Inode) -> format::Timestamp {
+    let (sec, nsec) = vfs::now(inode);
     format::Timestamp { sec, nsec }
 }
 

@@ -123,7 +123,7 @@ fn remove_name(
         Some(entry) => dir::replace_entry(tx, dir.ino(), &dir_disk, slot, entry)?,
         None => dir::remove_entry(tx, dir, &dir_disk, slot, name)?,
     }
-    let t = now();
+    let t = now(dir);
     dir_disk.mtime = t;
     dir_disk.ctime = t;
     dir_disk.nlink = dir_disk.nlink.saturating_add_signed(parent_links);
@@ -136,7 +136,7 @@ fn drop_links(tx: &Tx<'_>, inode: &Inode, nlink: impl FnOnce(u32) -> u32) -> Res
     let mut disk = inode.data().disk.lock();
     let was_linked = disk.nlink != 0;
     disk.nlink = nlink(disk.nlink);
-    disk.ctime = now();
+    disk.ctime = now(inode);
     if was_linked && disk.nlink == 0 {
         tx.sbi().orphans.add(tx, inode.ino(), &disk)?;
         show(inode, &disk);
@@ -211,7 +211,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let sb = dir.super_block();
         let sbi = sb.data();
         let is_dir = matches!(node.kind, NodeKind::Directory);
-        let t = now();
+        let t = now(dir);
         let tx = sbi.begin();
         let mut dir_disk = dir.data().disk.lock();
         if dir::find(dir, &dir_disk, name)?.is_some() {
@@ -274,16 +274,38 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         inode::iget(sb, ino)
     }
 
-    /// Adds `name` in `dir` for `inode`.
+    /// Creates the unnamed regular file `node` for `dir` (`O_TMPFILE`): an inode without links,
+    /// on the orphan list from the start, so that a crash before `linkat` names it frees it.
+    fn tmpfile(dir: &Inode, node: NewNode<'_>) -> Result<ARef<Inode>> {
+        let sb = dir.super_block();
+        let sbi = sb.data();
+        let t = now(dir);
+        let tx = sbi.begin();
+        let mut new = new_inode(dir, &dir.data().disk.lock(), &node, t);
+        new.nlink = 0;
+        let ino = sbi.alloc.alloc_inode(&tx, &mut new)?;
+        if let Err(e) = sbi.orphans.add(&tx, ino, &new) {
+            sbi.alloc.free_inode(&tx, ino, new.generation)?;
+            return Err(e);
+        }
+        tx.commit()?;
+        inode::iget_orphan(sb, ino)
+    }
+
+    /// Adds `name` in `dir` for `inode`. An inode without links (an `O_TMPFILE` file) leaves
+    /// the orphan list in the same transaction.
     fn link(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
         check_name(name)?;
         let sbi = dir.super_block().data();
-        let t = now();
+        let t = now(dir);
         let tx = sbi.begin();
         let ftype = {
             let mut disk = inode.data().disk.lock();
             if disk.nlink >= format::MAX_LINKS {
                 return Err(EMLINK);
+            }
+            if disk.nlink == 0 {
+                sbi.orphans.remove(&tx, inode.ino())?;
             }
             disk.nlink += 1;
             disk.ctime = t;
@@ -302,9 +324,8 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             store(&tx, dir, &dir_disk)
         })();
         if added.is_err() {
-            let mut disk = inode.data().disk.lock();
-            disk.nlink = disk.nlink.saturating_sub(1);
-            store(&tx, inode, &disk)?;
+            // Back to the links it had: an `O_TMPFILE` file returns to the orphan list.
+            drop_links(&tx, inode, |n| n.saturating_sub(1))?;
         }
         added?;
         tx.commit()
@@ -354,7 +375,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             }
         }
         let target_is_dir = target.is_some() && is_dir;
-        let t = now();
+        let t = now(old_dir);
         // The directories' link counts change with a directory moved out of one or replaced in
         // the other: check before any name changes that the counts allow it.
         let leaves_old_dir = is_dir && !same_dir;
@@ -456,7 +477,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let old_entry =
             format::DirEntry::new(other.ino(), other_type, old_name).map_err(|_| EINVAL)?;
         let new_entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
-        let t = now();
+        let t = now(old_dir);
         // Every check before the first change: both entries and both link counts.
         let (old_slot, new_slot) = {
             let od = old_dir.data().disk.lock();

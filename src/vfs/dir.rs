@@ -36,7 +36,12 @@ pub(crate) trait InodeOperations<T: FileSystem> {
     /// Creates `node` as `name` in `dir` (locked) and returns its inode.
     fn create(dir: &Inode<T>, name: &[u8], node: NewNode<'_>) -> Result<ARef<Inode<T>>>;
 
-    /// Adds `name` in `dir` for `inode`; both are locked.
+    /// Creates the regular file `node` in `dir` without a name (`O_TMPFILE`) and returns its
+    /// inode, which has no links until [`Self::link`] gives it one.
+    fn tmpfile(dir: &Inode<T>, node: NewNode<'_>) -> Result<ARef<Inode<T>>>;
+
+    /// Adds `name` in `dir` for `inode`; both are locked. An inode without links is an
+    /// `O_TMPFILE` file that `linkat` names (the VFS allows that for no other).
     fn link(dir: &Inode<T>, name: &[u8], inode: &Inode<T>) -> Result;
 
     /// Removes the entry `name` of the non-directory `inode` from `dir`; both are locked.
@@ -142,6 +147,7 @@ impl<T: FileSystem> Tables<T> {
         mkdir: Some(mkdir_callback::<T>),
         symlink: Some(symlink_callback::<T>),
         mknod: Some(mknod_callback::<T>),
+        tmpfile: Some(tmpfile_callback::<T>),
         link: Some(link_callback::<T>),
         unlink: Some(unlink_callback::<T>),
         rmdir: Some(rmdir_callback::<T>),
@@ -219,6 +225,39 @@ unsafe extern "C" fn create_callback<T: FileSystem>(
 ) -> c_int {
     // SAFETY: As the VFS guarantees.
     from_result(|| unsafe { create_node::<T>(dir, dentry, NodeKind::Regular, mode).map(|()| 0) })
+}
+
+/// `inode_operations::tmpfile`: an unnamed regular file, opened in `file` (`O_TMPFILE`).
+///
+/// # Safety
+///
+/// Called by the VFS with `dir` a directory of `T` and `file` being opened on an unhashed dentry
+/// of it.
+unsafe extern "C" fn tmpfile_callback<T: FileSystem>(
+    _idmap: *mut raw::mnt_idmap,
+    dir: *mut raw::inode,
+    file: *mut raw::file,
+    mode: raw::umode_t,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: As the VFS guarantees.
+        let dir = unsafe { Inode::<T>::from_raw(dir) };
+        let (uid, gid) = current_fsids();
+        let node = NewNode {
+            kind: NodeKind::Regular,
+            mode,
+            uid,
+            gid,
+        };
+        let inode = T::DirInodeOps::tmpfile(dir, node)?;
+        // `d_tmpfile` takes the one link the VFS gives a new inode away again.
+        inode.set_nlink(1);
+        // SAFETY: `file` is being opened on its dentry, as `d_tmpfile` expects; it takes over
+        // the inode reference.
+        unsafe { raw::d_tmpfile(file, ARef::into_raw(inode).as_ptr().cast()) };
+        // SAFETY: `file` is valid and its dentry now positive.
+        Ok(unsafe { raw::finish_open(file, (*file).__bindgen_anon_1.f_path.dentry, None) })
+    })
 }
 
 /// `inode_operations::mkdir`; returns null: the dentry passed in is the new directory's.

@@ -164,11 +164,15 @@ pub(crate) struct InodeAttrs {
     pub(crate) times: [(i64, u32); 3],
 }
 
-/// The current time, as file times take it.
-pub(crate) fn now() -> (i64, u32) {
-    let mut ts = raw::timespec64::default();
-    // SAFETY: `ts` is a valid output.
-    unsafe { raw::ktime_get_real_ts64(&mut ts) };
+/// The current time for the times of `inode`, from the clock the VFS takes them from
+/// (`current_time`: coarse, a tick behind the fine clock). Times the file system sets and times
+/// the VFS sets (a write's mtime, a read's atime) must come from the same clock: with a finer
+/// one, a file created and then written would have an atime after its mtime, and `relatime`
+/// would never update it.
+pub(crate) fn now<T: FileSystem>(inode: &Inode<T>) -> (i64, u32) {
+    // SAFETY: By the type invariant the inode is live.
+    let ts = unsafe { raw::current_time(inode.as_raw()) };
+    // CAST: `tv_nsec` is below one billion.
     (ts.tv_sec, ts.tv_nsec as u32)
 }
 

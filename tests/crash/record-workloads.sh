@@ -76,6 +76,11 @@ declare -A run=(
 	# extents every fourth block, six inline and 203 in one overflow block), away from
 	# both neighbours, so that it is an extent of its own and splits the block in two.
 	[split-leaf]='dd if=/dev/zero of=frag bs=4096 seek=402 count=1 conv=notrunc status=none'
+	# O_TMPFILE: a file without a name, on the orphan list from its creation, written and
+	# closed (its blocks and inode freed: a crash at any point leaves what the mount frees);
+	# and one that a process holds open (prepared) named by linkat: off the list, with an entry.
+	[tmpfile]="xfs_io -T -c 'pwrite -q -S 0 0 8192' ."
+	[tmpfile-link]='ln -L "/proc/$hold_pid/fd/3" tmp-named'
 	# Still open when the recording stops: the image after it has the file on the orphan list.
 	[unlink-open]='rm dir/subdir/big'
 	# The last close of that file, which frees it.
@@ -88,12 +93,17 @@ declare -A run=(
 # What a workload needs before recording starts, and after the image after it is taken.
 declare -A prepare=([remount-rw]='mount -o remount,ro "$mnt"' [unlink-open]='exec 3<"$mnt/dir/subdir/big"'
 	[last-close]='exec 3<"$mnt/dir/subdir/big"; rm "$mnt/dir/subdir/big"'
-	[split-leaf]='for ((i = 0; i < 209; i++)); do echo "pwrite -q -S 0 $((16384 * i)) 4096"; done | xfs_io -f "$mnt/frag" >/dev/null')
-declare -A cleanup=([unlink-open]='exec 3<&-')
+	[split-leaf]='for ((i = 0; i < 209; i++)); do echo "pwrite -q -S 0 $((16384 * i)) 4096"; done | xfs_io -f "$mnt/frag" >/dev/null'
+	# xfs_io reads its commands from the coprocess's pipe; the file is its descriptor 3.
+	[tmpfile-link]='coproc HOLD { exec xfs_io -T "$mnt"; }
+		hold_pid=$HOLD_PID hold_in=${HOLD[1]}
+		echo "pwrite -q -S 0 0 8192" >&"$hold_in"
+		until [[ $(stat -L -c %s "/proc/$hold_pid/fd/3" 2>/dev/null) == 8192 ]]; do sleep 0.1; done')
+declare -A cleanup=([unlink-open]='exec 3<&-' [tmpfile-link]='eval "exec $hold_in>&-"; wait "$hold_pid"')
 # Those handled by name, and those with a prepare or cleanup step, are never
 # part of a pair.
 declare -A alone=([mount]=1 [umount]=1 [remount-ro]=1 [remount-rw]=1 [unlink-open]=1 [last-close]=1
-	[split-leaf]=1)
+	[split-leaf]=1 [tmpfile-link]=1)
 
 case ${1:-} in
 --list)
