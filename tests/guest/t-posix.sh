@@ -19,6 +19,7 @@
 #   new file does;
 # - O_TMPFILE: linkat names the file with its data; closed unnamed, it frees
 #   its blocks;
+# - on a full file system, a hole punched into an extent and a truncate succeed;
 # - renameat2 with RENAME_EXCHANGE (files, a file and a directory across
 #   directories: link counts and `..` follow) and RENAME_WHITEOUT (the old name
 #   becomes a character device 0:0, as overlayfs needs).
@@ -244,6 +245,39 @@ tmpfile() {
 	}
 }
 
+# On a full file system a hole punched into the middle of an extent (one
+# extent becomes two: the extent map may need a block) and a truncate succeed:
+# removing data never fails with ENOSPC. 600 extents fill more than one leaf
+# of daxfs's tree and of ext4's.
+full_fs_removal() {
+	local i cmds=()
+	for ((i = 0; i < 600; i++)); do
+		cmds+=(-c "pwrite -q -b 12288 -S $((i % 250 + 1)) $((16384 * i)) 12288")
+	done
+	xfs_io -f "${cmds[@]}" runs || return 1
+	fallocate -l 1G fill 2>/dev/null
+	dd if=/dev/zero of=fill2 bs=1M 2>/dev/null
+	if dd if=/dev/zero of=fill3 bs=4k 2>/dev/null || xfs_io -f -c 'pwrite -q 0 4k' more 2>/dev/null; then
+		echo "the file system did not fill up"
+		return 1
+	fi
+	for i in 10 11 12 100 150 207 300 301 450 599; do
+		xfs_io -c "fpunch $((16384 * i + 4096)) 4096" runs || {
+			echo "punching a hole into extent $i of 600 failed on a full file system"
+			return 1
+		}
+	done
+	[[ $(od -An -tu1 -j $((16384 * 599 + 8192)) -N1 runs | tr -d ' ') == $((599 % 250 + 1)) ]] || {
+		echo "extent 599 reads back wrong after the hole punched into it"
+		return 1
+	}
+	truncate -s $((16384 * 200 + 4096)) runs || {
+		echo "truncate failed on a full file system"
+		return 1
+	}
+	rm -f fill fill2 fill3 more
+}
+
 rename_exchange() {
 	mkdir -p a/sub b && echo A >a/f && echo B >b/g || return 1
 	"$st" rename2 a/f b/g exchange || return 1
@@ -304,6 +338,7 @@ run_checks() {
 	check "$fs" "O_TMPFILE, then linkat" tmpfile
 	check "$fs" "RENAME_EXCHANGE" rename_exchange
 	check "$fs" "RENAME_WHITEOUT" rename_whiteout
+	check "$fs" "hole punch and truncate on a full file system" full_fs_removal
 }
 
 mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV"
