@@ -104,7 +104,7 @@ unpack_workloads() {
 	mkdir -p "$dir/workloads"
 	for packed in "$dir"/packed/*.tar.gz; do
 		[[ -f $packed ]] || die "no packed workloads in $dir/packed"
-		tar -C "$dir/workloads" -xzf "$packed"
+		tar -C "$dir/workloads" -xzf "$packed" || die "cannot unpack $packed"
 	done
 }
 

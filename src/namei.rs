@@ -299,7 +299,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let sbi = dir.super_block().data();
         let t = now(dir);
         let tx = sbi.begin();
-        let ftype = {
+        let linked = {
             let mut disk = inode.data().disk.lock();
             if disk.nlink >= format::MAX_LINKS {
                 return Err(EMLINK);
@@ -309,10 +309,9 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             }
             disk.nlink += 1;
             disk.ctime = t;
-            store(&tx, inode, &disk)?;
-            file_type(&disk)?
+            store(&tx, inode, &disk).and_then(|()| file_type(&disk))
         };
-        let added = (|| {
+        let added = linked.and_then(|ftype| {
             let mut dir_disk = dir.data().disk.lock();
             if dir::find(dir, &dir_disk, name)?.is_some() {
                 return Err(EEXIST);
@@ -322,7 +321,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             dir_disk.mtime = t;
             dir_disk.ctime = t;
             store(&tx, dir, &dir_disk)
-        })();
+        });
         if added.is_err() {
             // Back to the links it had: an `O_TMPFILE` file returns to the orphan list.
             drop_links(&tx, inode, |n| n.saturating_sub(1))?;

@@ -157,12 +157,13 @@ impl Orphans {
                 next_orphan,
                 ..*disk
             },
-        );
+        )
+        .and_then(|()| tx.write_u64(HEAD_OFFSET, ino));
         if let Err(e) = linked {
+            // Not on the list, on disk either: the head still names the old head.
             list.members.pop();
             return Err(e);
         }
-        tx.write_u64(HEAD_OFFSET, ino)?;
         Ok(())
     }
 

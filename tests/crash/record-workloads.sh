@@ -98,7 +98,12 @@ declare -A prepare=([remount-rw]='mount -o remount,ro "$mnt"' [unlink-open]='exe
 	[tmpfile-link]='coproc HOLD { exec xfs_io -T "$mnt"; }
 		hold_pid=$HOLD_PID hold_in=${HOLD[1]}
 		echo "pwrite -q -S 0 0 8192" >&"$hold_in"
-		until [[ $(stat -L -c %s "/proc/$hold_pid/fd/3" 2>/dev/null) == 8192 ]]; do sleep 0.1; done')
+		for ((wait = 0; wait < 300; wait++)); do
+			[[ $(stat -L -c %s "/proc/$hold_pid/fd/3" 2>/dev/null) != 8192 ]] || break
+			sleep 0.1
+		done
+		[[ $(stat -L -c %s "/proc/$hold_pid/fd/3" 2>/dev/null) == 8192 ]] ||
+			{ echo "tmpfile-link: xfs_io holds no O_TMPFILE file of 8192 bytes as descriptor 3" >&2; exit 1; }')
 declare -A cleanup=([unlink-open]='exec 3<&-' [tmpfile-link]='eval "exec $hold_in>&-"; wait "$hold_pid"')
 # Those handled by name, and those with a prepare or cleanup step, are never
 # part of a pair.

@@ -257,7 +257,8 @@ full_fs_removal() {
 	xfs_io -f "${cmds[@]}" runs || return 1
 	fallocate -l 1G fill 2>/dev/null
 	dd if=/dev/zero of=fill2 bs=1M 2>/dev/null
-	if dd if=/dev/zero of=fill3 bs=4k 2>/dev/null || xfs_io -f -c 'pwrite -q 0 4k' more 2>/dev/null; then
+	dd if=/dev/zero of=fill3 bs=4k 2>/dev/null
+	if xfs_io -f -c 'pwrite -q 0 4k' more 2>/dev/null; then
 		echo "the file system did not fill up"
 		return 1
 	fi
