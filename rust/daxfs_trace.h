@@ -59,6 +59,26 @@ DEFINE_EVENT(daxfs_blocks_class, daxfs_alloc_blocks,
 DEFINE_EVENT(daxfs_blocks_class, daxfs_free_blocks,
 	TP_PROTO(u64 ino, u64 start, u64 len), TP_ARGS(ino, start, len));
 
+TRACE_EVENT(daxfs_convert_unwritten,
+	TP_PROTO(u64 ino, u64 file_block, u64 start, u64 len),
+	TP_ARGS(ino, file_block, start, len),
+	TP_STRUCT__entry(
+		__field(u64, ino)
+		__field(u64, file_block)
+		__field(u64, start)
+		__field(u64, len)
+	),
+	TP_fast_assign(
+		__entry->ino = ino;
+		__entry->file_block = file_block;
+		__entry->start = start;
+		__entry->len = len;
+	),
+	TP_printk("ino %llu file block %llu blocks %llu..%llu (%llu)", __entry->ino,
+		__entry->file_block, __entry->start, __entry->start + __entry->len - 1,
+		__entry->len)
+);
+
 TRACE_EVENT(daxfs_layout_wait_start,
 	TP_PROTO(u64 ino, s64 start, s64 end, unsigned long pfn),
 	TP_ARGS(ino, start, end, pfn),
@@ -166,6 +186,7 @@ void rust_do_trace_daxfs_fault(u64 ino, u64 pgoff, unsigned int order, bool writ
 			       unsigned int result);
 void rust_do_trace_daxfs_alloc_blocks(u64 ino, u64 start, u64 len);
 void rust_do_trace_daxfs_free_blocks(u64 ino, u64 start, u64 len);
+void rust_do_trace_daxfs_convert_unwritten(u64 ino, u64 file_block, u64 start, u64 len);
 void rust_do_trace_daxfs_layout_wait_start(u64 ino, s64 start, s64 end, unsigned long pfn);
 void rust_do_trace_daxfs_layout_wait_end(u64 ino, s64 start, s64 end, u64 waited_ns, int error);
 void rust_do_trace_daxfs_truncate(u64 ino, u64 old_size, u64 new_size, u64 freed_blocks);

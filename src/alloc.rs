@@ -5,8 +5,10 @@
 //!
 //! Every change is part of a transaction ([`crate::journal`]), which a crash leaves whole or
 //! undone. Within it:
-//! - a block is zeroed (unlogged: the transaction allocated it), then marked in the bitmap,
-//!   then referenced, so data of deleted files never becomes readable;
+//! - a block is marked in the bitmap, then zeroed (unlogged: the transaction allocated it),
+//!   outside the allocator's lock so that other files allocate meanwhile, then referenced, so
+//!   data of deleted files never becomes readable (preallocation leaves its blocks as they
+//!   are: an unwritten extent references them, which reads as zeros);
 //! - a block is freed only at the end of the transaction that unreferenced it
 //!   ([`Allocator::free_blocks`]), so that the transaction never hands it out again.
 
@@ -211,7 +213,7 @@ impl Allocator {
         goal: Option<u64>,
         removal: bool,
     ) -> Result<u64> {
-        self.alloc_from(tx, ino, goal, 1, removal)
+        self.alloc_from(tx, ino, goal, 1, removal, true)
             .map(|(block, _)| block)
     }
 
@@ -252,19 +254,21 @@ impl Allocator {
         Ok(None)
     }
 
-    /// Allocates a run of up to `max` zeroed blocks, starting at `goal` if it is free, else at
-    /// a free 2 MiB-aligned run when `max` asks for 2 MiB or more (so that PMD faults can map
-    /// it), else at the next free block after the last allocation: returns its first block and
-    /// length. Part of `tx`, which writes the blocks without undo records.
-    /// `ino` is the inode the blocks are for (0 before it has a number), for the trace event.
+    /// Allocates a run of up to `max` blocks, zeroed if `zero` (else for an unwritten extent),
+    /// starting at `goal` if it is free, else at a free 2 MiB-aligned run when `max` asks for
+    /// 2 MiB or more (so that PMD faults can map it), else at the next free block after the
+    /// last allocation: returns its first block and length. Part of `tx`, which writes the
+    /// blocks without undo records. `ino` is the inode the blocks are for (0 before it has a
+    /// number), for the trace event.
     pub(crate) fn alloc_run(
         &self,
         tx: &Tx<'_>,
         ino: u64,
         goal: Option<u64>,
         max: u64,
+        zero: bool,
     ) -> Result<(u64, u64)> {
-        self.alloc_from(tx, ino, goal, max, false)
+        self.alloc_from(tx, ino, goal, max, false, zero)
     }
 
     /// [`Allocator::alloc_run`], from the removal reserve too if `removal`.
@@ -275,6 +279,7 @@ impl Allocator {
         goal: Option<u64>,
         max: u64,
         removal: bool,
+        zero: bool,
     ) -> Result<(u64, u64)> {
         let pmem = tx.pmem();
         let mut alloc = self.state.lock();
@@ -318,14 +323,19 @@ impl Allocator {
         }
         self.set_bitmap_range(tx, run_start, len, true)?;
         tx.allocated(run_start, len);
-        tx.zero(block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
         alloc.free_blocks -= len;
         alloc.block_hint = if run_start + len < end {
             run_start + len
         } else {
             start
         };
+        drop(alloc);
         trace::alloc_blocks(ino, run_start, len);
+        // The blocks are this transaction's now: zeroing up to 128 MiB need not keep other
+        // files from allocating.
+        if zero {
+            tx.zero(block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
+        }
         Ok((run_start, len))
     }
 

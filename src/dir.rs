@@ -284,6 +284,7 @@ pub(crate) fn add_entry(
             logical: file_block,
             physical: block,
             len: 1,
+            unwritten: false,
         };
         if let Err(e) = tree.insert(tx, ino, disk, new) {
             sbi.alloc.free_blocks(tx, ino, block, 1)?;

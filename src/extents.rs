@@ -71,7 +71,7 @@ impl<'a> Extents<'a> {
             sbi,
             ino,
             disk,
-            checker: format::ExtentChecker::new(&sbi.disk),
+            checker: format::ExtentChecker::for_inode(&sbi.disk, disk),
             overflow_blocks: 0,
             inline_index: 0,
             left: u64::from(disk.extent_count).saturating_sub(disk.inline_extent_count() as u64),
@@ -166,11 +166,15 @@ pub(crate) fn map_block(
     Ok(None)
 }
 
-/// Whether `b` continues `a` both in the file and on the device.
+/// Whether `b` continues `a` both in the file and on the device, written or unwritten alike,
+/// so that the two can be one extent.
 fn continues(a: &Extent, b: &Extent) -> bool {
     a.logical_end() == Some(b.logical)
         && a.physical_end() == Some(b.physical)
-        && a.len.checked_add(b.len).is_some()
+        && a.unwritten == b.unwritten
+        && a.len
+            .checked_add(b.len)
+            .is_some_and(|len| len <= format::MAX_EXTENT_LEN)
 }
 
 /// One leaf of a file's extent tree: the inline extents, or those of one overflow block.
@@ -362,6 +366,77 @@ impl ExtentTree {
         self.replace(tx, ino, disk, lo, hi, extents, fill, false)
     }
 
+    /// Marks the file blocks `first..end`, which one unwritten extent maps, written, merging
+    /// them with the written extents they continue, in `tx`, and stores the change into `disk`
+    /// (inode `ino`), which the caller writes. The caller zeroed the blocks first.
+    ///
+    /// Splitting the extent can split a full leaf, which takes a block: this fails with ENOSPC
+    /// on a full file system, as the write that converts would fail.
+    pub(crate) fn convert(
+        &mut self,
+        tx: &Tx<'_>,
+        ino: u64,
+        disk: &mut format::Inode,
+        first: u64,
+        end: u64,
+    ) -> Result {
+        let (leaf, index) = self.last_at_or_before(first).ok_or(EINVAL)?;
+        let old = *self.at((leaf, index)).ok_or(EINVAL)?;
+        if !old.unwritten || old.logical_end().is_none_or(|e| e < end) || first >= end {
+            return Err(EINVAL);
+        }
+        // The extent before the converted part may be the last of the previous leaf.
+        let lo = if index == 0 && first == old.logical {
+            leaf.saturating_sub(1)
+        } else {
+            leaf
+        };
+        let mut hi = leaf;
+        let extents = self.gather(lo, hi)?;
+        let at = extents.iter().position(|e| *e == old).ok_or(EUCLEAN)?;
+        let [head, middle, tail] = old.cut(first, end);
+        let middle = Extent {
+            unwritten: false,
+            ..middle.ok_or(EINVAL)?
+        };
+        let parts = [head, Some(middle), tail];
+        let mut converted = KVec::with_capacity(extents.len() + 3, GFP_KERNEL)?;
+        converted.extend_from_slice(extents.get(..at).ok_or(EINVAL)?, GFP_KERNEL)?;
+        for part in parts.into_iter().flatten() {
+            match converted.last_mut() {
+                Some(last) if continues(last, &part) => last.len += part.len,
+                _ => converted.push(part, GFP_KERNEL)?,
+            }
+        }
+        // The extent after the converted part may be the first of the next leaf.
+        let after = extents.get(at + 1..).ok_or(EINVAL)?;
+        let next = match after.first() {
+            Some(next) => Some(*next),
+            None => self
+                .leaves
+                .get(hi + 1)
+                .and_then(|l| l.extents.first())
+                .copied(),
+        };
+        if let (Some(last), Some(next)) = (converted.last_mut(), next) {
+            if continues(last, &next) {
+                last.len += next.len;
+                if after.is_empty() {
+                    hi += 1;
+                    let rest = self.leaves[hi].extents.get(1..).ok_or(EINVAL)?;
+                    converted.extend_from_slice(rest, GFP_KERNEL)?;
+                } else {
+                    converted.extend_from_slice(&after[1..], GFP_KERNEL)?;
+                }
+            } else {
+                converted.extend_from_slice(after, GFP_KERNEL)?;
+            }
+        } else {
+            converted.extend_from_slice(after, GFP_KERNEL)?;
+        }
+        self.replace(tx, ino, disk, lo, hi, converted, Fill::Even, false)
+    }
+
     /// Unmaps the file blocks `first..end` in `tx`, stores the change into `disk` (inode `ino`),
     /// which the caller writes, and returns the extents that mapped them, whose blocks the
     /// caller frees.
@@ -388,11 +463,7 @@ impl ExtentTree {
         }
         let mut kept = KVec::with_capacity(edges.len() + 1, GFP_KERNEL)?;
         for extent in edges.iter() {
-            let (head, rest) = extent.split_at(first);
-            let (middle, tail) = match rest {
-                Some(rest) => rest.split_at(end),
-                None => (None, None),
-            };
+            let [head, middle, tail] = extent.cut(first, end);
             for part in [head, tail].into_iter().flatten() {
                 kept.push(part, GFP_KERNEL)?;
             }

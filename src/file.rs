@@ -5,14 +5,18 @@
 //!
 //! Blocks are allocated zeroed and marked in the bitmap in the transaction that writes the
 //! extent referencing them ([`crate::journal`]), so neither a reader nor a crash can ever see
-//! data of a deleted file. Each operation's metadata is one transaction, which also takes the
-//! times the VFS changed for it (see `write_inode_callback` in `vfs::inode`):
-//! - a write fault allocates its hole in `map_blocks`;
-//! - a write allocates all of its holes, and records its end as the size if it grows the file,
-//!   before its data is copied (`begin_write`); the size the VFS sees grows after the copy, and
-//!   a short copy has the recorded size corrected (`end_write`);
-//! - fallocate allocates its whole range and grows the size; zero range frees and allocates
-//!   in the transaction of its hole punch ([`truncate::punch_hole`]).
+//! data of a deleted file. Preallocated blocks (fallocate, zero range) are not zeroed but
+//! mapped by *unwritten* extents, which read as zeros, as in ext4 and XFS; the first write to
+//! one zeroes it and marks it written in one transaction, so a crash leaves it unwritten (and
+//! reading as zeros) or zeroed and written. Each operation's metadata is one transaction, which
+//! also takes the times the VFS changed for it (see `write_inode_callback` in `vfs::inode`):
+//! - a write fault allocates its hole, or converts its unwritten blocks, in `map_blocks`;
+//! - a write allocates all of its holes and converts its unwritten blocks, and records its end
+//!   as the size if it grows the file, before its data is copied (`begin_write`); the size the
+//!   VFS sees grows after the copy, and a short copy has the recorded size corrected
+//!   (`end_write`);
+//! - fallocate allocates its whole range, unwritten, and grows the size; zero range frees and
+//!   allocates in the transaction of its hole punch ([`truncate::punch_hole`]).
 //!
 //! A range so fragmented that its records would fill half the journal is committed in pieces,
 //! each consistent: the blocks allocated so far, mapped past the old size.
@@ -31,10 +35,14 @@ use crate::{
         InvalidateLock, //
     },
     journal::Tx,
-    meta::blocks_to_bytes,
+    meta::{
+        block_offset,
+        blocks_to_bytes, //
+    },
     truncate,
     vfs::{
         self,
+        trace,
         BlockMap,
         Fallocate, //
     },
@@ -43,6 +51,17 @@ use crate::{
 
 /// The most blocks one allocation takes at a time (iomap, or the range's loop, asks again).
 const MAX_RUN: u64 = 32768;
+
+/// What an allocation leaves in the blocks it maps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// Zeroed and written, ready for data: for writes and write faults, which also convert
+    /// unwritten blocks to this.
+    Zeroed,
+    /// Unwritten, reading as zeros without being written: for preallocation. On a file system
+    /// without unwritten extents ([`format::FEATURE_INCOMPAT_UNWRITTEN`]) it is [`Fill::Zeroed`].
+    Unwritten,
+}
 
 /// The block range `first..end` of `len` bytes at `pos`; for a write (`write`), bounded by the
 /// largest file (EFBIG beyond it). A lookup (FIEMAP, SEEK_HOLE) may ask about any range and
@@ -72,6 +91,7 @@ fn map_in(tree: &ExtentTree, first: u64, end: u64) -> Result<BlockMap> {
             blocks: run_end - first,
             device_block: e.map(first),
             new: false,
+            unwritten: e.unwritten,
         });
     }
     Ok(BlockMap {
@@ -79,6 +99,7 @@ fn map_in(tree: &ExtentTree, first: u64, end: u64) -> Result<BlockMap> {
         blocks: tree.next_mapped(first).unwrap_or(end).min(end) - first,
         device_block: None,
         new: false,
+        unwritten: false,
     })
 }
 
@@ -88,14 +109,15 @@ fn lookup(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<B
     extents::lookup(inode, disk, |tree| map_in(tree, first, end))?
 }
 
-/// Whether the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) have a hole.
-fn has_hole(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<bool> {
+/// Whether the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) have a hole or
+/// an unwritten block: whether a write there must allocate or convert.
+fn needs_blocks(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<bool> {
     extents::lookup(inode, disk, |tree| {
         let mut block = first;
         while block < end {
             match tree.find(block) {
-                Some(e) => block = e.logical_end().ok_or(EUCLEAN)?,
-                None => return Ok(true),
+                Some(e) if !e.unwritten => block = e.logical_end().ok_or(EUCLEAN)?,
+                _ => return Ok(true),
             }
         }
         Ok(false)
@@ -103,22 +125,38 @@ fn has_hole(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result
 }
 
 /// Maps the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) from `first` on,
-/// allocating the hole there in `tx` (one run: iomap, or the caller's loop, asks again for the
-/// rest), and writes `disk` with the new extent and the times the VFS holds. The size the VFS
-/// sees does not change.
+/// allocating the hole there in `tx`, filled as `fill` says, or for [`Fill::Zeroed`] zeroing and
+/// converting the unwritten blocks there (one run: iomap, or the caller's loop, asks again for
+/// the rest), and writes `disk` with the new extent and the times the VFS holds. The size the
+/// VFS sees does not change.
 fn allocate_at(
     tx: &Tx<'_>,
     inode: &Inode,
     disk: &mut format::Inode,
     first: u64,
     end: u64,
+    fill: Fill,
 ) -> Result<BlockMap> {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
     let map = extents::with_tree(inode, disk, |tree, disk| {
         let found = map_in(tree, first, end)?;
-        if found.device_block.is_some() {
-            return Ok(found);
+        if let Some(block) = found.device_block {
+            if !found.unwritten || fill == Fill::Unwritten {
+                return Ok(found);
+            }
+            // The blocks' old contents (of a deleted file) must never be read: they are zeroed,
+            // and durable with the transaction's commit, before the extent says written.
+            let blocks = found.blocks.min(MAX_RUN);
+            tx.zero_data(block_offset(block), blocks_to_bytes(blocks))?;
+            tree.convert(tx, ino, disk, first, first + blocks)?;
+            trace::convert_unwritten(ino, first, block, blocks);
+            return Ok(BlockMap {
+                blocks,
+                new: true,
+                unwritten: false,
+                ..found
+            });
         }
         // Continue the previous extent on the device when the blocks after it are free.
         let goal = tree.previous(first).and_then(|e| {
@@ -133,13 +171,15 @@ fn allocate_at(
         if want >= format::DATA_ALIGN_BLOCKS && misalignment != 0 {
             want = format::DATA_ALIGN_BLOCKS - misalignment;
         }
-        let (block, blocks) = sbi.alloc.alloc_run(tx, ino, goal, want)?;
+        let unwritten = fill == Fill::Unwritten;
+        let (block, blocks) = sbi.alloc.alloc_run(tx, ino, goal, want, !unwritten)?;
         let new = u32::try_from(blocks)
             .map_err(|_| EFBIG)
             .map(|len| format::Extent {
                 logical: first,
                 physical: block,
                 len,
+                unwritten,
             })
             .and_then(|new| tree.insert(tx, ino, disk, new));
         if let Err(e) = new {
@@ -152,6 +192,7 @@ fn allocate_at(
             blocks,
             device_block: Some(block),
             new: true,
+            unwritten,
         })
     })?;
     if map.new {
@@ -162,8 +203,9 @@ fn allocate_at(
     Ok(map)
 }
 
-/// Allocates zeroed blocks for the holes of bytes `offset..end` of `inode` (its on-disk inode
-/// `disk`, locked), in `tx`. The caller holds the invalidate lock, `invalidate`, since before
+/// Allocates blocks for the holes of bytes `offset..end` of `inode` (its on-disk inode `disk`,
+/// locked), filled as `fill` says (for [`Fill::Zeroed`], also zeroing and converting its
+/// unwritten blocks), in `tx`. The caller holds the invalidate lock, `invalidate`, since before
 /// it looked for the holes: read faults may have mapped the zero page over them, which is
 /// dropped here so that the next access maps the new blocks (and sees what is written to
 /// them).
@@ -172,16 +214,16 @@ pub(crate) fn allocate_range(
     inode: &Inode,
     invalidate: &InvalidateLock<'_>,
     disk: &mut format::Inode,
-    offset: u64,
-    end: u64,
+    (offset, end): (u64, u64),
+    fill: Fill,
 ) -> Result {
     if end <= offset {
         return Ok(());
     }
     let (mut block, end_block) = block_range(offset, end - offset, true)?;
     while block < end_block {
-        let map = allocate_at(tx, inode, disk, block, end_block)?;
-        if map.new {
+        let map = allocate_at(tx, inode, disk, block, end_block, fill)?;
+        if map.new && !map.unwritten {
             let start = blocks_to_bytes(map.file_block);
             invalidate.forget_holes(start, start + blocks_to_bytes(map.blocks) - 1);
         }
@@ -220,13 +262,14 @@ impl vfs::iomap::Operations<Daxfs> for IomapOps {
     fn map_blocks(inode: &Inode, pos: u64, len: u64, write: bool) -> Result<BlockMap> {
         let (first, end) = block_range(pos, len, write)?;
         let found = lookup(inode, &inode.data().disk.lock(), first, end)?;
-        if !write || found.device_block.is_some() {
+        if !write || (found.device_block.is_some() && !found.unwritten) {
             return Ok(found);
         }
-        // Only an allocation takes the journal, after a lookup without it found a hole.
+        // Only an allocation or a conversion takes the journal, after a lookup without it found
+        // a hole or unwritten blocks.
         let tx = inode.super_block().data().begin();
         let mut disk = inode.data().disk.lock();
-        let map = allocate_at(&tx, inode, &mut disk, first, end)?;
+        let map = allocate_at(&tx, inode, &mut disk, first, end, Fill::Zeroed)?;
         drop(disk);
         tx.commit()?;
         Ok(map)
@@ -239,10 +282,14 @@ pub(crate) struct FileOps;
 impl vfs::file::Operations<Daxfs> for FileOps {
     fn begin_write(inode: &Inode, pos: u64, end: u64, nowait: bool) -> Result {
         let (first, end_block) = block_range(pos, end - pos, true)?;
-        // `i_rwsem` keeps truncation out, so holes seen now can only fill (by write faults).
+        // `i_rwsem` keeps truncation out, so holes and unwritten blocks seen now can only fill
+        // (by write faults).
         let (holes, grows) = {
             let disk = inode.data().disk.lock();
-            (has_hole(inode, &disk, first, end_block)?, end > disk.size)
+            (
+                needs_blocks(inode, &disk, first, end_block)?,
+                end > disk.size,
+            )
         };
         if !holes && !grows {
             return Ok(());
@@ -259,7 +306,9 @@ impl vfs::file::Operations<Daxfs> for FileOps {
             truncate::zero_block_tail(&tx, inode, &disk, disk.size)?;
         }
         let allocated = match &invalidate {
-            Some(invalidate) => allocate_range(&tx, inode, invalidate, &mut disk, pos, end),
+            Some(invalidate) => {
+                allocate_range(&tx, inode, invalidate, &mut disk, (pos, end), Fill::Zeroed)
+            }
             None => Ok(()),
         };
         match allocated {
@@ -300,12 +349,13 @@ impl vfs::file::Operations<Daxfs> for FileOps {
                 let invalidate = inode.invalidate_lock();
                 let tx = inode.super_block().data().begin();
                 let mut disk = inode.data().disk.lock();
-                allocate(&tx, inode, &invalidate, &mut disk, offset, end, keep_size)?;
+                let range = (offset, end);
+                allocate(&tx, inode, &invalidate, &mut disk, range, keep_size)?;
                 drop(disk);
                 tx.commit()
             }
             Fallocate::PunchHole => truncate::punch_hole(inode, offset, end, None),
-            // Zeroes (and frees) the range, then allocates fresh zeroed blocks for it, in one
+            // Zeroes (and frees) the range, then allocates fresh unwritten blocks for it, in one
             // transaction.
             Fallocate::ZeroRange { keep_size } => {
                 truncate::punch_hole(inode, offset, end, Some(keep_size))
@@ -314,20 +364,24 @@ impl vfs::file::Operations<Daxfs> for FileOps {
     }
 }
 
-/// Allocates zeroed blocks for the holes of `offset..end` of `inode` (its on-disk inode `disk`,
-/// locked) and, unless `keep_size`, grows the file to `end`, in `tx`, with the invalidate lock
-/// `invalidate` held (see [`allocate_range`]). Allocation only fills holes, so no pinned block
-/// is affected.
+/// Preallocates blocks for the holes of `offset..end` of `inode` (its on-disk inode `disk`,
+/// locked), unwritten where the file system has unwritten extents, else zeroed, and, unless
+/// `keep_size`, grows the file to `end`, in `tx`, with the invalidate lock `invalidate` held
+/// (see [`allocate_range`]). Allocation only fills holes, so no pinned block is affected.
 pub(crate) fn allocate(
     tx: &Tx<'_>,
     inode: &Inode,
     invalidate: &InvalidateLock<'_>,
     disk: &mut format::Inode,
-    offset: u64,
-    end: u64,
+    (offset, end): (u64, u64),
     keep_size: bool,
 ) -> Result {
-    allocate_range(tx, inode, invalidate, disk, offset, end)?;
+    let fill = if tx.sbi().disk.feature_incompat & format::FEATURE_INCOMPAT_UNWRITTEN != 0 {
+        Fill::Unwritten
+    } else {
+        Fill::Zeroed
+    };
+    allocate_range(tx, inode, invalidate, disk, (offset, end), fill)?;
     if !keep_size && end > disk.size {
         // What a mapping wrote past the end of file, in its last page, must not reappear.
         truncate::zero_block_tail(tx, inode, disk, disk.size)?;

@@ -242,6 +242,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                         logical: 0,
                         physical: block,
                         len: 1,
+                        unwritten: false,
                     },
                 )
                 .map_err(|_| EINVAL)?;

@@ -51,14 +51,17 @@ fn checked_freed(ino: u64, blocks: u64, freed: &[format::Extent]) -> Result<u64>
 }
 
 /// Zeroes `len` bytes of `inode` (its on-disk inode `disk`, locked) at `pos`, which lie in one
-/// block, if that block is allocated. Nothing may map the block (the caller broke the layout).
+/// block, if that block is allocated and written (an unwritten one reads as zeros already).
+/// Nothing may map the block (the caller broke the layout).
 fn zero_in_block(tx: &Tx<'_>, inode: &Inode, disk: &format::Inode, pos: u64, len: u64) -> Result {
     if len == 0 {
         return Ok(());
     }
     let file_block = pos / format::BLOCK_SIZE_U64;
     let block = extents::lookup(inode, disk, |tree| {
-        tree.find(file_block).and_then(|e| e.map(file_block))
+        tree.find(file_block)
+            .filter(|e| !e.unwritten)
+            .and_then(|e| e.map(file_block))
     })?;
     if let Some(block) = block {
         tx.zero_data(block_offset(block) + pos % format::BLOCK_SIZE_U64, len)?;
@@ -104,8 +107,9 @@ fn remove_blocks(
 /// Makes `offset..end` of the file read as zeros: breaks the layout of the range (waits until no
 /// page of it is pinned), then in one transaction zeroes the partial blocks at its edges, writes
 /// the extents without its whole blocks and the times the VFS holds, and frees those blocks.
-/// With `refill` (zero range: `Some(keep_size)`) the transaction then allocates fresh zeroed
-/// blocks for the range and, unless `keep_size`, grows the file to `end`.
+/// With `refill` (zero range: `Some(keep_size)`) the transaction then preallocates fresh
+/// blocks for the range (unwritten: see [`file::allocate`]) and, unless `keep_size`, grows the
+/// file to `end`.
 pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bool>) -> Result {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
@@ -127,7 +131,7 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     match refill {
         // Freed blocks are freed at the end of the transaction: the new ones are others.
         Some(keep_size) => {
-            file::allocate(&tx, inode, &invalidate, &mut disk, offset, end, keep_size)?
+            file::allocate(&tx, inode, &invalidate, &mut disk, (offset, end), keep_size)?
         }
         None => {
             inode::take_attrs(inode, &mut disk);

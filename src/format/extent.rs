@@ -13,13 +13,18 @@ use super::{
     },
     extent_block_off,
     extent_off,
+    FileType,
     FormatError,
+    Inode,
     Superblock,
     BLOCK_SIZE,
     EXTENTS_PER_BLOCK,
     EXTENT_BLOCK_HEADER_SIZE,
     EXTENT_BLOCK_MAGIC,
+    EXTENT_LEN_UNWRITTEN,
     EXTENT_SIZE,
+    FEATURE_INCOMPAT_UNWRITTEN,
+    MAX_EXTENT_LEN,
     MAX_FILE_BLOCKS, //
 };
 
@@ -30,17 +35,33 @@ pub struct Extent {
     pub logical: u64,
     /// First device block.
     pub physical: u64,
-    /// Length in blocks, at least 1.
+    /// Length in blocks, 1 to [`MAX_EXTENT_LEN`].
     pub len: u32,
+    /// The blocks are allocated but not written: they read as zeros whatever they hold, and
+    /// the first write zeroes them and clears the flag (fallocate, zero range).
+    pub unwritten: bool,
 }
 
 impl Extent {
+    /// A written extent of `len` blocks: file blocks from `logical` on device blocks from
+    /// `physical`.
+    pub const fn written(logical: u64, physical: u64, len: u32) -> Self {
+        Self {
+            logical,
+            physical,
+            len,
+            unwritten: false,
+        }
+    }
+
     /// Decodes an extent, checking that it is not empty and that neither end overflows.
     pub fn decode(buf: &[u8]) -> Result<Self, FormatError> {
+        let len = read_u32(buf, extent_off::LEN)?;
         let extent = Self {
             logical: read_u64(buf, extent_off::LOGICAL)?,
             physical: read_u64(buf, extent_off::PHYSICAL)?,
-            len: read_u32(buf, extent_off::LEN)?,
+            len: len & !EXTENT_LEN_UNWRITTEN,
+            unwritten: len & EXTENT_LEN_UNWRITTEN != 0,
         };
         if extent.len == 0 {
             return Err(FormatError::BadExtent("zero length"));
@@ -51,11 +72,22 @@ impl Extent {
         Ok(extent)
     }
 
-    /// Encodes the extent.
+    /// Encodes the extent. A length above [`MAX_EXTENT_LEN`] does not fit: its top bit would
+    /// read as the unwritten flag, so it is encoded as 0, which no reader accepts.
     pub fn encode(&self, buf: &mut [u8; EXTENT_SIZE]) {
+        let len = if self.len > MAX_EXTENT_LEN {
+            0
+        } else {
+            self.len
+        };
+        let flag = if self.unwritten {
+            EXTENT_LEN_UNWRITTEN
+        } else {
+            0
+        };
         write_u64(buf, extent_off::LOGICAL, self.logical);
         write_u64(buf, extent_off::PHYSICAL, self.physical);
-        write_u32(buf, extent_off::LEN, self.len);
+        write_u32(buf, extent_off::LEN, len | flag);
     }
 
     /// The file block after the extent, if it does not overflow.
@@ -85,8 +117,20 @@ impl Extent {
                 logical,
                 physical: self.physical + u64::from(head),
                 len: self.len - head,
+                unwritten: self.unwritten,
             }),
         )
+    }
+
+    /// Cuts the extent at file blocks `first` and `end`: the parts before `first`, from `first`
+    /// to `end`, and from `end` on, any of which may be empty (`None`).
+    pub fn cut(&self, first: u64, end: u64) -> [Option<Extent>; 3] {
+        let (head, rest) = self.split_at(first);
+        let (middle, tail) = match rest {
+            Some(rest) => rest.split_at(end),
+            None => (None, None),
+        };
+        [head, middle, tail]
     }
 
     /// The device block holding file block `logical`, if the extent maps it.
@@ -118,26 +162,40 @@ pub struct ExtentChecker {
     mapped_blocks: u64,
     /// Whether the extents seen map file blocks `0..next_logical` without a hole.
     contiguous: bool,
+    /// Whether the file may have unwritten extents: a regular file of a file system with
+    /// [`FEATURE_INCOMPAT_UNWRITTEN`].
+    unwritten_allowed: bool,
 }
 
 impl ExtentChecker {
-    /// A checker for the extents of one file of `sb`.
-    pub fn new(sb: &Superblock) -> Self {
+    /// A checker for the extents of `inode`, a file of `sb`.
+    pub fn for_inode(sb: &Superblock, inode: &Inode) -> Self {
         Self {
             data_start: sb.data_start,
             total_blocks: sb.total_blocks,
             contiguous: true,
+            unwritten_allowed: sb.feature_incompat & FEATURE_INCOMPAT_UNWRITTEN != 0
+                && inode.file_type() == Some(FileType::Regular),
             ..Self::default()
         }
     }
 
-    /// Checks the next extent: not empty, inside the data area, within the largest file, and
-    /// after the previous one without overlapping it.
+    /// Checks the next extent: not empty, inside the data area, within the largest file, after
+    /// the previous one without overlapping it, and unwritten only in a regular file of a file
+    /// system that has unwritten extents (a directory or symlink reads its blocks as they are).
     pub fn add(&mut self, extent: &Extent) -> Result<(), FormatError> {
         use FormatError::BadExtent;
 
         if extent.len == 0 {
             return Err(BadExtent("zero length"));
+        }
+        if extent.len > MAX_EXTENT_LEN {
+            return Err(BadExtent("longer than the longest extent"));
+        }
+        if extent.unwritten && !self.unwritten_allowed {
+            return Err(BadExtent(
+                "unwritten extent outside a regular file of the feature",
+            ));
         }
         let logical_end = extent
             .logical_end()

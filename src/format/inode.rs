@@ -406,7 +406,7 @@ impl Inode {
             BadInode, //
         };
 
-        let mut checker = ExtentChecker::new(sb);
+        let mut checker = ExtentChecker::for_inode(sb, self);
         if self.is_free() {
             return Ok(checker);
         }

@@ -125,7 +125,12 @@
 //! |-------:|-----:|------------|---------------------------------------|
 //! | 0      | 8    | `logical`  | first file block                      |
 //! | 8      | 8    | `physical` | first device block, in the data area  |
-//! | 16     | 4    | `len`      | length in blocks, ≥ 1                 |
+//! | 16     | 4    | `len`      | bits 0-30: length in blocks, ≥ 1; bit 31: [`EXTENT_LEN_UNWRITTEN`] |
+//!
+//! An *unwritten* extent (bit 31 of `len`, only with [`FEATURE_INCOMPAT_UNWRITTEN`] and only in
+//! regular files) maps blocks that are allocated but read as zeros, whatever they hold:
+//! fallocate and zero range make them without writing the blocks, and the first write to one
+//! zeroes it and clears the flag in one transaction.
 //!
 //! A file's extents are sorted by `logical` and do not overlap; a missing range is a hole. The
 //! first six live in the inode, the rest in a chain of extent-overflow blocks, in order.
@@ -294,8 +299,12 @@ pub const VERSION_MINOR: u16 = 0;
 
 /// Compatible features this code knows (none yet); unknown ones are ignored.
 pub const FEATURE_COMPAT_SUPPORTED: u32 = 0;
-/// Incompatible features this code knows (none yet); unknown ones refuse the mount.
-pub const FEATURE_INCOMPAT_SUPPORTED: u32 = 0;
+/// Incompatible feature: regular files may have unwritten extents ([`EXTENT_LEN_UNWRITTEN`]),
+/// which an implementation without it would read as data (or as a 2³¹-block extent). mkfs sets
+/// it; on an image without it the kernel preallocates written, zeroed blocks.
+pub const FEATURE_INCOMPAT_UNWRITTEN: u32 = 1 << 0;
+/// Incompatible features this code knows; unknown ones refuse the mount.
+pub const FEATURE_INCOMPAT_SUPPORTED: u32 = FEATURE_INCOMPAT_UNWRITTEN;
 /// Read-only-compatible features this code knows (none yet); unknown ones allow only a
 /// read-only mount.
 pub const FEATURE_RO_COMPAT_SUPPORTED: u32 = 0;
@@ -365,6 +374,10 @@ pub const MAX_FILE_BLOCKS: u64 = (i64::MAX as u64) >> BLOCK_SHIFT;
 
 /// Size of an on-disk extent in bytes.
 pub const EXTENT_SIZE: usize = 20;
+/// The bit of an extent's `len` field that marks it unwritten.
+pub const EXTENT_LEN_UNWRITTEN: u32 = 1 << 31;
+/// The longest extent, in blocks: the rest of the `len` field.
+pub const MAX_EXTENT_LEN: u32 = EXTENT_LEN_UNWRITTEN - 1;
 /// Magic of an extent-overflow block (the bytes `DXEB`).
 pub const EXTENT_BLOCK_MAGIC: u32 = u32::from_le_bytes(*b"DXEB");
 /// Size of an extent-overflow block's header in bytes.
@@ -531,7 +544,7 @@ pub mod extent_off {
     pub const LOGICAL: usize = 0;
     /// `u64` first device block.
     pub const PHYSICAL: usize = 8;
-    /// `u32` length in blocks.
+    /// `u32` length in blocks, and the unwritten flag in its top bit.
     pub const LEN: usize = 16;
 }
 

@@ -57,11 +57,13 @@ fn sample_file(sb: &Superblock) -> Inode {
         logical: 0,
         physical: sb.data_start,
         len: 1,
+        unwritten: false,
     };
     let second = Extent {
         logical: 3,
         physical: sb.data_start + 10,
         len: 2,
+        unwritten: false,
     };
     inode.set_inline_extent(0, &first).unwrap();
     inode.set_inline_extent(1, &second).unwrap();
@@ -439,11 +441,7 @@ fn inode_decode_rejects_bad_mode_and_flags() {
 fn inode_validation() {
     let sb = sample_superblock();
     let good = sample_file(&sb);
-    let extent = |logical, physical, len| Extent {
-        logical,
-        physical,
-        len,
-    };
+    let extent = Extent::written;
     let cases: [(&str, Inode); 12] = [
         (
             "nsec",
@@ -641,6 +639,7 @@ fn directory_and_symlink_validation() {
             logical: 0,
             physical: sb.data_start,
             len: 2,
+            unwritten: false,
         },
     )
     .unwrap();
@@ -653,6 +652,7 @@ fn directory_and_symlink_validation() {
                 logical: 1,
                 physical: sb.data_start,
                 len: 2,
+                unwritten: false,
             },
         )
         .unwrap();
@@ -693,6 +693,7 @@ fn directory_and_symlink_validation() {
                 logical: 0,
                 physical: sb.data_start,
                 len: 1,
+                unwritten: false,
             },
         )
         .unwrap();
@@ -711,6 +712,7 @@ fn extent_round_trip_and_checks() {
         logical: 1 << 40,
         physical: 123_456,
         len: 77,
+        unwritten: false,
     };
     let mut buf = [0; EXTENT_SIZE];
     extent.encode(&mut buf);
@@ -730,33 +732,105 @@ fn extent_round_trip_and_checks() {
 }
 
 #[test]
+fn unwritten_extents_round_trip_in_the_top_bit_of_len() {
+    let unwritten = Extent {
+        unwritten: true,
+        ..Extent::written(7, 9000, MAX_EXTENT_LEN)
+    };
+    let mut buf = [0; EXTENT_SIZE];
+    unwritten.encode(&mut buf);
+    assert_eq!(buf[16..20], u32::MAX.to_le_bytes());
+    assert_eq!(Extent::decode(&buf), Ok(unwritten));
+    let written = Extent::written(7, 9000, 5);
+    written.encode(&mut buf);
+    assert_eq!(buf[16..20], 5u32.to_le_bytes());
+    assert_eq!(Extent::decode(&buf), Ok(written));
+    // A length that would spill into the flag is not encodable: it reads back as empty.
+    Extent::written(7, 9000, MAX_EXTENT_LEN + 1).encode(&mut buf);
+    assert!(Extent::decode(&buf).is_err());
+    // Both halves of a split keep the flag.
+    let (head, tail) = Extent {
+        unwritten: true,
+        ..written
+    }
+    .split_at(9);
+    assert!(head.is_some_and(|e| e.unwritten) && tail.is_some_and(|e| e.unwritten));
+}
+
+#[test]
+fn extent_cut() {
+    let extent = Extent::written(100, 5000, 10);
+    assert_eq!(
+        extent.cut(102, 105),
+        [
+            Some(Extent::written(100, 5000, 2)),
+            Some(Extent::written(102, 5002, 3)),
+            Some(Extent::written(105, 5005, 5)),
+        ]
+    );
+    assert_eq!(extent.cut(0, 100), [None, None, Some(extent)]);
+    assert_eq!(extent.cut(0, 200), [None, Some(extent), None]);
+    assert_eq!(extent.cut(110, 200), [Some(extent), None, None]);
+    assert_eq!(
+        extent.cut(105, 200),
+        [
+            Some(Extent::written(100, 5000, 5)),
+            Some(Extent::written(105, 5005, 5)),
+            None
+        ]
+    );
+}
+
+#[test]
+fn unwritten_extents_only_in_regular_files_of_the_feature() {
+    let sb = sample_superblock();
+    assert_ne!(sb.feature_incompat & FEATURE_INCOMPAT_UNWRITTEN, 0);
+    let unwritten = Extent {
+        unwritten: true,
+        ..Extent::written(0, sb.data_start, 2)
+    };
+    let file = sample_file(&sb);
+    assert_eq!(ExtentChecker::for_inode(&sb, &file).add(&unwritten), Ok(()));
+    let dir = Inode {
+        mode: S_IFDIR | 0o755,
+        ..file
+    };
+    assert!(ExtentChecker::for_inode(&sb, &dir).add(&unwritten).is_err());
+    let symlink = Inode {
+        mode: S_IFLNK | 0o777,
+        ..file
+    };
+    assert!(ExtentChecker::for_inode(&sb, &symlink)
+        .add(&unwritten)
+        .is_err());
+    let old = Superblock {
+        feature_incompat: 0,
+        ..sb
+    };
+    assert!(ExtentChecker::for_inode(&old, &file)
+        .add(&unwritten)
+        .is_err());
+    assert_eq!(
+        ExtentChecker::for_inode(&old, &file).add(&Extent::written(0, sb.data_start, 2)),
+        Ok(())
+    );
+}
+
+#[test]
 fn extent_split_at() {
     let extent = Extent {
         logical: 100,
         physical: 5000,
         len: 10,
+        unwritten: false,
     };
     assert_eq!(extent.split_at(0), (None, Some(extent)));
     assert_eq!(extent.split_at(100), (None, Some(extent)));
     assert_eq!(extent.split_at(110), (Some(extent), None));
     assert_eq!(extent.split_at(u64::MAX), (Some(extent), None));
     let (head, tail) = extent.split_at(103);
-    assert_eq!(
-        head,
-        Some(Extent {
-            logical: 100,
-            physical: 5000,
-            len: 3
-        })
-    );
-    assert_eq!(
-        tail,
-        Some(Extent {
-            logical: 103,
-            physical: 5003,
-            len: 7
-        })
-    );
+    assert_eq!(head, Some(Extent::written(100, 5000, 3)));
+    assert_eq!(tail, Some(Extent::written(103, 5003, 7)));
 }
 
 #[test]
@@ -766,6 +840,7 @@ fn extent_block_round_trip() {
         logical: 10,
         physical: 500,
         len: 3,
+        unwritten: false,
     };
     ExtentBlockHeader::write_extent(&mut block, 0, &extent).unwrap();
     ExtentBlockHeader::write_extent(&mut block, EXTENTS_PER_BLOCK - 1, &extent).unwrap();
@@ -815,6 +890,7 @@ fn extent_block_encoder_round_trip() {
         logical: 3 * index as u64,
         physical: 1000 + 2 * index as u64,
         len: index as u32 % 2 + 1,
+        unwritten: false,
     });
     for count in [1, 2, EXTENTS_PER_BLOCK] {
         let mut block = [0xa5; BLOCK_SIZE];

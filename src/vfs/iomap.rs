@@ -28,12 +28,14 @@ pub(crate) struct BlockMap {
     pub(crate) device_block: Option<u64>,
     /// The blocks were just allocated (and zeroed).
     pub(crate) new: bool,
+    /// The blocks are allocated but unwritten: they read as zeros (never for a write).
+    pub(crate) unwritten: bool,
 }
 
 /// The block mapping that a file system implements (`iomap_ops`).
 pub(crate) trait Operations<T: FileSystem> {
     /// Maps `len` bytes of the regular file `inode` at `pos` to the device; for a write,
-    /// allocates (zeroed) blocks for a hole there. The caller holds the inode's `i_rwsem`, or its
+    /// allocates (zeroed) blocks for a hole there, or zeroes and converts unwritten ones. The caller holds the inode's `i_rwsem`, or its
     /// invalidate lock for faults.
     fn map_blocks(inode: &Inode<T>, pos: u64, len: u64, write: bool) -> Result<BlockMap>;
 }
@@ -82,7 +84,12 @@ unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
         // CAST: the `IOMAP_*` types and flags are small `u16` values that bindgen widened.
         match map.device_block {
             Some(block) => {
-                m.type_ = raw::IOMAP_MAPPED as u16;
+                // DAX reads an unwritten range as a hole, and FIEMAP reports it as unwritten.
+                m.type_ = if map.unwritten {
+                    raw::IOMAP_UNWRITTEN
+                } else {
+                    raw::IOMAP_MAPPED
+                } as u16;
                 m.addr = pmem.dax_addr(block << kernel::page::PAGE_SHIFT);
             }
             None => {

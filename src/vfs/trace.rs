@@ -32,12 +32,17 @@ trace_events! {
     /// `daxfs:daxfs_fault`: a DAX fault and its `vm_fault_t` result.
     fn fault => __tracepoint_daxfs_fault,
         rust_do_trace_daxfs_fault(ino: u64, pgoff: u64, order: u32, write: bool, result: u32);
-    /// `daxfs:daxfs_alloc_blocks`: a run of blocks allocated (and zeroed) for inode `ino`.
+    /// `daxfs:daxfs_alloc_blocks`: a run of blocks allocated (zeroed, unless unwritten) for
+    /// inode `ino`.
     fn alloc_blocks => __tracepoint_daxfs_alloc_blocks,
         rust_do_trace_daxfs_alloc_blocks(ino: u64, start: u64, len: u64);
     /// `daxfs:daxfs_free_blocks`: a run of blocks of inode `ino` freed.
     fn free_blocks => __tracepoint_daxfs_free_blocks,
         rust_do_trace_daxfs_free_blocks(ino: u64, start: u64, len: u64);
+    /// `daxfs:daxfs_convert_unwritten`: a run of unwritten blocks of inode `ino`, from file block
+    /// `file_block`, zeroed and marked written for a write or a write fault.
+    fn convert_unwritten => __tracepoint_daxfs_convert_unwritten,
+        rust_do_trace_daxfs_convert_unwritten(ino: u64, file_block: u64, start: u64, len: u64);
     /// `daxfs:daxfs_layout_wait_start`: a layout break waits for the page `pfn` to be unpinned.
     fn layout_wait_start => __tracepoint_daxfs_layout_wait_start,
         rust_do_trace_daxfs_layout_wait_start(ino: u64, start: i64, end: i64, pfn: usize);

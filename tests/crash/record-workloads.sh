@@ -20,8 +20,9 @@
 # from /sys/kernel/debug/daxfs/crashlog, are OUTDIR/NAME/store.log; the image
 # right after them is OUTDIR/NAME/after.img. File data never enters the log,
 # only metadata does: the workloads write zeros, which is what newly allocated
-# blocks already hold, so that the log replayed on base.img must give
-# after.img exactly (`daxfs-crashtest --replay-only` checks it).
+# blocks already hold (and unwritten blocks once converted, a zeroing that is
+# logged), so that the log replayed on base.img must give after.img exactly
+# (`daxfs-crashtest --replay-only` checks it).
 set -euo pipefail
 
 # The workloads: NAME and the shell command it runs in the mounted image, one
@@ -64,6 +65,10 @@ declare -A run=(
 	[write-allocating]='dd if=/dev/zero of=dir/sparse bs=8192 seek=50 count=1 conv=notrunc status=none'
 	[write-extending]='dd if=/dev/zero of=f10 bs=12288 count=1 conv=notrunc status=none'
 	[write-fault]="xfs_io -c 'mmap -w 0 8192' -c 'mwrite -S 0 4096 4096' dir/sparse"
+	# prealloc's blocks 2 and 3 are unwritten, over a pattern: a write and a write fault
+	# each convert one, zeroing it first (the zeroing is in the log).
+	[write-unwritten]='dd if=/dev/zero of=prealloc bs=4096 seek=2 count=1 conv=notrunc status=none'
+	[write-fault-unwritten]="xfs_io -c 'mmap -w 0 16384' -c 'mwrite -S 0 12288 4096' prealloc"
 	# The extent tree of big (extents at blocks 0, 2, ..., 18: six inline, four in an
 	# overflow block): a block into a hole of the overflow block, a cut out of it, a cut
 	# of an inline extent (the inline leaf takes the overflow block's first), and a

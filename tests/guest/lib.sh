@@ -82,3 +82,31 @@ expect_mount_fails() {
 	! grep -q " $TEST_DIR " /proc/mounts || fail "something is mounted on $TEST_DIR"
 	echo "ok: $want, dmesg: $(dmesg | grep -F -- "$why" | tail -n 1)"
 }
+
+# extent_map FILE: FILE's block map from FIEMAP as "FIRST-LAST:KIND" ranges of
+# 512-byte sectors, KIND hole, data or unwritten; neighbours of one kind are
+# joined, since file systems cut extents differently.
+extent_map() {
+	local index range rest kind start end last_kind='' last_start='' last_end='' out=()
+	while read -r index range rest; do
+		[[ $index =~ ^[0-9]+:$ ]] || continue
+		range=${range#[} range=${range%]:}
+		start=${range%..*} end=${range#*..}
+		read -ra fields <<<"$rest"
+		if [[ ${fields[0]} == hole ]]; then
+			kind=hole
+		elif ((${fields[-1]} & 0x800)); then
+			kind=unwritten
+		else
+			kind=data
+		fi
+		if [[ $kind == "$last_kind" ]]; then
+			last_end=$end
+			continue
+		fi
+		[[ -z $last_kind ]] || out+=("$last_start-$last_end:$last_kind")
+		last_kind=$kind last_start=$start last_end=$end
+	done < <(xfs_io -c 'fiemap -v' "$1")
+	[[ -z $last_kind ]] || out+=("$last_start-$last_end:$last_kind")
+	echo "${out[*]}"
+}

@@ -1,10 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# fallocate: allocation (growing the size or not) gives zeroed blocks, also
-# blocks just freed by a deleted file full of a pattern (FIEMAP proves the
-# reuse); punch hole frees whole blocks and zeroes partial ones; zero range
-# reads zeros and stays allocated; collapse and insert are not supported
-# (EOPNOTSUPP); fsck stays clean.
+# fallocate: allocation (growing the size or not) gives blocks that read as
+# zeros, also blocks just freed by a deleted file full of a pattern (FIEMAP
+# proves the reuse), which fallocate leaves as they are (unwritten extents); a
+# write() and a write fault into them zero the rest of the blocks they convert,
+# also after a remount; punch hole frees whole blocks and zeroes partial ones;
+# zero range reads zeros and stays allocated; collapse and insert are not
+# supported (EOPNOTSUPP); fsck stays clean. Unwritten extents in an image (the
+# fuzzer's pristine one) read as zeros over the data their blocks hold, and are
+# refused (EUCLEAN) on an image without the feature, where fallocate writes
+# zeroed blocks instead.
 . "$(dirname "$0")/lib.sh"
 
 cd_fresh "$TEST_DEV" "$TEST_DIR"
@@ -23,7 +28,17 @@ fallocate -l 1M f
 [[ $(stat -c %s f) == 1048576 && $(sectors f) == 2048 ]] || fail "fallocate 1M: size $(stat -c %s f), sectors $(sectors f)"
 [[ $(first_sector f) == "$pattern_start" ]] || fail "f (sector $(first_sector f)) does not reuse the pattern's blocks (sector $pattern_start): the test proves nothing"
 [[ $(bytes_other_than f '\000') == 0 ]] || fail "fallocated blocks hold stale data"
-echo "ok: fallocate allocates zeroed blocks (reusing a deleted file's) and grows the size"
+echo "ok: fallocate allocates blocks that read as zeros (reusing a deleted file's) and grows the size"
+# The blocks still hold the pattern: converting one for a write must zero the rest of it.
+xfs_io -c 'pwrite -q -S 0x01 4196 10' -c 'mmap -w 0 1M' -c 'mwrite -S 0x02 8199 3' -c 'msync 0 1M' f
+written() { tr -d '\000' <"$1" | od -An -tx1 | xargs; }
+expected="$(printf '01 %.0s' {1..10})02 02 02"
+[[ $(written f) == "$expected" ]] || fail "after a write and a write fault into unwritten blocks f holds: $(written f | head -c 200)"
+# Exactly the two blocks written are converted: the unwritten extent is split around them.
+[[ $(extent_map f) == "0-7:unwritten 8-23:data 24-2047:unwritten" ]] || fail "block map of f: $(extent_map f)"
+cd / && umount "$TEST_DIR" && mount -t daxfs "$TEST_DEV" "$TEST_DIR" && cd "$TEST_DIR"
+[[ $(written f) == "$expected" ]] || fail "after a remount f holds: $(written f | head -c 200)"
+echo "ok: a write and a write fault zero the rest of the unwritten blocks they convert"
 fallocate --keep-size -o 1M -l 64k f
 [[ $(stat -c %s f) == 1048576 && $(sectors f) == 2176 ]] || fail "fallocate --keep-size: size $(stat -c %s f), sectors $(sectors f)"
 truncate -s 1M f
@@ -53,3 +68,43 @@ expect_fail "Operation not supported" fallocate -c -o 0 -l 4096 z
 expect_fail "Operation not supported" fallocate -i -o 0 -l 4096 z
 umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: fsck clean"
+
+# The fuzzer's pristine image: `prealloc` has blocks 0-1 written with a pattern
+# and blocks 2-3 unwritten over the same kind of pattern.
+/repo/target/release/daxfs-fuzz --seed 0 /tmp/pristine.img >/dev/null
+dd if=/tmp/pristine.img of="$TEST_DEV" bs=4096 oflag=direct status=none
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+prealloc=$TEST_DIR/prealloc
+[[ $(head -c 8192 "$prealloc" | tr -d '\000' | wc -c) -gt 8000 ]] || fail "prealloc's written blocks do not hold the pattern"
+[[ $(tail -c 8192 "$prealloc" | tr -d '\000' | wc -c) == 0 ]] || fail "prealloc's unwritten blocks read as data"
+mapped=$(xfs_io -c 'mmap -r 8192 8192' -c 'mread -v 8192 8192' "$prealloc" | awk '{for (i = 2; i <= 17; i++) if ($i != "00") n++} END {print n + 0}')
+[[ $mapped == 0 ]] || fail "a mapping of prealloc's unwritten blocks reads $mapped bytes of data"
+ino=$(stat -c %i "$prealloc")
+umount_checked "$TEST_DEV" "$TEST_DIR"
+echo "ok: unwritten blocks of an image read as zeros through read() and a mapping"
+
+blockdev --flushbufs "$TEST_DEV"
+daxfs-edit "$TEST_DEV" feature_incompat=0
+blockdev --flushbufs "$TEST_DEV"
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+dmesg -C
+out=$(cat "$prealloc" 2>&1 >/dev/null) && fail "an unwritten extent on an image without the feature was read"
+grep -q "Structure needs cleaning" <<<"$out" || fail "reading prealloc without the feature: '$out', not EUCLEAN"
+dmesg | grep -q "inode $ino is corrupted" || fail "dmesg does not name inode $ino: $(dmesg | tail -n 3)"
+cd / && umount "$TEST_DIR"
+echo "ok: an unwritten extent on an image without the feature is EUCLEAN: $(dmesg | grep "inode $ino" | tail -n 1)"
+
+mkfs_daxfs "$TEST_DEV" >/dev/null
+daxfs-edit "$TEST_DEV" feature_incompat=0
+blockdev --flushbufs "$TEST_DEV"
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+fallocate -l 64k "$TEST_DIR/g"
+flags=$(xfs_io -c 'fiemap -v' "$TEST_DIR/g" | awk '$1 ~ /^[0-9]+:$/ && $3 != "hole" {print $NF}')
+[[ -n $flags ]] || fail "fallocate without the feature mapped nothing: $(xfs_io -c 'fiemap -v' "$TEST_DIR/g")"
+for flag in $flags; do
+	((!(flag & 0x800))) ||
+		fail "fallocate without the feature made unwritten extents: $(xfs_io -c 'fiemap -v' "$TEST_DIR/g")"
+done
+[[ $(tr -d '\000' <"$TEST_DIR/g" | wc -c) == 0 ]] || fail "fallocate without the feature: g does not read as zeros"
+umount_checked "$TEST_DEV" "$TEST_DIR"
+echo "ok: without the feature fallocate writes zeroed blocks; fsck clean"

@@ -20,6 +20,10 @@
 # - O_TMPFILE: linkat names the file with its data; closed unnamed, it frees
 #   its blocks;
 # - on a full file system, a hole punched into an extent and a truncate succeed;
+# - preallocated blocks are unwritten extents (FIEMAP_EXTENT_UNWRITTEN): after
+#   fallocate and after zero range; they read as zeros; a write() or a write
+#   fault converts just the blocks it writes, zeroing the rest of each; and
+#   SEEK_DATA skips them as it skips holes;
 # - renameat2 with RENAME_EXCHANGE (files, a file and a directory across
 #   directories: link counts and `..` follow) and RENAME_WHITEOUT (the old name
 #   becomes a character device 0:0, as overlayfs needs).
@@ -133,6 +137,78 @@ hole_mapping() {
 		-c 'pwrite -q -S 0x61 0 64k' -c 'mread -v 0 16' f) || return 1
 	[[ $(mapped_bytes <<<"$out") == 61616161 ]] || {
 		echo "the mapping reads $(mapped_bytes <<<"$out") after $1 and pwrite of 0x61"
+		return 1
+	}
+}
+
+# expect_kinds FILE SECTOR:KIND...: in FILE's extent_map, each SECTOR lies in
+# a range of KIND. (Exact maps differ: ext4 zeroes and converts up to 32 KiB of
+# an unwritten extent around a write rather than split it.)
+expect_kinds() {
+	local file=$1 map spec range sector kind found
+	shift
+	map=$(extent_map "$file")
+	for spec in "$@"; do
+		sector=${spec%:*} kind=${spec#*:} found=
+		for range in $map; do
+			local first=${range%%-*} rest=${range#*-}
+			local last=${rest%%:*}
+			((sector < first || sector > last)) || found=${range##*:}
+		done
+		[[ $found == "$kind" ]] || {
+			echo "sector $sector of $file is '${found:-beyond the map}', expected $kind; block map: $map"
+			return 1
+		}
+	done
+}
+
+# expect_bytes FILE SPEC...: FILE must hold exactly what the SPECs say, in
+# order: LEN:HEX for LEN bytes of value 0xHEX.
+expect_bytes() {
+	local file=$1 spec
+	shift
+	cmp -s "$file" <(for spec in "$@"; do
+		head -c "${spec%:*}" /dev/zero | tr '\0' "\\$(printf %o "0x${spec#*:}")"
+	done) || {
+		echo "$file does not read as $*: $(od -An -tx1 -v "$file" | sort | uniq -c | head -n 5)"
+		return 1
+	}
+}
+
+unwritten_prealloc() {
+	fallocate -l 64k f || return 1
+	expect_kinds f 0:unwritten 127:unwritten && expect_bytes f 65536:00
+}
+
+unwritten_write() {
+	fallocate -l 1M f && xfs_io -c 'pwrite -q -S 0x61 524388 100' f || return 1
+	expect_kinds f 1024:data 0:unwritten 2047:unwritten &&
+		expect_bytes f 524388:00 100:61 524088:00
+}
+
+unwritten_fault() {
+	fallocate -l 1M f && xfs_io -c 'mmap -w 0 1M' -c 'mwrite -S 0x62 524390 10' -c 'msync 0 1M' f ||
+		return 1
+	expect_kinds f 1024:data 0:unwritten 2047:unwritten &&
+		expect_bytes f 524390:00 10:62 524176:00
+}
+
+unwritten_zero_range() {
+	xfs_io -f -c 'pwrite -q -S 0x63 0 1M' -c 'fzero 4096 520192' f || return 1
+	expect_kinds f 0:data 8:unwritten 1023:unwritten 1024:data &&
+		expect_bytes f 4096:63 520192:00 524288:63
+}
+
+# SEEK_DATA from 0 skips the unwritten start of the file (not necessarily all
+# of it: see expect_kinds), and SEEK_HOLE from the data finds the unwritten rest.
+unwritten_seek() {
+	fallocate -l 1M f && xfs_io -c 'pwrite -q 524288 4096' f || return 1
+	local out data hole
+	out=$(xfs_io -c 'seek -d 0' -c 'seek -h 524288' f) || return 1
+	data=$(awk '$1 == "DATA" {print $2}' <<<"$out")
+	hole=$(awk '$1 == "HOLE" {print $2}' <<<"$out")
+	((data > 0 && data <= 524288 && hole > 524288 && hole < 1048576)) || {
+		echo "SEEK_DATA from 0, SEEK_HOLE from 524288: $out"
 		return 1
 	}
 }
@@ -340,6 +416,11 @@ run_checks() {
 	check "$fs" "RENAME_EXCHANGE" rename_exchange
 	check "$fs" "RENAME_WHITEOUT" rename_whiteout
 	check "$fs" "hole punch and truncate on a full file system" full_fs_removal
+	check "$fs" "fallocate makes unwritten extents" unwritten_prealloc
+	check "$fs" "write() converts the blocks it writes" unwritten_write
+	check "$fs" "a write fault converts its block" unwritten_fault
+	check "$fs" "zero range makes unwritten extents" unwritten_zero_range
+	check "$fs" "SEEK_DATA and SEEK_HOLE over unwritten extents" unwritten_seek
 }
 
 mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV"

@@ -6,8 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 st=/repo/target/release/daxfs-selftest
 events=/sys/kernel/tracing/events/daxfs
-for e in daxfs_fault daxfs_alloc_blocks daxfs_free_blocks daxfs_layout_wait_start \
-	daxfs_layout_wait_end daxfs_truncate daxfs_punch_hole daxfs_evict; do
+for e in daxfs_fault daxfs_alloc_blocks daxfs_free_blocks daxfs_convert_unwritten \
+	daxfs_layout_wait_start daxfs_layout_wait_end daxfs_truncate daxfs_punch_hole daxfs_evict; do
 	[[ -d $events/$e ]] || fail "no trace event $e"
 done
 echo "ok: the daxfs events are registered"
@@ -23,6 +23,14 @@ count() { awk -F, -v e="daxfs:$1" '$3 == e {print $1}' /tmp/perf.csv; }
 [[ $(count daxfs_fault) == 16 && $(count daxfs_alloc_blocks) == 16 && $(count daxfs_truncate) == 1 ]] ||
 	fail "perf stat counted: $(cat /tmp/perf.csv)"
 echo "ok: perf stat counts 16 page faults, 16 allocations and a truncate"
+
+# Write faults into preallocated (unwritten) blocks convert them, one page each, and allocate nothing.
+xfs_io -f -c 'falloc 0 64k' u
+perf stat -x, -o /tmp/perf.csv -e 'daxfs:daxfs_convert_unwritten' -e 'daxfs:daxfs_alloc_blocks' \
+	-- "$st" touch u 0 65536 write || fail "perf stat failed"
+[[ $(count daxfs_convert_unwritten) == 16 && $(count daxfs_alloc_blocks) == 0 ]] ||
+	fail "perf stat counted: $(cat /tmp/perf.csv)"
+echo "ok: perf stat counts 16 conversions of unwritten blocks and no allocation"
 
 xfs_io -c 'truncate 8k' f
 perf record -q -o /tmp/perf.data -e daxfs:daxfs_fault -- "$st" touch f 0 8192 write || fail "perf record failed"

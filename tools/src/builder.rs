@@ -301,11 +301,7 @@ impl ImageBuilder {
         let logical = inode.size / BLOCK_SIZE_U64;
         match extents.last_mut() {
             Some(last) if last.physical + u64::from(last.len) == block => last.len += 1,
-            _ => extents.push(Extent {
-                logical,
-                physical: block,
-                len: 1,
-            }),
+            _ => extents.push(Extent::written(logical, block, 1)),
         }
         self.set_extents(dir, &mut inode, &extents)?;
         inode.size += BLOCK_SIZE_U64;
@@ -374,11 +370,11 @@ impl ImageBuilder {
         extents
             .iter()
             .map(|&(logical, len)| {
-                Ok(Extent {
+                Ok(Extent::written(
                     logical,
-                    physical: self.alloc_blocks(u64::from(len))?,
+                    self.alloc_blocks(u64::from(len))?,
                     len,
-                })
+                ))
             })
             .collect()
     }
@@ -430,6 +426,7 @@ impl ImageBuilder {
             logical: 0,
             physical: block,
             len: 1,
+            unwritten: false,
         };
         self.set_extents(ino, &mut inode, &[extent])?;
         inode.size = target.len() as u64;

@@ -44,6 +44,7 @@ use crate::format::DT_REG;
 use crate::format::DT_SOCK;
 use crate::format::EXTENTS_PER_BLOCK;
 use crate::format::EXTENT_BLOCK_HEADER_SIZE;
+use crate::format::EXTENT_LEN_UNWRITTEN;
 use crate::format::EXTENT_SIZE;
 use crate::format::INLINE_AREA_SIZE;
 use crate::format::INLINE_EXTENTS;
@@ -165,8 +166,8 @@ impl Mutated {
 impl Corpus {
     /// Builds the seed image: [`ImageBuilder::populated`] (directories, files with holes and an
     /// overflow block, inline and block symlinks, a FIFO, a character device, a hard link) plus a
-    /// file whose extents need a chain of two overflow blocks, a block device node, a socket and
-    /// two orphans on the orphan list.
+    /// file whose extents need a chain of two overflow blocks, a file whose second extent is
+    /// unwritten, a block device node, a socket and two orphans on the orphan list.
     pub fn new() -> Result<Self> {
         let (mut builder, names) = ImageBuilder::populated(CORPUS_BLOCKS)?;
         let root = builder.superblock().root_ino;
@@ -179,6 +180,17 @@ impl Corpus {
         let chain: Vec<(u64, u32)> = (0..CHAIN_EXTENTS).map(|index| (index * 2, 1)).collect();
         let chain_size = (CHAIN_EXTENTS * 2 - 1) * BLOCK_SIZE_U64;
         builder.create_file(dir, b"chain", chain_size, &chain)?;
+        // Blocks 2 and 3 preallocated, unwritten: they hold the builder's pattern, which must
+        // read as zeros.
+        let prealloc =
+            builder.create_file(root, b"prealloc", 4 * BLOCK_SIZE_U64, &[(0, 2), (2, 2)])?;
+        let mut inode = builder.read_inode(prealloc)?;
+        let mut extents = builder.extents(prealloc)?;
+        if let Some(last) = extents.last_mut() {
+            last.unwritten = true;
+        }
+        builder.set_extents(prealloc, &mut inode, &extents)?;
+        builder.write_inode(prealloc, &inode)?;
         builder.mknod(root, b"disk", FileType::BlockDevice, DISK_RDEV)?;
         builder.mknod(dir, b"socket", FileType::Socket, 0)?;
         builder.create_orphan(&[(0, 2)])?;
@@ -415,6 +427,8 @@ enum Meaning {
     Ino,
     /// A count: links, blocks, extents, a length.
     Count,
+    /// An extent's length with its unwritten flag in the top bit.
+    ExtentLen,
     /// A size in bytes.
     Size,
     /// A file block number.
@@ -645,7 +659,7 @@ const INODE_FIELDS: &[Field] = &[
 const EXTENT_FIELDS: &[Field] = &[
     Field::new("logical", extent_off::LOGICAL, 8, Meaning::Logical, 1),
     Field::new("physical", extent_off::PHYSICAL, 8, Meaning::Block, 1),
-    Field::new("len", extent_off::LEN, 4, Meaning::Count, 1),
+    Field::new("len", extent_off::LEN, 4, Meaning::ExtentLen, 1),
 ];
 
 /// Byte offset of an extent-overflow block's checksum.
@@ -777,7 +791,7 @@ fn reseal_extent_block(image: &mut [u8], block: u64) {
 fn show(meaning: Meaning, width: usize, value: u64) -> String {
     match meaning {
         Meaning::Mode => format!("{value:#o}"),
-        Meaning::Bits => format!("{value:#x}"),
+        Meaning::Bits | Meaning::ExtentLen => format!("{value:#x}"),
         Meaning::Seconds if width == 8 => (value as i64).to_string(),
         _ => value.to_string(),
     }
@@ -863,6 +877,14 @@ impl<'a> Mutator<'a> {
             Meaning::Block if specific => self.block_value(),
             Meaning::Ino if specific => self.ino_value(),
             Meaning::Count if specific => self.count_value(old),
+            // The unwritten flag flipped (on a directory's or symlink's extent too), or the
+            // length changed under it.
+            Meaning::ExtentLen if specific && self.rng.chance(1, 2) => {
+                old ^ u64::from(EXTENT_LEN_UNWRITTEN)
+            }
+            Meaning::ExtentLen if specific => {
+                (old & u64::from(EXTENT_LEN_UNWRITTEN)) | self.count_value(old & 0x7fff_ffff)
+            }
             Meaning::Size if specific => self.size_value(old),
             Meaning::Logical if specific => self.logical_value(old),
             Meaning::Mode if specific => self.mode_value(old),
@@ -1950,6 +1972,7 @@ mod tests {
             logical: marker(0, 8),
             physical: marker(1, 8),
             len: marker(2, 4) as u32,
+            unwritten: false,
         };
         inode.set_inline_extent(2, &extent).unwrap();
         let mut slot = [0; INODE_SIZE];
@@ -1975,6 +1998,7 @@ mod tests {
             logical: 5,
             physical: 6,
             len: 7,
+            unwritten: false,
         };
         crate::format::encode_extent_block(&mut block, 0x1234, 0x5678, &[extent, extent]).unwrap();
         assert_eq!(

@@ -147,6 +147,7 @@ fn double_owned_block() {
         logical: 0,
         physical: victim.physical + 1,
         len: 1,
+        unwritten: false,
     };
     builder.set_extents(sparse, &mut inode, &[stolen]).unwrap();
     builder.write_inode(sparse, &inode).unwrap();
@@ -369,6 +370,36 @@ fn extent_out_of_range() {
 }
 
 #[test]
+fn unwritten_extents() {
+    // In a regular file of an image with the feature: clean.
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "file"), |inode| {
+        let mut extent = inode.inline_extent(0).unwrap();
+        extent.unwritten = true;
+        inode.set_inline_extent(0, &extent).unwrap();
+    });
+    let image = builder.finish().unwrap();
+    let clean = TempImage::with_bytes("unwritten", &image);
+    let checked = fsck(&["-n"], &clean);
+    assert_eq!(checked.code, 0, "{}", checked.output());
+
+    // Without the feature: the extent is bad.
+    let mut builder = ImageBuilder::open(image).unwrap();
+    builder.superblock_mut().feature_incompat = 0;
+    builder.write_superblock().unwrap();
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+
+    // In a directory: its blocks would be read as entries.
+    let (mut builder, names) = populated();
+    change_inode(&mut builder, ino(&names, "dir"), |inode| {
+        let mut extent = inode.inline_extent(0).unwrap();
+        extent.unwritten = true;
+        inode.set_inline_extent(0, &extent).unwrap();
+    });
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+}
+
+#[test]
 fn extent_in_the_metadata_region() {
     let (mut builder, names) = populated();
     change_inode(&mut builder, ino(&names, "file"), |inode| {
@@ -404,6 +435,7 @@ fn overflow_chain_loop() {
         logical: 100 + 2 * i,
         physical: extra + i,
         len: 1,
+        unwritten: false,
     }));
     builder.set_extents(big, &mut inode, &extents).unwrap();
     builder.write_inode(big, &inode).unwrap();
@@ -495,6 +527,7 @@ fn dirty_state_stays_with_unrepairable_problems() {
         logical: 0,
         physical: victim.physical,
         len: 1,
+        unwritten: false,
     };
     builder.set_extents(sparse, &mut inode, &[stolen]).unwrap();
     builder.write_inode(sparse, &inode).unwrap();
@@ -562,7 +595,7 @@ fn newer_versions_and_features() {
         "{}",
         result.output()
     );
-    let incompat = reseal(&|sb| sb.feature_incompat = 1);
+    let incompat = reseal(&|sb| sb.feature_incompat |= 1 << 31);
     assert_eq!(fsck(&["-n"], &incompat).code, 8);
     let ro_compat = reseal(&|sb| sb.feature_ro_compat = 1);
     assert_eq!(fsck(&["-n"], &ro_compat).code, 0);

@@ -179,6 +179,7 @@ fn claim_block(builder: &mut ImageBuilder, dir: u64, block: u64) {
         logical: 0,
         physical: block,
         len: 1,
+        unwritten: false,
     };
     builder.set_extents(dir, &mut inode, &[extent]).unwrap();
     inode.size = BLOCK_SIZE as u64;

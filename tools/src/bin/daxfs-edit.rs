@@ -39,7 +39,8 @@ const USAGE: &str = "usage: daxfs-edit DEVICE FIELD=VALUE...\n\
 superblock fields: version_major version_minor feature_compat feature_incompat feature_ro_compat \
 state total_blocks inode_count data_start root_ino free_blocks free_inodes orphan_head\n\
 inode fields: mode flags nlink size blocks extent_count overflow_block parent rdev next_orphan, \
-and extent.K.logical, extent.K.physical, extent.K.len for extent K of the file (0 first)";
+and extent.K.logical, extent.K.physical, extent.K.len, extent.K.unwritten (0 or 1) for extent K \
+of the file (0 first)";
 
 /// Parses a decimal or `0x` hexadecimal number.
 fn parse_number(value: &str) -> Result<u64, String> {
@@ -157,6 +158,7 @@ fn set_extent(
             "logical" => extent.logical = value,
             "physical" => extent.physical = value,
             "len" => extent.len = u32::try_from(value).map_err(|_| "len is too large")?,
+            "unwritten" => extent.unwritten = value != 0,
             _ => return Err(format!("unknown extent field '{part}'\n{USAGE}")),
         }
         Ok(())
