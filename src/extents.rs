@@ -437,6 +437,107 @@ impl ExtentTree {
         self.replace(tx, ino, disk, lo, hi, converted, Fill::Even, false)
     }
 
+    /// Cuts the extent that maps file block `at` and a block before it in two there, in `tx`,
+    /// and stores the change into `disk` (inode `ino`), which the caller writes: afterwards
+    /// every extent lies wholly before `at` or wholly from it on.
+    pub(crate) fn split(
+        &mut self,
+        tx: &Tx<'_>,
+        ino: u64,
+        disk: &mut format::Inode,
+        at: u64,
+    ) -> Result {
+        let Some((leaf, index)) = self.last_at_or_before(at) else {
+            return Ok(());
+        };
+        let extent = *self.at((leaf, index)).ok_or(EINVAL)?;
+        let (Some(head), Some(tail)) = extent.split_at(at) else {
+            return Ok(());
+        };
+        let mut extents = self.gather(leaf, leaf)?;
+        extents.reserve(1, GFP_KERNEL)?;
+        extents[index] = head;
+        extents
+            .insert_within_capacity(index + 1, tail)
+            .map_err(|_| ENOMEM)?;
+        self.replace(tx, ino, disk, leaf, leaf, extents, Fill::Even, false)
+    }
+
+    /// Moves every extent that starts at or after file block `from` by `blocks` blocks, up
+    /// (towards the end of the file: insert range) or down (collapse range), in `tx`, leaf by
+    /// leaf: downwards from the first leaf on, upwards from the last leaf back, so that after
+    /// each leaf the map is sorted and without overlap, and the transaction may commit
+    /// between leaves (each rewritten in place; the inline leaf with the inode, written here
+    /// from `disk`, which the caller writes again at the end).
+    ///
+    /// No extent may straddle `from` ([`ExtentTree::split`]), and moving down, the `blocks`
+    /// blocks before `from` must be a hole.
+    pub(crate) fn shift(
+        &mut self,
+        tx: &Tx<'_>,
+        ino: u64,
+        disk: &mut format::Inode,
+        from: u64,
+        blocks: u64,
+        up: bool,
+    ) -> Result {
+        let last_end = self
+            .leaves
+            .last()
+            .and_then(|leaf| leaf.extents.last())
+            .map_or(Some(0), Extent::logical_end);
+        if up
+            && last_end
+                .and_then(|end| end.checked_add(blocks))
+                .is_none_or(|end| end > format::MAX_FILE_BLOCKS)
+        {
+            return Err(EFBIG);
+        }
+        let first = self.leaf_for(from);
+        let mut order = first..self.leaves.len();
+        let mut buf = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
+        loop {
+            let index = match if up { order.next_back() } else { order.next() } {
+                Some(index) => index,
+                None => return Ok(()),
+            };
+            let leaf = &mut self.leaves[index];
+            let mut moved = false;
+            for extent in leaf.extents.iter_mut().filter(|e| e.logical >= from) {
+                extent.logical = if up {
+                    extent.logical.checked_add(blocks)
+                } else {
+                    extent.logical.checked_sub(blocks)
+                }
+                .ok_or(EUCLEAN)?;
+                moved = true;
+            }
+            if !moved {
+                continue;
+            }
+            if index == 0 {
+                self.store_inline(disk)?;
+                tx.sbi().write_inode(tx, ino, disk)?;
+            } else {
+                let next = self.leaves.get(index + 1).map_or(0, |l| l.block);
+                let leaf = &self.leaves[index];
+                format::encode_extent_block(&mut buf, ino, next, &leaf.extents)
+                    .map_err(|_| EUCLEAN)?;
+                tx.write(block_offset(leaf.block), &buf[..])?;
+            }
+            tx.commit_if_half_full()?;
+        }
+    }
+
+    /// Stores the inline leaf's extents into `disk`.
+    fn store_inline(&self, disk: &mut format::Inode) -> Result {
+        disk.inline = [0; format::INLINE_AREA_SIZE];
+        for (index, extent) in self.leaves[0].extents.iter().enumerate() {
+            disk.set_inline_extent(index, extent).map_err(|_| EUCLEAN)?;
+        }
+        Ok(())
+    }
+
     /// Unmaps the file blocks `first..end` in `tx`, stores the change into `disk` (inode `ino`),
     /// which the caller writes, and returns the extents that mapped them, whose blocks the
     /// caller frees.
@@ -601,10 +702,7 @@ impl ExtentTree {
         }
 
         // The inode: inline extents, totals, the chain's head and its blocks.
-        disk.inline = [0; format::INLINE_AREA_SIZE];
-        for (index, extent) in self.leaves[0].extents.iter().enumerate() {
-            disk.set_inline_extent(index, extent).map_err(|_| EUCLEAN)?;
-        }
+        self.store_inline(disk)?;
         disk.extent_count = extent_count;
         disk.overflow_block = self.leaves.get(1).map_or(0, |l| l.block);
         // CAST: leaf counts are far below u64::MAX.

@@ -360,6 +360,8 @@ impl vfs::file::Operations<Daxfs> for FileOps {
             Fallocate::ZeroRange { keep_size } => {
                 truncate::punch_hole(inode, offset, end, Some(keep_size))
             }
+            Fallocate::CollapseRange => truncate::shift_range(inode, offset, len, false),
+            Fallocate::InsertRange => truncate::shift_range(inode, offset, len, true),
         }
     }
 }

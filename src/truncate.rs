@@ -145,6 +145,72 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     tx.commit()
 }
 
+/// Collapse range (`insert` false) or insert range (`insert` true) of `len` bytes at `offset`,
+/// both whole blocks: removes the range and moves every block after it down by `len`, or moves
+/// every block from `offset` on up by `len` and leaves a hole there; the size changes by `len`.
+/// Errors as in ext4: `EINVAL` for an unaligned range, a collapse that reaches the end of file
+/// or an insert at or past it; `EFBIG` past the largest file.
+///
+/// Every block from `offset` to the end of file moves, so the layout of all of that is broken
+/// first (unmapped, and waited on until no page of it is pinned): a page pinned for DMA keeps
+/// its block, at its old place in the file, until the pin goes. The transaction may commit
+/// between leaves of the extent tree: a crash leaves some extents moved and the rest not, the
+/// map valid either way (collapse moves the lowest first, into the removed range; insert the
+/// highest first, after growing the size), as in ext4.
+pub(crate) fn shift_range(inode: &Inode, offset: u64, len: u64, insert: bool) -> Result {
+    let sbi = inode.super_block().data();
+    let ino = inode.ino();
+    if offset % format::BLOCK_SIZE_U64 != 0 || len % format::BLOCK_SIZE_U64 != 0 {
+        return Err(EINVAL);
+    }
+    let size = inode.size();
+    let end = offset.checked_add(len).ok_or(EFBIG)?;
+    if (insert && offset >= size) || (!insert && end >= size) {
+        return Err(EINVAL);
+    }
+    let new_size = if insert {
+        size.checked_add(len)
+            .filter(|&s| s <= format::MAX_FILE_SIZE)
+            .ok_or(EFBIG)?
+    } else {
+        size - len
+    };
+    let (first, blocks) = (
+        offset / format::BLOCK_SIZE_U64,
+        len / format::BLOCK_SIZE_U64,
+    );
+    let invalidate = inode.invalidate_lock();
+    invalidate.break_layouts(offset, u64::MAX)?;
+    // Nothing maps the moved range any more; what the mapping caches of it goes too.
+    invalidate.truncate_pagecache(offset);
+
+    let tx = sbi.begin();
+    let mut disk = inode.data().disk.lock();
+    let freed = if insert {
+        // Grown first: extents moved up before a crash stay inside the file.
+        disk.size = new_size;
+        sbi.write_inode(&tx, ino, &disk)?;
+        extents::with_tree(inode, &mut disk, |tree, disk| {
+            tree.split(&tx, ino, disk, first)?;
+            tree.shift(&tx, ino, disk, first, blocks, true)
+        })?;
+        KVec::new()
+    } else {
+        let freed = remove_blocks(&tx, inode, &mut disk, first, first + blocks)?;
+        extents::with_tree(inode, &mut disk, |tree, disk| {
+            tree.shift(&tx, ino, disk, first + blocks, blocks, false)
+        })?;
+        disk.size = new_size;
+        freed
+    };
+    inode::take_attrs(inode, &mut disk);
+    sbi.write_inode(&tx, ino, &disk)?;
+    inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
+    drop(disk);
+    free_extents(&tx, ino, &freed)?;
+    tx.commit()
+}
+
 /// Frees the blocks of `freed`, extents inode `ino` no longer maps, at the end of `tx`.
 fn free_extents(tx: &Tx<'_>, ino: u64, freed: &[format::Extent]) -> Result {
     freed.iter().try_for_each(|extent| {

@@ -91,21 +91,31 @@ pub(crate) enum Fallocate {
         /// `FALLOC_FL_KEEP_SIZE`.
         keep_size: bool,
     },
+    /// `FALLOC_FL_COLLAPSE_RANGE`: remove the range, moving what follows it down over it; the
+    /// file shrinks by its length.
+    CollapseRange,
+    /// `FALLOC_FL_INSERT_RANGE`: move everything from the start of the range up by its length,
+    /// leaving a hole; the file grows by its length.
+    InsertRange,
 }
 
 impl Fallocate {
     /// Decodes a `fallocate(2)` mode; `EOPNOTSUPP` for the modes daxfs does not implement
-    /// (collapse, insert, unshare, write-zeroes).
+    /// (unshare, write-zeroes).
     fn from_mode(mode: c_int) -> Result<Self> {
         const KEEP: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_KEEP_SIZE;
         const PUNCH: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_PUNCH_HOLE;
         const ZERO: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_ZERO_RANGE;
+        const COLLAPSE: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_COLLAPSE_RANGE;
+        const INSERT: u32 = raw::daxfs_falloc_mode_DAXFS_FALLOC_INSERT_RANGE;
         match mode as u32 {
             0 => Ok(Self::Allocate { keep_size: false }),
             KEEP => Ok(Self::Allocate { keep_size: true }),
             m if m == PUNCH | KEEP => Ok(Self::PunchHole),
             ZERO => Ok(Self::ZeroRange { keep_size: false }),
             m if m == ZERO | KEEP => Ok(Self::ZeroRange { keep_size: true }),
+            COLLAPSE => Ok(Self::CollapseRange),
+            INSERT => Ok(Self::InsertRange),
             _ => Err(EOPNOTSUPP),
         }
     }
@@ -175,11 +185,17 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
             Fallocate::Allocate { keep_size: false } | Fallocate::ZeroRange { keep_size: false }
         );
         let end = offset.checked_add(len).ok_or(EFBIG)?;
-        if grows && end > inode.size() {
+        // The size the call leaves, if it grows the file.
+        let new_size = match mode {
+            Fallocate::InsertRange => Some(inode.size().checked_add(len).ok_or(EFBIG)?),
+            _ if grows && end > inode.size() => Some(end),
+            _ => None,
+        };
+        if let Some(new_size) = new_size {
             // RLIMIT_FSIZE and the largest file: EFBIG (and SIGXFSZ), as for ext4 and XFS.
-            // CAST: the VFS checked that `end` is at most `s_maxbytes`.
+            let new_size = i64::try_from(new_size).map_err(|_| EFBIG)?;
             // SAFETY: The inode is live and its `i_rwsem` held.
-            to_result(unsafe { raw::inode_newsize_ok(inode.as_raw(), end as raw::loff_t) })?;
+            to_result(unsafe { raw::inode_newsize_ok(inode.as_raw(), new_size) })?;
         }
         inode.dio_wait();
         // SAFETY: The file is open and its inode locked, as `file_modified` expects.

@@ -77,6 +77,10 @@ declare -A run=(
 	[punch-chain]='fallocate -p -o 65536 -l 4096 dir/subdir/big'
 	[punch-inline]='fallocate -p -o 8192 -l 4096 dir/subdir/big'
 	[truncate-into-chain]='truncate -s 61440 dir/subdir/big'
+	# Collapse and insert range move every extent after the range: both leaves of big
+	# are rewritten in place, the inline one with the inode.
+	[collapse-range]='fallocate -c -o 4096 -l 8192 dir/subdir/big'
+	[insert-range]='fallocate -i -o 8192 -l 4096 dir/subdir/big'
 	# A block into a hole in the middle of a full overflow block (frag: 209 one-block
 	# extents every fourth block, six inline and 203 in one overflow block), away from
 	# both neighbours, so that it is an extent of its own and splits the block in two.

@@ -7,7 +7,7 @@
 # and fsck checks the chain after each phase. A hole punched into a full leaf of a
 # file on a full file system splits the leaf with a block kept for removals: punch
 # and truncate never fail with ENOSPC. A file of 100,000 extents works: fsck checks
-# it, and SEEK_DATA and SEEK_HOLE walk it.
+# it, SEEK_DATA and SEEK_HOLE walk it, and collapse and insert range move its extents.
 . "$(dirname "$0")/lib.sh"
 
 st=/repo/target/release/daxfs-selftest
@@ -87,5 +87,16 @@ truncate -s 600M fragmented
 # happens to continue a neighbour on the device too.
 extents=$(xfs_io -c 'fiemap' fragmented | grep -vc 'hole\|^fragmented:')
 ((extents >= 76799 && extents <= 76801)) || fail "after writes and a truncate fragmented has $extents extents, expected 76,801"
+# Every extent moves twice: collapse blocks 0-1 (block K becomes K - 2), then insert 3
+# blocks at block 1 (K - 2 becomes K + 1 from old block 3 on; old block 2 stays at 0).
+fallocate -c -o 0 -l 8192 fragmented || fail "collapse of fragmented failed"
+fallocate -i -o 4096 -l 12288 fragmented || fail "insert into fragmented failed"
+[[ $(stat -c %s fragmented) == $(((600 << 20) - 8192 + 12288)) ]] || fail "size after collapse and insert: $(stat -c %s fragmented)"
+for k in 2 13000 99998 153598; do
+	new=$((k == 2 ? 0 : k + 1))
+	[[ $(byte_at fragmented $((4096 * new + 5))) == $(((62 + 7 * k + 5) % 256)) ]] ||
+		fail "old block $k of fragmented does not read back at block $new after collapse and insert"
+done
+[[ $(byte_at fragmented $((4096 * 2 + 5))) == 0 ]] || fail "the inserted range of fragmented does not read as zeros"
 umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
-echo "ok: a file of 100,000 extents: fsck checks it; looked up, written into, punched and truncated"
+echo "ok: a file of 100,000 extents: fsck checks it; looked up, written into, punched, truncated, collapsed and inserted into"

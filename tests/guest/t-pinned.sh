@@ -8,7 +8,8 @@
 #   device filled meanwhile never gets the pinned block: bytes written through
 #   the pin after truncate began show up in no other file;
 # - a truncate killed while it waits leaves size and data as they were;
-# - punch hole and zero range wait for a pin in their range;
+# - punch hole and zero range wait for a pin in their range; collapse and insert
+#   range for a pin anywhere after their offset;
 # - the last close of an unlinked, unmapped file waits in evict until the pin
 #   goes, and only then are its blocks freed (statfs);
 # - truncate and punch hole wait for an O_DIRECT read in flight into the page.
@@ -125,6 +126,31 @@ for op in "-p" "-z"; do
 	rm h
 done
 echo "ok: punch hole and zero range wait for a pin in their range"
+
+# c) collapse and insert range move every block after their offset: they wait for a pin
+# anywhere there, and the pinned block keeps its place until the pin goes.
+for op in "-c" "-i"; do
+	xfs_io -f -c 'pwrite -q -S 0x66 0 64k' h
+	holder PIN "$st" pin-hold h 40960
+	await PIN pinned
+	fallocate $op -o 4096 -l 16384 h &
+	fpid=$!
+	sleep 1
+	kill -0 $fpid 2>/dev/null || fail "fallocate $op before a pinned page did not wait"
+	[[ $(stat -c %s h) == 65536 ]] || fail "fallocate $op changed the size while a page is pinned"
+	send PIN release
+	await PIN done
+	wait $fpid || fail "fallocate $op failed after the pin was released"
+	finish PIN
+	if [[ $op == -c ]]; then
+		cmp -s h <(head -c 49152 /dev/zero | tr '\0' f) || fail "after collapse the file reads back wrong"
+	else
+		cmp -s h <(head -c 4096 /dev/zero | tr '\0' f; head -c 16384 /dev/zero; head -c 61440 /dev/zero | tr '\0' f) ||
+			fail "after insert the file reads back wrong"
+	fi
+	rm h
+done
+echo "ok: collapse and insert range wait for a pin after their offset"
 
 # c) evict: unlinked, unmapped and closed while pinned: the last close waits, blocks stay allocated.
 xfs_io -f -c 'pwrite -q -S 0x33 0 64k' g

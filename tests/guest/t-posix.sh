@@ -24,6 +24,9 @@
 #   fallocate and after zero range; they read as zeros; a write() or a write
 #   fault converts just the blocks it writes, zeroing the rest of each; and
 #   SEEK_DATA skips them as it skips holes;
+# - collapse range and insert range move the blocks after the range, also as a
+#   mapping that had them mapped sees them; unaligned ranges, a collapse to
+#   the end of file and an insert at it give EINVAL;
 # - renameat2 with RENAME_EXCHANGE (files, a file and a directory across
 #   directories: link counts and `..` follow) and RENAME_WHITEOUT (the old name
 #   becomes a character device 0:0, as overlayfs needs).
@@ -49,7 +52,7 @@ check() {
 # bytes_other_than_zero FILE OFFSET LENGTH: how many of the bytes are not 0.
 nonzero() { dd if="$1" bs=1 skip="$2" count="$3" status=none | tr -d '\0' | wc -c; }
 # first_bytes_of_mapping: the first bytes xfs_io's `mread -v` printed, as hex.
-mapped_bytes() { grep -m1 '^0*:' | awk '{print $2 $3 $4 $5}'; }
+mapped_bytes() { grep -m1 -E '^[0-9a-f]+:' | awk '{print $2 $3 $4 $5}'; }
 
 odirect() {
 	xfs_io -f -d -c 'pwrite -q -S 0x42 0 64k' -c 'pread -q 0 64k' f || return 1
@@ -211,6 +214,59 @@ unwritten_seek() {
 		echo "SEEK_DATA from 0, SEEK_HOLE from 524288: $out"
 		return 1
 	}
+}
+
+# blocks_file F N: F holds N blocks, block i filled with byte 0x41 + i.
+blocks_file() {
+	local i
+	for ((i = 0; i < $2; i++)); do echo "pwrite -q -S $((0x41 + i)) $((i * 4096)) 4096"; done |
+		xfs_io -f "$1" >/dev/null
+}
+
+# shift_check BLOCKS CMD AT WANT SIZE SPEC...: a file of BLOCKS blocks
+# (blocks_file), mapped and read through the mapping, then xfs_io's CMD; the
+# mapping must then read WANT (4 bytes, hex) at AT, the size be SIZE and the
+# file hold what the SPECs say (expect_bytes).
+shift_check() {
+	local blocks=$1 cmd=$2 at=$3 want=$4 size=$5 out
+	shift 5
+	blocks_file f "$blocks" || return 1
+	out=$(xfs_io -c "mmap -r 0 $((blocks * 4096))" -c "mread 0 $((blocks * 4096))" -c "$cmd" \
+		-c "mread -v $at 16" f) || return 1
+	[[ $(mapped_bytes <<<"$out") == "$want" ]] || {
+		echo "after $cmd the mapping reads $(mapped_bytes <<<"$out") at $at, expected $want"
+		return 1
+	}
+	[[ $(stat -c %s f) == "$size" ]] || {
+		echo "size $(stat -c %s f) after $cmd, expected $size"
+		return 1
+	}
+	expect_bytes f "$@"
+}
+
+# Blocks 1-2 of 8 removed: the old block 3 is block 1.
+collapse_range() {
+	shift_check 8 'fcollapse 4096 8192' 4096 44444444 24576 4096:41 4096:44 4096:45 4096:46 4096:47 4096:48
+}
+
+# 2 blocks inserted at block 1 of 4: the old block 1 is block 3, after a hole.
+insert_range() {
+	shift_check 4 'finsert 4096 8192' 12288 42424242 24576 4096:41 8192:00 4096:42 4096:43 4096:44 &&
+		expect_kinds f 7:data 8:hole 23:hole 24:data
+}
+
+shift_errors() {
+	blocks_file f 4 || return 1
+	local how out
+	for how in "-c -o 1000 -l 4096" "-c -o 0 -l 1000" "-c -o 4096 -l 12288" "-c -o 0 -l 16384" \
+		"-i -o 16384 -l 4096" "-i -o 4096 -l 100"; do
+		# shellcheck disable=SC2086 # the options are words
+		if out=$(fallocate $how f 2>&1) || ! grep -q "Invalid argument" <<<"$out"; then
+			echo "fallocate $how on a 16 KiB file: '$out', expected EINVAL"
+			return 1
+		fi
+	done
+	expect_bytes f 4096:41 4096:42 4096:43 4096:44
 }
 
 # past_eof HOW: a 100-byte file whose last page gets 0x58 through a mapping,
@@ -421,6 +477,9 @@ run_checks() {
 	check "$fs" "a write fault converts its block" unwritten_fault
 	check "$fs" "zero range makes unwritten extents" unwritten_zero_range
 	check "$fs" "SEEK_DATA and SEEK_HOLE over unwritten extents" unwritten_seek
+	check "$fs" "collapse range, also under a mapping" collapse_range
+	check "$fs" "insert range, also under a mapping" insert_range
+	check "$fs" "collapse and insert range: EINVAL cases" shift_errors
 }
 
 mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV"
