@@ -5,10 +5,10 @@
 //!
 //! Every change is part of a transaction ([`crate::journal`]), which a crash leaves whole or
 //! undone. Within it:
-//! - a block is marked in the bitmap, then zeroed (unlogged: the transaction allocated it),
-//!   outside the allocator's lock so that other files allocate meanwhile, then referenced, so
-//!   data of deleted files never becomes readable (preallocation leaves its blocks as they
-//!   are: an unwritten extent references them, which reads as zeros);
+//! - a block is marked in the bitmap, then zeroed (unlogged: the transaction allocated it)
+//!   outside the allocator's lock, then referenced, so data of deleted files never becomes
+//!   readable (preallocation leaves its blocks as they are: an unwritten extent references
+//!   them, which reads as zeros);
 //! - a block is freed only at the end of the transaction that unreferenced it
 //!   ([`Allocator::free_blocks`]), so that the transaction never hands it out again.
 
@@ -331,8 +331,9 @@ impl Allocator {
         };
         drop(alloc);
         trace::alloc_blocks(ino, run_start, len);
-        // The blocks are this transaction's now: zeroing up to 128 MiB need not keep other
-        // files from allocating.
+        // The blocks are this transaction's now: zeroing up to 128 MiB need not hold the
+        // allocator's lock, which `statfs` takes too. (Other allocations still wait: they need
+        // a transaction, and the journal runs one at a time.)
         if zero {
             tx.zero(block_offset(run_start), len * format::BLOCK_SIZE_U64)?;
         }

@@ -207,7 +207,8 @@ enum Fill {
 /// step with every change, which it writes through to pmem itself.
 ///
 /// Lookups are binary searches, first over the leaves and then within one, and allocate
-/// nothing. A change rewrites only the leaves around it: one overflow block in place for an
+/// nothing. A change rewrites only the leaves around it (but a shift, which rewrites every leaf
+/// after its start): one overflow block in place for an
 /// insert or a merge (two when a full leaf splits), the boundary leaves of a removal, whose
 /// leaves in between are just unlinked and freed. The in-place rewrites are undo-logged by the
 /// transaction, so a crash leaves the chain as it was or as it became.
@@ -470,8 +471,9 @@ impl ExtentTree {
     /// between leaves (each rewritten in place; the inline leaf with the inode, written here
     /// from `disk`, which the caller writes again at the end).
     ///
-    /// No extent may straddle `from` ([`ExtentTree::split`]), and moving down, the `blocks`
-    /// blocks before `from` must be a hole.
+    /// No extent may straddle `from` ([`ExtentTree::split`]); moving down, the `blocks` blocks
+    /// before `from` must be a hole, and moving up, the map must stay within the largest file
+    /// ([`ExtentTree::end`]). The caller wrote `disk` as it was before the shift.
     pub(crate) fn shift(
         &mut self,
         tx: &Tx<'_>,
@@ -481,18 +483,6 @@ impl ExtentTree {
         blocks: u64,
         up: bool,
     ) -> Result {
-        let last_end = self
-            .leaves
-            .last()
-            .and_then(|leaf| leaf.extents.last())
-            .map_or(Some(0), Extent::logical_end);
-        if up
-            && last_end
-                .and_then(|end| end.checked_add(blocks))
-                .is_none_or(|end| end > format::MAX_FILE_BLOCKS)
-        {
-            return Err(EFBIG);
-        }
         let first = self.leaf_for(from);
         let mut order = first..self.leaves.len();
         let mut buf = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
@@ -527,6 +517,15 @@ impl ExtentTree {
             }
             tx.commit_if_half_full()?;
         }
+    }
+
+    /// The file block after the last extent, 0 without extents.
+    pub(crate) fn end(&self) -> u64 {
+        self.leaves
+            .last()
+            .and_then(|leaf| leaf.extents.last())
+            .and_then(Extent::logical_end)
+            .unwrap_or(0)
     }
 
     /// Stores the inline leaf's extents into `disk`.

@@ -15,6 +15,8 @@
 //! On persistent memory the new size, the shortened extents and the freed blocks are one
 //! transaction ([`crate::journal`]), begun once the layout is broken: nothing waits for a pin
 //! with the journal held. The partial block zeroed at the new end is file data, not logged.
+//! Collapse and insert range, which move every extent after their offset, are the exception:
+//! a file too fragmented for one transaction commits between leaves of its extent tree.
 
 use kernel::prelude::*;
 
@@ -180,34 +182,46 @@ pub(crate) fn shift_range(inode: &Inode, offset: u64, len: u64, insert: bool) ->
         len / format::BLOCK_SIZE_U64,
     );
     let invalidate = inode.invalidate_lock();
+    invalidate.write_back(offset, u64::MAX)?;
     invalidate.break_layouts(offset, u64::MAX)?;
     // Nothing maps the moved range any more; what the mapping caches of it goes too.
     invalidate.truncate_pagecache(offset);
 
     let tx = sbi.begin();
     let mut disk = inode.data().disk.lock();
-    let freed = if insert {
-        // Grown first: extents moved up before a crash stay inside the file.
+    // The inode is written before the shift, which may commit between leaves: each state it
+    // leaves is a valid map with the inode that goes with it.
+    if insert {
+        extents::with_tree(inode, &mut disk, |tree, disk| {
+            if tree
+                .end()
+                .checked_add(blocks)
+                .is_none_or(|end| end > format::MAX_FILE_BLOCKS)
+            {
+                return Err(EFBIG);
+            }
+            tree.split(&tx, ino, disk, first)
+        })?;
+        // Grown before anything moves: extents moved up before a crash stay inside the file.
         disk.size = new_size;
         sbi.write_inode(&tx, ino, &disk)?;
+        inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
         extents::with_tree(inode, &mut disk, |tree, disk| {
-            tree.split(&tx, ino, disk, first)?;
             tree.shift(&tx, ino, disk, first, blocks, true)
         })?;
-        KVec::new()
     } else {
         let freed = remove_blocks(&tx, inode, &mut disk, first, first + blocks)?;
+        free_extents(&tx, ino, &freed)?;
+        sbi.write_inode(&tx, ino, &disk)?;
         extents::with_tree(inode, &mut disk, |tree, disk| {
             tree.shift(&tx, ino, disk, first + blocks, blocks, false)
         })?;
         disk.size = new_size;
-        freed
-    };
+    }
     inode::take_attrs(inode, &mut disk);
     sbi.write_inode(&tx, ino, &disk)?;
     inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
     drop(disk);
-    free_extents(&tx, ino, &freed)?;
     tx.commit()
 }
 

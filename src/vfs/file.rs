@@ -187,7 +187,10 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
         let end = offset.checked_add(len).ok_or(EFBIG)?;
         // The size the call leaves, if it grows the file.
         let new_size = match mode {
-            Fallocate::InsertRange => Some(inode.size().checked_add(len).ok_or(EFBIG)?),
+            // An insert at or past the end of file is EINVAL, not a size.
+            Fallocate::InsertRange if offset < inode.size() => {
+                Some(inode.size().checked_add(len).ok_or(EFBIG)?)
+            }
             _ if grows && end > inode.size() => Some(end),
             _ => None,
         };

@@ -26,7 +26,8 @@ pub(crate) struct BlockMap {
     pub(crate) blocks: u64,
     /// First device block, `None` for a hole.
     pub(crate) device_block: Option<u64>,
-    /// The blocks were just allocated (and zeroed).
+    /// The blocks were just allocated (zeroed, unless `unwritten`) or converted from unwritten
+    /// (zeroed).
     pub(crate) new: bool,
     /// The blocks are allocated but unwritten: they read as zeros (never for a write).
     pub(crate) unwritten: bool,
@@ -35,8 +36,8 @@ pub(crate) struct BlockMap {
 /// The block mapping that a file system implements (`iomap_ops`).
 pub(crate) trait Operations<T: FileSystem> {
     /// Maps `len` bytes of the regular file `inode` at `pos` to the device; for a write,
-    /// allocates (zeroed) blocks for a hole there, or zeroes and converts unwritten ones. The caller holds the inode's `i_rwsem`, or its
-    /// invalidate lock for faults.
+    /// allocates (zeroed) blocks for a hole there, or zeroes and converts unwritten ones. The
+    /// caller holds the inode's `i_rwsem`, or its invalidate lock for faults.
     fn map_blocks(inode: &Inode<T>, pos: u64, len: u64, write: bool) -> Result<BlockMap>;
 }
 

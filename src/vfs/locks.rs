@@ -212,6 +212,21 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
         let _ = unsafe { raw::invalidate_inode_pages2_range(mapping, first, last) };
     }
 
+    /// Writes back the dirty pages of the bytes `start..=end` of the file: for DAX, flushes the
+    /// CPU cache of what mappings stored there, before `break_layouts` drops the entries that
+    /// would make a later `fsync` do it.
+    pub(crate) fn write_back(&self, start: u64, end: u64) -> Result {
+        // SAFETY: By the type invariant the inode is live; it has a mapping.
+        let mapping = unsafe { (*self.inode.as_raw()).i_mapping };
+        // CAST: byte offsets saturate at `LLONG_MAX`, the end of any file.
+        let (start, end) = (start.min(i64::MAX as u64), end.min(i64::MAX as u64));
+        // SAFETY: The mapping is live with its inode; writeback of a DAX mapping takes its
+        // entries' locks, never the invalidate lock, which faults would need.
+        kernel::error::to_result(unsafe {
+            raw::filemap_write_and_wait_range(mapping, start as i64, end as i64)
+        })
+    }
+
     /// Drops what the mapping caches beyond `size` (after `break_layouts`, DAX files have
     /// nothing left there; this also unmaps any partial page straddling `size`).
     pub(crate) fn truncate_pagecache(&self, size: u64) {
