@@ -46,6 +46,7 @@ while (($#)); do
 	esac
 done
 check_flavour "$flavour"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run scripts/setup-host.sh"
 case "$accel" in
 # No LA57 under TCG: with 5-level paging an interrupt during early boot trips
 # KASAN (wild-memory-access in identify_cpu) before its shadow covers the direct map.
@@ -62,7 +63,6 @@ kvm) accel_opt=kvm cpu=host ;;
 esac
 [[ $test_mb =~ ^[0-9]+$ && $scratch_mb =~ ^[0-9]+$ ]] || die "pmem sizes are MiB counts"
 ((test_mb % 2 == 0 && scratch_mb % 2 == 0)) || die "pmem sizes must be multiples of 2 MiB so fsdax stays 2 MiB aligned"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run scripts/setup-host.sh"
 
 [[ -n $kdir ]] || kdir=$(cached_kernel_dir "$flavour")
 [[ -f $kdir/arch/x86/boot/bzImage ]] || die "no bzImage in $kdir: build the kernel first (make kernel)"

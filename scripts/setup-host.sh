@@ -36,6 +36,8 @@ if ! version_at_least "$(qemu_version)" "$QEMU_MIN_MTTCG"; then
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	if [[ $codename == bookworm ]]; then
 		log "QEMU $(qemu_version) is older than $QEMU_MIN_MTTCG: taking QEMU from bookworm-backports"
+		[[ -z $SUDO ]] || command -v sudo >/dev/null ||
+			die "need root to install QEMU from bookworm-backports: run as root or install sudo"
 		add_apt_suite bookworm-backports
 		run_step "apt-get update (bookworm-backports)" "$DAXFS_CACHE/logs/apt-update-bbp.log" $SUDO apt-get update
 		run_step "apt-get install qemu-system-x86 from bookworm-backports" "$DAXFS_CACHE/logs/apt-install-qemu.log" \

@@ -323,11 +323,18 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             dir_disk.ctime = t;
             store(&tx, dir, &dir_disk)
         });
-        if added.is_err() {
-            // Back to the links it had: an `O_TMPFILE` file returns to the orphan list.
-            drop_links(&tx, inode, |n| n.saturating_sub(1))?;
+        if let Err(e) = added {
+            // Back to the links it had: an `O_TMPFILE` file returns to the orphan list. The
+            // caller hears why the link failed, not why the undo did too.
+            if let Err(undo) = drop_links(&tx, inode, |n| n.saturating_sub(1)) {
+                report_corruption!(
+                    "inode {}: link failed ({e:?}) and its link count could not be restored \
+                     ({undo:?}); run fsck.daxfs\n",
+                    inode.ino()
+                );
+            }
+            return Err(e);
         }
-        added?;
         tx.commit()
     }
 
