@@ -4,6 +4,7 @@
  * reads this file at build time with the kernel's own clang flags; types that
  * kernel::bindings already has are not generated again (see scripts/module-bindgen.sh).
  */
+#include <linux/crc32.h>
 #include <linux/dax.h>
 #include <linux/iomap.h>
 #include <linux/fs_context.h>

@@ -513,7 +513,7 @@ impl ExtentTree {
                 let leaf = &self.leaves[index];
                 format::encode_extent_block(&mut buf, ino, next, &leaf.extents)
                     .map_err(|_| EUCLEAN)?;
-                tx.write(block_offset(leaf.block), &buf[..])?;
+                tx.write_changed(block_offset(leaf.block), &buf[..])?;
             }
             tx.commit_if_half_full()?;
         }
@@ -685,7 +685,7 @@ impl ExtentTree {
             if !unchanged {
                 format::encode_extent_block(&mut buf, ino, next, &leaf.extents)
                     .map_err(|_| EUCLEAN)?;
-                tx.write(block_offset(leaf.block), &buf[..])?;
+                tx.write_changed(block_offset(leaf.block), &buf[..])?;
             }
         }
         // The whole window's chain dropped: the leaf before it points past it now.
@@ -694,7 +694,7 @@ impl ExtentTree {
             let leaf = &self.leaves[index];
             let next = next_of(&self.leaves, index);
             format::encode_extent_block(&mut buf, ino, next, &leaf.extents).map_err(|_| EUCLEAN)?;
-            tx.write(block_offset(leaf.block), &buf[..])?;
+            tx.write_changed(block_offset(leaf.block), &buf[..])?;
         }
         for &block in blocks.get(new_blocks..).unwrap_or(&[]) {
             sbi.alloc.free_blocks(tx, ino, block, 1)?;

@@ -137,6 +137,28 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> R
     Ok(tx)
 }
 
+/// The bytes of `new` from the first to the last that differ from `old` (as long), `None` if
+/// none does. Compared a word at a time: a block compared byte by byte costs about what writing
+/// it would.
+fn changed_span(new: &[u8], old: &[u8]) -> Option<core::ops::Range<usize>> {
+    fn words(bytes: &[u8]) -> impl DoubleEndedIterator<Item = u64> + '_ {
+        bytes
+            .chunks_exact(8)
+            .map(|word| word.try_into().map_or(0, u64::from_ne_bytes))
+    }
+    let differs = |(a, b): (u64, u64)| a != b;
+    let first = words(new).zip(words(old)).position(differs);
+    let tail_differs = new.chunks_exact(8).remainder() != old.chunks_exact(8).remainder();
+    let end = if tail_differs {
+        new.len()
+    } else {
+        // The word after the last that differs.
+        let from_end = words(new).rev().zip(words(old).rev()).position(differs)?;
+        (new.len() / 8 - from_end) * 8
+    };
+    Some(first.map_or(new.len() / 8 * 8, |word| word * 8)..end)
+}
+
 /// A running transaction: the metadata writes of one system call, through its methods. It
 /// commits when dropped (or at [`Tx::commit`]).
 ///
@@ -228,6 +250,28 @@ impl<'a> Tx<'a> {
     pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result {
         self.log(offset, bytes.len() as u64)?;
         self.pmem().write(offset, bytes)
+    }
+
+    /// Writes `bytes` (at most a block) at device byte `offset` as [`Tx::write`] does, but only
+    /// the span from the first to the last byte that differs from what is there: a rewritten
+    /// extent leaf changes its header and the extents from the change on, and the rest need not
+    /// be logged, written or flushed again.
+    pub(crate) fn write_changed(&self, offset: u64, bytes: &[u8]) -> Result {
+        let mut current = self.old.take();
+        let span = match current.get_mut(..bytes.len()) {
+            Some(current) => self
+                .pmem()
+                .read(offset, current)
+                .map(|()| changed_span(bytes, current)),
+            // Longer than the buffer: all of it.
+            None => Ok(Some(0..bytes.len())),
+        };
+        self.old.set(current);
+        match span? {
+            // CAST: an index into `bytes`, far below `u64::MAX`.
+            Some(span) => self.write(offset + span.start as u64, bytes.get(span).ok_or(EINVAL)?),
+            None => Ok(()),
+        }
     }
 
     /// Stores `value` in the aligned word at device byte `offset`, logging the old one first.

@@ -12,6 +12,7 @@
 //! [`inode::Operations`], [`dir::InodeOperations`], [`dir::FileOperations`],
 //! [`file::Operations`], [`iomap::Operations`] and [`fault::Operations`].
 
+pub(crate) mod crc;
 mod dax;
 pub(crate) mod dir;
 pub(crate) mod fault;

@@ -27,13 +27,15 @@ truncate-1g)
 	cmd=($bench truncate "$mnt/f")
 	;;
 files) cmd=($bench files "$mnt" 10000) ;;
+# Random allocating pwrites, then write faults, into sparse files, reads, truncate, unlink.
+sparse) cmd=($bench sparse "$mnt" $mib 20000) ;;
 mmap-read-4k | mmap-write-4k)
 	rw=${workload#mmap-} rw=${rw%-4k}
 	fio --name=layout --filename="$mnt/fio.dat" --size=256M --rw=write --bs=4k >/dev/null
 	cmd=(fio --name=bench --filename="$mnt/fio.dat" --size=256M --ioengine=mmap --rw="$rw" --bs=4k
 		--runtime=3 --time_based --output-format=terse --terse-version=3)
 	;;
-*) echo "profile.sh knows touch-4k, touch-2m, truncate-1g, files, mmap-read-4k, mmap-write-4k" >&2 && exit 1 ;;
+*) echo "profile.sh knows touch-4k, touch-2m, truncate-1g, files, sparse, mmap-read-4k, mmap-write-4k" >&2 && exit 1 ;;
 esac
 
 perf record -q -g -a -o /tmp/perf.data -- "${cmd[@]}"
