@@ -485,7 +485,6 @@ impl ExtentTree {
     ) -> Result {
         let first = self.leaf_for(from);
         let mut order = first..self.leaves.len();
-        let mut buf = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
         loop {
             let index = match if up { order.next_back() } else { order.next() } {
                 Some(index) => index,
@@ -510,10 +509,7 @@ impl ExtentTree {
                 tx.sbi().write_inode(tx, ino, disk)?;
             } else {
                 let next = self.leaves.get(index + 1).map_or(0, |l| l.block);
-                let leaf = &self.leaves[index];
-                format::encode_extent_block(&mut buf, ino, next, &leaf.extents)
-                    .map_err(|_| EUCLEAN)?;
-                tx.write_changed(block_offset(leaf.block), &buf[..])?;
+                write_leaf(tx, ino, &self.leaves[index], next)?;
             }
             tx.commit_if_half_full()?;
         }
@@ -671,7 +667,6 @@ impl ExtentTree {
         self.count = count;
 
         // Rewrite the overflow blocks whose extents or next block changed, in place.
-        let mut buf = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?;
         let next_of =
             |leaves: &KVec<Leaf>, index: usize| leaves.get(index + 1).map_or(0, |l| l.block);
         for index in first_chain..first_chain + new_blocks {
@@ -683,18 +678,14 @@ impl ExtentTree {
                     extents.as_slice() == leaf.extents.as_slice() && *old_next == next
                 });
             if !unchanged {
-                format::encode_extent_block(&mut buf, ino, next, &leaf.extents)
-                    .map_err(|_| EUCLEAN)?;
-                tx.write_changed(block_offset(leaf.block), &buf[..])?;
+                write_leaf(tx, ino, leaf, next)?;
             }
         }
         // The whole window's chain dropped: the leaf before it points past it now.
         if new_blocks == 0 && old_blocks > 0 && first_chain > 1 {
             let index = first_chain - 1;
             let leaf = &self.leaves[index];
-            let next = next_of(&self.leaves, index);
-            format::encode_extent_block(&mut buf, ino, next, &leaf.extents).map_err(|_| EUCLEAN)?;
-            tx.write_changed(block_offset(leaf.block), &buf[..])?;
+            write_leaf(tx, ino, leaf, next_of(&self.leaves, index))?;
         }
         for &block in blocks.get(new_blocks..).unwrap_or(&[]) {
             sbi.alloc.free_blocks(tx, ino, block, 1)?;
@@ -751,6 +742,15 @@ impl ExtentTree {
         }
         Ok(old)
     }
+}
+
+/// Writes the overflow leaf `leaf` of inode `ino`, followed in the chain by block `next` (0 at
+/// the end), in `tx`: only its bytes that changed.
+fn write_leaf(tx: &Tx<'_>, ino: u64, leaf: &Leaf, next: u64) -> Result {
+    tx.with_block_buffer(|buf| {
+        format::encode_extent_block(buf, ino, next, &leaf.extents).map_err(|_| EUCLEAN)?;
+        tx.write_changed(block_offset(leaf.block), &buf[..])
+    })
 }
 
 /// Runs `f` on the extent tree of `inode`, whose on-disk inode `disk` (locked) it is built from

@@ -21,7 +21,10 @@
 //! invalidate lock), then the journal, then an inode's on-disk lock, the orphan list and the
 //! allocator. No pin is waited for with the journal held: removals break layouts first.
 
-use core::cell::Cell;
+use core::{
+    cell::Cell,
+    ops::Range, //
+};
 
 use kernel::{
     new_mutex,
@@ -54,6 +57,8 @@ struct JournalState {
     old: KVec<u8>,
     /// The record being written.
     record: KVec<u8>,
+    /// A block being encoded, lent by [`Tx::with_block_buffer`].
+    block: Option<KBox<[u8; format::BLOCK_SIZE]>>,
 }
 
 /// The journal of one mount: where it is, and its lock, held by the running transaction.
@@ -78,6 +83,7 @@ impl Journal {
             format::journal_record_len(format::JOURNAL_RECORD_MAX_DATA),
             GFP_KERNEL,
         );
+        let block = KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL);
         try_pin_init!(Self {
             commit_offset,
             records,
@@ -85,6 +91,7 @@ impl Journal {
                 committed,
                 old: old?,
                 record: record?,
+                block: Some(block?),
             }),
         }? Error)
     }
@@ -137,26 +144,49 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> R
     Ok(tx)
 }
 
-/// The bytes of `new` from the first to the last that differ from `old` (as long), `None` if
-/// none does. Compared a word at a time: a block compared byte by byte costs about what writing
-/// it would.
-fn changed_span(new: &[u8], old: &[u8]) -> Option<core::ops::Range<usize>> {
-    fn words(bytes: &[u8]) -> impl DoubleEndedIterator<Item = u64> + '_ {
-        bytes
-            .chunks_exact(8)
-            .map(|word| word.try_into().map_or(0, u64::from_ne_bytes))
+/// The most runs of changed bytes [`Tx::write_changed`] writes separately.
+const CHANGED_RUNS: usize = 4;
+
+/// Unchanged words between two changes that make them separate runs: fewer cost less to write
+/// again than a record header and a fence.
+const RUN_GAP_WORDS: usize = 8;
+
+/// The runs of bytes of `new` that differ from `old` (as long), in order, at most
+/// [`CHANGED_RUNS`] of them (the last one then reaching the last change), with their number.
+/// Compared a word at a time: a block compared byte by byte costs about what writing it would.
+fn changed_runs(new: &[u8], old: &[u8]) -> ([Range<usize>; CHANGED_RUNS], usize) {
+    let word = |bytes: &[u8]| bytes.try_into().map_or(0, u64::from_ne_bytes);
+    let (new_words, old_words) = (new.chunks_exact(8), old.chunks_exact(8));
+    let tail_differs = new_words.remainder() != old_words.remainder();
+    // Indices of the words that differ, then the remainder's as one more word.
+    let words = new_words.len();
+    let changed = Iterator::chain(
+        new_words
+            .zip(old_words)
+            .enumerate()
+            .filter(|(_, (a, b))| word(a) != word(b))
+            .map(|(index, _)| index),
+        tail_differs.then_some(words),
+    );
+    let mut runs: [Range<usize>; CHANGED_RUNS] = Default::default();
+    let mut count = 0usize;
+    for index in changed {
+        match count.checked_sub(1).and_then(|last| runs.get_mut(last)) {
+            Some(run) if index - run.end < RUN_GAP_WORDS || count == CHANGED_RUNS => {
+                run.end = index + 1;
+            }
+            _ => {
+                if let Some(run) = runs.get_mut(count) {
+                    *run = index..index + 1;
+                }
+                count += 1;
+            }
+        }
     }
-    let differs = |(a, b): (u64, u64)| a != b;
-    let first = words(new).zip(words(old)).position(differs);
-    let tail_differs = new.chunks_exact(8).remainder() != old.chunks_exact(8).remainder();
-    let end = if tail_differs {
-        new.len()
-    } else {
-        // The word after the last that differs.
-        let from_end = words(new).rev().zip(words(old).rev()).position(differs)?;
-        (new.len() / 8 - from_end) * 8
-    };
-    Some(first.map_or(new.len() / 8 * 8, |word| word * 8)..end)
+    for run in runs.iter_mut().take(count) {
+        *run = run.start * 8..(run.end * 8).min(new.len());
+    }
+    (runs, count)
 }
 
 /// A running transaction: the metadata writes of one system call, through its methods. It
@@ -167,8 +197,8 @@ fn changed_span(new: &[u8], old: &[u8]) -> Option<core::ops::Range<usize>> {
 ///
 /// # Invariants
 ///
-/// `guard` is the journal's lock, held for the whole transaction, and `committed`, `old` and
-/// `record` stand for its state's fields until `Drop` puts them back; records of transaction
+/// `guard` is the journal's lock, held for the whole transaction, and `committed`, `old`,
+/// `record` and `block` stand for its state's fields until `Drop` puts them back; records of transaction
 /// `committed + 1` fill the record area up to `used`.
 pub(crate) struct Tx<'a> {
     sbi: &'a SbInfo,
@@ -179,6 +209,7 @@ pub(crate) struct Tx<'a> {
     committed: Cell<u64>,
     old: Cell<KVec<u8>>,
     record: Cell<KVec<u8>>,
+    block: Cell<Option<KBox<[u8; format::BLOCK_SIZE]>>>,
     /// Bytes of the record area in use.
     used: Cell<u64>,
     /// Whether a logged write happened, so that there is something to commit.
@@ -197,10 +228,11 @@ impl SbInfo {
     pub(crate) fn begin(&self) -> Tx<'_> {
         let mut guard = self.journal.state.lock();
         let nofs = NoFsScope::enter();
-        let (committed, old, record) = (
+        let (committed, old, record, block) = (
             guard.committed,
             core::mem::take(&mut guard.old),
             core::mem::take(&mut guard.record),
+            guard.block.take(),
         );
         // INVARIANT: The lock is held; the state's fields are moved into the transaction.
         Tx {
@@ -210,6 +242,7 @@ impl SbInfo {
             committed: Cell::new(committed),
             old: Cell::new(old),
             record: Cell::new(record),
+            block: Cell::new(block),
             used: Cell::new(0),
             dirty: Cell::new(false),
             logged: Cell::new([(0, 0); LOGGED_RANGES]),
@@ -253,25 +286,43 @@ impl<'a> Tx<'a> {
     }
 
     /// Writes `bytes` (at most a block) at device byte `offset` as [`Tx::write`] does, but only
-    /// the span from the first to the last byte that differs from what is there: a rewritten
-    /// extent leaf changes its header and the extents from the change on, and the rest need not
-    /// be logged, written or flushed again.
+    /// the runs of bytes that differ from what is there: a rewritten extent leaf changes its
+    /// header and the extents from the change on, and the rest need not be logged, written or
+    /// flushed again.
     pub(crate) fn write_changed(&self, offset: u64, bytes: &[u8]) -> Result {
         let mut current = self.old.take();
-        let span = match current.get_mut(..bytes.len()) {
+        let runs = match current.get_mut(..bytes.len()) {
             Some(current) => self
                 .pmem()
                 .read(offset, current)
-                .map(|()| changed_span(bytes, current)),
+                .map(|()| changed_runs(bytes, current)),
             // Longer than the buffer: all of it.
-            None => Ok(Some(0..bytes.len())),
+            None => Ok(([0..bytes.len(), 0..0, 0..0, 0..0], 1)),
         };
         self.old.set(current);
-        match span? {
+        let (runs, count) = runs?;
+        for run in runs.into_iter().take(count) {
             // CAST: an index into `bytes`, far below `u64::MAX`.
-            Some(span) => self.write(offset + span.start as u64, bytes.get(span).ok_or(EINVAL)?),
-            None => Ok(()),
+            self.write(offset + run.start as u64, bytes.get(run).ok_or(EINVAL)?)?;
         }
+        Ok(())
+    }
+
+    /// Runs `f` with a buffer to encode a metadata block in before writing it: the mount's one,
+    /// which the journal lock makes the transaction's, so that a change neither allocates nor
+    /// zeroes a block of memory of its own.
+    pub(crate) fn with_block_buffer<R>(
+        &self,
+        f: impl FnOnce(&mut [u8; format::BLOCK_SIZE]) -> Result<R>,
+    ) -> Result<R> {
+        let mut buffer = match self.block.take() {
+            Some(buffer) => buffer,
+            // Lent already (by a caller of the caller): a buffer of its own.
+            None => KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?,
+        };
+        let result = f(&mut buffer);
+        self.block.set(Some(buffer));
+        result
     }
 
     /// Stores `value` in the aligned word at device byte `offset`, logging the old one first.
@@ -458,5 +509,6 @@ impl Drop for Tx<'_> {
         self.guard.committed = self.committed.get();
         self.guard.old = self.old.take();
         self.guard.record = self.record.take();
+        self.guard.block = self.block.take();
     }
 }

@@ -344,7 +344,11 @@ pub fn encode_extent_block(
     }
     // At most EXTENTS_PER_BLOCK (203): the count fits.
     let count = extents.len() as u32;
-    block.fill(0);
+    // Every byte is written: the header's (reserved ones zero), the extents, zeros after them.
+    let used = EXTENT_BLOCK_HEADER_SIZE + extents.len() * EXTENT_SIZE;
+    for zeros in [0..EXTENT_BLOCK_HEADER_SIZE, used..BLOCK_SIZE] {
+        block.get_mut(zeros).unwrap_or_default().fill(0);
+    }
     for (index, extent) in extents.iter().enumerate() {
         ExtentBlockHeader::write_extent(block, index, extent)?;
     }
