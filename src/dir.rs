@@ -61,20 +61,26 @@ pub(crate) struct DirIndex {
 }
 
 impl DirIndex {
-    /// Indexes the directory `disk` (inode `ino`) with one scan.
-    fn build(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<Self> {
+    /// Indexes the directory `dir` (on disk `disk`) with one scan.
+    fn build(dir: &Inode, disk: &format::Inode) -> Result<Self> {
         let mut index = Self {
             names: RBTree::new(),
             free: KVec::new(),
         };
         let mut added = Ok(());
-        scan(sbi, ino, disk, 0, |slot, entry| {
-            added = match entry {
-                Some(entry) => index.add(name_hash(entry.name()), slot),
-                None => index.free.push(slot, GFP_KERNEL).map_err(Into::into),
-            };
-            added.is_ok()
-        })?;
+        scan(
+            dir,
+            disk,
+            0,
+            |slot| slot_offset(dir, disk, slot),
+            |slot, entry| {
+                added = match entry {
+                    Some(entry) => index.add(name_hash(entry.name()), slot),
+                    None => index.free.push(slot, GFP_KERNEL).map_err(Into::into),
+                };
+                added.is_ok()
+            },
+        )?;
         added?;
         index.free.reverse();
         Ok(index)
@@ -118,7 +124,7 @@ fn with_index<R>(
 ) -> Result<R> {
     let mut guard = dir.data().dir_index.lock();
     if guard.is_none() {
-        *guard = Some(DirIndex::build(dir.super_block().data(), dir.ino(), disk)?);
+        *guard = Some(DirIndex::build(dir, disk)?);
     }
     let Some(index) = Option::as_mut(&mut guard) else {
         return Err(EINVAL);
@@ -130,11 +136,21 @@ fn with_index<R>(
     result
 }
 
-/// Device byte offset of entry slot `slot` of the directory `disk` (inode `ino`).
-fn slot_offset(sbi: &SbInfo, ino: u64, disk: &format::Inode, slot: u64) -> Result<u64> {
+/// Device byte offset of entry slot `slot` of the directory `dir` (on disk `disk`), looked up in
+/// its extent tree: a directory of many entries has many extents, its blocks interleaved with
+/// those of its files.
+fn slot_offset(dir: &Inode, disk: &format::Inode, slot: u64) -> Result<u64> {
     let per_block = format::DIRENTS_PER_BLOCK as u64;
-    let block = extents::map_block(sbi, ino, disk, slot / per_block)?
-        .ok_or_else(|| corrupted(ino, format::FormatError::BadInode("hole in a directory")))?;
+    let file_block = slot / per_block;
+    let block = extents::lookup(dir, disk, |tree| {
+        tree.find(file_block).and_then(|e| e.map(file_block))
+    })?
+    .ok_or_else(|| {
+        corrupted(
+            dir.ino(),
+            format::FormatError::BadInode("hole in a directory"),
+        )
+    })?;
     Ok(block_offset(block) + (slot % per_block) * format::DIRENT_SIZE as u64)
 }
 
@@ -148,26 +164,28 @@ fn decode_entry(sbi: &SbInfo, ino: u64, buf: &[u8]) -> Result<Option<format::Dir
     Ok(entry)
 }
 
-/// Calls `f(slot, entry)` for every slot of the directory `disk` (inode `ino`) from `first` on,
-/// `entry` being `None` for a free slot, until `f` returns false.
+/// Calls `f(slot, entry)` for every slot of the directory `dir` (on disk `disk`) from `first` on,
+/// `entry` being `None` for a free slot, until `f` returns false. `offset_of(slot)` is the
+/// device byte offset of a slot ([`slot_offset`]).
 fn scan(
-    sbi: &SbInfo,
-    ino: u64,
+    dir: &Inode,
     disk: &format::Inode,
     first: u64,
+    offset_of: impl Fn(u64) -> Result<u64>,
     mut f: impl FnMut(u64, Option<&format::DirEntry>) -> bool,
 ) -> Result {
+    let sbi = dir.super_block().data();
     let per_block = format::DIRENTS_PER_BLOCK as u64;
     let slots = disk.size / format::BLOCK_SIZE_U64 * per_block;
     let mut buf = [0u8; format::DIRENT_SIZE];
     let mut block_offset = 0;
     for slot in first..slots {
         if slot == first || slot % per_block == 0 {
-            block_offset = slot_offset(sbi, ino, disk, slot - slot % per_block)?;
+            block_offset = offset_of(slot - slot % per_block)?;
         }
         let offset = block_offset + (slot % per_block) * format::DIRENT_SIZE as u64;
         sbi.pmem.read(offset, &mut buf)?;
-        let entry = decode_entry(sbi, ino, &buf)?;
+        let entry = decode_entry(sbi, dir.ino(), &buf)?;
         if !f(slot, entry.as_ref()) {
             break;
         }
@@ -175,27 +193,21 @@ fn scan(
     Ok(())
 }
 
-/// Reads the entry at `slot` of the directory `disk` (inode `ino`); `None` if it is free.
-fn read_slot(
-    sbi: &SbInfo,
-    ino: u64,
-    disk: &format::Inode,
-    slot: u64,
-) -> Result<Option<format::DirEntry>> {
+/// Reads the entry at `slot` of the directory `dir` (on disk `disk`); `None` if it is free.
+fn read_slot(dir: &Inode, disk: &format::Inode, slot: u64) -> Result<Option<format::DirEntry>> {
+    let sbi = dir.super_block().data();
     let mut buf = [0u8; format::DIRENT_SIZE];
-    sbi.pmem
-        .read(slot_offset(sbi, ino, disk, slot)?, &mut buf)?;
-    decode_entry(sbi, ino, &buf)
+    sbi.pmem.read(slot_offset(dir, disk, slot)?, &mut buf)?;
+    decode_entry(sbi, dir.ino(), &buf)
 }
 
 /// Finds `name` in the directory `dir`, whose on-disk inode `disk` the caller has locked.
 pub(crate) fn find(dir: &Inode, disk: &format::Inode, name: &[u8]) -> Result<Option<Found>> {
-    let sbi = dir.super_block().data();
     let hash = name_hash(name);
     with_index(dir, disk, |index| {
         let mut from = 0;
         while let Some(slot) = index.next_with_hash(hash, from) {
-            if let Some(entry) = read_slot(sbi, dir.ino(), disk, slot)? {
+            if let Some(entry) = read_slot(dir, disk, slot)? {
                 if entry.name() == name {
                     return Ok(Some(Found {
                         slot,
@@ -214,10 +226,10 @@ pub(crate) fn is_empty(dir: &Inode, disk: &format::Inode) -> Result<bool> {
     with_index(dir, disk, |index| Ok(index.names.is_empty()))
 }
 
-/// Writes `entry` (or a free slot) at `slot`, in `tx`.
+/// Writes `entry` (or a free slot) at `slot` of the directory `dir` (on disk `disk`), in `tx`.
 fn write_slot(
     tx: &Tx<'_>,
-    ino: u64,
+    dir: &Inode,
     disk: &format::Inode,
     slot: u64,
     entry: Option<&format::DirEntry>,
@@ -227,7 +239,7 @@ fn write_slot(
         Some(entry) => entry.encode(&mut buf),
         None => format::DirEntry::encode_free(&mut buf),
     }
-    tx.write(slot_offset(tx.sbi(), ino, disk, slot)?, &buf)
+    tx.write(slot_offset(dir, disk, slot)?, &buf)
 }
 
 /// Removes the entry `name` at `slot` of the directory `dir` (its on-disk inode `disk`, locked),
@@ -239,7 +251,7 @@ pub(crate) fn remove_entry(
     slot: u64,
     name: &[u8],
 ) -> Result {
-    write_slot(tx, dir.ino(), disk, slot, None)?;
+    write_slot(tx, dir, disk, slot, None)?;
     with_index(dir, disk, |index| index.remove(name_hash(name), slot))
 }
 
@@ -247,12 +259,12 @@ pub(crate) fn remove_entry(
 /// rename over an existing name. The index does not change.
 pub(crate) fn replace_entry(
     tx: &Tx<'_>,
-    ino: u64,
+    dir: &Inode,
     disk: &format::Inode,
     slot: u64,
     entry: &format::DirEntry,
 ) -> Result {
-    write_slot(tx, ino, disk, slot, Some(entry))
+    write_slot(tx, dir, disk, slot, Some(entry))
 }
 
 /// Adds `entry` to `dir`, whose locked on-disk inode is `disk`, growing the directory by a block
@@ -267,7 +279,7 @@ pub(crate) fn add_entry(
     let ino = dir.ino();
     let hash = name_hash(entry.name());
     if let Some(slot) = with_index(dir, disk, |index| Ok(index.free.last().copied()))? {
-        write_slot(tx, ino, disk, slot, Some(entry))?;
+        write_slot(tx, dir, disk, slot, Some(entry))?;
         return with_index(dir, disk, |index| {
             index.free.pop();
             index.add(hash, slot)
@@ -296,7 +308,7 @@ pub(crate) fn add_entry(
     disk.blocks += 1;
     // The new block's slots are all free (zeroed): fill the first, then publish the size.
     let slot = file_block * format::DIRENTS_PER_BLOCK as u64;
-    write_slot(tx, ino, disk, slot, Some(entry))?;
+    write_slot(tx, dir, disk, slot, Some(entry))?;
     sbi.write_inode(tx, ino, disk)?;
     dir.set_size(disk.size, blocks_to_bytes(disk.blocks));
     // The directory was full, so the new block's other slots are all the free ones.
@@ -315,7 +327,6 @@ pub(crate) struct DirFileOps;
 impl vfs::dir::FileOperations<Daxfs> for DirFileOps {
     /// Emits the entries of `dir` from the emitter's position on.
     fn read_dir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
-        let sbi = dir.super_block().data();
         let disk = *dir.data().disk.lock();
         if emitter.pos() == 0 && !emitter.emit(b".", dir.ino(), format::DT_DIR, 1) {
             return Ok(());
@@ -324,7 +335,11 @@ impl vfs::dir::FileOperations<Daxfs> for DirFileOps {
             return Ok(());
         }
         let first = u64::try_from(emitter.pos() - ENTRIES_POS).map_err(|_| EINVAL)?;
-        scan(sbi, dir.ino(), &disk, first, |slot, entry| match entry {
+        // The lock is not held while entries are copied to the caller, which may fault; it is
+        // taken for each block's lookup, so that the extent tree is only ever built from the
+        // current inode, never from this copy.
+        let offset_of = |slot| slot_offset(dir, &dir.data().disk.lock(), slot);
+        scan(dir, &disk, first, offset_of, |slot, entry| match entry {
             Some(entry) => emitter.emit(
                 entry.name(),
                 entry.ino,

@@ -120,7 +120,7 @@ fn remove_name(
     check_subdir_links(dir, &dir_disk, parent_links.unsigned_abs())?;
     let slot = slot_of(dir, &dir_disk, name, inode)?;
     match replacement {
-        Some(entry) => dir::replace_entry(tx, dir.ino(), &dir_disk, slot, entry)?,
+        Some(entry) => dir::replace_entry(tx, dir, &dir_disk, slot, entry)?,
         None => dir::remove_entry(tx, dir, &dir_disk, slot, name)?,
     }
     let t = now(dir);
@@ -412,7 +412,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             match target {
                 Some(target) => {
                     let slot = slot_of(new_dir, &nd, new_name, target)?;
-                    dir::replace_entry(&tx, new_dir.ino(), &nd, slot, &entry)?;
+                    dir::replace_entry(&tx, new_dir, &nd, slot, &entry)?;
                 }
                 None => dir::add_entry(&tx, new_dir, &mut nd, &entry)?,
             }
@@ -504,7 +504,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
             (new_dir, new_slot, &new_entry, -old_dir_links),
         ] {
             let mut disk = dir.data().disk.lock();
-            dir::replace_entry(&tx, dir.ino(), &disk, slot, entry)?;
+            dir::replace_entry(&tx, dir, &disk, slot, entry)?;
             disk.mtime = t;
             disk.ctime = t;
             disk.nlink = disk.nlink.saturating_add_signed(links);
