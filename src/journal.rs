@@ -198,8 +198,8 @@ fn changed_runs(new: &[u8], old: &[u8]) -> ([Range<usize>; CHANGED_RUNS], usize)
 /// # Invariants
 ///
 /// `guard` is the journal's lock, held for the whole transaction, and `committed`, `old`,
-/// `record` and `block` stand for its state's fields until `Drop` puts them back; records of transaction
-/// `committed + 1` fill the record area up to `used`.
+/// `record` and `block` stand for its state's fields until `Drop` puts them back; records of
+/// transaction `committed + 1` fill the record area up to `used`.
 pub(crate) struct Tx<'a> {
     sbi: &'a SbInfo,
     guard: MutexGuard<'a, JournalState>,
@@ -297,7 +297,10 @@ impl<'a> Tx<'a> {
                 .read(offset, current)
                 .map(|()| changed_runs(bytes, current)),
             // Longer than the buffer: all of it.
-            None => Ok(([0..bytes.len(), 0..0, 0..0, 0..0], 1)),
+            None => Ok((
+                core::array::from_fn(|i| if i == 0 { 0..bytes.len() } else { 0..0 }),
+                1,
+            )),
         };
         self.old.set(current);
         let (runs, count) = runs?;
