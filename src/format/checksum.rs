@@ -71,37 +71,22 @@ const fn mult_mod_poly(a: u32, mut b: u32) -> u32 {
     product
 }
 
-/// `x^(2^k)` modulo [`POLY`], for `k` in `0..32` (the powers repeat with period dividing
-/// 2³² − 1, far beyond any length here).
-static X_POW_2K: [u32; 32] = x_pow_2k_table();
-
-/// Builds [`X_POW_2K`] at compile time.
-const fn x_pow_2k_table() -> [u32; 32] {
-    let mut table = [0u32; 32];
-    // x¹.
-    table[0] = 1 << 30;
-    let mut k = 1;
-    while k < 32 {
-        table[k] = mult_mod_poly(table[k - 1], table[k - 1]);
-        k += 1;
-    }
-    table
-}
-
 /// CRC32C of `len` zero bytes continuing from `seed`, the CRC of what came before (as
 /// [`crc32c`] takes it). Appending zeros multiplies the CRC register by `x^(8 len)`: this takes
 /// a multiplication per bit of `len` instead of a step per byte.
 pub(super) fn crc32c_zeros(seed: u32, len: u64) -> u32 {
     let mut register = !seed;
-    // `x^(8 len)`, from the binary digits of `8 len`: `x^(2^k)` for each set bit `k`.
+    // `x^(8 len)`, from the binary digits of `len`: `x^(8 · 2^k)` for each set bit `k`, squared
+    // from `x⁸` as the digits go (a table of the powers would not repeat after 32 of them:
+    // `x^(2^32)` is not `x` modulo this polynomial).
+    let mut power = 1u32 << 23;
     let mut bits = len;
-    let mut k = 3;
     while bits != 0 {
         if bits & 1 != 0 {
-            register = mult_mod_poly(X_POW_2K[k % 32], register);
+            register = mult_mod_poly(power, register);
         }
+        power = mult_mod_poly(power, power);
         bits >>= 1;
-        k += 1;
     }
     !register
 }

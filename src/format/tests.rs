@@ -99,6 +99,15 @@ fn crc32c_of_zeros_and_sparse_records_equals_byte_by_byte() {
             );
         }
     }
+    // 2^29 bytes and more, where a table of `x^(2^k)` indexed modulo 32 would wrap, against the
+    // table a MiB at a time.
+    let mib = vec![0u8; 1 << 20];
+    let mut crc = 9;
+    for _ in 0..512 {
+        crc = crc32c(crc, &mib);
+    }
+    assert_eq!(crc32c_zeros(9, 1 << 29), crc);
+    assert_eq!(crc32c_zeros(9, (1 << 29) + 5), crc32c(crc, &[0; 5]));
     let mut block = vec![0u8; BLOCK_SIZE];
     block[..100].fill(0xa5);
     block[1000] = 1;
