@@ -49,6 +49,45 @@ struct AllocState {
     inode_hint: u64,
     /// Where the next block search starts.
     block_hint: u64,
+    /// Where the next search for a free aligned run for a sparse allocation starts: after the
+    /// last one taken, so that a file with many sparse 2 MiB windows finds fresh runs past
+    /// those of its other windows rather than scanning them each time.
+    sparse_run_hint: u64,
+}
+
+/// The aligned runs a sparse allocation looks at for a free one ([`Goal::sparse_block`]) before
+/// it takes the next free block: on a file system without free 2 MiB runs near the last
+/// allocation, each such allocation would otherwise read the bitmap of the whole device.
+const WINDOW_SEARCH_RUNS: usize = 64;
+
+/// Where a data allocation should start, in order: the block after the file's previous extent
+/// on the device, then the one that ends the run just before its next extent, so that blocks
+/// next to each other in a file end up next to each other on the device in whatever order they
+/// are allocated (ext4 and XFS look both ways too); failing both, for an allocation that starts
+/// a new run in the file (a sparse write), its file block's place within 2 MiB in a free
+/// 2 MiB-aligned run. A 2 MiB window of a file filled in any order then becomes one aligned
+/// extent, which PMD faults can map, rather than blocks in the order they were written. A
+/// sparse allocation leaves the allocator's hint where it was, so that allocations without a
+/// goal (extent leaves, other files) do not follow it into the rest of its run.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Goal {
+    /// The block that continues the previous extent on the device.
+    pub(crate) after_previous: Option<u64>,
+    /// The block from which a run continues into the next extent on the device.
+    pub(crate) before_next: Option<u64>,
+    /// The file block of a sparse allocation, whose offset within 2 MiB it takes in a free
+    /// aligned run.
+    pub(crate) sparse_block: Option<u64>,
+}
+
+impl Goal {
+    /// Just `block`, if any: the block after the previous one of a chain or a directory.
+    pub(crate) fn after(block: Option<u64>) -> Self {
+        Self {
+            after_previous: block,
+            ..Self::default()
+        }
+    }
 }
 
 /// The block and inode allocator of one mount. Its lock is taken after any inode's lock and never
@@ -78,6 +117,7 @@ impl Allocator {
                 free_inodes: sb.free_inodes,
                 inode_hint: format::ROOT_INO + 1,
                 block_hint: sb.data_start,
+                sparse_run_hint: sb.data_start,
             }),
         })
     }
@@ -213,7 +253,7 @@ impl Allocator {
         goal: Option<u64>,
         removal: bool,
     ) -> Result<u64> {
-        self.alloc_from(tx, ino, goal, 1, removal, true)
+        self.alloc_from(tx, ino, Goal::after(goal), 1, removal, true)
             .map(|(block, _)| block)
     }
 
@@ -234,8 +274,9 @@ impl Allocator {
         Ok(bytes.iter().all(|&b| b == 0))
     }
 
-    /// The first free 2 MiB-aligned 2 MiB run at or after `from` (wrapping), if any.
-    fn find_aligned_run(&self, pmem: &Pmem, from: u64) -> Result<Option<u64>> {
+    /// The first free 2 MiB-aligned 2 MiB run at or after `from` (wrapping), if any among the
+    /// first `limit` runs looked at.
+    fn find_aligned_run(&self, pmem: &Pmem, from: u64, limit: usize) -> Result<Option<u64>> {
         let align = format::DATA_ALIGN_BLOCKS;
         let (start, end) = (
             self.sb.data_start.next_multiple_of(align),
@@ -246,7 +287,7 @@ impl Allocator {
             (first..end).step_by(align as usize),
             (start..first).step_by(align as usize),
         );
-        for candidate in candidates {
+        for candidate in candidates.take(limit) {
             if self.aligned_run_is_free(pmem, candidate)? {
                 return Ok(Some(candidate));
             }
@@ -255,16 +296,16 @@ impl Allocator {
     }
 
     /// Allocates a run of up to `max` blocks, zeroed if `zero` (else for an unwritten extent),
-    /// starting at `goal` if it is free, else at a free 2 MiB-aligned run when `max` asks for
-    /// 2 MiB or more (so that PMD faults can map it), else at the next free block after the
-    /// last allocation: returns its first block and length. Part of `tx`, which writes the
-    /// blocks without undo records. `ino` is the inode the blocks are for (0 before it has a
-    /// number), for the trace event.
+    /// where `goal` says if one of its places is free, else at a free 2 MiB-aligned run when
+    /// `max` asks for 2 MiB or more (so that PMD faults can map it), else at the next free block
+    /// after the last allocation: returns its first block and length. Part of `tx`, which
+    /// writes the blocks without undo records. `ino` is the inode the blocks are for (0 before
+    /// it has a number), for the trace event.
     pub(crate) fn alloc_run(
         &self,
         tx: &Tx<'_>,
         ino: u64,
-        goal: Option<u64>,
+        goal: Goal,
         max: u64,
         zero: bool,
     ) -> Result<(u64, u64)> {
@@ -276,7 +317,7 @@ impl Allocator {
         &self,
         tx: &Tx<'_>,
         ino: u64,
-        goal: Option<u64>,
+        goal: Goal,
         max: u64,
         removal: bool,
         zero: bool,
@@ -292,18 +333,33 @@ impl Allocator {
             return Err(ENOSPC);
         }
         let (start, end) = (self.sb.data_start, self.sb.total_blocks);
-        let goal = goal
-            .filter(|&g| self.sb.is_data_block(g))
-            // A run of 2 MiB or more must start 2 MiB-aligned; the goal only if it is.
-            .filter(|&g| max < format::DATA_ALIGN_BLOCKS || g % format::DATA_ALIGN_BLOCKS == 0);
-        let first = goal.unwrap_or(alloc.block_hint).clamp(start, end);
-        let mut found = match goal {
-            Some(g) if self.block_is_free(pmem, g)? => Some(g),
-            _ => None,
-        };
-        if found.is_none() && max >= format::DATA_ALIGN_BLOCKS {
-            found = self.find_aligned_run(pmem, alloc.block_hint)?;
+        let align = format::DATA_ALIGN_BLOCKS;
+        // A run of 2 MiB or more must start 2 MiB-aligned; a goal only if it is.
+        let usable = |g: &u64| self.sb.is_data_block(*g) && (max < align || g % align == 0);
+        let goals = [goal.after_previous, goal.before_next];
+        let mut found = None;
+        for g in goals.into_iter().flatten().filter(usable) {
+            if self.block_is_free(pmem, g)? {
+                found = Some(g);
+                break;
+            }
         }
+        if found.is_none() && max >= align {
+            found = self.find_aligned_run(pmem, alloc.block_hint, usize::MAX)?;
+        }
+        if let (None, Some(offset)) = (found, goal.sparse_block) {
+            let from = alloc.sparse_run_hint.max(alloc.block_hint);
+            if let Some(run) = self.find_aligned_run(pmem, from, WINDOW_SEARCH_RUNS)? {
+                alloc.sparse_run_hint = run + align;
+                found = Some(run + offset % align);
+            }
+        }
+        let first = goals
+            .into_iter()
+            .flatten()
+            .find(usable)
+            .unwrap_or(alloc.block_hint)
+            .clamp(start, end);
         if found.is_none() {
             found = match self.find_free(pmem, first, end)? {
                 Some(block) => Some(block),
@@ -324,11 +380,15 @@ impl Allocator {
         self.set_bitmap_range(tx, run_start, len, true)?;
         tx.allocated(run_start, len);
         alloc.free_blocks -= len;
-        alloc.block_hint = if run_start + len < end {
-            run_start + len
-        } else {
-            start
-        };
+        // A sparse file's blocks lie where its layout puts them, in runs whose other blocks are
+        // for its other writes: the next allocation without a goal does not follow them there.
+        if goal.sparse_block.is_none() {
+            alloc.block_hint = if run_start + len < end {
+                run_start + len
+            } else {
+                start
+            };
+        }
         drop(alloc);
         trace::alloc_blocks(ino, run_start, len);
         // The blocks are this transaction's now: zeroing up to 128 MiB need not hold the

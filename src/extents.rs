@@ -305,9 +305,14 @@ impl ExtentTree {
         self.at(position)
     }
 
+    /// The first extent that starts after file block `block`, if any.
+    pub(crate) fn next(&self, block: u64) -> Option<&Extent> {
+        self.after(self.last_at_or_before(block))
+    }
+
     /// The first file block mapped after `block`, if any.
     pub(crate) fn next_mapped(&self, block: u64) -> Option<u64> {
-        self.after(self.last_at_or_before(block)).map(|e| e.logical)
+        self.next(block).map(|e| e.logical)
     }
 
     /// The extents of leaves `lo..=hi`, copied in order.
@@ -508,8 +513,14 @@ impl ExtentTree {
                 self.store_inline(disk)?;
                 tx.sbi().write_inode(tx, ino, disk)?;
             } else {
-                let next = self.leaves.get(index + 1).map_or(0, |l| l.block);
-                write_leaf(tx, ino, &self.leaves[index], next)?;
+                let (leaf, next) = (&self.leaves[index], self.leaves.get(index + 1));
+                write_leaf(
+                    tx,
+                    ino,
+                    leaf,
+                    next.map_or(0, |l| l.block),
+                    leaf.extents.len(),
+                )?;
             }
             tx.commit_if_half_full()?;
         }
@@ -672,20 +683,22 @@ impl ExtentTree {
         for index in first_chain..first_chain + new_blocks {
             let leaf = &self.leaves[index];
             let next = next_of(&self.leaves, index);
-            let unchanged = old
-                .get(index - first_chain)
-                .is_some_and(|(extents, old_next)| {
-                    extents.as_slice() == leaf.extents.as_slice() && *old_next == next
-                });
+            let before = old.get(index - first_chain);
+            let unchanged = before.is_some_and(|(extents, old_next)| {
+                extents.as_slice() == leaf.extents.as_slice() && *old_next == next
+            });
             if !unchanged {
-                write_leaf(tx, ino, leaf, next)?;
+                // A leaf new to the window is in a block allocated zeroed.
+                let old_count = before.map_or(0, |(extents, _)| extents.len());
+                write_leaf(tx, ino, leaf, next, old_count)?;
             }
         }
         // The whole window's chain dropped: the leaf before it points past it now.
         if new_blocks == 0 && old_blocks > 0 && first_chain > 1 {
             let index = first_chain - 1;
             let leaf = &self.leaves[index];
-            write_leaf(tx, ino, leaf, next_of(&self.leaves, index))?;
+            let next = next_of(&self.leaves, index);
+            write_leaf(tx, ino, leaf, next, leaf.extents.len())?;
         }
         for &block in blocks.get(new_blocks..).unwrap_or(&[]) {
             sbi.alloc.free_blocks(tx, ino, block, 1)?;
@@ -745,11 +758,19 @@ impl ExtentTree {
 }
 
 /// Writes the overflow leaf `leaf` of inode `ino`, followed in the chain by block `next` (0 at
-/// the end), in `tx`: only its bytes that changed.
-fn write_leaf(tx: &Tx<'_>, ino: u64, leaf: &Leaf, next: u64) -> Result {
+/// the end), in `tx`: only its bytes that changed from the `old_count` extents it held.
+fn write_leaf(tx: &Tx<'_>, ino: u64, leaf: &Leaf, next: u64, old_count: usize) -> Result {
+    // Past the extents of both, old and new are zeros.
+    let used = format::EXTENT_BLOCK_HEADER_SIZE
+        + leaf.extents.len().max(old_count).min(PER_BLOCK) * format::EXTENT_SIZE;
     tx.with_block_buffer(|buf| {
-        format::encode_extent_block(buf, ino, next, &leaf.extents).map_err(|_| EUCLEAN)?;
-        tx.write_changed(block_offset(leaf.block), &buf[..])
+        format::encode_extent_block_unsealed(buf, ino, next, &leaf.extents).map_err(|_| EUCLEAN)?;
+        tx.write_changed_sealed(
+            block_offset(leaf.block),
+            &mut buf[..],
+            format::extent_block_off::CHECKSUM,
+            used,
+        )
     })
 }
 

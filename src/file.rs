@@ -24,6 +24,7 @@
 use kernel::prelude::*;
 
 use crate::{
+    alloc::Goal,
     extents::{
         self,
         ExtentTree, //
@@ -103,6 +104,35 @@ fn map_in(tree: &ExtentTree, first: u64, end: u64) -> Result<BlockMap> {
     })
 }
 
+/// Where to allocate file block `first` (a hole) on the device: where it would continue the
+/// previous extent, or run into the next one. A sparse write (one that does not continue the
+/// previous extent in the file) looks only at neighbours within its 2 MiB of the file, and
+/// else takes its place in a free aligned run: each 2 MiB of a sparse file then lies in one
+/// aligned run, however the writes are ordered, rather than where other windows' blocks put
+/// it.
+fn allocation_goal(tree: &ExtentTree, first: u64) -> Goal {
+    let window = |block: u64| block / format::DATA_ALIGN_BLOCKS;
+    let previous = tree.previous(first);
+    let appends = previous.is_some_and(|e| e.logical_end() == Some(first));
+    let sparse = first > 0 && !appends;
+    let near = |block: u64| !sparse || window(block) == window(first);
+    // An extent ends at or before a hole that follows it, and the next one starts after it.
+    let after_previous = previous.and_then(|e| {
+        let end = e.logical_end()?;
+        near(end.checked_sub(1)?).then_some(())?;
+        e.physical_end()?.checked_add(first.checked_sub(end)?)
+    });
+    let before_next = tree.next(first).and_then(|e| {
+        near(e.logical).then_some(())?;
+        e.physical.checked_sub(e.logical.checked_sub(first)?)
+    });
+    Goal {
+        after_previous,
+        before_next,
+        sparse_block: sparse.then_some(first),
+    }
+}
+
 /// Maps the blocks `first..end` of `inode` (its on-disk inode `disk`, locked) from `first` on
 /// (see [`map_in`]).
 fn lookup(inode: &Inode, disk: &format::Inode, first: u64, end: u64) -> Result<BlockMap> {
@@ -158,11 +188,7 @@ fn allocate_at(
                 ..found
             });
         }
-        // Continue the previous extent on the device when the blocks after it are free.
-        let goal = tree.previous(first).and_then(|e| {
-            e.physical_end()
-                .map(|p| p + (first - e.logical - u64::from(e.len)))
-        });
+        let goal = allocation_goal(tree, first);
         let mut want = found.blocks.min(MAX_RUN);
         // A run of 2 MiB or more starts on a 2 MiB file boundary, so that its 2 MiB-aligned
         // device blocks line up with 2 MiB of the file and PMD faults can map them: allocate up

@@ -144,51 +144,6 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> R
     Ok(tx)
 }
 
-/// The most runs of changed bytes [`Tx::write_changed`] writes separately.
-const CHANGED_RUNS: usize = 4;
-
-/// Unchanged words between two changes that make them separate runs: fewer cost less to write
-/// again than a record header and a fence.
-const RUN_GAP_WORDS: usize = 8;
-
-/// The runs of bytes of `new` that differ from `old` (as long), in order, at most
-/// [`CHANGED_RUNS`] of them (the last one then reaching the last change), with their number.
-/// Compared a word at a time: a block compared byte by byte costs about what writing it would.
-fn changed_runs(new: &[u8], old: &[u8]) -> ([Range<usize>; CHANGED_RUNS], usize) {
-    let word = |bytes: &[u8]| bytes.try_into().map_or(0, u64::from_ne_bytes);
-    let (new_words, old_words) = (new.chunks_exact(8), old.chunks_exact(8));
-    let tail_differs = new_words.remainder() != old_words.remainder();
-    // Indices of the words that differ, then the remainder's as one more word.
-    let words = new_words.len();
-    let changed = Iterator::chain(
-        new_words
-            .zip(old_words)
-            .enumerate()
-            .filter(|(_, (a, b))| word(a) != word(b))
-            .map(|(index, _)| index),
-        tail_differs.then_some(words),
-    );
-    let mut runs: [Range<usize>; CHANGED_RUNS] = Default::default();
-    let mut count = 0usize;
-    for index in changed {
-        match count.checked_sub(1).and_then(|last| runs.get_mut(last)) {
-            Some(run) if index - run.end < RUN_GAP_WORDS || count == CHANGED_RUNS => {
-                run.end = index + 1;
-            }
-            _ => {
-                if let Some(run) = runs.get_mut(count) {
-                    *run = index..index + 1;
-                }
-                count += 1;
-            }
-        }
-    }
-    for run in runs.iter_mut().take(count) {
-        *run = run.start * 8..(run.end * 8).min(new.len());
-    }
-    (runs, count)
-}
-
 /// A running transaction: the metadata writes of one system call, through its methods. It
 /// commits when dropped (or at [`Tx::commit`]).
 ///
@@ -285,28 +240,85 @@ impl<'a> Tx<'a> {
         self.pmem().write(offset, bytes)
     }
 
-    /// Writes `bytes` (at most a block) at device byte `offset` as [`Tx::write`] does, but only
-    /// the runs of bytes that differ from what is there: a rewritten extent leaf changes its
-    /// header and the extents from the change on, and the rest need not be logged, written or
-    /// flushed again.
-    pub(crate) fn write_changed(&self, offset: u64, bytes: &[u8]) -> Result {
+    /// Writes the record `bytes` (at most a block) at device byte `offset` as [`Tx::write`] does,
+    /// sealed with the checksum at byte `field`, but only the runs of bytes that differ from
+    /// what is there ([`format::changed_runs`]): a rewritten extent leaf changes its header and
+    /// the extents from the change on, and the rest need not be logged, written, flushed or
+    /// checksummed again. The checksum, which `bytes` leaves for this to fill, is the old one
+    /// updated by the runs ([`format::checksum_after_change`]), so that bytes past `used` in
+    /// both, zero as far as the caller knows, are neither read nor compared.
+    pub(crate) fn write_changed_sealed(
+        &self,
+        offset: u64,
+        bytes: &mut [u8],
+        field: usize,
+        used: usize,
+    ) -> Result {
         let mut current = self.old.take();
-        let runs = match current.get_mut(..bytes.len()) {
-            Some(current) => self
-                .pmem()
-                .read(offset, current)
-                .map(|()| changed_runs(bytes, current)),
-            // Longer than the buffer: all of it.
-            None => Ok((
-                core::array::from_fn(|i| if i == 0 { 0..bytes.len() } else { 0..0 }),
-                1,
-            )),
+        let written = match current.get_mut(..bytes.len()) {
+            Some(current) => self.write_runs(offset, bytes, current, field, used),
+            None => Err(EINVAL),
         };
         self.old.set(current);
-        let (runs, count) = runs?;
-        for run in runs.into_iter().take(count) {
+        written
+    }
+
+    /// [`Tx::write_changed_sealed`] through `current`, a buffer as long as `bytes`: the undo
+    /// records of every run are made from the bytes read to compare, and fenced once.
+    fn write_runs(
+        &self,
+        offset: u64,
+        bytes: &mut [u8],
+        current: &mut [u8],
+        field: usize,
+        used: usize,
+    ) -> Result {
+        let pmem = self.pmem();
+        let checksum = field..field.checked_add(4).ok_or(EINVAL)?;
+        let mut len = used.max(checksum.end).min(bytes.len());
+        pmem.read(offset, current.get_mut(..len).ok_or(EINVAL)?)?;
+        let old_sum = current.get(checksum.clone()).ok_or(EINVAL)?;
+        let old_sum = u32::from_le_bytes(old_sum.try_into().map_err(|_| EINVAL)?);
+        if old_sum == 0 {
+            // Never sealed (a new leaf's block, zeroed when allocated; or a checksum that
+            // happens to be 0): checksummed whole below, so compared whole.
+            let rest = current.get_mut(len..).ok_or(EINVAL)?;
             // CAST: an index into `bytes`, far below `u64::MAX`.
-            self.write(offset + run.start as u64, bytes.get(run).ok_or(EINVAL)?)?;
+            pmem.read(offset + len as u64, rest)?;
+            len = bytes.len();
+        }
+        // Past `len`, old and new are the same: no change there.
+        let unchanged = bytes.len() - len;
+        let (old, new) = (
+            current.get(..len).ok_or(EINVAL)?,
+            bytes.get_mut(..len).ok_or(EINVAL)?,
+        );
+        new.get_mut(checksum.clone())
+            .ok_or(EINVAL)?
+            .copy_from_slice(&old_sum.to_le_bytes());
+        // The field's word is in a run: the checksum changes with any change.
+        let (runs, count) = format::changed_runs(new, old, Some(field));
+        let runs = runs.get(..count).ok_or(EINVAL)?;
+        let sum = if old_sum == 0 {
+            // The field reads as zero in `new` now.
+            format::checksum_without_field(new, field)
+        } else {
+            format::checksum_after_change(old_sum, old, new, runs, unchanged)
+        };
+        new.get_mut(checksum)
+            .ok_or(EINVAL)?
+            .copy_from_slice(&sum.to_le_bytes());
+        // CAST: indices into `bytes`, far below `u64::MAX`.
+        let at = |run: &Range<usize>| offset + run.start as u64..offset + run.end as u64;
+        let mut logged = false;
+        for run in runs {
+            logged |= self.write_records(at(run), old.get(run.clone()).ok_or(EINVAL)?)?;
+        }
+        if logged {
+            self.logged_durable(runs.iter().map(at));
+        }
+        for run in runs {
+            pmem.write(at(run).start, new.get(run.clone()).ok_or(EINVAL)?)?;
         }
         Ok(())
     }
@@ -390,54 +402,84 @@ impl<'a> Tx<'a> {
     /// Saves the old bytes of `offset..offset + len` in undo records, durable before this
     /// returns, unless they need none.
     fn log(&self, offset: u64, len: u64) -> Result {
-        let end = offset.checked_add(len).ok_or(EINVAL)?;
-        if len == 0 || self.covered(offset, end) {
-            return Ok(());
+        let range = offset..offset.checked_add(len).ok_or(EINVAL)?;
+        let mut buffer = self.old.take();
+        let logged = self.log_read(range.clone(), &mut buffer);
+        self.old.set(buffer);
+        if logged? {
+            self.logged_durable(core::iter::once(range));
         }
-        let (mut old, mut record) = (self.old.take(), self.record.take());
-        let logged = self.write_records(offset, end, &mut old, &mut record);
-        self.old.set(old);
-        self.record.set(record);
-        logged?;
-        self.pmem().fence();
-        self.dirty.set(true);
-        let mut ranges = self.logged.get();
-        let next = self.logged_next.get();
-        if let Some(range) = ranges.get_mut(next) {
-            *range = (offset, end);
-        }
-        self.logged.set(ranges);
-        self.logged_next.set((next + 1) % LOGGED_RANGES);
         Ok(())
     }
 
-    /// Writes the undo records of `offset..end`, through the buffers `old` and `record`.
-    fn write_records(&self, offset: u64, end: u64, old: &mut [u8], record: &mut [u8]) -> Result {
+    /// Writes the undo records of `range` with its old bytes read through `buffer`, a chunk at a
+    /// time, unless it needs none; returns whether it wrote any.
+    fn log_read(&self, range: Range<u64>, buffer: &mut [u8]) -> Result<bool> {
+        if range.is_empty() || self.covered(range.start, range.end) {
+            return Ok(false);
+        }
+        let mut at = range.start;
+        while at < range.end {
+            // CAST: at most the buffer's length.
+            let chunk = (range.end - at).min(buffer.len() as u64) as usize;
+            let old = buffer.get_mut(..chunk).ok_or(EINVAL)?;
+            self.pmem().read(at, old)?;
+            self.write_records(at..at + chunk as u64, old)?;
+            at += chunk as u64;
+        }
+        Ok(true)
+    }
+
+    /// Fences the undo records written so far, so that the ranges they cover (`ranges`) may
+    /// change, and remembers those ranges as logged.
+    fn logged_durable(&self, ranges: impl Iterator<Item = Range<u64>>) {
+        self.pmem().fence();
+        self.dirty.set(true);
+        let mut logged = self.logged.get();
+        let mut next = self.logged_next.get();
+        for range in ranges {
+            if let Some(slot) = logged.get_mut(next) {
+                *slot = (range.start, range.end);
+            }
+            next = (next + 1) % LOGGED_RANGES;
+        }
+        self.logged.set(logged);
+        self.logged_next.set(next);
+    }
+
+    /// Writes the undo records of `range`, whose old bytes are `old`, unless it needs none
+    /// (unfenced); returns whether it wrote any.
+    fn write_records(&self, range: Range<u64>, old: &[u8]) -> Result<bool> {
+        if range.is_empty() || self.covered(range.start, range.end) {
+            return Ok(false);
+        }
         let pmem = self.pmem();
         let (area_start, area_len) = self.sbi.journal.records;
         let tx = self.committed.get().wrapping_add(1);
-        let mut at = offset;
-        while at < end {
-            // CAST: at most `JOURNAL_RECORD_MAX_DATA`, the length of `old`.
-            let chunk = (end - at).min(old.len() as u64) as usize;
-            let record_len = format::journal_record_len(chunk) as u64;
+        let mut record = self.record.take();
+        let mut written = Ok(());
+        let mut at = range.start;
+        for old in old.chunks(format::JOURNAL_RECORD_MAX_DATA) {
+            let record_len = format::journal_record_len(old.len()) as u64;
             if self.used.get() + record_len > area_len {
                 report_corruption!(
                     "journal full: a transaction needs more than {area_len} bytes of undo records\n"
                 );
-                return Err(ENOSPC);
+                written = Err(ENOSPC);
+                break;
             }
-            let old = old.get_mut(..chunk).ok_or(EINVAL)?;
-            pmem.read(at, old)?;
-            let written = format::encode_journal_record(record, tx, at, old).map_err(|_| EINVAL)?;
-            pmem.write(
-                area_start + self.used.get(),
-                record.get(..written).ok_or(EINVAL)?,
-            )?;
+            written = format::encode_journal_record(&mut record, tx, at, old)
+                .map_err(|_| EINVAL)
+                .and_then(|len| record.get(..len).ok_or(EINVAL))
+                .and_then(|bytes| pmem.write(area_start + self.used.get(), bytes));
+            if written.is_err() {
+                break;
+            }
             self.used.set(self.used.get() + record_len);
-            at += chunk as u64;
+            at += old.len() as u64;
         }
-        Ok(())
+        self.record.set(record);
+        written.map(|()| true)
     }
 
     /// Makes everything written so far durable and commits it: the commit word's one 8-byte

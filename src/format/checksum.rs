@@ -117,8 +117,49 @@ pub(super) fn crc32c_sparse(seed: u32, bytes: &[u8]) -> u32 {
 }
 
 /// CRC32C of `record` with the 4-byte checksum field at `field` read as zero.
-pub(super) fn checksum_without_field(record: &[u8], field: usize) -> u32 {
+pub fn checksum_without_field(record: &[u8], field: usize) -> u32 {
     let head = record.get(..field).unwrap_or(record);
     let tail = record.get(field.saturating_add(4)..).unwrap_or(&[]);
     crc32c_sparse(crc32c(crc32c(0, head), &[0; 4]), tail)
+}
+
+/// The checksum ([`checksum_without_field`]) of a record that had checksum `sum` as `old`, now
+/// that it is `new` (as long), which differs from `old` only within the byte ranges `runs`
+/// (apart from each other) and not in the checksum field; the record goes on for `unchanged`
+/// bytes after them that did not change (left out of `old` and `new`). CRC32C is linear but for its constant start and end: the
+/// checksums of two records of one length differ by the CRC register of their XOR, which is the
+/// register of each run's XOR, shifted by the bytes after the run ([`crc32c_zeros`]). This
+/// costs the runs' length, not the record's; and a record whose old checksum was wrong keeps a
+/// wrong one, so damage done meanwhile stays detected.
+///
+/// A run outside the record counts as no change.
+pub fn checksum_after_change(
+    sum: u32,
+    old: &[u8],
+    new: &[u8],
+    runs: &[core::ops::Range<usize>],
+    unchanged: usize,
+) -> u32 {
+    // The CRC register without the inversions at the start and the end: linear.
+    let register = |seed: u32, bytes: &[u8]| !crc32c(!seed, bytes);
+    let shifted = |seed: u32, len: usize| {
+        // CAST: a slice length fits `u64`.
+        !crc32c_zeros(!seed, len as u64)
+    };
+    let mut difference = 0;
+    for run in runs {
+        let (Some(old_run), Some(new_run)) = (old.get(run.clone()), new.get(run.clone())) else {
+            continue;
+        };
+        let mut xor = [0u8; 64];
+        let mut crc = 0;
+        for (old_chunk, new_chunk) in old_run.chunks(xor.len()).zip(new_run.chunks(xor.len())) {
+            for ((x, a), b) in xor.iter_mut().zip(old_chunk).zip(new_chunk) {
+                *x = a ^ b;
+            }
+            crc = register(crc, xor.get(..old_chunk.len()).unwrap_or(&xor));
+        }
+        difference ^= shifted(crc, new.len() - run.end + unchanged);
+    }
+    sum ^ difference
 }

@@ -288,12 +288,17 @@ impl ExtentBlockHeader {
     /// [`ExtentBlockHeader::write_extent`] first: the checksum covers them. (To write a whole
     /// block, use [`encode_extent_block`].)
     pub fn encode(&self, block: &mut [u8; BLOCK_SIZE]) {
+        self.encode_unsealed(block);
+        let checksum = checksum_without_field(block, extent_block_off::CHECKSUM);
+        write_u32(block, extent_block_off::CHECKSUM, checksum);
+    }
+
+    /// Writes the header but for the checksum.
+    fn encode_unsealed(&self, block: &mut [u8; BLOCK_SIZE]) {
         write_u32(block, extent_block_off::MAGIC, EXTENT_BLOCK_MAGIC);
         write_u32(block, extent_block_off::COUNT, self.count);
         write_u64(block, extent_block_off::NEXT, self.next);
         write_u64(block, extent_block_off::OWNER, self.owner);
-        let checksum = checksum_without_field(block, extent_block_off::CHECKSUM);
-        write_u32(block, extent_block_off::CHECKSUM, checksum);
     }
 
     /// Byte offset of extent `index` in an overflow block.
@@ -337,6 +342,20 @@ pub fn encode_extent_block(
     next: u64,
     extents: &[Extent],
 ) -> Result<(), FormatError> {
+    encode_extent_block_unsealed(block, owner, next, extents)?;
+    let checksum = checksum_without_field(block, extent_block_off::CHECKSUM);
+    write_u32(block, extent_block_off::CHECKSUM, checksum);
+    Ok(())
+}
+
+/// [`encode_extent_block`] but for the checksum, which is left zero: for a writer that derives
+/// it from the block's old checksum and what changed ([`super::checksum_after_change`]).
+pub fn encode_extent_block_unsealed(
+    block: &mut [u8; BLOCK_SIZE],
+    owner: u64,
+    next: u64,
+    extents: &[Extent],
+) -> Result<(), FormatError> {
     if extents.is_empty() || extents.len() > EXTENTS_PER_BLOCK {
         return Err(FormatError::BadExtent(
             "overflow block extent count out of range",
@@ -344,7 +363,8 @@ pub fn encode_extent_block(
     }
     // At most EXTENTS_PER_BLOCK (203): the count fits.
     let count = extents.len() as u32;
-    // Every byte is written: the header's (reserved ones zero), the extents, zeros after them.
+    // Every byte is written: the header's (reserved ones and the checksum zero), the extents,
+    // zeros after them.
     let used = EXTENT_BLOCK_HEADER_SIZE + extents.len() * EXTENT_SIZE;
     for zeros in [0..EXTENT_BLOCK_HEADER_SIZE, used..BLOCK_SIZE] {
         block.get_mut(zeros).unwrap_or_default().fill(0);
@@ -352,6 +372,6 @@ pub fn encode_extent_block(
     for (index, extent) in extents.iter().enumerate() {
         ExtentBlockHeader::write_extent(block, index, extent)?;
     }
-    ExtentBlockHeader { count, next, owner }.encode(block);
+    ExtentBlockHeader { count, next, owner }.encode_unsealed(block);
     Ok(())
 }

@@ -226,14 +226,23 @@ mod superblock;
 #[cfg(test)]
 mod tests;
 
-pub use checksum::crc32c;
-pub use codec::record_mut;
+pub use checksum::{
+    checksum_after_change,
+    checksum_without_field,
+    crc32c, //
+};
+pub use codec::{
+    changed_runs,
+    record_mut,
+    CHANGED_RUNS, //
+};
 pub use dirent::{
     validate_name,
     DirEntry, //
 };
 pub use extent::{
     encode_extent_block,
+    encode_extent_block_unsealed,
     Extent,
     ExtentBlockHeader,
     ExtentChecker, //

@@ -115,6 +115,141 @@ fn crc32c_of_zeros_and_sparse_records_equals_byte_by_byte() {
 }
 
 #[test]
+fn checksum_after_change_equals_the_checksum_of_the_new_record() {
+    use super::checksum::checksum_after_change;
+    let field = 24;
+    let mut old = vec![0u8; BLOCK_SIZE];
+    for (i, byte) in old.iter_mut().enumerate().take(3000) {
+        // CAST: wraps on purpose.
+        *byte = (i * 131 + 7) as u8;
+    }
+    old[field..field + 4].fill(0);
+    let sum = checksum_without_field(&old, field);
+    // One change at each end, two in the middle, one across the whole used part, none.
+    let cases: [&[core::ops::Range<usize>]; 5] = [
+        &[0..8, 4090..4096],
+        &[100..101, 2000..2600],
+        &[32..3000],
+        &[],
+        &[0..20, 28..BLOCK_SIZE],
+    ];
+    for (case, runs) in cases.iter().enumerate() {
+        let mut new = old.clone();
+        for run in runs.iter() {
+            for (i, byte) in new[run.clone()].iter_mut().enumerate() {
+                // CAST: wraps on purpose.
+                *byte ^= (i * 17 + case + 1) as u8;
+            }
+        }
+        let expected = checksum_without_field(&new, field);
+        assert_eq!(
+            checksum_after_change(sum, &old, &new, runs, 0),
+            expected,
+            "case {case}"
+        );
+        // Runs wider than the change (still apart), or out of range, give the same checksum.
+        let wider: Vec<_> = runs
+            .iter()
+            .map(|r| r.start.saturating_sub(5)..(r.end + 5).min(BLOCK_SIZE))
+            .chain([BLOCK_SIZE..BLOCK_SIZE + 8])
+            .collect();
+        assert_eq!(
+            checksum_after_change(sum, &old, &new, &wider, 0),
+            expected,
+            "case {case}"
+        );
+        // A run left out gives a checksum that does not match.
+        if let Some((_, rest)) = runs.split_first() {
+            assert_ne!(
+                checksum_after_change(sum, &old, &new, rest, 0),
+                expected,
+                "case {case}"
+            );
+        }
+    }
+    // Only a prefix given, with the unchanged rest counted.
+    let mut new = old.clone();
+    new[40..90].fill(3);
+    let expected = checksum_without_field(&new, field);
+    for prefix in [90, 100, 3000] {
+        let runs = [40..90];
+        let got = checksum_after_change(
+            sum,
+            &old[..prefix],
+            &new[..prefix],
+            &runs,
+            BLOCK_SIZE - prefix,
+        );
+        assert_eq!(got, expected, "prefix {prefix}");
+    }
+    // An old checksum that was wrong stays wrong.
+    let new = old.iter().map(|b| b ^ 1).collect::<Vec<_>>();
+    let all = [0..BLOCK_SIZE];
+    assert_ne!(
+        checksum_after_change(sum ^ 4, &old, &new, &all, 0),
+        checksum_without_field(&new, field)
+    );
+}
+
+#[test]
+fn changed_runs_cover_every_change_in_order() {
+    let mut state = 0x9e37_79b9_u32;
+    let mut next = move |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as usize % below
+    };
+    for case in 0..20_000 {
+        // Lengths that are and are not whole words, up to a block.
+        let len = [BLOCK_SIZE, 4093, 64, 13, 7, 0][case % 6];
+        let old: Vec<u8> = (0..len).map(|_| next(256) as u8).collect();
+        let mut new = old.clone();
+        for _ in 0..next(12) {
+            if len == 0 {
+                break;
+            }
+            // A change of 1 to 40 bytes somewhere.
+            let at = next(len);
+            for byte in new.iter_mut().skip(at).take(1 + next(40)) {
+                *byte ^= 1 + next(255) as u8;
+            }
+        }
+        let always = (case % 3 == 0 && len > 0).then(|| next(len));
+        let (runs, count) = changed_runs(&new, &old, always);
+        assert!(count <= CHANGED_RUNS, "case {case}");
+        let runs = &runs[..count];
+        for pair in runs.windows(2) {
+            assert!(pair[0].end < pair[1].start, "case {case}: {runs:?}");
+        }
+        for run in runs {
+            assert!(
+                run.start < run.end && run.end <= len,
+                "case {case}: {runs:?}"
+            );
+        }
+        let covered = |byte: usize| runs.iter().any(|run| run.contains(&byte));
+        for byte in 0..len {
+            if new[byte] != old[byte] || always == Some(byte) {
+                assert!(covered(byte), "case {case}: byte {byte} not in {runs:?}");
+            }
+        }
+        if new == old && always.is_none() {
+            assert_eq!(count, 0, "case {case}");
+        }
+    }
+    // Changes far apart are separate runs, the fifth and later joined to the fourth.
+    let old = vec![0u8; BLOCK_SIZE];
+    let mut new = old.clone();
+    for at in [0, 1000, 2000, 3000, 3500, 4095] {
+        new[at] = 1;
+    }
+    let (runs, count) = changed_runs(&new, &old, None);
+    assert_eq!(count, 4);
+    assert_eq!(runs, [0..8, 1000..1008, 2000..2008, 3000..BLOCK_SIZE]);
+}
+
+#[test]
 fn crc32c_known_vectors() {
     assert_eq!(crc32c(0, b""), 0);
     assert_eq!(crc32c(0, b"123456789"), 0xe306_9283);

@@ -3,7 +3,8 @@
 # DAX mmap: writes through a mapping and read()/write() see each other; hole
 # read faults allocate nothing, write faults exactly their block; SIGBUS beyond
 # EOF, also after the file shrank; PMD faults on a 2 MiB-aligned extent and a
-# clean fallback on a misaligned one (counted with fs_dax:dax_pmd_fault_done);
+# clean fallback on a misaligned one (counted with fs_dax:dax_pmd_fault_done), and on
+# a sparse file written a page at a time in shuffled order;
 # MAP_SYNC accepted on daxfs and refused elsewhere; process_vm_writev and an
 # O_DIRECT read into a mapping; fork with shared and private mappings; a
 # multi-threaded fault storm; faults near EOF against a file shrunk and regrown
@@ -65,6 +66,22 @@ s=$(first_sector misaligned)
 n=$(pmd_faults misaligned NOPAGE) f=$(pmd_faults misaligned FALLBACK)
 ((n == 0 && f >= 1)) || fail "misaligned: $n PMD mappings, $f fallbacks (expected 0 and at least 1)"
 echo "ok: a misaligned extent falls back to PTEs ($f fallbacks)"
+# Shuffled: a sparse 4 MiB file written a 4 KiB page at a time in a shuffled order (seeded)
+# ends up as 2 MiB-aligned extents, which read faults map with PMDs: each 2 MiB of the file
+# is placed in an aligned run, not block after block in the order of the writes.
+xfs_io -f -c 'truncate 4M' shuffled
+awk 'BEGIN { srand(7); for (i = 0; i < 1024; i++) p[i] = i
+	for (i = 1023; i > 0; i--) { j = int(rand() * (i + 1)); t = p[i]; p[i] = p[j]; p[j] = t }
+	for (i = 0; i < 1024; i++) printf "pwrite -q %d 4k\n", p[i] * 4096 }' | xfs_io shuffled
+extents=$(xfs_io -c fiemap shuffled | grep -c '^[[:space:]]*[0-9]*: \[[0-9]*\.\.[0-9]*\]: [0-9]')
+s=$(first_sector shuffled)
+((extents <= 2 && s * 512 % (2 << 20) == 0)) ||
+	fail "4 MiB written in shuffled order: $extents extents, first at sector $s (expected at most 2, 2 MiB-aligned): $(xfs_io -c fiemap shuffled | sed -n 1,20p)"
+: >$tracing/trace
+"$st" touch shuffled 0 $((4 << 20)) read || fail "read faults over shuffled"
+n=$(pmd_faults shuffled NOPAGE)
+((n == 2)) || fail "read faults over the file written in shuffled order: $n PMD mappings, expected 2"
+echo "ok: 4 MiB written a page at a time in shuffled order is $extents 2 MiB-aligned extent(s), mapped by 2 PMD read faults"
 echo 0 >$tracing/events/fs_dax/dax_pmd_fault_done/enable
 
 # msync'ed data written through a mapping survives unmount and mount.
