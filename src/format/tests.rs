@@ -115,6 +115,8 @@ fn crc32c_of_zeros_and_sparse_records_equals_byte_by_byte() {
 }
 
 #[test]
+// Lists of changed runs that hold one run are meant.
+#[allow(clippy::single_range_in_vec_init)]
 fn checksum_after_change_equals_the_checksum_of_the_new_record() {
     use super::checksum::checksum_after_change;
     let field = 24;
