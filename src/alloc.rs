@@ -345,7 +345,15 @@ impl Allocator {
             }
         }
         if found.is_none() && max >= align {
-            found = self.find_aligned_run(pmem, alloc.block_hint, usize::MAX)?;
+            // A sparse one from its own hint, as below: it does not move the other.
+            let from = match goal.sparse_block {
+                Some(_) => alloc.sparse_run_hint.max(alloc.block_hint),
+                None => alloc.block_hint,
+            };
+            found = self.find_aligned_run(pmem, from, usize::MAX)?;
+            if let (Some(run), Some(_)) = (found, goal.sparse_block) {
+                alloc.sparse_run_hint = run + align;
+            }
         }
         if let (None, Some(offset)) = (found, goal.sparse_block) {
             let from = alloc.sparse_run_hint.max(alloc.block_hint);

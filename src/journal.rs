@@ -296,8 +296,8 @@ impl<'a> Tx<'a> {
         new.get_mut(checksum.clone())
             .ok_or(EINVAL)?
             .copy_from_slice(&old_sum.to_le_bytes());
-        // The field's word is in a run: the checksum changes with any change.
-        let (runs, count) = format::changed_runs(new, old, Some(field));
+        // The field's words are in a run: the checksum changes with any change.
+        let (runs, count) = format::changed_runs(new, old, Some(checksum.clone()));
         let runs = runs.get(..count).ok_or(EINVAL)?;
         let sum = if old_sum == 0 {
             // The field reads as zero in `new` now.

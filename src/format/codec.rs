@@ -99,27 +99,29 @@ const RUN_GAP_WORDS: usize = 8;
 
 /// The runs of bytes of `new` that differ from `old` (as long), in order and apart, at most
 /// [`CHANGED_RUNS`] of them (the last one then reaching the last change), with their number.
-/// The word holding byte `always`, if given, counts as changed (a checksum field, which a
+/// The words holding the bytes `always`, if given, count as changed (a checksum field, which a
 /// change will change). Compared a word at a time: a block compared byte by byte costs about
 /// what writing it would.
 pub fn changed_runs(
     new: &[u8],
     old: &[u8],
-    always: Option<usize>,
+    always: Option<Range<usize>>,
 ) -> ([Range<usize>; CHANGED_RUNS], usize) {
     let word = |bytes: &[u8]| bytes.try_into().map_or(0, u64::from_ne_bytes);
     let (new_words, old_words) = (new.chunks_exact(8), old.chunks_exact(8));
     let tail_differs = new_words.remainder() != old_words.remainder();
-    let always = always.map(|byte| byte / 8);
+    let always = always
+        .filter(|bytes| !bytes.is_empty())
+        .map_or(0..0, |bytes| bytes.start / 8..(bytes.end - 1) / 8 + 1);
     // Indices of the words that differ, then the remainder's as one more word.
     let words = new_words.len();
     let changed = Iterator::chain(
         new_words
             .zip(old_words)
             .enumerate()
-            .filter(|&(index, (a, b))| word(a) != word(b) || Some(index) == always)
+            .filter(|&(index, (a, b))| word(a) != word(b) || always.contains(&index))
             .map(|(index, _)| index),
-        (tail_differs || always == Some(words)).then_some(words),
+        (tail_differs || always.contains(&words)).then_some(words),
     );
     let mut runs: [Range<usize>; CHANGED_RUNS] = Default::default();
     let mut count = 0usize;

@@ -217,8 +217,12 @@ fn changed_runs_cover_every_change_in_order() {
                 *byte ^= 1 + next(255) as u8;
             }
         }
-        let always = (case % 3 == 0 && len > 0).then(|| next(len));
-        let (runs, count) = changed_runs(&new, &old, always);
+        let always = (case % 3 == 0 && len > 0).then(|| {
+            // A field of 1 to 4 bytes, which may straddle two words.
+            let start = next(len);
+            start..(start + 1 + next(4)).min(len)
+        });
+        let (runs, count) = changed_runs(&new, &old, always.clone());
         assert!(count <= CHANGED_RUNS, "case {case}");
         let runs = &runs[..count];
         for pair in runs.windows(2) {
@@ -232,7 +236,8 @@ fn changed_runs_cover_every_change_in_order() {
         }
         let covered = |byte: usize| runs.iter().any(|run| run.contains(&byte));
         for byte in 0..len {
-            if new[byte] != old[byte] || always == Some(byte) {
+            let forced = always.as_ref().is_some_and(|field| field.contains(&byte));
+            if new[byte] != old[byte] || forced {
                 assert!(covered(byte), "case {case}: byte {byte} not in {runs:?}");
             }
         }
