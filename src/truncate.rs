@@ -214,7 +214,8 @@ pub(crate) fn shift_range(inode: &Inode, offset: u64, len: u64, insert: bool) ->
         free_extents(&tx, ino, &freed)?;
         sbi.write_inode(&tx, ino, &disk)?;
         extents::with_tree(inode, &mut disk, |tree, disk| {
-            tree.shift(&tx, ino, disk, first + blocks, blocks, false)
+            tree.shift(&tx, ino, disk, first + blocks, blocks, false)?;
+            tree.merge_at(&tx, ino, disk, first)
         })?;
         disk.size = new_size;
     }

@@ -26,7 +26,8 @@
 #   SEEK_DATA skips them as it skips holes;
 # - collapse range and insert range move the blocks after the range, also as a
 #   mapping that had them mapped sees them; unaligned ranges, a collapse to
-#   the end of file and an insert at it give EINVAL;
+#   the end of file and an insert at it give EINVAL; collapses that close the
+#   gaps inserts made leave as many extents as before (generic/064);
 # - renameat2 with RENAME_EXCHANGE (files, a file and a directory across
 #   directories: link counts and `..` follow) and RENAME_WHITEOUT (the old name
 #   becomes a character device 0:0, as overlayfs needs).
@@ -269,6 +270,26 @@ shift_errors() {
 	expect_bytes f 4096:41 4096:42 4096:43 4096:44
 }
 
+# shift_merge: the fstests generic/064 shape. A 100-block file gets a block inserted
+# before every other block, then the 50 inserted blocks collapsed again: it has as
+# many extents as before (ext4 may lay the file out in more than one), and its bytes.
+shift_merge() {
+	xfs_io -f -c 'pwrite -q -S 0x47 0 400k' -c fsync f || return 1
+	cp f ref
+	local j before after
+	count() { xfs_io -c fiemap f | grep -c '^[[:space:]]*[0-9]*: \[[0-9]*\.\.[0-9]*\]: [0-9]'; }
+	before=$(count)
+	for ((j = 0; j < 50; j++)); do
+		xfs_io -c "finsert $((j * 8192)) 4096" f || return 1
+	done
+	for ((j = 0; j < 50; j++)); do
+		xfs_io -c "fcollapse $((j * 4096)) 4096" f || return 1
+	done
+	after=$(count)
+	((after == before)) || { echo "$after extents after inserts and collapses, $before before: $(xfs_io -c fiemap f | sed -n 1,8p)"; return 1; }
+	cmp -s f ref || { echo "the bytes changed"; return 1; }
+}
+
 # past_eof HOW: a 100-byte file whose last page gets 0x58 through a mapping,
 # past the end of file too; then the file grows by HOW; bytes 100..3999 must
 # read as zeros.
@@ -480,6 +501,7 @@ run_checks() {
 	check "$fs" "collapse range, also under a mapping" collapse_range
 	check "$fs" "insert range, also under a mapping" insert_range
 	check "$fs" "collapse and insert range: EINVAL cases" shift_errors
+	check "$fs" "collapses that close the gaps of inserts leave the extents as before" shift_merge
 }
 
 mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV"
