@@ -58,8 +58,12 @@ pub(crate) struct Extents<'a> {
     next: u64,
     /// The overflow block being walked, allocated only for a file that has a chain.
     block: KVec<u8>,
-    /// The next extent of `block`, and how many it holds.
+    /// The next extent of `block` (an index into `order`), and how many it holds.
     in_block: (usize, usize),
+    /// The slots of `block`'s extents in file order ([`format::ExtentChecker::block_order`]).
+    order: [u8; format::EXTENTS_PER_BLOCK],
+    /// The slot of the last extent of an overflow block yielded.
+    slot: u8,
     /// Whether an error ended the walk.
     failed: bool,
 }
@@ -78,6 +82,8 @@ impl<'a> Extents<'a> {
             next: disk.overflow_block,
             block: KVec::new(),
             in_block: (0, 0),
+            order: [0; format::EXTENTS_PER_BLOCK],
+            slot: 0,
             failed: false,
         }
     }
@@ -101,6 +107,7 @@ impl<'a> Extents<'a> {
         // CAST: a block holds at most `EXTENTS_PER_BLOCK` extents, which `decode` checked.
         let count = header.count as usize;
         self.in_block = (0, count);
+        self.order = self.checker.block_order(&self.block, count);
         // Each block holds at least one extent, so the walk ends within `extent_count` blocks
         // even on a corrupted chain.
         self.left = self.left.saturating_sub(count as u64);
@@ -115,9 +122,9 @@ impl<'a> Extents<'a> {
             self.inline_index += 1;
             extent
         } else if self.in_block.0 < self.in_block.1 {
-            let extent = format::ExtentBlockHeader::read_extent(&self.block, self.in_block.0);
+            self.slot = self.order.get(self.in_block.0).copied().unwrap_or(u8::MAX);
             self.in_block.0 += 1;
-            extent
+            format::ExtentBlockHeader::read_extent(&self.block, usize::from(self.slot))
         } else if self.next != 0 && self.left != 0 {
             return Ok(Some(Item::Overflow(self.read_overflow_block()?)));
         } else {
@@ -132,6 +139,18 @@ impl<'a> Extents<'a> {
             .and_then(|extent| self.checker.add(&extent).map(|()| extent))
             .map_err(|e| corrupted(self.ino, e))?;
         Ok(Some(Item::Extent(extent)))
+    }
+}
+
+impl Extents<'_> {
+    /// The slot in its overflow block of the last extent yielded, if it came from one.
+    fn last_slot(&self) -> u8 {
+        self.slot
+    }
+
+    /// Whether the file system's overflow blocks may be unsorted.
+    fn unsorted_blocks(&self) -> bool {
+        self.checker.unsorted_blocks()
     }
 }
 
@@ -183,6 +202,9 @@ struct Leaf {
     block: u64,
     /// The extents, in order.
     extents: KVec<Extent>,
+    /// The slot of each extent in the overflow block, in the order of `extents` (empty for the
+    /// inline leaf).
+    slots: KVec<u8>,
 }
 
 impl Leaf {
@@ -220,9 +242,15 @@ enum Fill {
 ///   the leaves are chained on pmem in their order, as the on-disk format requires.
 /// - The extents of all leaves, in order, are sorted, do not overlap and were checked by
 ///   [`format::ExtentChecker`] (or made by daxfs); `count` is their number.
+/// - An overflow leaf's `slots` are a permutation of `0..extents.len()`, the slots its extents
+///   are stored in; `0, 1, 2, ...` unless `unsorted`.
 pub(crate) struct ExtentTree {
     leaves: KVec<Leaf>,
     count: usize,
+    /// Whether overflow blocks may be unsorted
+    /// ([`format::FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS`]): a rewrite leaves the extents
+    /// that stay in their slots.
+    unsorted: bool,
 }
 
 /// The number of extents of the format's inline leaf.
@@ -238,29 +266,40 @@ impl ExtentTree {
             Leaf {
                 block: 0,
                 extents: KVec::new(),
+                slots: KVec::new(),
             },
             GFP_KERNEL,
         )?;
         let mut count = 0;
-        for item in Extents::new(sbi, ino, disk) {
+        let mut walk = Extents::new(sbi, ino, disk);
+        while let Some(item) = walk.next() {
             match item? {
                 Item::Extent(extent) => {
                     let leaf = leaves.last_mut().ok_or(EINVAL)?;
                     leaf.extents.push(extent, GFP_KERNEL)?;
+                    if leaf.block != 0 {
+                        leaf.slots.push(walk.last_slot(), GFP_KERNEL)?;
+                    }
                     count += 1;
                 }
                 Item::Overflow(block) => leaves.push(
                     Leaf {
                         block,
                         extents: KVec::with_capacity(PER_BLOCK, GFP_KERNEL)?,
+                        slots: KVec::with_capacity(PER_BLOCK, GFP_KERNEL)?,
                     },
                     GFP_KERNEL,
                 )?,
             }
         }
         // INVARIANT: `Extents` checked every extent and the counts, and reads `extent_count`
-        // inline extents before the chain, whose blocks hold 1 to `EXTENTS_PER_BLOCK` each.
-        Ok(Self { leaves, count })
+        // inline extents before the chain, whose blocks hold 1 to `EXTENTS_PER_BLOCK` each; it
+        // gave each overflow extent's slot.
+        Ok(Self {
+            leaves,
+            count,
+            unsorted: walk.unsorted_blocks(),
+        })
     }
 
     /// The leaf that holds, or would hold, an extent starting at file block `block`: the last
@@ -701,10 +740,23 @@ impl ExtentTree {
             let (mine, others) = rest.split_at(take);
             let mut leaf = KVec::with_capacity(PER_BLOCK.max(take), GFP_KERNEL)?;
             leaf.extend_from_slice(mine, GFP_KERNEL)?;
+            // The block's old extents stay in their slots (a new block had none).
+            let mut slots = KVec::from_elem(0u8, take, GFP_KERNEL)?;
+            match self
+                .leaves
+                .get(first_chain + index)
+                .filter(|_| index < old_blocks)
+            {
+                Some(old) if self.unsorted => {
+                    format::assign_extent_slots(&old.extents, &old.slots, mine, &mut slots)
+                }
+                _ => format::assign_extent_slots(&[], &[], mine, &mut slots),
+            }
             new_leaves.push(
                 Leaf {
                     block,
                     extents: leaf,
+                    slots,
                 },
                 GFP_KERNEL,
             )?;
@@ -807,7 +859,8 @@ fn write_leaf(tx: &Tx<'_>, ino: u64, leaf: &Leaf, next: u64, old_count: usize) -
     let used = format::EXTENT_BLOCK_HEADER_SIZE
         + leaf.extents.len().max(old_count).min(PER_BLOCK) * format::EXTENT_SIZE;
     tx.with_block_buffer(|buf| {
-        format::encode_extent_block_unsealed(buf, ino, next, &leaf.extents).map_err(|_| EUCLEAN)?;
+        format::encode_extent_block_unsealed(buf, ino, next, &leaf.extents, Some(&leaf.slots))
+            .map_err(|_| EUCLEAN)?;
         tx.write_changed_sealed(
             block_offset(leaf.block),
             &mut buf[..],

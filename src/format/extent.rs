@@ -23,6 +23,7 @@ use super::{
     EXTENT_BLOCK_MAGIC,
     EXTENT_LEN_UNWRITTEN,
     EXTENT_SIZE,
+    FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS,
     FEATURE_INCOMPAT_UNWRITTEN,
     MAX_EXTENT_LEN,
     MAX_FILE_BLOCKS, //
@@ -165,6 +166,9 @@ pub struct ExtentChecker {
     /// Whether the file may have unwritten extents: a regular file of a file system with
     /// [`FEATURE_INCOMPAT_UNWRITTEN`].
     unwritten_allowed: bool,
+    /// Whether an overflow block's extents may be in any order of its slots
+    /// ([`FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS`]).
+    unsorted_blocks: bool,
 }
 
 impl ExtentChecker {
@@ -176,8 +180,35 @@ impl ExtentChecker {
             contiguous: true,
             unwritten_allowed: sb.feature_incompat & FEATURE_INCOMPAT_UNWRITTEN != 0
                 && inode.file_type() == Some(FileType::Regular),
+            unsorted_blocks: sb.feature_incompat & FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS != 0,
             ..Self::default()
         }
+    }
+
+    /// The slots of the first `count` extents of the overflow block `block` in the order to
+    /// check and use them: sorted by file block where the block may be unsorted, else as
+    /// stored (and then an unsorted block fails [`ExtentChecker::add`]). Two extents that
+    /// overlap come next to each other, so the checker finds them.
+    pub fn block_order(&self, block: &[u8], count: usize) -> [u8; EXTENTS_PER_BLOCK] {
+        let mut order = [0u8; EXTENTS_PER_BLOCK];
+        for (slot, entry) in order.iter_mut().enumerate() {
+            // CAST: `EXTENTS_PER_BLOCK` (203) slots fit `u8`.
+            *entry = slot as u8;
+        }
+        if self.unsorted_blocks {
+            let used = order.get_mut(..count).unwrap_or_default();
+            used.sort_unstable_by_key(|&slot| {
+                ExtentBlockHeader::extent_offset(usize::from(slot))
+                    .and_then(|offset| read_u64(block, offset + extent_off::LOGICAL))
+                    .unwrap_or(u64::MAX)
+            });
+        }
+        order
+    }
+
+    /// Whether overflow blocks may be unsorted, so that a writer may leave extents in place.
+    pub fn unsorted_blocks(&self) -> bool {
+        self.unsorted_blocks
     }
 
     /// Checks the next extent: not empty, inside the data area, within the largest file, after
@@ -342,24 +373,39 @@ pub fn encode_extent_block(
     next: u64,
     extents: &[Extent],
 ) -> Result<(), FormatError> {
-    encode_extent_block_unsealed(block, owner, next, extents)?;
+    encode_extent_block_unsealed(block, owner, next, extents, None)?;
     let checksum = checksum_without_field(block, extent_block_off::CHECKSUM);
     write_u32(block, extent_block_off::CHECKSUM, checksum);
     Ok(())
 }
 
-/// [`encode_extent_block`] but for the checksum, which is left zero: for a writer that derives
-/// it from the block's old checksum and what changed ([`super::checksum_after_change`]).
+/// [`encode_extent_block`] but for the checksum, which is left zero (for a writer that derives
+/// it from the block's old checksum and what changed, [`super::checksum_after_change`]), and
+/// with extent `i` in slot `slots[i]` (in slot `i` if `slots` is `None`). `slots` must be a
+/// permutation of `0..extents.len()`; the extents must be sorted unless the file system has
+/// [`FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS`].
 pub fn encode_extent_block_unsealed(
     block: &mut [u8; BLOCK_SIZE],
     owner: u64,
     next: u64,
     extents: &[Extent],
+    slots: Option<&[u8]>,
 ) -> Result<(), FormatError> {
     if extents.is_empty() || extents.len() > EXTENTS_PER_BLOCK {
         return Err(FormatError::BadExtent(
             "overflow block extent count out of range",
         ));
+    }
+    if let Some(slots) = slots {
+        let mut seen = [false; EXTENTS_PER_BLOCK];
+        let permutation = slots.len() == extents.len()
+            && slots.iter().all(|&slot| {
+                let slot = usize::from(slot);
+                slot < extents.len() && !core::mem::replace(&mut seen[slot], true)
+            });
+        if !permutation {
+            return Err(FormatError::BadExtent("overflow block slots out of range"));
+        }
     }
     // At most EXTENTS_PER_BLOCK (203): the count fits.
     let count = extents.len() as u32;
@@ -370,8 +416,54 @@ pub fn encode_extent_block_unsealed(
         block.get_mut(zeros).unwrap_or_default().fill(0);
     }
     for (index, extent) in extents.iter().enumerate() {
-        ExtentBlockHeader::write_extent(block, index, extent)?;
+        let slot = slots
+            .and_then(|slots| slots.get(index))
+            .map_or(index, |&s| usize::from(s));
+        ExtentBlockHeader::write_extent(block, slot, extent)?;
     }
     ExtentBlockHeader { count, next, owner }.encode_unsealed(block);
     Ok(())
+}
+
+/// The slots of the extents `new` (sorted) of an overflow block that held the extents `old`
+/// (sorted) in the slots `old_slots`, into `slots`: an extent that `old` held stays in its slot
+/// where it can, and the others take the free slots below `new.len()`, so that a rewrite
+/// changes the fewest slots (one for an insert or a merge). Each slot must be below
+/// [`EXTENTS_PER_BLOCK`] and `slots` as long as `new`; without room, `slots` is left as it is.
+pub fn assign_extent_slots(old: &[Extent], old_slots: &[u8], new: &[Extent], slots: &mut [u8]) {
+    const UNSET: u8 = u8::MAX;
+    let len = new.len();
+    if len > EXTENTS_PER_BLOCK || slots.len() != len {
+        return;
+    }
+    let mut taken = [false; EXTENTS_PER_BLOCK];
+    slots.fill(UNSET);
+    // Both are sorted: walk them together to find the extents that stay.
+    let (mut i, mut j) = (0, 0);
+    while let (Some(n), Some(o)) = (new.get(i), old.get(j)) {
+        match n.logical.cmp(&o.logical) {
+            core::cmp::Ordering::Less => i += 1,
+            core::cmp::Ordering::Greater => j += 1,
+            core::cmp::Ordering::Equal => {
+                if let (true, Some(&slot)) = (n == o, old_slots.get(j)) {
+                    if usize::from(slot) < len && !taken[usize::from(slot)] {
+                        taken[usize::from(slot)] = true;
+                        slots[i] = slot;
+                    }
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let mut free = taken
+        .iter()
+        .enumerate()
+        .filter(|(_, &t)| !t)
+        .map(|(s, _)| s);
+    for slot in slots.iter_mut().filter(|s| **s == UNSET) {
+        // CAST: below `EXTENTS_PER_BLOCK` (203), which fits `u8`; there are as many free slots
+        // below `len` as extents without one.
+        *slot = free.next().map_or(0, |s| s as u8);
+    }
 }

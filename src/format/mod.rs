@@ -133,7 +133,9 @@
 //! zeroes it and clears the flag in one transaction.
 //!
 //! A file's extents are sorted by `logical` and do not overlap; a missing range is a hole. The
-//! first six live in the inode, the rest in a chain of extent-overflow blocks, in order.
+//! first six live in the inode, the rest in a chain of extent-overflow blocks, in order. With
+//! [`FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS`] the extents within one overflow block may be in
+//! any order of its slots: sorted, they follow those of the block before.
 //!
 //! # Extent-overflow block
 //!
@@ -241,6 +243,7 @@ pub use dirent::{
     DirEntry, //
 };
 pub use extent::{
+    assign_extent_slots,
     encode_extent_block,
     encode_extent_block_unsealed,
     Extent,
@@ -312,8 +315,16 @@ pub const FEATURE_COMPAT_SUPPORTED: u32 = 0;
 /// which an implementation without it would read as data (or as a 2³¹-block extent). mkfs sets
 /// it; on an image without it the kernel preallocates written, zeroed blocks.
 pub const FEATURE_INCOMPAT_UNWRITTEN: u32 = 1 << 0;
+/// Incompatible feature: the extents of an extent-overflow block are stored in any order of
+/// its slots (sorted, they still follow the previous block's and precede the next one's). A
+/// writer leaves an extent in the slot it was written to, so an insert rewrites one slot and
+/// the header instead of shifting every extent after it, as pmem B+-trees keep their leaves
+/// unsorted (NV-Tree, wB+-Tree). An implementation without it would find such a block out of
+/// order. mkfs sets it; on an image without it the kernel keeps every block sorted.
+pub const FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS: u32 = 1 << 1;
 /// Incompatible features this code knows; unknown ones refuse the mount.
-pub const FEATURE_INCOMPAT_SUPPORTED: u32 = FEATURE_INCOMPAT_UNWRITTEN;
+pub const FEATURE_INCOMPAT_SUPPORTED: u32 =
+    FEATURE_INCOMPAT_UNWRITTEN | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS;
 /// Read-only-compatible features this code knows (none yet); unknown ones allow only a
 /// read-only mount.
 pub const FEATURE_RO_COMPAT_SUPPORTED: u32 = 0;

@@ -1128,6 +1128,154 @@ fn extent_block_encoder_round_trip() {
     }
 }
 
+/// The next number of a xorshift64 sequence, for seeded random cases.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn unsorted_extent_blocks_are_read_in_file_order() {
+    let sb = sample_superblock();
+    assert_ne!(
+        sb.feature_incompat & FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS,
+        0
+    );
+    let file = sample_file(&sb);
+    let extents: Vec<Extent> = (0..5)
+        .map(|i| Extent::written(10 * i, sb.data_start + 10 * i, 2))
+        .collect();
+    let slots = [3u8, 0, 4, 1, 2];
+    let mut block = [0xa5; BLOCK_SIZE];
+    encode_extent_block_unsealed(&mut block, 9, 0, &extents, Some(&slots)).unwrap();
+    for (extent, &slot) in extents.iter().zip(&slots) {
+        assert_eq!(
+            ExtentBlockHeader::read_extent(&block, usize::from(slot)),
+            Ok(*extent)
+        );
+    }
+    let read_in = |checker: &mut ExtentChecker, block: &[u8]| -> Result<Vec<Extent>, FormatError> {
+        let order = checker.block_order(block, 5);
+        order[..5]
+            .iter()
+            .map(|&slot| {
+                let extent = ExtentBlockHeader::read_extent(block, usize::from(slot))?;
+                checker.add(&extent).map(|()| extent)
+            })
+            .collect()
+    };
+    assert_eq!(
+        read_in(&mut ExtentChecker::for_inode(&sb, &file), &block),
+        Ok(extents.clone())
+    );
+
+    // Without the feature the slots are read as stored, and found out of order.
+    let old = Superblock {
+        feature_incompat: FEATURE_INCOMPAT_UNWRITTEN,
+        ..sb
+    };
+    let checker = ExtentChecker::for_inode(&old, &file);
+    assert!(!checker.unsorted_blocks());
+    assert_eq!(checker.block_order(&block, 5)[..5], [0, 1, 2, 3, 4]);
+    assert!(read_in(&mut checker.clone(), &block).is_err());
+
+    // Overlapping extents are found whatever their slots.
+    let mut overlapping = block;
+    ExtentBlockHeader::write_extent(
+        &mut overlapping,
+        0,
+        &Extent::written(21, sb.data_start + 100, 1),
+    )
+    .unwrap();
+    assert!(read_in(&mut ExtentChecker::for_inode(&sb, &file), &overlapping).is_err());
+
+    // Slots that are not a permutation are refused, the buffer left alone.
+    let mut untouched = [0xa5; BLOCK_SIZE];
+    for bad in [&[0u8, 1, 2, 3, 3][..], &[0, 1, 2, 3, 5], &[0, 1]] {
+        assert!(encode_extent_block_unsealed(&mut untouched, 9, 0, &extents, Some(bad)).is_err());
+        assert!(untouched.iter().all(|&byte| byte == 0xa5));
+    }
+}
+
+#[test]
+fn extent_slots_stay_where_they_were() {
+    let mut state = 0x9e37_79b9_7f4a_7c15;
+    for case in 0..20_000 {
+        // Old extents at even multiples of 4, in a random permutation of slots.
+        let old_len = (xorshift(&mut state) % (EXTENTS_PER_BLOCK as u64 + 1)) as usize;
+        let old: Vec<Extent> = (0..old_len as u64)
+            .map(|i| Extent::written(8 * i, 1000 + 8 * i, 2))
+            .collect();
+        let mut old_slots: Vec<u8> = (0..old_len as u8).collect();
+        for i in (1..old_len).rev() {
+            old_slots.swap(i, (xorshift(&mut state) % (i as u64 + 1)) as usize);
+        }
+        // New: some removed, some changed, some inserted between them.
+        let mut new = Vec::new();
+        for extent in &old {
+            match xorshift(&mut state) % 16 {
+                0 => {}
+                1 => new.push(Extent { len: 1, ..*extent }),
+                2 => {
+                    new.push(*extent);
+                    new.push(Extent::written(extent.logical + 4, 5000, 1));
+                }
+                _ => new.push(*extent),
+            }
+        }
+        if case % 2 == 0 {
+            new.insert(0, Extent::written(u64::MAX / 2, 7000, 1));
+            new.sort_by_key(|e| e.logical);
+        }
+        new.truncate(EXTENTS_PER_BLOCK);
+        let mut slots = vec![0u8; new.len()];
+        assign_extent_slots(&old, &old_slots, &new, &mut slots);
+
+        let mut sorted = slots.clone();
+        sorted.sort();
+        assert!(sorted.iter().copied().eq(0..new.len() as u8), "case {case}");
+        let mut moved = 0;
+        for (extent, &slot) in new.iter().zip(&slots) {
+            if let Some(j) = old.iter().position(|o| o == extent) {
+                if usize::from(old_slots[j]) < new.len() {
+                    assert_eq!(slot, old_slots[j], "case {case}: a kept extent moved");
+                } else {
+                    moved += 1;
+                }
+            }
+        }
+        // Only new, changed and displaced extents take other slots.
+        let changed = new
+            .iter()
+            .zip(&slots)
+            .filter(|(extent, &slot)| {
+                old_slots
+                    .iter()
+                    .position(|&s| s == slot)
+                    .is_none_or(|j| old[j] != **extent)
+            })
+            .count();
+        let kept = new.iter().filter(|e| old.contains(e)).count();
+        assert_eq!(changed, new.len() - kept + moved, "case {case}");
+    }
+
+    // One insert into a block writes one slot, the first free one.
+    let old: Vec<Extent> = (0..4)
+        .map(|i| Extent::written(8 * i, 100 + 8 * i, 1))
+        .collect();
+    let mut new = old.clone();
+    new.insert(2, Extent::written(12, 900, 1));
+    let mut slots = [0u8; 5];
+    assign_extent_slots(&old, &[2, 0, 3, 1], &new, &mut slots);
+    assert_eq!(slots, [2, 0, 4, 3, 1]);
+    // A removal moves the extent of the last slot into the hole: extent 2 from slot 3 to 0.
+    let mut slots = [0u8; 3];
+    assign_extent_slots(&old, &[2, 0, 3, 1], &[old[0], old[2], old[3]], &mut slots);
+    assert_eq!(slots, [2, 0, 1]);
+}
+
 #[test]
 fn codec_writers_match_readers() {
     let mut buf = [0u8; 32];

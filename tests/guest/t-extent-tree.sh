@@ -16,8 +16,28 @@ cd_fresh "$TEST_DEV" "$TEST_DIR"
 "$st" fragment shuffled 3000 1 || fail "3000 extents written in random order read back wrong"
 extents=$(xfs_io -c 'fiemap' shuffled | grep -vc 'hole\|^shuffled:')
 ((extents == 3000)) || fail "shuffled has $extents extents, expected 3000"
-remount_checked "$TEST_DEV" "$TEST_DIR"
+umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: 3000 one-block extents inserted in random order; fsck finds the chain clean"
+# An insert leaves the other extents of its overflow block in their slots (the image has
+# UNSORTED_EXTENT_BLOCKS, which mkfs sets), so random inserts leave blocks out of order.
+# fsck -v counts them.
+unsorted_blocks() {
+	fsck.daxfs -n -v "$1" | sed -n 's/^pass 1: \([0-9]*\) extent-overflow blocks, \([0-9]*\) of them stored out of order$/\1 \2/p'
+}
+read -r blocks unsorted <<<"$(unsorted_blocks "$TEST_DEV")"
+((blocks >= 10 && unsorted > 0)) || fail "after random inserts: $blocks overflow blocks, $unsorted out of order; expected inserts in place"
+echo "ok: random inserts left $unsorted of $blocks overflow blocks out of order, in place"
+# On an image without the feature (made before it) the kernel keeps every block sorted:
+# fsck, which reads such an image as sorted, finds it clean.
+mkfs_daxfs "$SCRATCH_DEV" >/dev/null
+daxfs-edit "$SCRATCH_DEV" feature_incompat=1 || fail "clearing UNSORTED_EXTENT_BLOCKS failed"
+mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+(cd "$SCRATCH_MNT" && "$st" fragment shuffled 3000 1) || fail "3000 extents in random order on an image without the feature read back wrong"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+read -r blocks unsorted <<<"$(unsorted_blocks "$SCRATCH_DEV")"
+((blocks >= 10 && unsorted == 0)) || fail "without the feature: $blocks overflow blocks, $unsorted out of order"
+echo "ok: without the feature, random inserts keep all $blocks overflow blocks sorted"
+mount -t daxfs "$TEST_DEV" "$TEST_DIR"
 
 cd "$TEST_DIR"
 for seed in 1 2; do

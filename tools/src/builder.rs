@@ -18,6 +18,7 @@ use crate::format::record_mut;
 use crate::format::DirEntry;
 use crate::format::Extent;
 use crate::format::ExtentBlockHeader;
+use crate::format::ExtentChecker;
 use crate::format::FileType;
 use crate::format::Inode;
 use crate::format::Superblock;
@@ -216,8 +217,13 @@ impl ImageBuilder {
         while next != 0 {
             let block = self.dev.read_new(next)?;
             let header = ExtentBlockHeader::decode(&block[..])?;
-            for index in 0..header.count as usize {
-                extents.push(ExtentBlockHeader::read_extent(&block[..], index)?);
+            let count = header.count as usize;
+            let order = ExtentChecker::for_inode(&self.sb, &inode).block_order(&block[..], count);
+            for &slot in order.iter().take(count) {
+                extents.push(ExtentBlockHeader::read_extent(
+                    &block[..],
+                    usize::from(slot),
+                )?);
             }
             next = header.next;
         }

@@ -292,6 +292,7 @@ fn new_checker<'a, D: BlockDevice>(
         held_reports: None,
         shared_dir_blocks: Vec::new(),
         unsettled: HashMap::new(),
+        overflow_blocks: (0, 0),
         orphans_kept: HashSet::new(),
     }
 }
@@ -552,6 +553,8 @@ struct Checker<'a, D: BlockDevice> {
     unsettled: HashMap<u64, u64>,
     /// The unsettled inodes that pass 4 kept on the orphan list.
     orphans_kept: HashSet<u64>,
+    /// Extent-overflow blocks read, and how many of them held their extents out of order.
+    overflow_blocks: (u64, u64),
 }
 
 /// A directory block that another extent claims too, checked but not yet written.
@@ -659,6 +662,10 @@ impl<D: BlockDevice> Checker<'_, D> {
     fn run(&mut self) -> Result<()> {
         self.progress("pass 1: inodes and extents")?;
         self.check_inodes()?;
+        let (blocks, unsorted) = self.overflow_blocks;
+        self.progress(&format!(
+            "pass 1: {blocks} extent-overflow blocks, {unsorted} of them stored out of order"
+        ))?;
         // Without a root nothing is reachable: stop rather than free everything.
         if self.inodes.contains_key(&self.sb.root_ino) {
             self.run_rooted()?;
@@ -801,8 +808,13 @@ impl<D: BlockDevice> Checker<'_, D> {
                     header.owner
                 ));
             }
-            for index in 0..header.count as usize {
-                let added = ExtentBlockHeader::read_extent(&block[..], index)
+            let count = header.count as usize;
+            let order = extents.block_order(&block[..], count);
+            let unsorted = order.iter().take(count).enumerate().any(|(i, &s)| usize::from(s) != i);
+            self.overflow_blocks.0 += 1;
+            self.overflow_blocks.1 += u64::from(unsorted);
+            for &slot in order.iter().take(count) {
+                let added = ExtentBlockHeader::read_extent(&block[..], usize::from(slot))
                     .and_then(|extent| extents.add(&extent).map(|()| extent));
                 match added {
                     Ok(extent) => record.extents.push(extent),

@@ -400,6 +400,68 @@ fn unwritten_extents() {
 }
 
 #[test]
+fn unsorted_overflow_block() {
+    use daxfs_tools::format::{
+        ExtentBlockHeader,
+        FEATURE_INCOMPAT_UNWRITTEN, //
+    };
+    // A big file whose first overflow block holds its extents in reverse order of its slots,
+    // as a kernel that leaves extents in place may store them.
+    let (mut builder, names) = populated();
+    let big = ino(&names, "big");
+    let mut inode = builder.read_inode(big).unwrap();
+    let mut extents = builder.extents(big).unwrap();
+    let extra = builder.alloc_blocks(50).unwrap();
+    extents.extend((0..50).map(|i| Extent {
+        logical: 100 + 2 * i,
+        physical: extra + i,
+        len: 1,
+        unwritten: false,
+    }));
+    builder.set_extents(big, &mut inode, &extents).unwrap();
+    builder.write_inode(big, &inode).unwrap();
+    let start = inode.overflow_block as usize * BLOCK_SIZE;
+    let mut block: [u8; BLOCK_SIZE] = builder.device().bytes()[start..start + BLOCK_SIZE]
+        .try_into()
+        .unwrap();
+    let header = ExtentBlockHeader::decode(&block).unwrap();
+    let count = header.count as usize;
+    assert!(count > 2);
+    let sorted: Vec<Extent> = (0..count)
+        .map(|slot| ExtentBlockHeader::read_extent(&block, slot).unwrap())
+        .collect();
+    for (slot, extent) in sorted.iter().rev().enumerate() {
+        ExtentBlockHeader::write_extent(&mut block, slot, extent).unwrap();
+    }
+    header.encode(&mut block);
+    builder.device_mut().bytes_mut()[start..start + BLOCK_SIZE].copy_from_slice(&block);
+    assert_eq!(builder.extents(big).unwrap(), extents, "read in file order");
+    let image = builder.finish().unwrap();
+    let clean = TempImage::with_bytes("unsorted", &image);
+    let checked = fsck(&["-n"], &clean);
+    assert_eq!(checked.code, 0, "{}", checked.output());
+
+    // Without the feature the block is out of order.
+    let mut builder = ImageBuilder::open(image.clone()).unwrap();
+    builder.superblock_mut().feature_incompat = FEATURE_INCOMPAT_UNWRITTEN;
+    builder.write_superblock().unwrap();
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+
+    // Two extents that overlap are found in any slots.
+    let mut builder = ImageBuilder::open(image).unwrap();
+    let mut overlapping = block;
+    let last = sorted[count - 1];
+    let overlap = Extent {
+        logical: last.logical,
+        ..sorted[0]
+    };
+    ExtentBlockHeader::write_extent(&mut overlapping, count - 1, &overlap).unwrap();
+    header.encode(&mut overlapping);
+    builder.device_mut().bytes_mut()[start..start + BLOCK_SIZE].copy_from_slice(&overlapping);
+    assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
+}
+
+#[test]
 fn extent_in_the_metadata_region() {
     let (mut builder, names) = populated();
     change_inode(&mut builder, ino(&names, "file"), |inode| {

@@ -23,6 +23,7 @@ use daxfs_tools::format::{
     DirEntry,
     Extent,
     ExtentBlockHeader,
+    ExtentChecker,
     Inode,
     Superblock,
     BLOCK_SIZE,
@@ -171,6 +172,7 @@ fn set_extent(
             .map_err(|e| e.to_string());
     }
     // Find the overflow block holding it: each block says how many extents it has.
+    let checker = ExtentChecker::for_inode(&device.superblock()?, inode);
     let mut left = index - INLINE_EXTENTS;
     let mut next = inode.overflow_block;
     let mut block = [0u8; BLOCK_SIZE];
@@ -182,10 +184,12 @@ fn set_extent(
         let header = ExtentBlockHeader::decode(&block).map_err(|e| e.to_string())?;
         let count = header.count as usize;
         if left < count {
+            // The extent `left` in file order, wherever its slot.
+            let slot = usize::from(checker.block_order(&block, count)[left]);
             let mut extent =
-                ExtentBlockHeader::read_extent(&block, left).map_err(|e| e.to_string())?;
+                ExtentBlockHeader::read_extent(&block, slot).map_err(|e| e.to_string())?;
             apply(&mut extent)?;
-            ExtentBlockHeader::write_extent(&mut block, left, &extent)
+            ExtentBlockHeader::write_extent(&mut block, slot, &extent)
                 .map_err(|e| e.to_string())?;
             header.encode(&mut block);
             return device.write(block_offset(next)?, &block);
@@ -211,6 +215,7 @@ fn read_inode(device: &mut Device, ino: u64) -> Result<(u64, Inode), String> {
 
 /// The extents of the file `inode`: inline, then those of its overflow chain.
 fn file_extents(device: &mut Device, inode: &Inode) -> Result<Vec<Extent>, String> {
+    let checker = ExtentChecker::for_inode(&device.superblock()?, inode);
     let mut extents = (0..inode.inline_extent_count())
         .map(|index| inode.inline_extent(index).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
@@ -219,8 +224,12 @@ fn file_extents(device: &mut Device, inode: &Inode) -> Result<Vec<Extent>, Strin
     while next != 0 && extents.len() < inode.extent_count as usize {
         device.read(block_offset(next)?, &mut block)?;
         let header = ExtentBlockHeader::decode(&block).map_err(|e| e.to_string())?;
-        for index in 0..header.count as usize {
-            extents.push(ExtentBlockHeader::read_extent(&block, index).map_err(|e| e.to_string())?);
+        let count = header.count as usize;
+        for &slot in checker.block_order(&block, count).iter().take(count) {
+            extents.push(
+                ExtentBlockHeader::read_extent(&block, usize::from(slot))
+                    .map_err(|e| e.to_string())?,
+            );
         }
         next = header.next;
     }
