@@ -62,7 +62,16 @@ pub(crate) enum Fill {
     /// Unwritten, reading as zeros without being written: for preallocation. On a file system
     /// without unwritten extents ([`format::FEATURE_INCOMPAT_UNWRITTEN`]) it is [`Fill::Zeroed`].
     Unwritten,
+    /// As [`Fill::Zeroed`], but the unwritten blocks met are converted without zeroing: the
+    /// caller zeroed them while they were unwritten, when nothing can write them
+    /// ([`zero_unwritten`]).
+    ZeroedAlready,
 }
+
+/// The fewest blocks a write fault allocates unwritten and zeroes outside the journal
+/// ([`IomapOps::map_blocks`]): a PMD fault's 2 MiB. Smaller runs are zeroed in their
+/// transaction, where a second transaction would cost more than the zeroing.
+const ZERO_OUTSIDE_JOURNAL: u64 = format::DATA_ALIGN_BLOCKS;
 
 /// The block range `first..end` of `len` bytes at `pos`; for a write (`write`), bounded by the
 /// largest file (EFBIG beyond it). A lookup (FIEMAP, SEEK_HOLE) may ask about any range and
@@ -178,7 +187,9 @@ fn allocate_at(
             // The blocks' old contents (of a deleted file) must never be read: they are zeroed,
             // and durable with the transaction's commit, before the extent says written.
             let blocks = found.blocks.min(MAX_RUN);
-            tx.zero_data(block_offset(block), blocks_to_bytes(blocks))?;
+            if fill != Fill::ZeroedAlready {
+                tx.zero_data(block_offset(block), blocks_to_bytes(blocks))?;
+            }
             tree.convert(tx, ino, disk, first, first + blocks)?;
             trace::convert_unwritten(ino, first, block, blocks);
             return Ok(BlockMap {
@@ -227,6 +238,30 @@ fn allocate_at(
         inode.set_size(inode.size(), blocks_to_bytes(disk.blocks));
     }
     Ok(map)
+}
+
+/// Zeroes the unwritten blocks that `map` of `inode` maps from its first block, outside the
+/// journal, if they still are unwritten there: returns how many (0 if a write converted them
+/// meanwhile, zeroing them itself). The on-disk inode's lock, held throughout, keeps writes
+/// from converting them meanwhile; the next transaction's commit fences the zeros before it
+/// marks the blocks written ([`Fill::ZeroedAlready`]).
+fn zero_unwritten(inode: &Inode, map: &BlockMap) -> Result<u64> {
+    let Some(block) = map.device_block.filter(|_| map.unwritten) else {
+        return Ok(0);
+    };
+    let disk = inode.data().disk.lock();
+    let first = map.file_block;
+    let now = lookup(inode, &disk, first, first + map.blocks)?;
+    if !now.unwritten || now.device_block != Some(block) {
+        return Ok(0);
+    }
+    let blocks = now.blocks.min(map.blocks);
+    inode
+        .super_block()
+        .data()
+        .pmem
+        .zero(block_offset(block), blocks_to_bytes(blocks))?;
+    Ok(blocks)
 }
 
 /// Allocates blocks for the holes of bytes `offset..end` of `inode` (its on-disk inode `disk`,
@@ -291,11 +326,31 @@ impl vfs::iomap::Operations<Daxfs> for IomapOps {
         if !write || (found.device_block.is_some() && !found.unwritten) {
             return Ok(found);
         }
+        let sbi = inode.super_block().data();
+        let mut fill = Fill::Zeroed;
+        let mut end = end;
+        if found.device_block.is_none()
+            && found.blocks >= ZERO_OUTSIDE_JOURNAL
+            && sbi.disk.feature_incompat & format::FEATURE_INCOMPAT_UNWRITTEN != 0
+        {
+            // A big hole is zeroed outside the journal, so that other files allocate
+            // meanwhile: allocated unwritten in one transaction, zeroed, then converted in
+            // another. A crash in between leaves unwritten blocks, which read as zeros.
+            let tx = sbi.begin();
+            let mut disk = inode.data().disk.lock();
+            let map = allocate_at(&tx, inode, &mut disk, first, end, Fill::Unwritten)?;
+            drop(disk);
+            tx.commit()?;
+            let zeroed = zero_unwritten(inode, &map)?;
+            if zeroed > 0 {
+                (fill, end) = (Fill::ZeroedAlready, first + zeroed);
+            }
+        }
         // Only an allocation or a conversion takes the journal, after a lookup without it found
         // a hole or unwritten blocks.
-        let tx = inode.super_block().data().begin();
+        let tx = sbi.begin();
         let mut disk = inode.data().disk.lock();
-        let map = allocate_at(&tx, inode, &mut disk, first, end, Fill::Zeroed)?;
+        let map = allocate_at(&tx, inode, &mut disk, first, end, fill)?;
         drop(disk);
         tx.commit()?;
         Ok(map)

@@ -74,6 +74,9 @@ for run in $(seq 1 "$runs"); do
 		row $fs "$run" pmd-share "$(awk -v n="$(value pmd_nopage "$out")" -v m=$FILE_MIB \
 			'BEGIN { printf "%.1f\n", n * 2 * 100 / m }')"
 		rm "$mnt/touch-2m"
+		out=$($bench touch-parallel "$mnt" $FILE_MIB 2)
+		row $fs "$run" touch-2m-2t "$(value mib_per_s "$out")"
+		rm "$mnt"/touch-parallel-*
 
 		for engine in psync mmap; do
 			for bs in 4k 1m; do

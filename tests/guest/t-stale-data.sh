@@ -32,6 +32,11 @@ for i in 1 2 3 4; do
 		fail "new$i (sector $s) does not reuse the pattern's blocks ($pattern_start..$pattern_end): the test proves nothing"
 done
 # Extended by truncate, then written through a mapping: the write faults allocate the blocks.
+# The first 2 MiB of each are a PMD fault's, whose blocks are allocated unwritten, zeroed
+# outside the journal and then marked written (counted with fs_dax:dax_pmd_fault_done).
+tracing=/sys/kernel/tracing
+echo 1 >$tracing/events/fs_dax/dax_pmd_fault_done/enable
+: >$tracing/trace
 for i in 5 6; do
 	xfs_io -f -c 'truncate 3M' -c 'mmap -w 0 3M' -c "mwrite -S 0x01 $((i * 100000)) 10" \
 		-c "mwrite -S 0x02 $((2 * 1048576 + 7)) 3" -c 'msync -s 0 3M' "new$i"
@@ -39,6 +44,9 @@ for i in 5 6; do
 	((s >= pattern_start && s < pattern_end)) ||
 		fail "new$i (sector $s) does not reuse the pattern's blocks ($pattern_start..$pattern_end): the test proves nothing"
 done
+echo 0 >$tracing/events/fs_dax/dax_pmd_fault_done/enable
+pmds=$(grep -c 'dax_pmd_fault_done: .* NOPAGE$' $tracing/trace || true)
+((pmds == 2)) || fail "the write faults of new5 and new6 mapped $pmds PMDs, expected 2: the test proves nothing for PMD faults"
 truncate -s 4M new1
 echo "ok: the new files reuse the deleted file's blocks"
 files="new1 new2 new3 new4 new5 new6"

@@ -810,7 +810,11 @@ impl<D: BlockDevice> Checker<'_, D> {
             }
             let count = header.count as usize;
             let order = extents.block_order(&block[..], count);
-            let unsorted = order.iter().take(count).enumerate().any(|(i, &s)| usize::from(s) != i);
+            let unsorted = order
+                .iter()
+                .take(count)
+                .enumerate()
+                .any(|(i, &s)| usize::from(s) != i);
             self.overflow_blocks.0 += 1;
             self.overflow_blocks.1 += u64::from(unsorted);
             for &slot in order.iter().take(count) {

@@ -399,6 +399,27 @@ fn unwritten_extents() {
     assert_detected(builder.finish().unwrap(), "bad-extent", Repair::Yes);
 }
 
+/// Gives file `ino` of `builder` `count` more one-block extents, after a hole each, from block
+/// 100 of the file on: returns its inode and all its extents.
+fn add_extents(
+    builder: &mut ImageBuilder,
+    ino: u64,
+    count: u64,
+) -> (daxfs_tools::format::Inode, Vec<Extent>) {
+    let mut inode = builder.read_inode(ino).unwrap();
+    let mut extents = builder.extents(ino).unwrap();
+    let extra = builder.alloc_blocks(count).unwrap();
+    extents.extend((0..count).map(|i| Extent {
+        logical: 100 + 2 * i,
+        physical: extra + i,
+        len: 1,
+        unwritten: false,
+    }));
+    builder.set_extents(ino, &mut inode, &extents).unwrap();
+    builder.write_inode(ino, &inode).unwrap();
+    (inode, extents)
+}
+
 #[test]
 fn unsorted_overflow_block() {
     use daxfs_tools::format::{
@@ -409,17 +430,7 @@ fn unsorted_overflow_block() {
     // as a kernel that leaves extents in place may store them.
     let (mut builder, names) = populated();
     let big = ino(&names, "big");
-    let mut inode = builder.read_inode(big).unwrap();
-    let mut extents = builder.extents(big).unwrap();
-    let extra = builder.alloc_blocks(50).unwrap();
-    extents.extend((0..50).map(|i| Extent {
-        logical: 100 + 2 * i,
-        physical: extra + i,
-        len: 1,
-        unwritten: false,
-    }));
-    builder.set_extents(big, &mut inode, &extents).unwrap();
-    builder.write_inode(big, &inode).unwrap();
+    let (inode, extents) = add_extents(&mut builder, big, 50);
     let start = inode.overflow_block as usize * BLOCK_SIZE;
     let mut block: [u8; BLOCK_SIZE] = builder.device().bytes()[start..start + BLOCK_SIZE]
         .try_into()
@@ -489,18 +500,8 @@ fn corrupted_overflow_block() {
 fn overflow_chain_loop() {
     let (mut builder, names) = populated();
     let big = ino(&names, "big");
-    let mut inode = builder.read_inode(big).unwrap();
-    let mut extents = builder.extents(big).unwrap();
     // Enough extents for two overflow blocks, then point the second back at the first.
-    let extra = builder.alloc_blocks(300).unwrap();
-    extents.extend((0..300).map(|i| Extent {
-        logical: 100 + 2 * i,
-        physical: extra + i,
-        len: 1,
-        unwritten: false,
-    }));
-    builder.set_extents(big, &mut inode, &extents).unwrap();
-    builder.write_inode(big, &inode).unwrap();
+    let (inode, _) = add_extents(&mut builder, big, 300);
     let first = inode.overflow_block;
     let mut block = builder.device().bytes()[first as usize * BLOCK_SIZE..][..BLOCK_SIZE].to_vec();
     let header = daxfs_tools::format::ExtentBlockHeader::decode(&block).unwrap();

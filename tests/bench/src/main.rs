@@ -4,6 +4,7 @@
 //!
 //! In the VM (`tests/bench/guest.sh`), one workload per call; each prints `name value` lines:
 //! - `touch FILE MIB small|huge`: first-touch write faults over a sparse file;
+//! - `touch-parallel DIR MIB THREADS`: the same (huge) by threads on files of their own;
 //! - `reread FILE`: a second read of a whole mapped file;
 //! - `truncate FILE`: truncate to zero of a fully mapped, faulted file;
 //! - `files DIR COUNT`: create, stat and unlink COUNT small files;
@@ -35,6 +36,11 @@ fn run(args: &[String]) -> Res {
             arg(2, "FILE")?,
             number(args.get(3), "MIB")?,
             arg(4, "small|huge")?,
+        ),
+        "touch-parallel" => workload::touch_parallel(
+            arg(2, "DIR")?,
+            number(args.get(3), "MIB")?,
+            number(args.get(4), "THREADS")?,
         ),
         "reread" => workload::reread(arg(2, "FILE")?),
         "truncate" => workload::truncate(arg(2, "FILE")?),

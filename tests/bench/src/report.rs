@@ -50,6 +50,11 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         compared: false,
         ..workload("pmd-share", "share of that 1 GiB mapped by PMDs", "%")
     },
+    workload(
+        "touch-2m-2t",
+        "the same by 2 threads, each on a 512 MiB file of its own",
+        "MiB/s",
+    ),
     workload("reread", "re-read of a mapped, faulted 1 GiB file", "MiB/s"),
     workload("psync-read-4k", "fio psync read, 4 KiB", "MiB/s"),
     workload("psync-write-4k", "fio psync write, 4 KiB", "MiB/s"),

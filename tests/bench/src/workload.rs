@@ -67,6 +67,45 @@ pub(crate) fn touch(path: &str, mib: usize, pages: &str) -> Res {
     Ok(())
 }
 
+/// `touch-parallel DIR MIB THREADS`: THREADS threads each first-touch write fault, with huge
+/// pages asked for, a sparse file of their own of MIB / THREADS MiB in DIR, all started at
+/// once: whether allocations of different files wait for each other. Prints the bandwidth of
+/// them all, from the first start to the last end.
+pub(crate) fn touch_parallel(dir: &str, mib: usize, threads: usize) -> Res {
+    let len = mib / threads.max(1) * MIB;
+    let mut maps = Vec::new();
+    for thread in 0..threads {
+        let path = format!("{dir}/touch-parallel-{thread}");
+        let file = create(&path)?;
+        file.set_len(len as u64)
+            .map_err(|e| format!("ftruncate {path}: {e}"))?;
+        let map = map_file(&file, len)?;
+        map.advise(libc::MADV_HUGEPAGE)
+            .map_err(|e| format!("madvise: {e}"))?;
+        maps.push(map);
+    }
+    let barrier = std::sync::Barrier::new(threads + 1);
+    let seconds = std::thread::scope(|scope| {
+        for map in &maps {
+            let barrier = &barrier;
+            scope.spawn(move || {
+                barrier.wait();
+                for offset in (0..len).step_by(PAGE) {
+                    map.write(offset, 1);
+                }
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        // The scope ends when every thread has.
+        start
+    })
+    .elapsed()
+    .as_secs_f64();
+    println!("mib_per_s {:.1}", mib_per_s(len * threads, seconds));
+    Ok(())
+}
+
 /// Sums `bytes` a word at a time, so that every byte is really read.
 fn sum_words(bytes: &[u8]) -> u64 {
     bytes.chunks_exact(8).fold(0u64, |sum, w| {
