@@ -12,6 +12,7 @@
 #                   (FUZZ_IMAGES=10000, FUZZ_FIRST=1); see README.md
 #   make crashtest  crash states of recorded workloads checked with fsck -n
 #                   (CRASH_WORKLOADS, CRASH_SUBSETS=64, CRASH_SEED=1); see README.md
+#   make extents-long  a file of 1,000,000 extents (EXTENTS=N) in the VM, perf kernel
 #   make fstests    fstests in the VM on daxfs, then ext4 -o dax as the control, perf kernel
 #                   (FSTESTS=quick, FSTESTS_FS="daxfs ext4", FSTESTS_OUT=dir to resume); see README.md
 
@@ -24,7 +25,7 @@ MODULE_FLAGS := LLVM=$(LLVM_SUFFIX) W=e $(if $(filter 1,$(CLIPPY)),CLIPPY=1)
 # The kernel tree: KDIR if given, else the cached build of FLAVOUR (built on first use).
 kdir = $${KDIR:-$$(scripts/build-kernel.sh $(FLAVOUR))}
 
-.PHONY: all module tools setup kernel rootfs check bench fuzz crashtest fstests run fmt fmtcheck clean
+.PHONY: all module tools setup kernel rootfs check bench fuzz crashtest extents-long fstests run fmt fmtcheck clean
 
 all: module
 
@@ -66,6 +67,9 @@ fuzz: setup
 
 crashtest: setup
 	@scripts/crashtest.sh
+
+extents-long: setup
+	@scripts/extents-long.sh
 
 fstests: setup
 	@scripts/fstests.sh

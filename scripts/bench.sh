@@ -18,11 +18,7 @@ mkdir -p "$out"
 # The perf kernel whatever KDIR says: the figures are for a kernel without debug options.
 kdir=$(cached_kernel_dir perf)
 rootfs_image >/dev/null
-log "building daxfs.ko for the perf kernel and the host tools"
-make --no-print-directory module KDIR="$kdir" FLAVOUR=perf >"$out/module-build.log" 2>&1 ||
-	die "module build failed; see $out/module-build.log"
-cargo build --release --locked --bins >"$out/tools-build.log" 2>&1 ||
-	die "cargo build failed; see $out/tools-build.log"
+build_module_and_tools "$out" perf
 
 # The 1 GiB files and the file systems' own metadata need more than the 1 GiB
 # test NVDIMM the tests use.

@@ -168,11 +168,7 @@ touch "$res/results.txt"
 
 kdir=$(kernel_dir "$flavour")
 rootfs_image >/dev/null
-log "building daxfs.ko for the $flavour kernel and the tools"
-make --no-print-directory module KDIR="$kdir" FLAVOUR="$flavour" >"$out/module-build.log" 2>&1 ||
-	die "module build failed; see $out/module-build.log"
-cargo build --release --locked --bins >"$out/tools-build.log" 2>&1 ||
-	die "cargo build failed; see $out/tools-build.log"
+build_module_and_tools "$out" "$flavour"
 tarball=$(bash scripts/build-fstests.sh)
 cmp -s "$tarball" "$vm/fstests.tar.gz" 2>/dev/null || cp "$tarball" "$vm/fstests.tar.gz"
 

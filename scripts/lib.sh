@@ -77,6 +77,17 @@ rootfs_image() {
 	bash "$DAXFS_TOP/scripts/build-rootfs.sh"
 }
 
+# build_module_and_tools OUT FLAVOUR: builds daxfs.ko (build/FLAVOUR) against
+# $kdir and the host tools, logging to OUT; dies on failure.
+build_module_and_tools() {
+	local out=$1 flavour=$2
+	log "building daxfs.ko for the $flavour kernel and the host tools"
+	make --no-print-directory -C "$DAXFS_TOP" module KDIR="$kdir" FLAVOUR="$flavour" >"$out/module-build.log" 2>&1 ||
+		die "module build failed; see $out/module-build.log"
+	(cd "$DAXFS_TOP" && cargo build --release --locked --bins) >"$out/tools-build.log" 2>&1 ||
+		die "cargo build failed; see $out/tools-build.log"
+}
+
 # debug_run_inputs OUT TOOLS: what a run on the debug kernel needs, for
 # `make fuzz` and `make crashtest`: the kernel (sets kdir) and the root image,
 # built or cached; daxfs.ko (sets ko), built unless DAXFS_KO names one inside

@@ -245,7 +245,9 @@ enum Fill {
 /// - An overflow leaf's `slots` are a permutation of `0..extents.len()`, the slots its extents
 ///   are stored in; `0, 1, 2, ...` unless `unsorted`.
 pub(crate) struct ExtentTree {
-    leaves: KVec<Leaf>,
+    /// The leaves: 5,000 for a file of a million extents, more than kmalloc should be asked
+    /// for at once.
+    leaves: KVVec<Leaf>,
     count: usize,
     /// Whether overflow blocks may be unsorted
     /// ([`format::FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS`]): a rewrite leaves the extents
@@ -261,7 +263,7 @@ const PER_BLOCK: usize = format::EXTENTS_PER_BLOCK;
 impl ExtentTree {
     /// Loads the extents of the file `disk` (inode `ino`), checked as [`Extents`] checks them.
     fn load(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<Self> {
-        let mut leaves = KVec::with_capacity(1, GFP_KERNEL)?;
+        let mut leaves = KVVec::with_capacity(1, GFP_KERNEL)?;
         leaves.push(
             Leaf {
                 block: 0,
@@ -639,8 +641,9 @@ impl ExtentTree {
         disk: &mut format::Inode,
         first: u64,
         end: u64,
-    ) -> Result<KVec<Extent>> {
-        let mut removed = KVec::new();
+    ) -> Result<KVVec<Extent>> {
+        // A truncate of a file of a million extents removes as many: not one kmalloc's worth.
+        let mut removed = KVVec::new();
         if first >= end || self.count == 0 {
             return Ok(removed);
         }
@@ -774,7 +777,7 @@ impl ExtentTree {
 
         // Rewrite the overflow blocks whose extents or next block changed, in place.
         let next_of =
-            |leaves: &KVec<Leaf>, index: usize| leaves.get(index + 1).map_or(0, |l| l.block);
+            |leaves: &KVVec<Leaf>, index: usize| leaves.get(index + 1).map_or(0, |l| l.block);
         for index in first_chain..first_chain + new_blocks {
             let leaf = &self.leaves[index];
             let next = next_of(&self.leaves, index);
@@ -817,8 +820,8 @@ impl ExtentTree {
         at: usize,
         len: usize,
         new: KVec<Leaf>,
-    ) -> Result<KVec<(KVec<Extent>, u64)>> {
-        let mut old = KVec::with_capacity(len, GFP_KERNEL)?;
+    ) -> Result<KVVec<(KVec<Extent>, u64)>> {
+        let mut old = KVVec::with_capacity(len, GFP_KERNEL)?;
         for index in at..at + len {
             let next = self.leaves.get(index + 1).map_or(0, |l| l.block);
             let extents = core::mem::take(&mut self.leaves[index].extents);

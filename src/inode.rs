@@ -198,7 +198,8 @@ pub(crate) fn evict(inode: &Inode) {
     let tx = sbi.begin();
     let disk = *inode.data().disk.lock();
     trace::evict(ino, disk.nlink, disk.blocks);
-    let mut runs = KVec::new();
+    // A file of a million extents has as many runs: not one kmalloc's worth.
+    let mut runs = KVVec::new();
     let collected = Extents::new(sbi, ino, &disk).try_for_each(|item| {
         let run = match item? {
             extents::Item::Extent(extent) => (extent.physical, u64::from(extent.len)),

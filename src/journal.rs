@@ -175,7 +175,7 @@ pub(crate) struct Tx<'a> {
     /// Block runs allocated in this transaction, as (start, end).
     fresh: Cell<KVec<(u64, u64)>>,
     /// Block runs to free at the end, as (inode, start, length).
-    freed: Cell<KVec<(u64, u64, u64)>>,
+    freed: Cell<KVVec<(u64, u64, u64)>>,
 }
 
 impl SbInfo {
@@ -203,7 +203,7 @@ impl SbInfo {
             logged: Cell::new([(0, 0); LOGGED_RANGES]),
             logged_next: Cell::new(0),
             fresh: Cell::new(KVec::new()),
-            freed: Cell::new(KVec::new()),
+            freed: Cell::new(KVVec::new()),
         }
     }
 }

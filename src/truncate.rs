@@ -95,7 +95,7 @@ fn remove_blocks(
     disk: &mut format::Inode,
     first: u64,
     end: u64,
-) -> Result<KVec<format::Extent>> {
+) -> Result<KVVec<format::Extent>> {
     let ino = inode.ino();
     extents::with_tree(inode, disk, |tree, disk| {
         let freed = tree.remove(tx, ino, disk, first, end)?;
