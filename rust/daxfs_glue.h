@@ -60,6 +60,17 @@ enum daxfs_falloc_mode {
 	DAXFS_FALLOC_INSERT_RANGE = FALLOC_FL_INSERT_RANGE,
 };
 
+/* FS_IOC_SHUTDOWN and its flags (uapi macros, as above). */
+enum daxfs_ioctl {
+	DAXFS_IOC_SHUTDOWN = FS_IOC_SHUTDOWN,
+};
+
+enum daxfs_shutdown_flags {
+	DAXFS_SHUTDOWN_DEFAULT = FS_SHUTDOWN_FLAGS_DEFAULT,
+	DAXFS_SHUTDOWN_LOGFLUSH = FS_SHUTDOWN_FLAGS_LOGFLUSH,
+	DAXFS_SHUTDOWN_NOLOGFLUSH = FS_SHUTDOWN_FLAGS_NOLOGFLUSH,
+};
+
 /* The attributes of a VFS inode that daxfs stores, in on-disk units. */
 struct daxfs_inode_attrs {
 	u16 mode;

@@ -45,15 +45,16 @@ pub(crate) struct Daxfs;
 struct DaxfsModule {
     #[pin]
     fs: vfs::Registration<Daxfs>,
-    /// The crash-state recorder's debugfs file (off until a workload starts it).
+    /// The debugfs files: the crash-state recorder (off until a workload starts it) and
+    /// failure injection (disarmed).
     #[pin]
-    recorder: vfs::Recorder,
+    debug_files: vfs::DebugFiles,
 }
 
 impl kernel::InPlaceModule for DaxfsModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            recorder <- vfs::Recorder::new(),
+            debug_files <- vfs::DebugFiles::new(),
             fs <- vfs::Registration::new(module),
         })
     }

@@ -336,11 +336,16 @@ impl vfs::iomap::Operations<Daxfs> for IomapOps {
             // A big hole is zeroed outside the journal, so that other files allocate
             // meanwhile: allocated unwritten in one transaction, zeroed, then converted in
             // another. A crash in between leaves unwritten blocks, which read as zeros.
-            let tx = sbi.begin();
-            let mut disk = inode.data().disk.lock();
-            let map = allocate_at(&tx, inode, &mut disk, first, end, Fill::Unwritten)?;
-            drop(disk);
-            tx.commit()?;
+            let tx = sbi.begin()?;
+            let map = allocate_at(
+                &tx,
+                inode,
+                &mut inode.data().disk.lock(),
+                first,
+                end,
+                Fill::Unwritten,
+            );
+            let map = tx.end(map)?;
             let zeroed = zero_unwritten(inode, &map)?;
             if zeroed > 0 {
                 (fill, end) = (Fill::ZeroedAlready, first + zeroed);
@@ -348,12 +353,9 @@ impl vfs::iomap::Operations<Daxfs> for IomapOps {
         }
         // Only an allocation or a conversion takes the journal, after a lookup without it found
         // a hole or unwritten blocks.
-        let tx = sbi.begin();
-        let mut disk = inode.data().disk.lock();
-        let map = allocate_at(&tx, inode, &mut disk, first, end, fill)?;
-        drop(disk);
-        tx.commit()?;
-        Ok(map)
+        let tx = sbi.begin()?;
+        let map = allocate_at(&tx, inode, &mut inode.data().disk.lock(), first, end, fill);
+        tx.end(map)
     }
 }
 
@@ -379,43 +381,44 @@ impl vfs::file::Operations<Daxfs> for FileOps {
             return Err(EAGAIN);
         }
         let invalidate = holes.then(|| inode.invalidate_lock());
-        let tx = inode.super_block().data().begin();
-        let mut disk = inode.data().disk.lock();
-        if pos > disk.size {
-            // What a mapping wrote past the end of file, in its last page, must not reappear
-            // inside the file.
-            truncate::zero_block_tail(&tx, inode, &disk, disk.size)?;
-        }
-        let allocated = match &invalidate {
-            Some(invalidate) => {
-                allocate_range(&tx, inode, invalidate, &mut disk, (pos, end), Fill::Zeroed)
+        let tx = inode.super_block().data().begin()?;
+        let result = (|| {
+            let mut disk = inode.data().disk.lock();
+            if pos > disk.size {
+                // What a mapping wrote past the end of file, in its last page, must not reappear
+                // inside the file.
+                truncate::zero_block_tail(&tx, inode, &disk, disk.size)?;
             }
-            None => Ok(()),
-        };
-        match allocated {
-            Ok(()) if grows => store_size(&tx, inode, &mut disk, end, false)?,
-            Ok(()) => {}
-            // Out of space part of the way: the write copies what fits, and `end_write`
-            // records the size it reached.
-            Err(e) if e == ENOSPC => {}
-            Err(e) => return Err(e),
-        }
-        drop(disk);
-        tx.commit()
+            let allocated = match &invalidate {
+                Some(invalidate) => {
+                    allocate_range(&tx, inode, invalidate, &mut disk, (pos, end), Fill::Zeroed)
+                }
+                None => Ok(()),
+            };
+            match allocated {
+                Ok(()) if grows => store_size(&tx, inode, &mut disk, end, false)?,
+                Ok(()) => {}
+                // Out of space part of the way: the write copies what fits, and `end_write`
+                // records the size it reached.
+                Err(e) if e == ENOSPC => {}
+                Err(e) => return Err(e),
+            }
+            Ok(())
+        })();
+        tx.end(result)
     }
 
     fn end_write(inode: &Inode, written_end: Option<u64>) -> Result {
         let size = inode.size().max(written_end.unwrap_or(0));
         let recorded = inode.data().disk.lock().size;
-        let tx = (recorded != size).then(|| inode.super_block().data().begin());
-        let mut disk = inode.data().disk.lock();
-        match &tx {
-            // The write fell short of the end `begin_write` recorded.
-            Some(tx) => store_size(tx, inode, &mut disk, size, true)?,
-            None => inode.set_size(size, blocks_to_bytes(disk.blocks)),
+        if recorded == size {
+            inode.set_size(size, blocks_to_bytes(inode.data().disk.lock().blocks));
+            return Ok(());
         }
-        drop(disk);
-        tx.map_or(Ok(()), Tx::commit)
+        // The write fell short of the end `begin_write` recorded.
+        let tx = inode.super_block().data().begin()?;
+        let stored = store_size(&tx, inode, &mut inode.data().disk.lock(), size, true);
+        tx.end(stored)
     }
 
     /// fallocate(2) on the regular file `inode`; the caller holds `i_rwsem` and has waited for
@@ -428,12 +431,12 @@ impl vfs::file::Operations<Daxfs> for FileOps {
         match mode {
             Fallocate::Allocate { keep_size } => {
                 let invalidate = inode.invalidate_lock();
-                let tx = inode.super_block().data().begin();
+                let tx = inode.super_block().data().begin()?;
                 let mut disk = inode.data().disk.lock();
                 let range = (offset, end);
-                allocate(&tx, inode, &invalidate, &mut disk, range, keep_size)?;
+                let allocated = allocate(&tx, inode, &invalidate, &mut disk, range, keep_size);
                 drop(disk);
-                tx.commit()
+                tx.end(allocated)
             }
             Fallocate::PunchHole => truncate::punch_hole(inode, offset, end, None),
             // Zeroes (and frees) the range, then allocates fresh unwritten blocks for it, in one

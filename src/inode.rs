@@ -170,12 +170,12 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
 /// Stores the attributes the VFS holds for `inode` (after setattr, and when the VFS dirties it).
 pub(crate) fn write_inode(inode: &Inode) -> Result {
     let sbi = inode.super_block().data();
-    let tx = sbi.begin();
+    let tx = sbi.begin()?;
     let mut disk = inode.data().disk.lock();
     take_attrs(inode, &mut disk);
-    sbi.write_inode(&tx, inode.ino(), &disk)?;
+    let written = sbi.write_inode(&tx, inode.ino(), &disk);
     drop(disk);
-    tx.commit()
+    tx.end(written)
 }
 
 /// Copies into `disk` the attributes the VFS holds for `inode`: mode, owner and times.
@@ -195,7 +195,11 @@ pub(crate) fn take_attrs(inode: &Inode, disk: &mut format::Inode) {
 pub(crate) fn evict(inode: &Inode) {
     let sbi = inode.super_block().data();
     let ino = inode.ino();
-    let tx = sbi.begin();
+    let tx = match sbi.begin() {
+        Ok(tx) => tx,
+        // Shut down: it stays on the orphan list, for the next mount to free.
+        Err(_) => return,
+    };
     let disk = *inode.data().disk.lock();
     trace::evict(ino, disk.nlink, disk.blocks);
     // A file of a million extents has as many runs: not one kmalloc's worth.
@@ -213,8 +217,8 @@ pub(crate) fn evict(inode: &Inode) {
         .and_then(|()| {
             runs.iter()
                 .try_for_each(|&(start, len)| sbi.alloc.free_blocks(&tx, ino, start, len))
-        })
-        .and_then(|()| tx.commit());
+        });
+    let freed = tx.end(freed);
     if let Err(e) = freed {
         // The inode stays unreachable or its blocks leaked: fsck reclaims both.
         pr_err!("could not free inode {ino} ({e:?}); run fsck.daxfs\n");

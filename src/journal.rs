@@ -144,8 +144,9 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> R
     Ok(tx)
 }
 
-/// A running transaction: the metadata writes of one system call, through its methods. It
-/// commits when dropped (or at [`Tx::commit`]).
+/// A running transaction: the metadata writes of one system call, through its methods. The
+/// operation ends it with its result ([`Tx::end`]): committed, or, if it failed midway, left
+/// for recovery with the file system shut down. Dropped without that, it commits.
 ///
 /// Its state is in `Cell`s, taken out and put back, so that methods on a shared reference
 /// never panic (as a `RefCell` could).
@@ -176,12 +177,18 @@ pub(crate) struct Tx<'a> {
     fresh: Cell<KVec<(u64, u64)>>,
     /// Block runs to free at the end, as (inode, start, length).
     freed: Cell<KVVec<(u64, u64, u64)>>,
+    /// A write of the transaction failed: it is half done whatever the caller's error.
+    failed: Cell<bool>,
+    /// Ended by [`Tx::end`]: `Drop` has nothing left to do.
+    ended: Cell<bool>,
 }
 
 impl SbInfo {
-    /// Starts a transaction, waiting for the running one to end.
-    pub(crate) fn begin(&self) -> Tx<'_> {
+    /// Starts a transaction, waiting for the running one to end; `EIO` once the file system is
+    /// shut down (checked under the journal's lock, which a shutdown takes).
+    pub(crate) fn begin(&self) -> Result<Tx<'_>> {
         let mut guard = self.journal.state.lock();
+        self.pmem.check_running()?;
         let nofs = NoFsScope::enter();
         let (committed, old, record, block) = (
             guard.committed,
@@ -190,7 +197,7 @@ impl SbInfo {
             guard.block.take(),
         );
         // INVARIANT: The lock is held; the state's fields are moved into the transaction.
-        Tx {
+        Ok(Tx {
             sbi: self,
             guard,
             _nofs: nofs,
@@ -204,6 +211,18 @@ impl SbInfo {
             logged_next: Cell::new(0),
             fresh: Cell::new(KVec::new()),
             freed: Cell::new(KVVec::new()),
+            failed: Cell::new(false),
+            ended: Cell::new(false),
+        })
+    }
+
+    /// Shuts the file system down (`FS_IOC_SHUTDOWN`, or the device going away): waits for the
+    /// running transaction, which commits, then lets no other begin. What was committed is
+    /// durable already. Nothing to do if it is down already.
+    pub(crate) fn shut_down(&self, why: &str) {
+        let _journal = self.journal.state.lock();
+        if self.pmem.shut_down() {
+            pr_alert!("shut down ({why}); every later operation fails with EIO until unmounted\n");
         }
     }
 }
@@ -237,7 +256,15 @@ impl<'a> Tx<'a> {
     /// Writes `bytes` at device byte `offset`, logging the old bytes first.
     pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result {
         self.log(offset, bytes.len() as u64)?;
-        self.pmem().write(offset, bytes)
+        self.noting_failure(self.pmem().write(offset, bytes))
+    }
+
+    /// `result`, a write's, noting a failure: the transaction is half done.
+    fn noting_failure<R>(&self, result: Result<R>) -> Result<R> {
+        if result.is_err() {
+            self.failed.set(true);
+        }
+        result
     }
 
     /// Writes the record `bytes` (at most a block) at device byte `offset` as [`Tx::write`] does,
@@ -260,7 +287,7 @@ impl<'a> Tx<'a> {
             None => Err(EINVAL),
         };
         self.old.set(current);
-        written
+        self.noting_failure(written)
     }
 
     /// [`Tx::write_changed_sealed`] through `current`, a buffer as long as `bytes`: the undo
@@ -343,20 +370,20 @@ impl<'a> Tx<'a> {
     /// Stores `value` in the aligned word at device byte `offset`, logging the old one first.
     pub(crate) fn write_u64(&self, offset: u64, value: u64) -> Result {
         self.log(offset, 8)?;
-        self.pmem().write_u64(offset, value)
+        self.noting_failure(self.pmem().write_u64(offset, value))
     }
 
     /// Zeroes `len` bytes at device byte `offset`, logging the old bytes first unless the
     /// transaction allocated them.
     pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
         self.log(offset, len)?;
-        self.pmem().zero(offset, len)
+        self.noting_failure(self.pmem().zero(offset, len))
     }
 
     /// Zeroes `len` bytes of file data at device byte `offset`, unlogged: file data is not
     /// metadata, and its bytes beyond the size are never read.
     pub(crate) fn zero_data(&self, offset: u64, len: u64) -> Result {
-        self.pmem().zero(offset, len)
+        self.noting_failure(self.pmem().zero(offset, len))
     }
 
     /// Notes that the transaction allocated blocks `start..start + len`: writes to them need no
@@ -406,7 +433,7 @@ impl<'a> Tx<'a> {
         let mut buffer = self.old.take();
         let logged = self.log_read(range.clone(), &mut buffer);
         self.old.set(buffer);
-        if logged? {
+        if self.noting_failure(logged)? {
             self.logged_durable(core::iter::once(range));
         }
         Ok(())
@@ -452,6 +479,9 @@ impl<'a> Tx<'a> {
     fn write_records(&self, range: Range<u64>, old: &[u8]) -> Result<bool> {
         if range.is_empty() || self.covered(range.start, range.end) {
             return Ok(false);
+        }
+        if crate::vfs::fail_injected() {
+            return Err(EIO);
         }
         let pmem = self.pmem();
         let (area_start, area_len) = self.sbi.journal.records;
@@ -507,6 +537,10 @@ impl<'a> Tx<'a> {
     /// operations on ranges that may be too fragmented for one transaction: the caller calls it
     /// where the file system is consistent (a crash after it leaves that state).
     pub(crate) fn commit_if_half_full(&self) -> Result {
+        if self.failed.get() {
+            // Never commit what a failed write left half done.
+            return Err(EIO);
+        }
         if self.used.get() > self.sbi.journal.records.1 / 2 {
             self.commit_written()?;
         }
@@ -538,17 +572,84 @@ impl<'a> Tx<'a> {
         result.and(committed)
     }
 
-    /// Ends the transaction: frees what it let go of and commits.
-    pub(crate) fn commit(self) -> Result {
-        // `Drop` then finds nothing left to do.
-        self.finish()
+    /// Ends the transaction of an operation whose result is `result`: commits it (freeing what
+    /// it let go of) if the operation succeeded, or failed with an error it checks for before
+    /// changing anything or recovers from itself (a full file system, a name that exists, and
+    /// the like: [`leaves_consistent`]). Any other error (corruption found midway, no memory, a
+    /// device error) may have left the operation half done: the transaction is not committed
+    /// and the file system is shut down, as XFS does when it cancels a dirty transaction. Its
+    /// undo records stay in the journal, and the next mount (or fsck) undoes them, as after a
+    /// crash at that point. The caller's error is returned, not one of the commit.
+    pub(crate) fn end<R>(self, result: Result<R>) -> Result<R> {
+        self.ended.set(true);
+        match result {
+            // A write that failed without the operation hearing of it: half done all the same.
+            Ok(_) if self.failed.get() => {
+                self.abort(EIO);
+                Err(EIO)
+            }
+            Ok(value) => self.finish().map(|()| value),
+            Err(e) if !self.failed.get() && leaves_consistent(e) => {
+                if let Err(commit) = self.finish() {
+                    pr_err!("could not commit a transaction ({commit:?}); run fsck.daxfs\n");
+                }
+                Err(e)
+            }
+            Err(e) => {
+                self.abort(e);
+                Err(e)
+            }
+        }
     }
+
+    /// Ends a transaction whose operation failed midway with `e`: if it changed anything, or a
+    /// write of it failed (the device misbehaves, or a test injected the failure), leaves its
+    /// undo records for recovery and shuts the file system down (the journal's lock is held: no
+    /// other transaction begins in between). Blocks it meant to free stay allocated.
+    fn abort(&self, e: Error) {
+        if !self.dirty.get() && !self.failed.get() {
+            // Nothing written since the last commit: nothing to undo.
+            return;
+        }
+        let tx = self.committed.get().wrapping_add(1);
+        if self.sbi.pmem.shut_down() {
+            pr_alert!(
+                "transaction {tx} failed midway (error {}): shut down with it uncommitted; \
+                 unmount, and the next mount or fsck.daxfs undoes it\n",
+                e.to_errno()
+            );
+        }
+    }
+}
+
+/// Whether an operation that failed with `e` has left its transaction consistent: these are the
+/// errors daxfs gives for what the caller asked (a name that exists, a directory not empty, too
+/// many links, too big) or for a full file system, which it checks before changing anything or
+/// stops at a consistent point for (a write that runs out of space writes what fits).
+fn leaves_consistent(e: Error) -> bool {
+    [
+        ENOSPC,
+        EDQUOT,
+        EEXIST,
+        ENOTEMPTY,
+        EMLINK,
+        ENAMETOOLONG,
+        EFBIG,
+        EAGAIN,
+        ENOENT,
+        EOPNOTSUPP,
+        EPERM,
+        EINTR,
+    ]
+    .contains(&e)
 }
 
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
-        if let Err(e) = self.finish() {
-            pr_err!("could not commit a transaction ({e:?}); run fsck.daxfs\n");
+        if !self.ended.get() {
+            if let Err(e) = self.finish() {
+                pr_err!("could not commit a transaction ({e:?}); run fsck.daxfs\n");
+            }
         }
         // Back to the journal's state, for the next transaction.
         self.guard.committed = self.committed.get();

@@ -282,4 +282,8 @@ impl vfs::super_block::Operations<Daxfs> for SuperOps {
     fn evict(inode: &inode::Inode) {
         inode::evict(inode)
     }
+
+    fn shut_down(sb: &SuperBlock<Daxfs>, why: &str) {
+        sb.data().shut_down(why);
+    }
 }

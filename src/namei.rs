@@ -212,66 +212,69 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let sbi = sb.data();
         let is_dir = matches!(node.kind, NodeKind::Directory);
         let t = now(dir);
-        let tx = sbi.begin();
-        let mut dir_disk = dir.data().disk.lock();
-        if dir::find(dir, &dir_disk, name)?.is_some() {
-            return Err(EEXIST);
-        }
-        if is_dir && dir_disk.nlink >= format::MAX_LINKS {
-            return Err(EMLINK);
-        }
-        let mut new = new_inode(dir, &dir_disk, &node, t);
-        let mut target_block = None;
-        match node.kind {
-            NodeKind::Symlink(target) if target.len() > format::MAX_SYMLINK_LEN => {
-                return Err(ENAMETOOLONG)
+        let tx = sbi.begin()?;
+        let created = (|| {
+            let mut dir_disk = dir.data().disk.lock();
+            if dir::find(dir, &dir_disk, name)?.is_some() {
+                return Err(EEXIST);
             }
-            NodeKind::Symlink(target) if target.len() <= format::MAX_INLINE_SYMLINK => {
-                new.set_inline_symlink_target(target).map_err(|_| EINVAL)?;
+            if is_dir && dir_disk.nlink >= format::MAX_LINKS {
+                return Err(EMLINK);
             }
-            NodeKind::Symlink(target) => {
-                let block = sbi.alloc.alloc_block(&tx, 0, None)?;
-                target_block = Some(block);
-                tx.write(block_offset(block), target)?;
-                new.size = target.len() as u64;
-                new.extent_count = 1;
-                new.blocks = 1;
-                new.set_inline_extent(
-                    0,
-                    &format::Extent {
-                        logical: 0,
-                        physical: block,
-                        len: 1,
-                        unwritten: false,
-                    },
-                )
-                .map_err(|_| EINVAL)?;
+            let mut new = new_inode(dir, &dir_disk, &node, t);
+            let mut target_block = None;
+            match node.kind {
+                NodeKind::Symlink(target) if target.len() > format::MAX_SYMLINK_LEN => {
+                    return Err(ENAMETOOLONG)
+                }
+                NodeKind::Symlink(target) if target.len() <= format::MAX_INLINE_SYMLINK => {
+                    new.set_inline_symlink_target(target).map_err(|_| EINVAL)?;
+                }
+                NodeKind::Symlink(target) => {
+                    let block = sbi.alloc.alloc_block(&tx, 0, None)?;
+                    target_block = Some(block);
+                    tx.write(block_offset(block), target)?;
+                    new.size = target.len() as u64;
+                    new.extent_count = 1;
+                    new.blocks = 1;
+                    new.set_inline_extent(
+                        0,
+                        &format::Extent {
+                            logical: 0,
+                            physical: block,
+                            len: 1,
+                            unwritten: false,
+                        },
+                    )
+                    .map_err(|_| EINVAL)?;
+                }
+                NodeKind::Special(_) | NodeKind::Regular | NodeKind::Directory => {}
             }
-            NodeKind::Special(_) | NodeKind::Regular | NodeKind::Directory => {}
-        }
-        let undo_target = || target_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&tx, 0, b, 1));
-        let ino = match sbi.alloc.alloc_inode(&tx, &mut new) {
-            Ok(ino) => ino,
-            Err(e) => {
+            let undo_target =
+                || target_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&tx, 0, b, 1));
+            let ino = match sbi.alloc.alloc_inode(&tx, &mut new) {
+                Ok(ino) => ino,
+                Err(e) => {
+                    undo_target()?;
+                    return Err(e);
+                }
+            };
+            let entry = format::DirEntry::new(ino, file_type(&new)?, name).map_err(|_| EINVAL)?;
+            if let Err(e) = dir::add_entry(&tx, dir, &mut dir_disk, &entry) {
+                sbi.alloc.free_inode(&tx, ino, new.generation)?;
                 undo_target()?;
                 return Err(e);
             }
-        };
-        let entry = format::DirEntry::new(ino, file_type(&new)?, name).map_err(|_| EINVAL)?;
-        if let Err(e) = dir::add_entry(&tx, dir, &mut dir_disk, &entry) {
-            sbi.alloc.free_inode(&tx, ino, new.generation)?;
-            undo_target()?;
-            return Err(e);
-        }
-        dir_disk.mtime = t;
-        dir_disk.ctime = t;
-        if is_dir {
-            dir_disk.nlink += 1;
-        }
-        store(&tx, dir, &dir_disk)?;
-        drop(dir_disk);
+            dir_disk.mtime = t;
+            dir_disk.ctime = t;
+            if is_dir {
+                dir_disk.nlink += 1;
+            }
+            store(&tx, dir, &dir_disk)?;
+            Ok(ino)
+        })();
         // Committed before the new inode is looked up: nothing else waits with the journal held.
-        tx.commit()?;
+        let ino = tx.end(created)?;
         inode::iget(sb, ino)
     }
 
@@ -281,15 +284,18 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let sb = dir.super_block();
         let sbi = sb.data();
         let t = now(dir);
-        let tx = sbi.begin();
-        let mut new = new_inode(dir, &dir.data().disk.lock(), &node, t);
-        new.nlink = 0;
-        let ino = sbi.alloc.alloc_inode(&tx, &mut new)?;
-        if let Err(e) = sbi.orphans.add(&tx, ino, &new) {
-            sbi.alloc.free_inode(&tx, ino, new.generation)?;
-            return Err(e);
-        }
-        tx.commit()?;
+        let tx = sbi.begin()?;
+        let created = (|| {
+            let mut new = new_inode(dir, &dir.data().disk.lock(), &node, t);
+            new.nlink = 0;
+            let ino = sbi.alloc.alloc_inode(&tx, &mut new)?;
+            if let Err(e) = sbi.orphans.add(&tx, ino, &new) {
+                sbi.alloc.free_inode(&tx, ino, new.generation)?;
+                return Err(e);
+            }
+            Ok(ino)
+        })();
+        let ino = tx.end(created)?;
         inode::iget_orphan(sb, ino)
     }
 
@@ -299,62 +305,67 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         check_name(name)?;
         let sbi = dir.super_block().data();
         let t = now(dir);
-        let tx = sbi.begin();
-        let linked = {
-            let mut disk = inode.data().disk.lock();
-            if disk.nlink >= format::MAX_LINKS {
-                return Err(EMLINK);
-            }
-            if disk.nlink == 0 {
-                sbi.orphans.remove(&tx, inode.ino())?;
-            }
-            disk.nlink += 1;
-            disk.ctime = t;
-            store(&tx, inode, &disk).and_then(|()| file_type(&disk))
-        };
-        let added = linked.and_then(|ftype| {
-            let mut dir_disk = dir.data().disk.lock();
-            if dir::find(dir, &dir_disk, name)?.is_some() {
-                return Err(EEXIST);
-            }
-            let entry = format::DirEntry::new(inode.ino(), ftype, name).map_err(|_| EINVAL)?;
-            dir::add_entry(&tx, dir, &mut dir_disk, &entry)?;
-            dir_disk.mtime = t;
-            dir_disk.ctime = t;
-            store(&tx, dir, &dir_disk)
-        });
-        if let Err(e) = added {
-            // Back to the links it had: an `O_TMPFILE` file returns to the orphan list. The
-            // caller hears why the link failed, not why the undo did too.
-            if let Err(undo) = drop_links(&tx, inode, |n| n.saturating_sub(1)) {
-                report_corruption!(
-                    "inode {}: link failed ({e:?}) and its link count could not be restored \
+        let tx = sbi.begin()?;
+        let result = (|| {
+            let linked = {
+                let mut disk = inode.data().disk.lock();
+                if disk.nlink >= format::MAX_LINKS {
+                    return Err(EMLINK);
+                }
+                if disk.nlink == 0 {
+                    sbi.orphans.remove(&tx, inode.ino())?;
+                }
+                disk.nlink += 1;
+                disk.ctime = t;
+                store(&tx, inode, &disk).and_then(|()| file_type(&disk))
+            };
+            let added = linked.and_then(|ftype| {
+                let mut dir_disk = dir.data().disk.lock();
+                if dir::find(dir, &dir_disk, name)?.is_some() {
+                    return Err(EEXIST);
+                }
+                let entry = format::DirEntry::new(inode.ino(), ftype, name).map_err(|_| EINVAL)?;
+                dir::add_entry(&tx, dir, &mut dir_disk, &entry)?;
+                dir_disk.mtime = t;
+                dir_disk.ctime = t;
+                store(&tx, dir, &dir_disk)
+            });
+            if let Err(e) = added {
+                // Back to the links it had: an `O_TMPFILE` file returns to the orphan list. The
+                // caller hears why the link failed, not why the undo did too.
+                if let Err(undo) = drop_links(&tx, inode, |n| n.saturating_sub(1)) {
+                    report_corruption!(
+                        "inode {}: link failed ({e:?}) and its link count could not be restored \
                      ({undo:?}); run fsck.daxfs\n",
-                    inode.ino()
-                );
+                        inode.ino()
+                    );
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        tx.commit()
+            Ok(())
+        })();
+        tx.end(result)
     }
 
     /// Removes the entry `name` of the non-directory `inode` from `dir`.
     fn unlink(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
-        let tx = dir.super_block().data().begin();
-        remove_name(&tx, dir, name, inode, 0, None)?;
-        drop_links(&tx, inode, |n| n.saturating_sub(1))?;
-        tx.commit()
+        let tx = dir.super_block().data().begin()?;
+        let result = remove_name(&tx, dir, name, inode, 0, None)
+            .and_then(|()| drop_links(&tx, inode, |n| n.saturating_sub(1)));
+        tx.end(result)
     }
 
     /// Removes the empty directory `inode`, named `name` in `dir`.
     fn rmdir(dir: &Inode, name: &[u8], inode: &Inode) -> Result {
-        let tx = dir.super_block().data().begin();
-        if !dir_is_empty(inode)? {
-            return Err(ENOTEMPTY);
-        }
-        remove_name(&tx, dir, name, inode, -1, None)?;
-        drop_links(&tx, inode, |_| 0)?;
-        tx.commit()
+        let tx = dir.super_block().data().begin()?;
+        let result = (|| {
+            if !dir_is_empty(inode)? {
+                return Err(ENOTEMPTY);
+            }
+            remove_name(&tx, dir, name, inode, -1, None)?;
+            drop_links(&tx, inode, |_| 0)
+        })();
+        tx.end(result)
     }
 
     /// Moves `inode` from `old_name` in `old_dir` to `new_name` in `new_dir`, replacing `target`;
@@ -370,93 +381,97 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
     ) -> Result {
         check_name(new_name)?;
         let sbi = old_dir.super_block().data();
-        let tx = sbi.begin();
-        let ftype = file_type(&inode.data().disk.lock())?;
-        let is_dir = ftype == format::FileType::Directory;
-        let same_dir = old_dir.ino() == new_dir.ino();
-        if let Some(target) = target {
-            if file_type(&target.data().disk.lock())? == format::FileType::Directory
-                && !dir_is_empty(target)?
-            {
-                return Err(ENOTEMPTY);
+        let tx = sbi.begin()?;
+        let result = (|| {
+            let ftype = file_type(&inode.data().disk.lock())?;
+            let is_dir = ftype == format::FileType::Directory;
+            let same_dir = old_dir.ino() == new_dir.ino();
+            if let Some(target) = target {
+                if file_type(&target.data().disk.lock())? == format::FileType::Directory
+                    && !dir_is_empty(target)?
+                {
+                    return Err(ENOTEMPTY);
+                }
             }
-        }
-        let target_is_dir = target.is_some() && is_dir;
-        let t = now(old_dir);
-        // The directories' link counts change with a directory moved out of one or replaced in
-        // the other: check before any name changes that the counts allow it.
-        let leaves_old_dir = is_dir && !same_dir;
-        let new_dir_links = i32::from(leaves_old_dir) - i32::from(target_is_dir);
-        if leaves_old_dir {
-            check_subdir_links(old_dir, &old_dir.data().disk.lock(), 1)?;
-        }
-        // The whiteout's inode, before any name changes (it can run out of inodes).
-        let whiteout = match whiteout {
-            Some(node) => {
-                let mut new = new_inode(old_dir, &old_dir.data().disk.lock(), &node, t);
-                let ino = sbi.alloc.alloc_inode(&tx, &mut new)?;
-                let entry = format::DirEntry::new(ino, file_type(&new)?, old_name);
-                Some((ino, new.generation, entry.map_err(|_| EINVAL)?))
+            let target_is_dir = target.is_some() && is_dir;
+            let t = now(old_dir);
+            // The directories' link counts change with a directory moved out of one or replaced in
+            // the other: check before any name changes that the counts allow it.
+            let leaves_old_dir = is_dir && !same_dir;
+            let new_dir_links = i32::from(leaves_old_dir) - i32::from(target_is_dir);
+            if leaves_old_dir {
+                check_subdir_links(old_dir, &old_dir.data().disk.lock(), 1)?;
             }
-            None => None,
-        };
+            // The whiteout's inode, before any name changes (it can run out of inodes).
+            let whiteout = match whiteout {
+                Some(node) => {
+                    let mut new = new_inode(old_dir, &old_dir.data().disk.lock(), &node, t);
+                    let ino = sbi.alloc.alloc_inode(&tx, &mut new)?;
+                    let entry = format::DirEntry::new(ino, file_type(&new)?, old_name);
+                    Some((ino, new.generation, entry.map_err(|_| EINVAL)?))
+                }
+                None => None,
+            };
 
-        // 1. The new name.
-        let added = (|| {
-            let mut nd = new_dir.data().disk.lock();
-            check_subdir_links(new_dir, &nd, new_dir_links.min(0).unsigned_abs())?;
-            if is_dir && !same_dir && !target_is_dir && nd.nlink >= format::MAX_LINKS {
-                return Err(EMLINK);
-            }
-            let entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
-            match target {
-                Some(target) => {
-                    let slot = slot_of(new_dir, &nd, new_name, target)?;
-                    dir::replace_entry(&tx, new_dir, &nd, slot, &entry)?;
+            // 1. The new name.
+            let added = (|| {
+                let mut nd = new_dir.data().disk.lock();
+                check_subdir_links(new_dir, &nd, new_dir_links.min(0).unsigned_abs())?;
+                if is_dir && !same_dir && !target_is_dir && nd.nlink >= format::MAX_LINKS {
+                    return Err(EMLINK);
                 }
-                None => dir::add_entry(&tx, new_dir, &mut nd, &entry)?,
+                let entry =
+                    format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
+                match target {
+                    Some(target) => {
+                        let slot = slot_of(new_dir, &nd, new_name, target)?;
+                        dir::replace_entry(&tx, new_dir, &nd, slot, &entry)?;
+                    }
+                    None => dir::add_entry(&tx, new_dir, &mut nd, &entry)?,
+                }
+                nd.mtime = t;
+                nd.ctime = t;
+                // Link counts come from the disk: saturate rather than overflow on a bad one.
+                nd.nlink = nd.nlink.saturating_add_signed(new_dir_links);
+                store(&tx, new_dir, &nd)
+            })();
+            if let Err(e) = added {
+                if let Some((ino, generation, _)) = &whiteout {
+                    sbi.alloc.free_inode(&tx, *ino, *generation)?;
+                }
+                return Err(e);
             }
-            nd.mtime = t;
-            nd.ctime = t;
-            // Link counts come from the disk: saturate rather than overflow on a bad one.
-            nd.nlink = nd.nlink.saturating_add_signed(new_dir_links);
-            store(&tx, new_dir, &nd)
+            // 2. The old name: gone, or the whiteout's.
+            remove_name(
+                &tx,
+                old_dir,
+                old_name,
+                inode,
+                if leaves_old_dir { -1 } else { 0 },
+                whiteout.as_ref().map(|(_, _, entry)| entry),
+            )?;
+            // 3. The moved inode: its parent if a directory, its change time.
+            {
+                let mut disk = inode.data().disk.lock();
+                if is_dir {
+                    disk.parent = new_dir.ino();
+                }
+                disk.ctime = t;
+                store(&tx, inode, &disk)?;
+            }
+            // 4. The replaced target loses its link.
+            if let Some(target) = target {
+                drop_links(&tx, target, |n| {
+                    if target_is_dir {
+                        0
+                    } else {
+                        n.saturating_sub(1)
+                    }
+                })?;
+            }
+            Ok(())
         })();
-        if let Err(e) = added {
-            if let Some((ino, generation, _)) = &whiteout {
-                sbi.alloc.free_inode(&tx, *ino, *generation)?;
-            }
-            return Err(e);
-        }
-        // 2. The old name: gone, or the whiteout's.
-        remove_name(
-            &tx,
-            old_dir,
-            old_name,
-            inode,
-            if leaves_old_dir { -1 } else { 0 },
-            whiteout.as_ref().map(|(_, _, entry)| entry),
-        )?;
-        // 3. The moved inode: its parent if a directory, its change time.
-        {
-            let mut disk = inode.data().disk.lock();
-            if is_dir {
-                disk.parent = new_dir.ino();
-            }
-            disk.ctime = t;
-            store(&tx, inode, &disk)?;
-        }
-        // 4. The replaced target loses its link.
-        if let Some(target) = target {
-            drop_links(&tx, target, |n| {
-                if target_is_dir {
-                    0
-                } else {
-                    n.saturating_sub(1)
-                }
-            })?;
-        }
-        tx.commit()
+        tx.end(result)
     }
 
     /// Swaps the inodes that `old_name` in `old_dir` (`inode`) and `new_name` in `new_dir`
@@ -470,56 +485,60 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         new_name: &[u8],
         other: &Inode,
     ) -> Result {
-        let tx = old_dir.super_block().data().begin();
-        let ftype = file_type(&inode.data().disk.lock())?;
-        let other_type = file_type(&other.data().disk.lock())?;
-        let is_dir = ftype == format::FileType::Directory;
-        let other_is_dir = other_type == format::FileType::Directory;
-        let same_dir = old_dir.ino() == new_dir.ino();
-        let old_dir_links = if same_dir {
-            0
-        } else {
-            i32::from(other_is_dir) - i32::from(is_dir)
-        };
-        let old_entry =
-            format::DirEntry::new(other.ino(), other_type, old_name).map_err(|_| EINVAL)?;
-        let new_entry = format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
-        let t = now(old_dir);
-        // Every check before the first change: both entries and both link counts.
-        let (old_slot, new_slot) = {
-            let od = old_dir.data().disk.lock();
-            check_link_change(old_dir, &od, old_dir_links)?;
-            let old_slot = slot_of(old_dir, &od, old_name, inode)?;
-            if same_dir {
-                (old_slot, slot_of(old_dir, &od, new_name, other)?)
+        let tx = old_dir.super_block().data().begin()?;
+        let result = (|| {
+            let ftype = file_type(&inode.data().disk.lock())?;
+            let other_type = file_type(&other.data().disk.lock())?;
+            let is_dir = ftype == format::FileType::Directory;
+            let other_is_dir = other_type == format::FileType::Directory;
+            let same_dir = old_dir.ino() == new_dir.ino();
+            let old_dir_links = if same_dir {
+                0
             } else {
-                drop(od);
-                let nd = new_dir.data().disk.lock();
-                check_link_change(new_dir, &nd, -old_dir_links)?;
-                (old_slot, slot_of(new_dir, &nd, new_name, other)?)
+                i32::from(other_is_dir) - i32::from(is_dir)
+            };
+            let old_entry =
+                format::DirEntry::new(other.ino(), other_type, old_name).map_err(|_| EINVAL)?;
+            let new_entry =
+                format::DirEntry::new(inode.ino(), ftype, new_name).map_err(|_| EINVAL)?;
+            let t = now(old_dir);
+            // Every check before the first change: both entries and both link counts.
+            let (old_slot, new_slot) = {
+                let od = old_dir.data().disk.lock();
+                check_link_change(old_dir, &od, old_dir_links)?;
+                let old_slot = slot_of(old_dir, &od, old_name, inode)?;
+                if same_dir {
+                    (old_slot, slot_of(old_dir, &od, new_name, other)?)
+                } else {
+                    drop(od);
+                    let nd = new_dir.data().disk.lock();
+                    check_link_change(new_dir, &nd, -old_dir_links)?;
+                    (old_slot, slot_of(new_dir, &nd, new_name, other)?)
+                }
+            };
+            for (dir, slot, entry, links) in [
+                (old_dir, old_slot, &old_entry, old_dir_links),
+                (new_dir, new_slot, &new_entry, -old_dir_links),
+            ] {
+                let mut disk = dir.data().disk.lock();
+                dir::replace_entry(&tx, dir, &disk, slot, entry)?;
+                disk.mtime = t;
+                disk.ctime = t;
+                disk.nlink = disk.nlink.saturating_add_signed(links);
+                store(&tx, dir, &disk)?;
             }
-        };
-        for (dir, slot, entry, links) in [
-            (old_dir, old_slot, &old_entry, old_dir_links),
-            (new_dir, new_slot, &new_entry, -old_dir_links),
-        ] {
-            let mut disk = dir.data().disk.lock();
-            dir::replace_entry(&tx, dir, &disk, slot, entry)?;
-            disk.mtime = t;
-            disk.ctime = t;
-            disk.nlink = disk.nlink.saturating_add_signed(links);
-            store(&tx, dir, &disk)?;
-        }
-        for (moved, moved_is_dir, parent) in
-            [(inode, is_dir, new_dir), (other, other_is_dir, old_dir)]
-        {
-            let mut disk = moved.data().disk.lock();
-            if moved_is_dir {
-                disk.parent = parent.ino();
+            for (moved, moved_is_dir, parent) in
+                [(inode, is_dir, new_dir), (other, other_is_dir, old_dir)]
+            {
+                let mut disk = moved.data().disk.lock();
+                if moved_is_dir {
+                    disk.parent = parent.ino();
+                }
+                disk.ctime = t;
+                store(&tx, moved, &disk)?;
             }
-            disk.ctime = t;
-            store(&tx, moved, &disk)?;
-        }
-        tx.commit()
+            Ok(())
+        })();
+        tx.end(result)
     }
 }

@@ -154,7 +154,12 @@ impl AsRef<Pmem> for SbInfo {
 #[pinned_drop]
 impl PinnedDrop for SbInfo {
     fn drop(self: Pin<&mut Self>) {
-        if self.is_writable() && self.mark(format::STATE_CLEAN).is_err() {
+        // Shut down, it stays dirty: the next mount undoes what the journal holds and counts
+        // the free blocks and inodes again.
+        if self.is_writable()
+            && !self.pmem.is_shut_down()
+            && self.mark(format::STATE_CLEAN).is_err()
+        {
             pr_err!("could not mark the file system clean at unmount\n");
         }
     }

@@ -119,32 +119,35 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     invalidate.break_layouts(offset, end - 1)?;
     let first_whole = offset.div_ceil(format::BLOCK_SIZE_U64);
     let end_whole = end / format::BLOCK_SIZE_U64;
-    let tx = sbi.begin();
-    let mut disk = inode.data().disk.lock();
-    // The partial blocks at the edges keep their other bytes: zero just the range in them.
-    let head_end = (first_whole * format::BLOCK_SIZE_U64).min(end);
-    zero_in_block(&tx, inode, &disk, offset, head_end - offset)?;
-    if end_whole >= first_whole {
-        let tail_start = (end_whole * format::BLOCK_SIZE_U64).max(offset);
-        zero_in_block(&tx, inode, &disk, tail_start, end - tail_start)?;
-    }
-    let freed = remove_blocks(&tx, inode, &mut disk, first_whole, end_whole)?;
-    free_extents(&tx, ino, &freed)?;
-    match refill {
-        // Freed blocks are freed at the end of the transaction: the new ones are others.
-        Some(keep_size) => {
-            file::allocate(&tx, inode, &invalidate, &mut disk, (offset, end), keep_size)?
+    let tx = sbi.begin()?;
+    let result = (|| {
+        let mut disk = inode.data().disk.lock();
+        // The partial blocks at the edges keep their other bytes: zero just the range in them.
+        let head_end = (first_whole * format::BLOCK_SIZE_U64).min(end);
+        zero_in_block(&tx, inode, &disk, offset, head_end - offset)?;
+        if end_whole >= first_whole {
+            let tail_start = (end_whole * format::BLOCK_SIZE_U64).max(offset);
+            zero_in_block(&tx, inode, &disk, tail_start, end - tail_start)?;
         }
-        None => {
-            inode::take_attrs(inode, &mut disk);
-            sbi.write_inode(&tx, ino, &disk)?;
-            inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
+        let freed = remove_blocks(&tx, inode, &mut disk, first_whole, end_whole)?;
+        free_extents(&tx, ino, &freed)?;
+        match refill {
+            // Freed blocks are freed at the end of the transaction: the new ones are others.
+            Some(keep_size) => {
+                file::allocate(&tx, inode, &invalidate, &mut disk, (offset, end), keep_size)?
+            }
+            None => {
+                inode::take_attrs(inode, &mut disk);
+                sbi.write_inode(&tx, ino, &disk)?;
+                inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
+            }
         }
-    }
-    drop(disk);
-    let freed_blocks = mapped_blocks(&freed);
-    trace::punch_hole(ino, offset, end - offset, freed_blocks, refill.is_some());
-    tx.commit()
+        drop(disk);
+        let freed_blocks = mapped_blocks(&freed);
+        trace::punch_hole(ino, offset, end - offset, freed_blocks, refill.is_some());
+        Ok(())
+    })();
+    tx.end(result)
 }
 
 /// Collapse range (`insert` false) or insert range (`insert` true) of `len` bytes at `offset`,
@@ -187,43 +190,45 @@ pub(crate) fn shift_range(inode: &Inode, offset: u64, len: u64, insert: bool) ->
     // Nothing maps the moved range any more; what the mapping caches of it goes too.
     invalidate.truncate_pagecache(offset);
 
-    let tx = sbi.begin();
-    let mut disk = inode.data().disk.lock();
-    // The inode is written before the shift, which may commit between leaves: each state it
-    // leaves is a valid map with the inode that goes with it.
-    if insert {
-        extents::with_tree(inode, &mut disk, |tree, disk| {
-            if tree
-                .end()
-                .checked_add(blocks)
-                .is_none_or(|end| end > format::MAX_FILE_BLOCKS)
-            {
-                return Err(EFBIG);
-            }
-            tree.split(&tx, ino, disk, first)
-        })?;
-        // Grown before anything moves: extents moved up before a crash stay inside the file.
-        disk.size = new_size;
+    let tx = sbi.begin()?;
+    let result = (|| {
+        let mut disk = inode.data().disk.lock();
+        // The inode is written before the shift, which may commit between leaves: each state it
+        // leaves is a valid map with the inode that goes with it.
+        if insert {
+            extents::with_tree(inode, &mut disk, |tree, disk| {
+                if tree
+                    .end()
+                    .checked_add(blocks)
+                    .is_none_or(|end| end > format::MAX_FILE_BLOCKS)
+                {
+                    return Err(EFBIG);
+                }
+                tree.split(&tx, ino, disk, first)
+            })?;
+            // Grown before anything moves: extents moved up before a crash stay inside the file.
+            disk.size = new_size;
+            sbi.write_inode(&tx, ino, &disk)?;
+            inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
+            extents::with_tree(inode, &mut disk, |tree, disk| {
+                tree.shift(&tx, ino, disk, first, blocks, true)
+            })?;
+        } else {
+            let freed = remove_blocks(&tx, inode, &mut disk, first, first + blocks)?;
+            free_extents(&tx, ino, &freed)?;
+            sbi.write_inode(&tx, ino, &disk)?;
+            extents::with_tree(inode, &mut disk, |tree, disk| {
+                tree.shift(&tx, ino, disk, first + blocks, blocks, false)?;
+                tree.merge_at(&tx, ino, disk, first)
+            })?;
+            disk.size = new_size;
+        }
+        inode::take_attrs(inode, &mut disk);
         sbi.write_inode(&tx, ino, &disk)?;
         inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
-        extents::with_tree(inode, &mut disk, |tree, disk| {
-            tree.shift(&tx, ino, disk, first, blocks, true)
-        })?;
-    } else {
-        let freed = remove_blocks(&tx, inode, &mut disk, first, first + blocks)?;
-        free_extents(&tx, ino, &freed)?;
-        sbi.write_inode(&tx, ino, &disk)?;
-        extents::with_tree(inode, &mut disk, |tree, disk| {
-            tree.shift(&tx, ino, disk, first + blocks, blocks, false)?;
-            tree.merge_at(&tx, ino, disk, first)
-        })?;
-        disk.size = new_size;
-    }
-    inode::take_attrs(inode, &mut disk);
-    sbi.write_inode(&tx, ino, &disk)?;
-    inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
-    drop(disk);
-    tx.commit()
+        Ok(())
+    })();
+    tx.end(result)
 }
 
 /// Frees the blocks of `freed`, extents inode `ino` no longer maps, at the end of `tx`.
@@ -251,28 +256,30 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
         // growing file still zeroes the tail of its old last block, which a mapping could write.
         invalidate.break_layouts(0, u64::MAX)?;
 
-        let tx = sbi.begin();
-        let (old_size, freed) = {
-            let mut disk = inode.data().disk.lock();
-            // Bytes past the end of the block that holds the (new or old) end of file must read
-            // as zeroes when the file grows again: they may hold data written through a mapping,
-            // which reaches to the end of its page, or data of the longer file.
-            zero_block_tail(&tx, inode, &disk, size.min(disk.size))?;
-            let first = size.div_ceil(format::BLOCK_SIZE_U64);
-            let freed = remove_blocks(&tx, inode, &mut disk, first, u64::MAX)?;
-            let old_size = disk.size;
-            disk.size = size;
-            // The times and whatever else the same setattr changes go with the size.
-            copy_attrs();
-            inode::take_attrs(inode, &mut disk);
-            sbi.write_inode(&tx, ino, &disk)?;
-            inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
-            (old_size, freed)
-        };
-        let freed_blocks = mapped_blocks(&freed);
-        trace::truncate(ino, old_size, size, freed_blocks);
-        invalidate.truncate_pagecache(size);
-        free_extents(&tx, ino, &freed)?;
-        tx.commit()
+        let tx = sbi.begin()?;
+        let result = (|| {
+            let (old_size, freed) = {
+                let mut disk = inode.data().disk.lock();
+                // Bytes past the end of the block that holds the (new or old) end of file must read
+                // as zeroes when the file grows again: they may hold data written through a mapping,
+                // which reaches to the end of its page, or data of the longer file.
+                zero_block_tail(&tx, inode, &disk, size.min(disk.size))?;
+                let first = size.div_ceil(format::BLOCK_SIZE_U64);
+                let freed = remove_blocks(&tx, inode, &mut disk, first, u64::MAX)?;
+                let old_size = disk.size;
+                disk.size = size;
+                // The times and whatever else the same setattr changes go with the size.
+                copy_attrs();
+                inode::take_attrs(inode, &mut disk);
+                sbi.write_inode(&tx, ino, &disk)?;
+                inode.set_size(disk.size, blocks_to_bytes(disk.blocks));
+                (old_size, freed)
+            };
+            let freed_blocks = mapped_blocks(&freed);
+            trace::truncate(ino, old_size, size, freed_blocks);
+            invalidate.truncate_pagecache(size);
+            free_extents(&tx, ino, &freed)
+        })();
+        tx.end(result)
     }
 }

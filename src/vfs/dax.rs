@@ -8,6 +8,10 @@ use core::ptr::NonNull;
 
 use kernel::{
     prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
     types::ScopeGuard, //
 };
 
@@ -22,6 +26,9 @@ use super::{
 /// daxfs reads and writes its metadata here directly; file data reaches user space through the
 /// DAX fault and I/O paths, which look blocks up in the same device.
 ///
+/// Once the file system is shut down ([`Pmem::shut_down`]) every store fails with `EIO`: nothing
+/// of a transaction that failed midway, or of one begun after, reaches the device.
+///
 /// # Invariants
 ///
 /// `dax` is a DAX device reference taken with `fs_dax_get_by_bdev` and dropped only in `Drop`;
@@ -32,6 +39,8 @@ pub(crate) struct Pmem {
     start_off: u64,
     base: NonNull<u8>,
     len: u64,
+    /// Shut down: stores fail.
+    shut_down: Atomic<bool>,
 }
 
 // SAFETY: A DAX device and its linear mapping may be used from any thread; `Pmem` hands out no
@@ -106,6 +115,7 @@ impl Pmem {
             start_off,
             base,
             len: pages << kernel::page::PAGE_SHIFT,
+            shut_down: Atomic::new(false),
         })
     }
 
@@ -146,8 +156,31 @@ impl Pmem {
         Ok(())
     }
 
-    /// The address of `len` bytes at `offset`, if they are inside the device.
+    /// Shuts the file system down: from now on every store fails with `EIO`, and the file
+    /// system's entry points do too ([`Pmem::is_shut_down`]). Returns whether it was running.
+    pub(crate) fn shut_down(&self) -> bool {
+        !self.shut_down.xchg(true, Relaxed)
+    }
+
+    /// Whether the file system is shut down.
+    #[inline]
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Relaxed)
+    }
+
+    /// `EIO` once the file system is shut down.
+    #[inline]
+    pub(crate) fn check_running(&self) -> Result {
+        if self.is_shut_down() {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// The address of `len` bytes at `offset`, for a store: if they are inside the device and
+    /// the file system is not shut down.
     fn range(&self, offset: u64, len: usize) -> Result<*mut u8> {
+        self.check_running()?;
         let end = offset.checked_add(len as u64).ok_or(EINVAL)?;
         if end > self.len {
             return Err(EINVAL);
@@ -196,6 +229,7 @@ impl Pmem {
     /// the next [`Pmem::fence`]).
     pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
         static ZEROES: [u8; 4096] = [0; 4096];
+        self.check_running()?;
         let end = offset.checked_add(len).ok_or(EINVAL)?;
         if end > self.len {
             return Err(EINVAL);

@@ -162,6 +162,7 @@ impl<T: FileSystem> Tables<T> {
         // The create-then-fsync-the-directory pattern of every program that wants a new name
         // durable.
         fsync: Some(super::file::fsync_callback::<T>),
+        unlocked_ioctl: Some(super::file::ioctl_callback::<T>),
         ..pin_init::zeroed()
     };
 }
@@ -477,7 +478,11 @@ unsafe extern "C" fn lookup_callback<T: FileSystem>(
     let dir = unsafe { Inode::<T>::from_raw(dir) };
     // SAFETY: The dentry's name is valid and stable during lookup.
     let name = unsafe { dentry_name(dentry) };
-    match T::DirInodeOps::lookup(dir, name) {
+    let found = dir
+        .super_block()
+        .check_running()
+        .and_then(|()| T::DirInodeOps::lookup(dir, name));
+    match found {
         // SAFETY: `d_splice_alias` takes over the inode reference (or none for a negative
         // dentry) and accepts the dentry the VFS gave us.
         Ok(inode) => unsafe {
@@ -504,6 +509,7 @@ unsafe extern "C" fn iterate_shared_callback<T: FileSystem>(
         let dir = unsafe { Inode::<T>::from_raw((*file).f_inode) };
         // SAFETY: `ctx` is valid for the call; `DirEmitter` is a transparent wrapper.
         let emitter = unsafe { &mut *ctx.cast::<DirEmitter>() };
+        dir.super_block().check_running()?;
         T::DirFileOps::read_dir(dir, emitter)?;
         Ok(0)
     })

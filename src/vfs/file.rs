@@ -14,7 +14,15 @@ use kernel::{
         from_result,
         to_result, //
     },
+    ffi::{
+        c_uint,
+        c_ulong, //
+    },
     prelude::*,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
 use super::{
@@ -57,8 +65,9 @@ impl<T: FileSystem> FileOps<T> {
         // through `write_iter`. Together they give sendfile, splice and copy_file_range.
         splice_read: Some(raw::copy_splice_read),
         splice_write: Some(raw::iter_file_splice_write),
-        open: Some(open_callback),
+        open: Some(open_callback::<T>),
         fsync: Some(fsync_callback::<T>),
+        unlocked_ioctl: Some(ioctl_callback::<T>),
         mmap_prepare: Some(mmap_prepare_callback::<T>),
         fallocate: Some(fallocate_callback::<T>),
         // PMD-aligned addresses for mappings of 2 MiB or more, so that PMD faults are possible.
@@ -122,12 +131,23 @@ impl Fallocate {
 }
 
 /// `file_operations::open`: as `generic_file_open`, and the file accepts `O_DIRECT` (DAX I/O
-/// goes to the media without a cache, so it is direct already) and `IOCB_NOWAIT`.
+/// goes to the media without a cache, so it is direct already) and `IOCB_NOWAIT`. `EIO` once
+/// the file system is shut down.
 ///
 /// # Safety
 ///
-/// Called by the VFS with an inode and a file being opened on it.
-unsafe extern "C" fn open_callback(inode: *mut raw::inode, file: *mut raw::file) -> c_int {
+/// Called by the VFS with a ready regular inode of `T` and a file being opened on it.
+unsafe extern "C" fn open_callback<T: FileSystem>(
+    inode: *mut raw::inode,
+    file: *mut raw::file,
+) -> c_int {
+    // SAFETY: As the VFS guarantees.
+    if let Err(e) = unsafe { Inode::<T>::from_raw(inode) }
+        .super_block()
+        .check_running()
+    {
+        return e.to_errno();
+    }
     // SAFETY: As the VFS guarantees.
     let ret = unsafe { raw::generic_file_open(inode, file) };
     if ret == 0 {
@@ -179,6 +199,7 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
         let len = u64::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: As the VFS guarantees.
         let inode = unsafe { file_inode::<T>(file) };
+        inode.super_block().check_running()?;
         let _lock = inode.lock();
         let grows = matches!(
             mode,
@@ -220,6 +241,9 @@ unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_are
     let file = unsafe { (*desc).file };
     // SAFETY: The descriptor's file is an open regular file of `T`.
     let inode = unsafe { file_inode::<T>(file) };
+    if let Err(e) = inode.super_block().check_running() {
+        return e.to_errno();
+    }
     let dax = inode.super_block().pmem().dax_device();
     // SAFETY: The descriptor and inode are valid; `dax` is the file system's device.
     if !unsafe { raw::daxfs_mapping_supported(desc, inode.as_raw(), dax) } {
@@ -232,6 +256,38 @@ unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_are
     // SAFETY: As above.
     unsafe { raw::daxfs_desc_set_hugepage(desc) };
     0
+}
+
+/// `file_operations::unlocked_ioctl` of regular files and directories: `FS_IOC_SHUTDOWN` (for
+/// `CAP_SYS_ADMIN`), which `xfs_io -c shutdown` and fstests' `godown` use. Other commands are
+/// `ENOTTY`; the VFS has answered the generic ones (FIEMAP, FIFREEZE, ...) before.
+///
+/// # Safety
+///
+/// Called by the VFS with an open file of `T`.
+pub(super) unsafe extern "C" fn ioctl_callback<T: FileSystem>(
+    file: *mut raw::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    if cmd != raw::daxfs_ioctl_DAXFS_IOC_SHUTDOWN {
+        // CAST: an errno fits `c_long`.
+        return ENOTTY.to_errno() as c_long;
+    }
+    from_result(|| {
+        // CAST: the capability number is a small non-negative constant.
+        // SAFETY: A plain check of the calling task's credentials.
+        if !unsafe { raw::capable(raw::CAP_SYS_ADMIN as c_int) } {
+            return Err(EPERM);
+        }
+        // `arg` is a user address for this command.
+        let mut flags = UserSlice::new(UserPtr::from_addr(arg), 4).reader();
+        let flags = flags.read::<u32>()?;
+        // SAFETY: An open file keeps its inode, and so its superblock, live.
+        let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
+        inode.super_block().shut_down(flags)?;
+        Ok(0)
+    })
 }
 
 /// `file_operations::fsync` of regular files and directories: file data written by `write()`
@@ -250,10 +306,13 @@ pub(super) unsafe extern "C" fn fsync_callback<T: FileSystem>(
     end: raw::loff_t,
     datasync: c_int,
 ) -> c_int {
-    // SAFETY: The file is open, as `file_write_and_wait_range` expects.
-    let mut ret = unsafe { raw::file_write_and_wait_range(file, start, end) };
     // SAFETY: As the VFS guarantees.
     let inode = unsafe { file_inode::<T>(file) };
+    if let Err(e) = inode.super_block().check_running() {
+        return e.to_errno();
+    }
+    // SAFETY: The file is open, as `file_write_and_wait_range` expects.
+    let mut ret = unsafe { raw::file_write_and_wait_range(file, start, end) };
     if ret == 0 && datasync == 0 {
         // Times the VFS changed and daxfs has not written yet (see `write_inode_callback`).
         // SAFETY: The inode is live while its file is open.
@@ -334,6 +393,10 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
     let file = unsafe { (*iocb).ki_filp };
     // SAFETY: The kiocb's file is an open regular file of `T`.
     let inode = unsafe { file_inode::<T>(file) };
+    if let Err(e) = inode.super_block().check_running() {
+        // CAST: an errno fits `isize`.
+        return e.to_errno() as isize;
+    }
     // SAFETY: The kiocb is valid.
     let read = match inode.lock_for_read(unsafe { is_nowait(iocb) }) {
         // SAFETY: The kiocb and iterator are valid and the inode's `i_rwsem` is held shared, as
@@ -365,6 +428,7 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
     // SAFETY: The kiocb is valid.
     let nowait = unsafe { is_nowait(iocb) };
     let written = (|| -> Result<isize> {
+        inode.super_block().check_running()?;
         let _lock = inode.lock_for_write(nowait)?;
         // SAFETY: The kiocb and iterator are valid; `i_rwsem` is held.
         let count = unsafe { raw::generic_write_checks(iocb, from) };

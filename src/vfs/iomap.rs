@@ -69,6 +69,8 @@ unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
     from_result(|| {
         // SAFETY: iomap passes a ready inode of `T`.
         let inode = unsafe { Inode::<T>::from_raw(inode) };
+        // Reads, writes and faults of a shut down file system fail (a fault with SIGBUS).
+        inode.super_block().check_running()?;
         let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
         let length = u64::try_from(length).map_err(|_| EINVAL)?;
         let map = T::IomapOps::map_blocks(inode, pos, length, flags & raw::IOMAP_WRITE != 0)?;

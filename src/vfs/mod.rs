@@ -15,6 +15,7 @@
 pub(crate) mod crc;
 mod dax;
 pub(crate) mod dir;
+mod fail;
 pub(crate) mod fault;
 pub(crate) mod file;
 mod fs_type;
@@ -33,6 +34,7 @@ pub(crate) use dir::{
     NewNode,
     NodeKind, //
 };
+pub(crate) use fail::fail_injected;
 pub(crate) use fault::{
     DaxFault,
     FaultResult,
@@ -60,7 +62,7 @@ pub(crate) use locks::{
     InvalidateExclusive,
     NoFsScope, //
 };
-pub(crate) use recorder::Recorder;
+pub(crate) use recorder::DebugFiles;
 pub(crate) use super_block::{
     New,
     SeqFile,

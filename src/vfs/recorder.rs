@@ -39,6 +39,8 @@ use kernel::{
     },
 };
 
+use super::fail::FailControl;
+
 /// The most bytes one log may hold; more ends the recording with the log marked overflowed.
 const CAPACITY: usize = 64 << 20;
 
@@ -197,11 +199,14 @@ impl BinaryWriter for Control {
     }
 }
 
-/// The recorder's debugfs directory and file, present while the module is loaded.
+/// The debugfs directory of daxfs and its files, present while the module is loaded: the
+/// recorder's `crashlog`, and `fail_logged_write` ([`super::fail`]).
 #[pin_data]
-pub(crate) struct Recorder {
+pub(crate) struct DebugFiles {
     #[pin]
     control: File<Control>,
+    #[pin]
+    fail: File<FailControl>,
     _dir: Dir,
     /// Dropped last, once nothing can start a log: frees the one being recorded.
     _log: LogOwner,
@@ -222,8 +227,9 @@ impl Drop for LogOwner {
     }
 }
 
-impl Recorder {
-    /// Sets up the recorder, off, and its debugfs file. Called once, at module load.
+impl DebugFiles {
+    /// Sets up the recorder, off, no failure armed, and the debugfs files. Called once, at
+    /// module load.
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         // SAFETY: Called once, at module load, before anything can record.
         unsafe { LOG.init() };
@@ -235,6 +241,7 @@ impl Recorder {
                     ended <- new_mutex!(Some(KVVec::new())),
                 }? Error),
             ),
+            fail <- dir.read_write_file(c"fail_logged_write", FailControl),
             _dir: dir,
             _log: LogOwner,
         }? Error)

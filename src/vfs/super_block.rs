@@ -8,7 +8,10 @@
 use core::marker::PhantomData;
 
 use kernel::{
-    error::from_result,
+    error::{
+        from_result,
+        to_result, //
+    },
     prelude::*,
     types::{
         Opaque,
@@ -119,6 +122,39 @@ impl<T: FileSystem> SuperBlock<T, Ready> {
     pub(super) fn pmem(&self) -> &Pmem {
         self.data().as_ref()
     }
+
+    /// `EIO` once the file system is shut down: the entry points of the VFS layer check it, as
+    /// ext4's and XFS's do.
+    pub(super) fn check_running(&self) -> Result {
+        self.pmem().check_running()
+    }
+
+    /// Shuts the file system down for `FS_IOC_SHUTDOWN` with `flags`: with the default (0), what
+    /// mappings dirtied is written back first (the block device is frozen and thawed, as ext4
+    /// and XFS do); with `FS_SHUTDOWN_FLAGS_LOGFLUSH` (1) or `_NOLOGFLUSH` (2) it is not. Other
+    /// flags are `EINVAL`. A file system shut down already stays so.
+    pub(super) fn shut_down(&self, flags: u32) -> Result {
+        const DEFAULT: u32 = raw::daxfs_shutdown_flags_DAXFS_SHUTDOWN_DEFAULT;
+        const LOGFLUSH: u32 = raw::daxfs_shutdown_flags_DAXFS_SHUTDOWN_LOGFLUSH;
+        const NOLOGFLUSH: u32 = raw::daxfs_shutdown_flags_DAXFS_SHUTDOWN_NOLOGFLUSH;
+        if self.pmem().is_shut_down() {
+            return Ok(());
+        }
+        match flags {
+            DEFAULT => {
+                // SAFETY: The superblock is live and its device set.
+                to_result(unsafe { raw::bdev_freeze(self.bdev()) })?;
+                T::SuperOps::shut_down(self, "requested, after writing back");
+                // SAFETY: Frozen just above.
+                to_result(unsafe { raw::bdev_thaw(self.bdev()) })
+            }
+            LOGFLUSH | NOLOGFLUSH => {
+                T::SuperOps::shut_down(self, "requested");
+                Ok(())
+            }
+            _ => Err(EINVAL),
+        }
+    }
 }
 
 /// Statistics that statfs(2) reports, in blocks of the file system's block size.
@@ -170,6 +206,11 @@ pub(crate) trait Operations<T: FileSystem> {
     /// Releases an inode whose last link and last reference are gone: its blocks and its slot
     /// (`evict_inode`, after the VFS layer has waited for its mappings and pins).
     fn evict(inode: &Inode<T>);
+
+    /// Shuts the file system down (`why` says what asked): what is durable stays so, nothing
+    /// more is written, and every entry point fails with `EIO` until it is unmounted. Fine if it
+    /// is down already.
+    fn shut_down(sb: &SuperBlock<T>, why: &str);
 }
 
 /// The `super_operations` of `T`.
@@ -184,6 +225,7 @@ impl<T: FileSystem> Ops<T> {
         put_super: Some(put_super_callback::<T>),
         statfs: Some(statfs_callback::<T>),
         show_options: Some(show_options_callback::<T>),
+        shutdown: Some(shutdown_callback::<T>),
         ..pin_init::zeroed()
     };
 }
@@ -259,6 +301,18 @@ fn drop_data<T: FileSystem>(sb: *mut raw::super_block) {
 /// Called by the VFS once, at unmount, after every inode of `sb` is evicted.
 unsafe extern "C" fn put_super_callback<T: FileSystem>(sb: *mut raw::super_block) {
     drop_data::<T>(sb);
+}
+
+/// `super_operations::shutdown`: the block device went away (or failed) under the mounted file
+/// system.
+///
+/// # Safety
+///
+/// Called by the VFS with a live, ready superblock of type `T`.
+unsafe extern "C" fn shutdown_callback<T: FileSystem>(sb: *mut raw::super_block) {
+    // SAFETY: As the VFS guarantees.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    T::SuperOps::shut_down(sb, "the device went away");
 }
 
 /// `super_operations::statfs`.

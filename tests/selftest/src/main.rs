@@ -971,6 +971,31 @@ fn build_fragmented(device: &str, count: u64) -> Res {
     dev.sync_all().ctx("fsync")
 }
 
+/// Opens FILE read-write, shuts its file system down through it with
+/// `FS_IOC_SHUTDOWN` and `flags`, then checks that the open descriptor's read, write, fsync and
+/// a new mapping fail with EIO, and that fstat still works.
+fn shutdown_eio(path: &str, flags: u32) -> Res {
+    /// `_IOR('X', 125, __u32)`.
+    const FS_IOC_SHUTDOWN: libc::c_ulong = 0x8004_587d;
+    let file = open_file(path).ctx("open")?;
+    // SAFETY: The descriptor is open and the argument a valid `u32`.
+    let r = unsafe { libc::ioctl(file.as_raw_fd(), FS_IOC_SHUTDOWN, &flags) };
+    check!(r == 0, "FS_IOC_SHUTDOWN: {}", Error::last_os_error());
+    fn eio<T: std::fmt::Debug>(what: &str, result: io::Result<T>) -> Res {
+        match result {
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(()),
+            other => Err(format!("{what} after shutdown: {other:?}, expected EIO")),
+        }
+    }
+    let mut buf = [0u8; PAGE];
+    eio("read", file.read_at(&mut buf, 0))?;
+    eio("write", file.write_at(&buf, 0))?;
+    eio("fsync", file.sync_all())?;
+    eio("mmap", Map::shared(&file, PAGE).map(|_| ()))?;
+    file.metadata().ctx("fstat after shutdown")?;
+    Ok(())
+}
+
 fn run(args: &[String]) -> Res {
     let path = args.get(2).map(String::as_str).unwrap_or("");
     match args.get(1).map(String::as_str) {
@@ -993,6 +1018,7 @@ fn run(args: &[String]) -> Res {
         Some("fragment") => fragment(path, arg(args, 3)?, arg(args, 4)?),
         Some("churn") => churn(path, arg(args, 3)?, arg(args, 4)?, arg(args, 5)?),
         Some("build-fragmented") => build_fragmented(path, arg(args, 3)?),
+        Some("shutdown-eio") => shutdown_eio(path, arg(args, 3)?),
         _ => Err("usage: daxfs-selftest map-rw|hole-fault|sigbus|map-sync|vm-writev|fork|storm|touch|mwrite|verify FILE [ARGS]".into()),
     }
 }

@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Shutting down, and transactions that fail midway.
+# - FS_IOC_SHUTDOWN (as `xfs_io -x -c shutdown` and fstests' godown use it),
+#   with FS_SHUTDOWN_FLAGS_LOGFLUSH and with NOLOGFLUSH: afterwards an open
+#   file's read, write, fsync and mmap fail with EIO, and so do open, create
+#   and mkdir; stat still works, the ioctl again succeeds, unmount works, and
+#   the next mount finds what was written before. Checked on ext4 -o dax too,
+#   as the control (with LOGFLUSH: ext4 without it may drop what its journal
+#   had not committed; daxfs commits every call before returning, so it must
+#   keep everything either way).
+# - A transaction that fails midway (one logged write made to fail through
+#   /sys/kernel/debug/daxfs/fail_logged_write) fails its operation with EIO
+#   and shuts the file system down, uncommitted: fsck -n of the device then
+#   finds the interrupted transaction, the next mount undoes it, and the files
+#   are as before, with their sizes, bytes and extent maps; fsck is clean.
+#   Done for a truncate of a fragmented file (in the middle of rewriting its
+#   extent tree) and for a rename over an existing name. Without the journal's
+#   abort, both operations commit what they did up to the failure and go on.
+. "$(dirname "$0")/lib.sh"
+dev=$SCRATCH_DEV
+mnt=$SCRATCH_MNT
+mkdir -p "$mnt"
+
+st=/repo/target/release/daxfs-selftest
+
+# expect_eio WHAT CMD...: CMD must report EIO ("Input/output error").
+expect_eio() {
+	local what=$1 out
+	shift
+	out=$("$@" 2>&1) || true
+	grep -q "Input/output error" <<<"$out" || fail "$what after shutdown: '$out', expected EIO"
+}
+
+# shutdown_checks FS FLAGS: FS is mounted on $mnt; writes files, shuts it down
+# with FS_IOC_SHUTDOWN and FLAGS (1: LOGFLUSH, 2: NOLOGFLUSH) through an open
+# file, whose read, write, fsync and mmap must then fail with EIO (the
+# selftest); then opening, creating, mkdir and the shutdown through xfs_io
+# (which works again), stat works, unmount works, and the next mount finds
+# the files.
+shutdown_checks() {
+	local fs=$1 flags=$2 sum
+	mkdir "$mnt/d"
+	head -c 300000 /dev/urandom >"$mnt/d/f"
+	sum=$(md5sum <"$mnt/d/f")
+	echo new >"$mnt/g"
+	"$st" shutdown-eio "$mnt/g" "$flags" || fail "$fs: shutdown with flags $flags"
+	expect_eio "$fs: open" cat "$mnt/d/f"
+	expect_eio "$fs: create" touch "$mnt/new"
+	expect_eio "$fs: mkdir" mkdir "$mnt/newdir"
+	[[ $(stat -c %s "$mnt/d/f") == 300000 ]] || fail "$fs: stat after shutdown: $(stat "$mnt/d/f" 2>&1)"
+	xfs_io -x -c "shutdown -f" "$mnt" || fail "$fs: a second shutdown failed"
+	umount "$mnt" || fail "$fs: unmount after shutdown failed"
+	mount -t "$fs" -o dax "$dev" "$mnt"
+	[[ $(md5sum <"$mnt/d/f") == "$sum" && $(cat "$mnt/g") == new ]] ||
+		fail "$fs: after a shutdown with flags $flags and a remount the files differ"
+	echo "ok: $fs: shutdown with flags $flags: EIO after it, the files kept"
+}
+
+dmesg -C
+mkfs.ext4 -q -F -b 4096 "$dev"
+mount -t ext4 -o dax "$dev" "$mnt"
+shutdown_checks ext4 1
+umount "$mnt"
+dd if=/dev/zero of="$dev" bs=1M count=$(($(blockdev --getsize64 "$dev") >> 20)) \
+	oflag=direct status=none
+
+for flags in 1 2; do
+	mount_fresh "$dev" "$mnt"
+	shutdown_checks daxfs "$flags"
+	umount_checked "$dev" "$mnt"
+done
+dmesg | grep -q "daxfs: shut down (requested)" || fail "dmesg does not say that daxfs shut down"
+
+knob=/sys/kernel/debug/daxfs/fail_logged_write
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+[[ -w $knob ]] || fail "no $knob"
+
+# state: every file's name, size, bytes and extent map.
+state() {
+	local f
+	for f in "$mnt"/*; do
+		echo "$(basename "$f") $(stat -c %s "$f") $(md5sum <"$f") $(extent_map "$f")"
+	done
+}
+
+# fails_midway N CMD...: with the Nth logged write from now made to fail, CMD
+# must fail with EIO and shut the file system down uncommitted; the next mount
+# must undo its transaction and leave the state as before.
+fails_midway() {
+	local n=$1 before out problems
+	shift
+	before=$(state)
+	dmesg -C
+	echo "$n" >"$knob"
+	out=$("$@" 2>&1) && fail "'$*' succeeded with a failing write"
+	echo 0 >"$knob"
+	grep -q "Input/output error" <<<"$out" || fail "'$*' failed with '$out', expected EIO"
+	dmesg | grep -q "failed midway (error -5): shut down with it uncommitted" ||
+		fail "'$*': dmesg does not say the transaction failed midway: $(dmesg | tail -n 5)"
+	expect_eio "after '$*'" touch "$mnt/new"
+	umount "$mnt"
+	problems=$({ fsck -t daxfs -n "$dev" 2>&1 || true; } | sed -n 's/^\([a-z-]*\): .*/\1/p' | sort -u | xargs)
+	[[ $problems == *journal* ]] ||
+		fail "'$*': fsck -n does not find the interrupted transaction: $(fsck -t daxfs -n "$dev" 2>&1)"
+	mount -t daxfs "$dev" "$mnt"
+	dmesg | grep -q "journal: undid the .* change(s) of transaction" ||
+		fail "'$*': the mount did not undo the transaction: $(dmesg | tail -n 5)"
+	[[ $(state) == "$before" ]] || fail "'$*' changed the files: before: $before; after: $(state)"
+	remount_checked "$dev" "$mnt"
+	echo "ok: '$*' failed midway with EIO, shut down, and the next mount undid it"
+}
+
+mount_fresh "$dev" "$mnt"
+# 400 extents: the truncate rewrites several extent-overflow blocks.
+for i in $(seq 0 2 799); do
+	xfs_io -f -c "pwrite -q -S 0x5a $((i * 4096)) 4096" "$mnt/frag"
+done
+echo one >"$mnt/a"
+echo two >"$mnt/b"
+remount_checked "$dev" "$mnt"
+fails_midway 3 truncate -s $((200 * 4096)) "$mnt/frag"
+fails_midway 2 mv "$mnt/a" "$mnt/b"
+umount_checked "$dev" "$mnt"
