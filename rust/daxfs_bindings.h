@@ -6,6 +6,7 @@
  */
 #include <linux/crc32.h>
 #include <linux/dax.h>
+#include <linux/fileattr.h>
 #include <linux/iomap.h>
 #include <linux/fs_context.h>
 #include <linux/statfs.h>

@@ -264,8 +264,15 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
                 // as zeroes when the file grows again: they may hold data written through a mapping,
                 // which reaches to the end of its page, or data of the longer file.
                 zero_block_tail(&tx, inode, &disk, size.min(disk.size))?;
-                let first = size.div_ceil(format::BLOCK_SIZE_U64);
-                let freed = remove_blocks(&tx, inode, &mut disk, first, u64::MAX)?;
+                // Shrinking, or keeping the size, frees what lies past the end of file (blocks
+                // preallocated with FALLOC_FL_KEEP_SIZE); growing keeps them, as in ext4 and XFS:
+                // they are unwritten or zeroed, so the file grows into zeros.
+                let freed = if size <= disk.size {
+                    let first = size.div_ceil(format::BLOCK_SIZE_U64);
+                    remove_blocks(&tx, inode, &mut disk, first, u64::MAX)?
+                } else {
+                    KVVec::new()
+                };
                 let old_size = disk.size;
                 disk.size = size;
                 // The times and whatever else the same setattr changes go with the size.

@@ -353,6 +353,7 @@ impl<T: FileSystem> Tables<T> {
     const FILE_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
         fiemap: Some(fiemap_callback::<T>),
+        fileattr_get: Some(fileattr_get_callback),
         ..pin_init::zeroed()
     };
     const SPECIAL_INODE: raw::inode_operations = raw::inode_operations {
@@ -374,6 +375,22 @@ impl<T: FileSystem> Tables<T> {
 pub(super) unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut raw::dentry) -> &'a Inode<T> {
     // SAFETY: The caller guarantees a positive dentry whose inode is a ready inode of `T`.
     unsafe { Inode::from_raw((*dentry).d_inode) }
+}
+
+/// `inode_operations::fileattr_get` of regular files and directories: the inode flags that
+/// `FS_IOC_GETFLAGS`, `FS_IOC_FSGETXATTR` (`xfs_io -c stat`, `lsattr`) and `file_getattr(2)`
+/// report. daxfs stores none, so all are clear, as ext4 reports for a file without flags.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid attribute structure to fill in.
+pub(super) unsafe extern "C" fn fileattr_get_callback(
+    _dentry: *mut raw::dentry,
+    fa: *mut raw::file_kattr,
+) -> c_int {
+    // SAFETY: `fa` is valid for writes for the call.
+    unsafe { raw::fileattr_fill_flags(fa, 0) };
+    0
 }
 
 /// `inode_operations::setattr`: the VFS checks and copies the attributes, daxfs stores them; a

@@ -51,6 +51,10 @@ tar -C "$(dirname "$tree")" -xzf "$tarball" || die "cannot unpack $tarball"
 [[ -x $tree/check ]] || die "$tarball holds no xfstests/check"
 say "unpacked $tarball in $((SECONDS - start)) s"
 
+# The loopback interface, which the guest leaves down: the lock tests
+# (generic/131, ...) talk to a server over 127.0.0.1.
+busybox ifconfig lo 127.0.0.1 up || die "cannot bring up the loopback interface"
+
 # The users fstests' tests switch to (_require_user, _su): each with a home, a
 # group and a shadow entry (changed today, so that su's account check passes).
 today=$(($(date +%s) / 86400))

@@ -15,6 +15,9 @@
 # - bytes written through a mapping past the end of file, in its last page,
 #   read as zeros once the file grows by write(), fallocate or zero range;
 # - fallocate that grows a file past RLIMIT_FSIZE fails with EFBIG;
+# - a truncate to the size or below frees blocks preallocated past the end of
+#   file, one that grows the file keeps them (generic/092);
+# - the inode flags can be read (FS_IOC_FSGETXATTR, FS_IOC_GETFLAGS): none set;
 # - read() updates the access time, and under relatime the first read of a
 #   new file does;
 # - O_TMPFILE: linkat names the file with its data; closed unnamed, it frees
@@ -290,6 +293,24 @@ shift_merge() {
 	cmp -s f ref || { echo "the bytes changed"; return 1; }
 }
 
+# The inode flags of files and directories can be read (FS_IOC_FSGETXATTR,
+# which `xfs_io -c stat` uses, and FS_IOC_GETFLAGS, lsattr's): none is set.
+inode_flags() {
+	touch f && mkdir d || return 1
+	xfs_io -c stat f | grep -qx 'fsxattr.xflags = 0x0 \[[-]*\]' || { xfs_io -c stat f; return 1; }
+	xfs_io -c stat d | grep -qx 'fsxattr.xflags = 0x0 \[[-]*\]' || { xfs_io -c stat d; return 1; }
+	lsattr f >/dev/null && lsattr -d d >/dev/null
+}
+
+# A truncate to the size or below frees the blocks preallocated past the end of
+# file; one that grows the file keeps them (generic/092).
+grow_keeps_prealloc() {
+	xfs_io -f -c 'falloc -k 0 40k' -c 'pwrite -q 0 20k' -c 'truncate 20k' f || return 1
+	[[ $(extent_map f) == "0-39:data" ]] || { echo "after a truncate to the size: $(extent_map f)"; return 1; }
+	xfs_io -c 'falloc -k 20k 20k' -c 'truncate 28k' f || return 1
+	[[ $(extent_map f) == "0-39:data 40-79:unwritten" ]] || { echo "after a truncate up: $(extent_map f)"; return 1; }
+}
+
 # past_eof HOW: a 100-byte file whose last page gets 0x58 through a mapping,
 # past the end of file too; then the file grows by HOW; bytes 100..3999 must
 # read as zeros.
@@ -487,6 +508,8 @@ run_checks() {
 		check "$fs" "mapped bytes past EOF, then growth by $how" past_eof "$how"
 	done
 	check "$fs" "fallocate past RLIMIT_FSIZE" fsize_limit
+	check "$fs" "a truncate up keeps blocks preallocated past the end" grow_keeps_prealloc
+	check "$fs" "inode flags can be read" inode_flags
 	check "$fs" "read updates atime" atime
 	check "$fs" "relatime: the first read of a new file updates atime" relatime
 	check "$fs" "O_TMPFILE, then linkat" tmpfile
