@@ -8,6 +8,7 @@
 #include <linux/cred.h>
 #include <asm/barrier.h>
 #include <linux/dax.h>
+#include <linux/fileattr.h>
 #include <linux/fs_parser.h>
 #include <linux/mm.h>
 #include <linux/ratelimit.h>
@@ -215,6 +216,18 @@ bool daxfs_inode_trylock_shared(struct inode *inode)
 ssize_t daxfs_generic_write_sync(struct kiocb *iocb, ssize_t count)
 {
 	return generic_write_sync(iocb, count);
+}
+
+/* Whether a fileattr_set request has fields beyond the FS_*_FL flags. */
+bool daxfs_fileattr_has_fsx(const struct file_kattr *fa)
+{
+	return fileattr_has_fsx(fa);
+}
+
+/* The FS_*_FL flags of a fileattr_set request (kernel::bindings has the type opaque). */
+u32 daxfs_fileattr_flags(const struct file_kattr *fa)
+{
+	return fa->flags;
 }
 
 /* S_DAX is decided here, when the inode is instantiated, and never changed. */

@@ -80,6 +80,9 @@ struct daxfs_inode_attrs {
 	u32 atime_nsec, mtime_nsec, ctime_nsec;
 };
 
+struct file_kattr;
+bool daxfs_fileattr_has_fsx(const struct file_kattr *fa);
+u32 daxfs_fileattr_flags(const struct file_kattr *fa);
 void daxfs_fc_error(struct fs_context *fc, const char *msg);
 int daxfs_parse_param(struct fs_context *fc, struct fs_parameter *param,
 		      unsigned int *value);

@@ -28,6 +28,7 @@ use crate::{
         self,
         trace,
         ARef,
+        Attributes,
         InodeKind,
         InodeParams,
         Lookup,
@@ -156,6 +157,7 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
         size: disk.size,
         allocated_bytes: blocks_to_bytes(disk.blocks),
         times: vfs_times(&disk),
+        attributes: attributes_of(&disk),
     };
     new.init(
         params,
@@ -172,6 +174,49 @@ pub(crate) fn write_inode(inode: &Inode) -> Result {
     let sbi = inode.super_block().data();
     let tx = sbi.begin()?;
     let mut disk = inode.data().disk.lock();
+    take_attrs(inode, &mut disk);
+    let written = sbi.write_inode(&tx, inode.ino(), &disk);
+    drop(disk);
+    tx.end(written)
+}
+
+/// The attribute flags stored in `disk`.
+pub(crate) fn attributes_of(disk: &format::Inode) -> Attributes {
+    let has = |flag: u16| disk.flags & flag != 0;
+    Attributes {
+        immutable: has(format::INODE_FLAG_IMMUTABLE),
+        append: has(format::INODE_FLAG_APPEND),
+        noatime: has(format::INODE_FLAG_NOATIME),
+        sync: has(format::INODE_FLAG_SYNC),
+        nodump: has(format::INODE_FLAG_NODUMP),
+        dax: has(format::INODE_FLAG_DAX),
+    }
+}
+
+/// Stores `attributes` as the attribute flags of the regular file or directory `inode`, with
+/// the attributes the VFS holds once `touch` has set its change time, in one transaction. Any flag on an image
+/// without [`format::FEATURE_INCOMPAT_INODE_ATTRIBUTES`] is `EOPNOTSUPP`. A changed DAX flag
+/// is stored only: under `dax=always`, the only mode daxfs mounts with, it changes nothing.
+pub(crate) fn set_attributes(inode: &Inode, attributes: Attributes, touch: &dyn Fn()) -> Result {
+    let sbi = inode.super_block().data();
+    let flags = [
+        (attributes.immutable, format::INODE_FLAG_IMMUTABLE),
+        (attributes.append, format::INODE_FLAG_APPEND),
+        (attributes.noatime, format::INODE_FLAG_NOATIME),
+        (attributes.sync, format::INODE_FLAG_SYNC),
+        (attributes.nodump, format::INODE_FLAG_NODUMP),
+        (attributes.dax, format::INODE_FLAG_DAX),
+    ]
+    .iter()
+    .filter(|(set, _)| *set)
+    .fold(0, |flags, (_, flag)| flags | flag);
+    if flags != 0 && sbi.disk.feature_incompat & format::FEATURE_INCOMPAT_INODE_ATTRIBUTES == 0 {
+        return Err(EOPNOTSUPP);
+    }
+    let tx = sbi.begin()?;
+    let mut disk = inode.data().disk.lock();
+    disk.flags = (disk.flags & !format::INODE_FLAGS_ATTRIBUTES) | flags;
+    touch();
     take_attrs(inode, &mut disk);
     let written = sbi.write_inode(&tx, inode.ino(), &disk);
     drop(disk);

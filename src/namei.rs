@@ -163,8 +163,15 @@ fn new_inode(
             mode |= format::S_ISGID;
         }
     }
+    // Regular files and directories inherit the directory's attribute flags that pass on.
+    let inherits = matches!(node.kind, NodeKind::Regular | NodeKind::Directory);
     format::Inode {
         mode,
+        flags: if inherits {
+            dir_disk.flags & format::INODE_FLAGS_INHERITED
+        } else {
+            0
+        },
         uid: node.uid,
         gid,
         nlink: if is_dir { 2 } else { 1 },

@@ -289,4 +289,12 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
         })();
         tx.end(result)
     }
+
+    fn attributes(inode: &Inode) -> vfs::Attributes {
+        inode::attributes_of(&inode.data().disk.lock())
+    }
+
+    fn set_attributes(inode: &Inode, attributes: vfs::Attributes, touch: &dyn Fn()) -> Result {
+        inode::set_attributes(inode, attributes, touch)
+    }
 }

@@ -32,8 +32,10 @@ use super::{
     DT_REG,
     DT_SOCK,
     EXTENT_SIZE,
+    FEATURE_INCOMPAT_INODE_ATTRIBUTES,
     INLINE_AREA_SIZE,
     INLINE_EXTENTS,
+    INODE_FLAGS_ATTRIBUTES,
     INODE_FLAGS_KNOWN,
     INODE_FLAG_INLINE_SYMLINK,
     INODE_SIZE,
@@ -437,6 +439,14 @@ impl Inode {
         }
         if self.has_inline_symlink() && file_type != FileType::Symlink {
             return Err(BadInode("inline symlink flag on a non-symlink"));
+        }
+        if self.flags & INODE_FLAGS_ATTRIBUTES != 0 {
+            if sb.feature_incompat & FEATURE_INCOMPAT_INODE_ATTRIBUTES == 0 {
+                return Err(BadInode("attribute flags without the feature"));
+            }
+            if !matches!(file_type, FileType::Regular | FileType::Directory) {
+                return Err(BadInode("attribute flags on a special file or symlink"));
+            }
         }
 
         match file_type {

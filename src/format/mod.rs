@@ -92,7 +92,7 @@
 //! | offset | size | field            | meaning                                                   |
 //! |-------:|-----:|------------------|-----------------------------------------------------------|
 //! | 0      | 2    | `mode`           | `S_IFMT` type and permission bits as in Linux; 0 = free   |
-//! | 2      | 2    | `flags`          | [`INODE_FLAG_INLINE_SYMLINK`]                             |
+//! | 2      | 2    | `flags`          | [`INODE_FLAG_INLINE_SYMLINK`], [`INODE_FLAGS_ATTRIBUTES`] |
 //! | 4      | 4    | `uid`            | owner                                                     |
 //! | 8      | 4    | `gid`            | group                                                     |
 //! | 12     | 4    | `nlink`          | hard links; directories: 2 + subdirectories; 0 = orphan   |
@@ -322,9 +322,15 @@ pub const FEATURE_INCOMPAT_UNWRITTEN: u32 = 1 << 0;
 /// unsorted (NV-Tree, wB+-Tree). An implementation without it would find such a block out of
 /// order. mkfs sets it; on an image without it the kernel keeps every block sorted.
 pub const FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS: u32 = 1 << 1;
+/// Incompatible feature: regular files and directories may carry the attribute flags
+/// ([`INODE_FLAGS_ATTRIBUTES`]: `chattr`'s immutable, append-only, noatime, sync, nodump and
+/// the per-file DAX flag), which an implementation without it refuses as unknown flags. mkfs
+/// sets it; on an image without it setting them fails with `EOPNOTSUPP`.
+pub const FEATURE_INCOMPAT_INODE_ATTRIBUTES: u32 = 1 << 2;
 /// Incompatible features this code knows; unknown ones refuse the mount.
-pub const FEATURE_INCOMPAT_SUPPORTED: u32 =
-    FEATURE_INCOMPAT_UNWRITTEN | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS;
+pub const FEATURE_INCOMPAT_SUPPORTED: u32 = FEATURE_INCOMPAT_UNWRITTEN
+    | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS
+    | FEATURE_INCOMPAT_INODE_ATTRIBUTES;
 /// Read-only-compatible features this code knows (none yet); unknown ones allow only a
 /// read-only mount.
 pub const FEATURE_RO_COMPAT_SUPPORTED: u32 = 0;
@@ -374,8 +380,34 @@ pub const BLOCKS_PER_INODE: u64 = 4;
 pub const MIN_DEFAULT_INODES: u64 = 64;
 /// Inode flag: a symlink whose target is stored in the inode's inline area.
 pub const INODE_FLAG_INLINE_SYMLINK: u16 = 1;
+/// Attribute flag (`FS_IMMUTABLE_FL`, `chattr +i`): the file cannot be changed, linked,
+/// renamed or removed.
+pub const INODE_FLAG_IMMUTABLE: u16 = 1 << 1;
+/// Attribute flag (`FS_APPEND_FL`, `chattr +a`): the file can only be appended to.
+pub const INODE_FLAG_APPEND: u16 = 1 << 2;
+/// Attribute flag (`FS_NOATIME_FL`): reads do not update the access time.
+pub const INODE_FLAG_NOATIME: u16 = 1 << 3;
+/// Attribute flag (`FS_SYNC_FL`): writes are synchronous.
+pub const INODE_FLAG_SYNC: u16 = 1 << 4;
+/// Attribute flag (`FS_NODUMP_FL`): not for dump(8).
+pub const INODE_FLAG_NODUMP: u16 = 1 << 5;
+/// Attribute flag (`FS_XFLAG_DAX`, `FS_DAX_FL`): the file uses DAX under `dax=inode`; on a
+/// directory, what new files in it inherit.
+pub const INODE_FLAG_DAX: u16 = 1 << 6;
+/// The attribute flags, only with [`FEATURE_INCOMPAT_INODE_ATTRIBUTES`] and only on regular
+/// files and directories.
+pub const INODE_FLAGS_ATTRIBUTES: u16 = INODE_FLAG_IMMUTABLE
+    | INODE_FLAG_APPEND
+    | INODE_FLAG_NOATIME
+    | INODE_FLAG_SYNC
+    | INODE_FLAG_NODUMP
+    | INODE_FLAG_DAX;
+/// The attribute flags a new file or directory takes from its directory, as in ext4 (not
+/// immutable or append-only).
+pub const INODE_FLAGS_INHERITED: u16 =
+    INODE_FLAG_NOATIME | INODE_FLAG_SYNC | INODE_FLAG_NODUMP | INODE_FLAG_DAX;
 /// All inode flags this code knows.
-pub const INODE_FLAGS_KNOWN: u16 = INODE_FLAG_INLINE_SYMLINK;
+pub const INODE_FLAGS_KNOWN: u16 = INODE_FLAG_INLINE_SYMLINK | INODE_FLAGS_ATTRIBUTES;
 /// Size of the inode's inline area (extents or fast symlink target).
 pub const INLINE_AREA_SIZE: usize = 120;
 /// Extents stored in the inode itself.

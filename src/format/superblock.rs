@@ -22,6 +22,7 @@ use super::{
     BLOCK_SIZE_U64,
     DATA_ALIGN_BLOCKS,
     DATA_ALIGN_MIN_BLOCKS,
+    FEATURE_INCOMPAT_INODE_ATTRIBUTES,
     FEATURE_INCOMPAT_SUPPORTED,
     FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS,
     FEATURE_INCOMPAT_UNWRITTEN,
@@ -219,7 +220,9 @@ impl Superblock {
             version_major: VERSION_MAJOR,
             version_minor: VERSION_MINOR,
             feature_compat: 0,
-            feature_incompat: FEATURE_INCOMPAT_UNWRITTEN | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS,
+            feature_incompat: FEATURE_INCOMPAT_UNWRITTEN
+                | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS
+                | FEATURE_INCOMPAT_INODE_ATTRIBUTES,
             feature_ro_compat: 0,
             uuid,
             label,

@@ -1003,6 +1003,40 @@ fn unwritten_extents_only_in_regular_files_of_the_feature() {
 }
 
 #[test]
+fn attribute_flags_only_on_files_and_directories_of_the_feature() {
+    let sb = sample_superblock();
+    assert_ne!(sb.feature_incompat & FEATURE_INCOMPAT_INODE_ATTRIBUTES, 0);
+    let file = Inode {
+        flags: INODE_FLAG_IMMUTABLE | INODE_FLAG_DAX,
+        ..sample_file(&sb)
+    };
+    assert!(file.validate_fields(&sb).is_ok());
+    let mut buf = [0; INODE_SIZE];
+    file.encode(&mut buf);
+    assert_eq!(Inode::decode(&buf).unwrap().flags, file.flags);
+    let symlink = Inode {
+        mode: S_IFLNK | 0o777,
+        ..file
+    };
+    assert!(matches!(
+        symlink.validate_fields(&sb),
+        Err(FormatError::BadInode(
+            "attribute flags on a special file or symlink"
+        ))
+    ));
+    let old = Superblock {
+        feature_incompat: sb.feature_incompat & !FEATURE_INCOMPAT_INODE_ATTRIBUTES,
+        ..sb
+    };
+    assert!(matches!(
+        file.validate_fields(&old),
+        Err(FormatError::BadInode("attribute flags without the feature"))
+    ));
+    let plain = Inode { flags: 0, ..file };
+    assert!(plain.validate_fields(&old).is_ok());
+}
+
+#[test]
 fn extent_split_at() {
     let extent = Extent {
         logical: 100,

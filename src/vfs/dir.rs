@@ -152,7 +152,8 @@ impl<T: FileSystem> Tables<T> {
         unlink: Some(unlink_callback::<T>),
         rmdir: Some(rmdir_callback::<T>),
         rename: Some(rename_callback::<T>),
-        fileattr_get: Some(super::inode::fileattr_get_callback),
+        fileattr_get: Some(super::inode::fileattr_get_callback::<T>),
+        fileattr_set: Some(super::inode::fileattr_set_callback::<T>),
         setattr: Some(setattr_callback::<T>),
         ..pin_init::zeroed()
     };

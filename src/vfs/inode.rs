@@ -15,6 +15,7 @@ use core::{
 
 use kernel::{
     error::from_result,
+    ffi::c_uint,
     prelude::*,
     sync::aref::AlwaysRefCounted,
     types::Opaque, //
@@ -215,6 +216,86 @@ pub(crate) struct InodeParams {
     pub(crate) allocated_bytes: u64,
     /// Access, modification and change times: seconds and nanoseconds.
     pub(crate) times: [(i64, u32); 3],
+    /// The attribute flags.
+    pub(crate) attributes: Attributes,
+}
+
+/// The attribute flags of an inode (`chattr`, `FS_IOC_SETFLAGS`, `FS_IOC_FSSETXATTR`,
+/// `file_setattr(2)`) that a file system stores: those the VFS enforces from `i_flags`
+/// (immutable, append-only, no access time, synchronous), one it only reports (no dump), and
+/// the per-file DAX flag.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Attributes {
+    /// `FS_IMMUTABLE_FL` (`S_IMMUTABLE`).
+    pub(crate) immutable: bool,
+    /// `FS_APPEND_FL` (`S_APPEND`).
+    pub(crate) append: bool,
+    /// `FS_NOATIME_FL` (`S_NOATIME`).
+    pub(crate) noatime: bool,
+    /// `FS_SYNC_FL` (`S_SYNC`).
+    pub(crate) sync: bool,
+    /// `FS_NODUMP_FL`.
+    pub(crate) nodump: bool,
+    /// `FS_DAX_FL`, `FS_XFLAG_DAX`.
+    pub(crate) dax: bool,
+}
+
+impl Attributes {
+    /// Each `FS_*_FL` bit with whether it is set.
+    fn bits(self) -> [(u32, bool); 6] {
+        [
+            (raw::FS_IMMUTABLE_FL, self.immutable),
+            (raw::FS_APPEND_FL, self.append),
+            (raw::FS_NOATIME_FL, self.noatime),
+            (raw::FS_SYNC_FL, self.sync),
+            (raw::FS_NODUMP_FL, self.nodump),
+            (raw::FS_DAX_FL, self.dax),
+        ]
+    }
+
+    /// The attributes of the `FS_*_FL` bits `flags`; `EOPNOTSUPP` for any other bit.
+    fn from_fs_flags(flags: u32) -> Result<Self> {
+        let known = Self::default()
+            .bits()
+            .iter()
+            .fold(0, |known, (bit, _)| known | bit);
+        if flags & !known != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        let has = |bit: u32| flags & bit != 0;
+        Ok(Self {
+            immutable: has(raw::FS_IMMUTABLE_FL),
+            append: has(raw::FS_APPEND_FL),
+            noatime: has(raw::FS_NOATIME_FL),
+            sync: has(raw::FS_SYNC_FL),
+            nodump: has(raw::FS_NODUMP_FL),
+            dax: has(raw::FS_DAX_FL),
+        })
+    }
+
+    /// The `FS_*_FL` bits.
+    fn fs_flags(self) -> u32 {
+        self.bits()
+            .iter()
+            .filter(|(_, set)| *set)
+            .fold(0, |flags, (bit, _)| flags | bit)
+    }
+
+    /// The `i_flags` bits the VFS enforces that are set, and the mask of all of them.
+    fn i_flags(self) -> (c_uint, c_uint) {
+        let pairs = [
+            (raw::S_IMMUTABLE, self.immutable),
+            (raw::S_APPEND, self.append),
+            (raw::S_NOATIME, self.noatime),
+            (raw::S_SYNC, self.sync),
+        ];
+        let set = pairs
+            .iter()
+            .filter(|(_, set)| *set)
+            .fold(0, |flags, (bit, _)| flags | bit);
+        let mask = pairs.iter().fold(0, |mask, (bit, _)| mask | bit);
+        (set, mask)
+    }
 }
 
 /// The result of looking an inode number up in the inode cache.
@@ -270,6 +351,9 @@ impl<T: FileSystem> NewInode<T> {
         let [a, m, c] = params.times;
         // SAFETY: As above.
         unsafe { raw::daxfs_inode_set_times(inode, a.0, a.1, m.0, m.1, c.0, c.1) };
+        let (flags, mask) = params.attributes.i_flags();
+        // SAFETY: As above.
+        unsafe { raw::inode_set_flags(inode, flags, mask) };
         match params.kind {
             InodeKind::Directory => {
                 // SAFETY: As above; the tables are `'static`.
@@ -344,6 +428,15 @@ pub(crate) trait Operations<T: FileSystem> {
     /// stores with it the other attributes of the same `setattr`, which `copy_attrs` copies into
     /// the VFS inode; the caller holds `i_rwsem`.
     fn set_size(inode: &Inode<T>, size: u64, copy_attrs: &dyn Fn()) -> Result;
+
+    /// The attribute flags of the regular file or directory `inode`.
+    fn attributes(inode: &Inode<T>) -> Attributes;
+
+    /// Stores `attributes` as the attribute flags of the regular file or directory `inode`, with
+    /// its times, after `touch` has set the change time the VFS holds to now; the caller holds
+    /// `i_rwsem` and has checked the caller's privileges. The VFS layer then applies the flags
+    /// it enforces.
+    fn set_attributes(inode: &Inode<T>, attributes: Attributes, touch: &dyn Fn()) -> Result;
 }
 
 /// The inode operations tables of `T`'s files other than directories.
@@ -353,7 +446,8 @@ impl<T: FileSystem> Tables<T> {
     const FILE_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
         fiemap: Some(fiemap_callback::<T>),
-        fileattr_get: Some(fileattr_get_callback),
+        fileattr_get: Some(fileattr_get_callback::<T>),
+        fileattr_set: Some(fileattr_set_callback::<T>),
         ..pin_init::zeroed()
     };
     const SPECIAL_INODE: raw::inode_operations = raw::inode_operations {
@@ -377,20 +471,63 @@ pub(super) unsafe fn dentry_inode<'a, T: FileSystem>(dentry: *mut raw::dentry) -
     unsafe { Inode::from_raw((*dentry).d_inode) }
 }
 
-/// `inode_operations::fileattr_get` of regular files and directories: the inode flags that
-/// `FS_IOC_GETFLAGS`, `FS_IOC_FSGETXATTR` (`xfs_io -c stat`, `lsattr`) and `file_getattr(2)`
-/// report. daxfs stores none, so all are clear, as ext4 reports for a file without flags.
+/// `inode_operations::fileattr_get` of regular files and directories: the attribute flags that
+/// `FS_IOC_GETFLAGS` (`lsattr`), `FS_IOC_FSGETXATTR` (`xfs_io -c stat`) and `file_getattr(2)`
+/// report.
 ///
 /// # Safety
 ///
-/// Called by the VFS with a valid attribute structure to fill in.
-pub(super) unsafe extern "C" fn fileattr_get_callback(
-    _dentry: *mut raw::dentry,
+/// Called by the VFS with a dentry of a ready regular file or directory of `T` and a valid
+/// attribute structure to fill in.
+pub(super) unsafe extern "C" fn fileattr_get_callback<T: FileSystem>(
+    dentry: *mut raw::dentry,
     fa: *mut raw::file_kattr,
 ) -> c_int {
+    // SAFETY: The dentry is positive, its inode a ready one of `T`.
+    let inode = unsafe { Inode::<T>::from_raw((*dentry).d_inode) };
+    let flags = T::InodeOps::attributes(inode).fs_flags();
     // SAFETY: `fa` is valid for writes for the call.
-    unsafe { raw::fileattr_fill_flags(fa, 0) };
+    unsafe { raw::fileattr_fill_flags(fa, flags) };
     0
+}
+
+/// `inode_operations::fileattr_set` of regular files and directories: `chattr`,
+/// `FS_IOC_SETFLAGS`, `FS_IOC_FSSETXATTR` and `file_setattr(2)`. The VFS has checked the
+/// caller's privileges (ownership; `CAP_LINUX_IMMUTABLE` to change immutable or append-only)
+/// and holds `i_rwsem`. Flags daxfs does not store, and the extended fields (extent size
+/// hints, project ids), are `EOPNOTSUPP`. The change time becomes the current time, and the
+/// flags the VFS enforces take effect at once; a changed DAX flag never changes `S_DAX` of the
+/// live inode.
+///
+/// # Safety
+///
+/// Called by the VFS with a dentry of a ready regular file or directory of `T` and a valid
+/// attribute structure.
+pub(super) unsafe extern "C" fn fileattr_set_callback<T: FileSystem>(
+    _idmap: *mut raw::mnt_idmap,
+    dentry: *mut raw::dentry,
+    fa: *mut raw::file_kattr,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: `fa` is valid for the call.
+        if unsafe { raw::daxfs_fileattr_has_fsx(fa) } {
+            return Err(EOPNOTSUPP);
+        }
+        // SAFETY: As above.
+        let attributes = Attributes::from_fs_flags(unsafe { raw::daxfs_fileattr_flags(fa) })?;
+        // SAFETY: The dentry is positive, its inode a ready one of `T`.
+        let inode = unsafe { Inode::<T>::from_raw((*dentry).d_inode) };
+        inode.super_block().check_running()?;
+        let touch = || {
+            // SAFETY: The inode is live and its `i_rwsem` held.
+            unsafe { raw::inode_set_ctime_current(inode.as_raw()) };
+        };
+        T::InodeOps::set_attributes(inode, attributes, &touch)?;
+        let (flags, mask) = attributes.i_flags();
+        // SAFETY: As above.
+        unsafe { raw::inode_set_flags(inode.as_raw(), flags, mask) };
+        Ok(0)
+    })
 }
 
 /// `inode_operations::setattr`: the VFS checks and copies the attributes, daxfs stores them; a

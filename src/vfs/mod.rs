@@ -52,6 +52,7 @@ pub(crate) use fs_type::{
 pub(crate) use inode::{
     iget,
     now,
+    Attributes,
     Inode,
     InodeKind,
     InodeParams,

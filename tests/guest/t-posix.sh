@@ -18,6 +18,9 @@
 # - a truncate to the size or below frees blocks preallocated past the end of
 #   file, one that grows the file keeps them (generic/092);
 # - the inode flags can be read (FS_IOC_FSGETXATTR, FS_IOC_GETFLAGS): none set;
+# - chattr +i and +a: what the file (or directory) refuses; the DAX flag
+#   (FS_XFLAG_DAX) with noatime and nodump, inherited by new files and
+#   directories; the flags last across a remount;
 # - read() updates the access time, and under relatime the first read of a
 #   new file does;
 # - O_TMPFILE: linkat names the file with its data; closed unnamed, it frees
@@ -302,6 +305,57 @@ inode_flags() {
 	lsattr f >/dev/null && lsattr -d d >/dev/null
 }
 
+# has_attr FILE LETTER: lsattr shows attribute LETTER on FILE.
+has_attr() { lsattr -d "$1" | awk '{print $1}' | grep -q "$2"; }
+# refused WHAT CMD...: CMD must fail.
+refused() {
+	local what=$1
+	shift
+	if "$@" 2>/dev/null; then
+		echo "$what of an immutable or append-only file succeeded"
+		return 1
+	fi
+}
+
+# chattr +i: the file cannot be written, truncated, renamed, linked, removed or
+# preallocated, and nothing can be created in an immutable directory; -i lifts it.
+immutable() {
+	echo data >f && mkdir d && chattr +i f d || return 1
+	has_attr f i || { echo "lsattr: $(lsattr f)"; return 1; }
+	refused append sh -c 'echo more >>f' && refused truncate truncate -s 0 f &&
+		refused rename mv f g && refused link ln f h && refused unlink rm -f f &&
+		refused fallocate xfs_io -c 'falloc 0 8k' f && refused create touch d/x &&
+		refused chmod chmod 600 f || return 1
+	[[ $(cat f) == data ]] || { echo "the immutable file changed"; return 1; }
+	chattr -i f d && rm f && rmdir d
+}
+
+# chattr +a: the file can only be appended to.
+append_only() {
+	echo data >f && chattr +a f || return 1
+	has_attr f a || { echo "lsattr: $(lsattr f)"; return 1; }
+	echo more >>f || { echo "an append failed"; return 1; }
+	refused overwrite xfs_io -c 'pwrite 0 4' f && refused truncate truncate -s 0 f &&
+		refused unlink rm -f f && refused rename mv f g || return 1
+	[[ $(cat f) == $'data\nmore' ]] || { echo "the append-only file reads '$(cat f)'"; return 1; }
+	chattr -a f && rm f
+}
+
+# The DAX flag (`xfs_io -c 'chattr +x'`, FS_XFLAG_DAX) is stored on files and
+# directories, and new files and directories inherit it from theirs; so do
+# noatime and nodump.
+dax_flag_inherited() {
+	mkdir d && xfs_io -c 'chattr +x' d && chattr +dA d || return 1
+	touch d/f && mkdir d/s || return 1
+	local x
+	for x in d d/f d/s; do
+		xfs_io -c stat "$x" | grep -q '^fsxattr.xflags = 0x.*x' || { echo "$x: $(xfs_io -c stat "$x" | grep xflags)"; return 1; }
+		has_attr "$x" d && has_attr "$x" A || { echo "$x: $(lsattr -d "$x")"; return 1; }
+	done
+	xfs_io -c 'chattr -x' d/f || return 1
+	! xfs_io -c stat d/f | grep -q '^fsxattr.xflags = 0x.*x' || { echo "chattr -x left the flag"; return 1; }
+}
+
 # A truncate to the size or below frees the blocks preallocated past the end of
 # file; one that grows the file keeps them (generic/092).
 grow_keeps_prealloc() {
@@ -510,6 +564,9 @@ run_checks() {
 	check "$fs" "fallocate past RLIMIT_FSIZE" fsize_limit
 	check "$fs" "a truncate up keeps blocks preallocated past the end" grow_keeps_prealloc
 	check "$fs" "inode flags can be read" inode_flags
+	check "$fs" "chattr +i" immutable
+	check "$fs" "chattr +a" append_only
+	check "$fs" "the DAX flag and what new files inherit" dax_flag_inherited
 	check "$fs" "read updates atime" atime
 	check "$fs" "relatime: the first read of a new file updates atime" relatime
 	check "$fs" "O_TMPFILE, then linkat" tmpfile
@@ -538,6 +595,16 @@ dd if=/dev/zero of="$SCRATCH_DEV" bs=1M count=$(($(blockdev --getsize64 "$SCRATC
 
 mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT"
 run_checks daxfs
+# The attribute flags last across a remount (fsck checks them too).
+mkdir "$SCRATCH_MNT/attrs" && echo x >"$SCRATCH_MNT/attrs/f"
+chattr +a "$SCRATCH_MNT/attrs/f" && xfs_io -c 'chattr +x' "$SCRATCH_MNT/attrs"
+remount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+if has_attr "$SCRATCH_MNT/attrs/f" a && xfs_io -c stat "$SCRATCH_MNT/attrs" | grep -q '^fsxattr.xflags = 0x.*x'; then
+	echo "ok: daxfs: the attribute flags last across a remount"
+else
+	failures+=("daxfs: the attribute flags were lost at a remount: $(lsattr -d "$SCRATCH_MNT/attrs/f" "$SCRATCH_MNT/attrs")")
+fi
+chattr -a "$SCRATCH_MNT/attrs/f"
 umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
 
 ((${#failures[@]} == 0)) || fail "${#failures[@]} failed: ${failures[*]}"
