@@ -96,16 +96,24 @@ impl vfs::FileSystem for Daxfs {
             format::Superblock::decode(&block).map_err(|e| report(fc, "bad superblock", e))?;
         disk.validate_geometry(pmem.len() / format::BLOCK_SIZE_U64)
             .map_err(|e| report(fc, "superblock does not fit the device", e))?;
-        let writable = !sb.is_read_only();
-        if writable {
+        let read_only = sb.is_read_only();
+        if !read_only {
             disk.check_writable()
                 .map_err(|e| report(fc, "cannot mount read-write, mount with -o ro", e))?;
         }
+        // A read-only mount of a file system that was not cleanly unmounted recovers it as a
+        // read-write one would (orphans freed, free space recounted) and marks it clean, as
+        // ext4 and XFS replay their logs and free their orphans on a read-only mount: unless
+        // this daxfs may not write the image, or its orphan list is damaged (then it leaves
+        // the file system as it is).
+        let mut recovers =
+            read_only && disk.state != format::STATE_CLEAN && disk.check_writable().is_ok();
         // Before anything is read: undo the transaction a crash interrupted, if any. It may
         // have changed `orphan_head`, the one superblock field a transaction writes.
-        let committed = journal::recover(&pmem, &disk, writable).inspect_err(|_| {
-            fc.error(c"the journal is damaged; run fsck.daxfs");
-        })?;
+        let committed =
+            journal::recover(&pmem, &disk, !read_only || recovers).inspect_err(|_| {
+                fc.error(c"the journal is damaged; run fsck.daxfs");
+            })?;
         pmem.read(0, &mut block)?;
         disk.orphan_head = format::Superblock::decode(&block)
             .map_err(|e| report(fc, "bad superblock", e))?
@@ -118,27 +126,45 @@ impl vfs::FileSystem for Daxfs {
             );
             (disk.free_blocks, disk.free_inodes) = count_free(&pmem, &disk)?;
         }
-        // A read-write mount frees the orphans once the superblock is ready (in `root`); a
-        // read-only one leaves them for the next read-write mount.
-        let orphans = if writable {
+        // A read-write or recovering mount frees the orphans once the superblock is ready (in
+        // `root`); any other read-only one leaves them for the next read-write mount.
+        let orphans = if !read_only {
             load_orphans(&pmem, &disk, fc)?
         } else {
-            if disk.orphan_head != 0 {
+            let list = if recovers {
+                OrphanList::load(&pmem, &disk).ok()
+            } else {
+                None
+            };
+            recovers = list.is_some();
+            if !recovers && disk.orphan_head != 0 {
                 pr_notice!("orphan inodes are freed at the next read-write mount\n");
             }
-            OrphanList::new()
+            list.unwrap_or_else(OrphanList::new)
         };
-        if writable {
+        if !read_only {
             write_state(&pmem, format::STATE_DIRTY)?;
         }
+        // Until `root` has recovered it, a recovering mount writes as a read-write one.
         Ok(SbInfo::new(
-            pmem, disk, opts.dax, orphans, writable, committed,
+            pmem,
+            disk,
+            opts.dax,
+            orphans,
+            !read_only || recovers,
+            committed,
         ))
     }
 
     fn root(sb: &SuperBlock<Daxfs>) -> Result<ARef<inode::Inode>> {
         // The superblock is ready here: first free what a crash left on the orphan list.
         reclaim_orphans(sb)?;
+        let sbi = sb.data();
+        if sb.is_read_only() && sbi.is_writable() {
+            // A recovering read-only mount (see `fill_super`): recovered, clean, read-only.
+            sbi.set_writable(false)?;
+            pr_info!("recovered on a read-only mount: the file system is clean\n");
+        }
         let root_ino = sb.data().disk.root_ino;
         let root = inode::iget(sb, root_ino)?;
         let is_dir = root.data().disk.lock().file_type() == Some(format::FileType::Directory);

@@ -294,6 +294,11 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
         inode::attributes_of(&inode.data().disk.lock())
     }
 
+    fn birth_time(inode: &Inode) -> (i64, u32) {
+        let btime = inode.data().disk.lock().btime;
+        (btime.sec, btime.nsec)
+    }
+
     fn set_attributes(inode: &Inode, attributes: vfs::Attributes, touch: &dyn Fn()) -> Result {
         inode::set_attributes(inode, attributes, touch)
     }

@@ -152,6 +152,7 @@ impl<T: FileSystem> Tables<T> {
         unlink: Some(unlink_callback::<T>),
         rmdir: Some(rmdir_callback::<T>),
         rename: Some(rename_callback::<T>),
+        getattr: Some(super::inode::getattr_callback::<T>),
         fileattr_get: Some(super::inode::fileattr_get_callback::<T>),
         fileattr_set: Some(super::inode::fileattr_set_callback::<T>),
         setattr: Some(setattr_callback::<T>),

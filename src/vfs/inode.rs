@@ -429,8 +429,11 @@ pub(crate) trait Operations<T: FileSystem> {
     /// the VFS inode; the caller holds `i_rwsem`.
     fn set_size(inode: &Inode<T>, size: u64, copy_attrs: &dyn Fn()) -> Result;
 
-    /// The attribute flags of the regular file or directory `inode`.
+    /// The attribute flags of `inode` (of any type).
     fn attributes(inode: &Inode<T>) -> Attributes;
+
+    /// The creation time of `inode` (of any type): seconds and nanoseconds.
+    fn birth_time(inode: &Inode<T>) -> (i64, u32);
 
     /// Stores `attributes` as the attribute flags of the regular file or directory `inode`, with
     /// its times, after `touch` has set the change time the VFS holds to now; the caller holds
@@ -445,6 +448,7 @@ struct Tables<T>(PhantomData<T>);
 impl<T: FileSystem> Tables<T> {
     const FILE_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
+        getattr: Some(getattr_callback::<T>),
         fiemap: Some(fiemap_callback::<T>),
         fileattr_get: Some(fileattr_get_callback::<T>),
         fileattr_set: Some(fileattr_set_callback::<T>),
@@ -452,11 +456,13 @@ impl<T: FileSystem> Tables<T> {
     };
     const SPECIAL_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
+        getattr: Some(getattr_callback::<T>),
         ..pin_init::zeroed()
     };
     const SYMLINK_INODE: raw::inode_operations = raw::inode_operations {
         get_link: Some(raw::simple_get_link),
         setattr: Some(setattr_callback::<T>),
+        getattr: Some(getattr_callback::<T>),
         ..pin_init::zeroed()
     };
 }
@@ -530,6 +536,45 @@ pub(super) unsafe extern "C" fn fileattr_set_callback<T: FileSystem>(
     })
 }
 
+/// `inode_operations::getattr` of every inode of `T`: what the VFS fills in, with the creation
+/// time (`STATX_BTIME`) and the attribute flags that statx reports (`STATX_ATTR_IMMUTABLE`,
+/// `_APPEND`, `_NODUMP`), as ext4 reports them.
+///
+/// # Safety
+///
+/// Called by the VFS with a path to a positive dentry of `T` and a valid `kstat` to fill in.
+pub(super) unsafe extern "C" fn getattr_callback<T: FileSystem>(
+    idmap: *mut raw::mnt_idmap,
+    path: *const raw::path,
+    stat: *mut raw::kstat,
+    request_mask: u32,
+    _query_flags: c_uint,
+) -> c_int {
+    // SAFETY: The path's dentry is positive, its inode a ready one of `T`.
+    let inode = unsafe { Inode::<T>::from_raw((*(*path).dentry).d_inode) };
+    // SAFETY: The arguments are valid for the call.
+    unsafe { raw::generic_fillattr(idmap, request_mask, inode.as_raw(), stat) };
+    let attributes = T::InodeOps::attributes(inode);
+    let (sec, nsec) = T::InodeOps::birth_time(inode);
+    // SAFETY: `stat` is valid for writes for the call, and no one else's meanwhile.
+    let stat = unsafe { &mut *stat };
+    stat.btime.tv_sec = sec;
+    // CAST: nanoseconds, below one billion.
+    stat.btime.tv_nsec = nsec as isize;
+    stat.result_mask |= raw::STATX_BTIME;
+    for (bit, set) in [
+        (raw::STATX_ATTR_IMMUTABLE, attributes.immutable),
+        (raw::STATX_ATTR_APPEND, attributes.append),
+        (raw::STATX_ATTR_NODUMP, attributes.nodump),
+    ] {
+        if set {
+            stat.attributes |= u64::from(bit);
+        }
+        stat.attributes_mask |= u64::from(bit);
+    }
+    0
+}
+
 /// `inode_operations::setattr`: the VFS checks and copies the attributes, daxfs stores them; a
 /// size change (truncate) goes to `T::InodeOps::set_size` first.
 ///
@@ -551,6 +596,21 @@ pub(super) unsafe extern "C" fn setattr_callback<T: FileSystem>(
         // SAFETY: `attr` is valid.
         let new_size =
             unsafe { ((*attr).ia_valid & raw::ATTR_SIZE != 0).then_some((*attr).ia_size) };
+        // truncate(2), unlike ftruncate(2), asks for no time change: a size that changes sets
+        // the modification and change times anyway, as XFS and ext4 do.
+        let times = raw::ATTR_CTIME | raw::ATTR_MTIME;
+        // SAFETY: `attr` is valid.
+        let sets_times = unsafe { (*attr).ia_valid } & times != 0;
+        if !sets_times && new_size.is_some_and(|size| i64::try_from(inode.size()) != Ok(size)) {
+            // SAFETY: The inode is live.
+            let now = unsafe { raw::current_time(inode.as_raw()) };
+            // SAFETY: `attr` is valid, and ours to fill in for the call.
+            unsafe {
+                (*attr).ia_ctime = now;
+                (*attr).ia_mtime = now;
+                (*attr).ia_valid |= times;
+            }
+        }
         let copied = core::cell::Cell::new(false);
         let copy_attrs = || {
             if !copied.replace(true) {

@@ -17,10 +17,12 @@
 # - fallocate that grows a file past RLIMIT_FSIZE fails with EFBIG;
 # - a truncate to the size or below frees blocks preallocated past the end of
 #   file, one that grows the file keeps them (generic/092);
+# - truncate(2), not just ftruncate(2), updates mtime and ctime (generic/313);
 # - the inode flags can be read (FS_IOC_FSGETXATTR, FS_IOC_GETFLAGS): none set;
 # - chattr +i and +a: what the file (or directory) refuses; the DAX flag
 #   (FS_XFLAG_DAX) with noatime and nodump, inherited by new files and
-#   directories; the flags last across a remount;
+#   directories; the flags last across a remount; statx reports them, and the
+#   creation time;
 # - read() updates the access time, and under relatime the first read of a
 #   new file does;
 # - O_TMPFILE: linkat names the file with its data; closed unnamed, it frees
@@ -356,6 +358,35 @@ dax_flag_inherited() {
 	! xfs_io -c stat d/f | grep -q '^fsxattr.xflags = 0x.*x' || { echo "chattr -x left the flag"; return 1; }
 }
 
+# truncate(2), which unlike ftruncate(2) asks for no time change, updates the
+# modification and change times when the size changes (generic/313).
+truncate_times() {
+	local dir c1
+	echo data >f || return 1
+	for dir in down up; do
+		touch -m -d @1577836800 f && c1=$(stat -c %Z f) && sleep 1 || return 1
+		perl -e 'truncate("f", $ARGV[0] eq "down" ? 0 : 8192) or die "truncate(2): $!\n"' "$dir" ||
+			return 1
+		(($(stat -c %Y f) > 1577836800 && $(stat -c %Z f) > c1)) || {
+			echo "after truncate(2) $dir: mtime $(stat -c %Y f), ctime $(stat -c %Z f) (was $c1)"
+			return 1
+		}
+	done
+}
+
+# statx reports the creation time and the append-only, immutable and nodump
+# attributes (generic/424).
+statx_attributes() {
+	touch f && chattr +ad f || return 1
+	local out attrs btime
+	out=$(xfs_io -r -c 'statx -r -m 0xfff' f)
+	attrs=$(awk '/^stat.attributes = / {print $3}' <<<"$out")
+	btime=$(awk '/^stat.btime.tv_sec = / {print $3}' <<<"$out")
+	chattr -a f
+	((attrs & 0x60)) && ((btime > 1577836800)) ||
+		{ echo "statx: attributes '$attrs', btime '$btime'"; return 1; }
+}
+
 # A truncate to the size or below frees the blocks preallocated past the end of
 # file; one that grows the file keeps them (generic/092).
 grow_keeps_prealloc() {
@@ -563,9 +594,11 @@ run_checks() {
 	done
 	check "$fs" "fallocate past RLIMIT_FSIZE" fsize_limit
 	check "$fs" "a truncate up keeps blocks preallocated past the end" grow_keeps_prealloc
+	check "$fs" "truncate(2) updates mtime and ctime" truncate_times
 	check "$fs" "inode flags can be read" inode_flags
 	check "$fs" "chattr +i" immutable
 	check "$fs" "chattr +a" append_only
+	check "$fs" "statx: the creation time and the attributes" statx_attributes
 	check "$fs" "the DAX flag and what new files inherit" dax_flag_inherited
 	check "$fs" "read updates atime" atime
 	check "$fs" "relatime: the first read of a new file updates atime" relatime
