@@ -236,6 +236,11 @@ void daxfs_set_dax(struct inode *inode)
 	inode->i_flags |= S_DAX;
 }
 
+bool daxfs_is_dax(const struct inode *inode)
+{
+	return IS_DAX(inode);
+}
+
 void daxfs_sb_start_pagefault(struct super_block *sb)
 {
 	sb_start_pagefault(sb);

@@ -35,6 +35,8 @@ enum daxfs_dax_mode {
  */
 enum daxfs_fop_flags {
 	DAXFS_FOP_DAX_FILE = FOP_MMAP_SYNC,
+	/* Files in the page cache: no MAP_SYNC; buffered I/O may be IOCB_NOWAIT. */
+	DAXFS_FOP_CACHED_FILE = FOP_BUFFER_RASYNC | FOP_BUFFER_WASYNC,
 };
 
 /*
@@ -49,6 +51,7 @@ enum daxfs_fmode_flags {
 /* kiocb::ki_flags bits daxfs tests (casts of RWF_* in the kernel headers). */
 enum daxfs_iocb_flags {
 	DAXFS_IOCB_NOWAIT = IOCB_NOWAIT,
+	DAXFS_IOCB_DIRECT = IOCB_DIRECT,
 };
 
 /* fallocate(2) modes (uapi macros, which bindgen skips in kernel headers). */
@@ -116,6 +119,7 @@ bool daxfs_inode_trylock_shared(struct inode *inode);
 ssize_t daxfs_generic_write_sync(struct kiocb *iocb, ssize_t count);
 void daxfs_inode_unlock_shared(struct inode *inode);
 void daxfs_set_dax(struct inode *inode);
+bool daxfs_is_dax(const struct inode *inode);
 
 /* Faults and mmap. */
 void daxfs_sb_start_pagefault(struct super_block *sb);

@@ -29,6 +29,7 @@ use crate::{
         trace,
         ARef,
         Attributes,
+        DaxMode,
         InodeKind,
         InodeParams,
         Lookup,
@@ -158,6 +159,7 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
         allocated_bytes: blocks_to_bytes(disk.blocks),
         times: vfs_times(&disk),
         attributes: attributes_of(&disk),
+        dax: sbi.uses_dax(disk.flags & format::INODE_FLAG_DAX != 0),
     };
     new.init(
         params,
@@ -196,7 +198,9 @@ pub(crate) fn attributes_of(disk: &format::Inode) -> Attributes {
 /// Stores `attributes` as the attribute flags of the regular file or directory `inode`, with
 /// the attributes the VFS holds once `touch` has set its change time, in one transaction. Any flag on an image
 /// without [`format::FEATURE_INCOMPAT_INODE_ATTRIBUTES`] is `EOPNOTSUPP`. A changed DAX flag
-/// is stored only: under `dax=always`, the only mode daxfs mounts with, it changes nothing.
+/// never changes `S_DAX` of the live inode: under `dax=inode`, once it is stored, a regular
+/// file is marked to be evicted at its last close, and its next instantiation takes the new
+/// mode (as in ext4 and XFS); under `dax=always` and `dax=never` it is stored only.
 pub(crate) fn set_attributes(inode: &Inode, attributes: Attributes, touch: &dyn Fn()) -> Result {
     let sbi = inode.super_block().data();
     let flags = [
@@ -215,12 +219,19 @@ pub(crate) fn set_attributes(inode: &Inode, attributes: Attributes, touch: &dyn 
     }
     let tx = sbi.begin()?;
     let mut disk = inode.data().disk.lock();
+    let old_flags = disk.flags;
     disk.flags = (disk.flags & !format::INODE_FLAGS_ATTRIBUTES) | flags;
     touch();
     take_attrs(inode, &mut disk);
+    let dax_changed = (disk.flags ^ old_flags) & format::INODE_FLAG_DAX != 0;
+    let regular = disk.file_type() == Some(format::FileType::Regular);
     let written = sbi.write_inode(&tx, inode.ino(), &disk);
     drop(disk);
-    tx.end(written)
+    tx.end(written)?;
+    if dax_changed && regular && sbi.dax == DaxMode::Inode {
+        inode.mark_dontcache();
+    }
+    Ok(())
 }
 
 /// Copies into `disk` the attributes the VFS holds for `inode`: mode, owner and times.

@@ -38,8 +38,9 @@ use crate::{
 /// Mount options.
 #[derive(Default)]
 pub(crate) struct Options {
-    /// `dax=`: only `always` is supported, as file data lives in persistent memory only.
-    dax: DaxMode,
+    /// `dax`, `dax=always|never|inode`, if given: a mount without it takes `dax=inode`, as ext4
+    /// and XFS do; a remount without it keeps the mode.
+    dax: Option<DaxMode>,
 }
 
 /// Reports `what` and the format error `err` for this mount attempt; returns the errno.
@@ -72,13 +73,9 @@ impl vfs::FileSystem for Daxfs {
     type IomapOps = crate::file::IomapOps;
     type VmOps = crate::fault::VmOps;
 
-    fn parse_param(fc: &mut FsContext, opts: &mut Options, param: MountParam) -> Result {
+    fn parse_param(_fc: &mut FsContext, opts: &mut Options, param: MountParam) -> Result {
         match param {
-            MountParam::Dax(DaxMode::Always) => opts.dax = DaxMode::Always,
-            MountParam::Dax(_) => {
-                fc.error(c"dax=never and dax=inode are not supported yet: use dax=always");
-                return Err(EOPNOTSUPP);
-            }
+            MountParam::Dax(mode) => opts.dax = Some(mode),
         }
         Ok(())
     }
@@ -149,7 +146,7 @@ impl vfs::FileSystem for Daxfs {
         Ok(SbInfo::new(
             pmem,
             disk,
-            opts.dax,
+            opts.dax.unwrap_or(DaxMode::Inode),
             orphans,
             !read_only || recovers,
             committed,
@@ -186,7 +183,7 @@ impl vfs::FileSystem for Daxfs {
         read_only: bool,
     ) -> Result {
         let sbi = sb.data();
-        if opts.dax != sbi.dax {
+        if opts.dax.is_some_and(|mode| mode != sbi.dax) {
             fc.error(c"the dax= mode cannot change on remount");
             return Err(EINVAL);
         }

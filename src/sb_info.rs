@@ -86,6 +86,16 @@ impl SbInfo {
         }? Error)
     }
 
+    /// Whether a regular file whose DAX flag is `flag` uses DAX on this mount: always under
+    /// `dax=always`, never under `dax=never`, as the flag says under `dax=inode`.
+    pub(crate) fn uses_dax(&self, flag: bool) -> bool {
+        match self.dax {
+            DaxMode::Always => true,
+            DaxMode::Never => false,
+            DaxMode::Inode => flag,
+        }
+    }
+
     /// Whether the mount is read-write.
     pub(crate) fn is_writable(&self) -> bool {
         self.writable.load(Ordering::Relaxed)

@@ -117,6 +117,7 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     let ino = inode.ino();
     let invalidate = inode.invalidate_lock();
     invalidate.break_layouts(offset, end - 1)?;
+    invalidate.truncate_pagecache_range(offset, end - 1);
     let first_whole = offset.div_ceil(format::BLOCK_SIZE_U64);
     let end_whole = end / format::BLOCK_SIZE_U64;
     let tx = sbi.begin()?;
@@ -255,6 +256,10 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
         // Truncation in either direction breaks the whole file's layout, as ext4 and XFS do: a
         // growing file still zeroes the tail of its old last block, which a mapping could write.
         invalidate.break_layouts(0, u64::MAX)?;
+        // Without DAX: the cached pages past the new end go, before their blocks do (so that
+        // writeback never meets a freed block), and the cached page that holds the new or old
+        // end of file is zeroed past it, as its block is below.
+        invalidate.truncate_pagecache(size.min(inode.size()));
 
         let tx = sbi.begin()?;
         let result = (|| {
@@ -284,7 +289,6 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
             };
             let freed_blocks = mapped_blocks(&freed);
             trace::truncate(ino, old_size, size, freed_blocks);
-            invalidate.truncate_pagecache(size);
             free_extents(&tx, ino, &freed)
         })();
         tx.end(result)

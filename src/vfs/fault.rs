@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Page faults on DAX mappings: the `vm_operations_struct` of regular files and a safe view of
-//! one fault, through which the file system's single fault handler drives `dax_iomap_fault`.
+//! one fault, through which the file system's single fault handler drives `dax_iomap_fault`;
+//! and the page cache's faults on mappings of files without DAX.
 //!
 //! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/dax.h`](srctree/include/linux/dax.h).
@@ -142,6 +143,40 @@ impl<T: FileSystem> FaultOps<T> {
         pfn_mkwrite: Some(fault_callback::<T>),
         ..pin_init::zeroed()
     };
+}
+
+impl<T: FileSystem> FaultOps<T> {
+    /// The `vm_operations_struct` of mappings of files without DAX: the page cache's faults,
+    /// and [`cached_page_mkwrite_callback`], which allocates.
+    pub(super) const CACHED_VM_OPS: raw::vm_operations_struct = raw::vm_operations_struct {
+        fault: Some(raw::filemap_fault),
+        map_pages: Some(raw::filemap_map_pages),
+        page_mkwrite: Some(cached_page_mkwrite_callback::<T>),
+        ..pin_init::zeroed()
+    };
+}
+
+/// `vm_operations_struct::page_mkwrite` of files without DAX: under freeze protection and the
+/// invalidate lock (shared, against truncate and hole punch), `iomap_page_mkwrite` allocates
+/// the page's zeroed blocks (or converts unwritten ones) through `map_blocks` and dirties the
+/// folio. A shut down file system fails it with SIGBUS.
+///
+/// # Safety
+///
+/// Called by the memory manager with a valid write fault on a VMA that `mmap_prepare` of `T`
+/// set up for a file without DAX.
+unsafe extern "C" fn cached_page_mkwrite_callback<T: FileSystem>(
+    vmf: *mut raw::vm_fault,
+) -> raw::vm_fault_t {
+    // SAFETY: As the memory manager guarantees; `VmFault` is a transparent wrapper.
+    let fault = unsafe { &*vmf.cast::<VmFault<T>>() };
+    let inode = fault.inode();
+    let _freeze = inode.super_block().start_pagefault();
+    fault.update_file_time();
+    let _invalidate = inode.invalidate_lock_shared();
+    // SAFETY: The fault is valid, the locks `iomap_page_mkwrite` expects are held, and the table
+    // is `'static`.
+    unsafe { raw::iomap_page_mkwrite(vmf, &iomap::Tables::<T>::IOMAP, core::ptr::null_mut()) }
 }
 
 /// `vm_operations_struct::huge_fault` (and, with order 0, every other entry).

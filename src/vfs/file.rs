@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Regular files: read and write through DAX (`dax_iomap_rw`), mmap with DAX faults, fsync,
-//! fallocate and seeking, with the file operations a file system implements; and the address
-//! space operations of DAX files.
+//! fallocate and seeking, with the file operations a file system implements; the address space
+//! operations of DAX files; and, for files without DAX (`dax=never`, or `dax=inode` without the
+//! flag), the page cache through the kernel's iomap buffered I/O: reads and readahead, writes,
+//! writeback in bios to the block device, mmap through `filemap_fault`, and direct I/O with
+//! `iomap_dio_rw`.
 //!
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/dax.h`](srctree/include/linux/dax.h).
 
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
 
 use kernel::{
     error::{
@@ -81,6 +87,33 @@ impl<T: FileSystem> FileOps<T> {
         writepages: Some(writepages_callback::<T>),
         dirty_folio: Some(raw::noop_dirty_folio),
         ..pin_init::zeroed()
+    };
+
+    /// The file operations of regular files without DAX: the same callbacks, which take the
+    /// page-cache path for them; splice reads from the page cache; no `MAP_SYNC`.
+    pub(super) const CACHED_FILE: raw::file_operations = raw::file_operations {
+        splice_read: Some(raw::filemap_splice_read),
+        fop_flags: raw::daxfs_fop_flags_DAXFS_FOP_CACHED_FILE,
+        ..Self::FILE
+    };
+    /// The address space operations of regular files without DAX: iomap's page cache, with
+    /// reads and writeback in bios to the block device.
+    pub(super) const CACHED_AOPS: raw::address_space_operations = raw::address_space_operations {
+        read_folio: Some(read_folio_callback::<T>),
+        readahead: Some(readahead_callback::<T>),
+        writepages: Some(cached_writepages_callback::<T>),
+        dirty_folio: Some(raw::iomap_dirty_folio),
+        release_folio: Some(raw::iomap_release_folio),
+        invalidate_folio: Some(raw::iomap_invalidate_folio),
+        migrate_folio: Some(raw::filemap_migrate_folio),
+        is_partially_uptodate: Some(raw::iomap_is_partially_uptodate),
+        error_remove_folio: Some(raw::generic_error_remove_folio),
+        ..pin_init::zeroed()
+    };
+    /// How writeback of a file without DAX maps its dirty folios to blocks.
+    const WRITEBACK: raw::iomap_writeback_ops = raw::iomap_writeback_ops {
+        writeback_range: Some(writeback_range_callback::<T>),
+        writeback_submit: Some(raw::iomap_ioend_writeback_submit),
     };
 }
 
@@ -169,6 +202,28 @@ unsafe fn is_nowait(iocb: *const raw::kiocb) -> bool {
     unsafe { (*iocb).ki_flags & nowait != 0 }
 }
 
+/// Whether the kiocb `iocb` asks for direct I/O (`IOCB_DIRECT`, from `O_DIRECT`).
+///
+/// # Safety
+///
+/// `iocb` must be valid.
+unsafe fn is_direct(iocb: *const raw::kiocb) -> bool {
+    // CAST: the flag is a positive `int` bit.
+    let direct = raw::daxfs_iocb_flags_DAXFS_IOCB_DIRECT as c_int;
+    // SAFETY: As the caller guarantees.
+    unsafe { (*iocb).ki_flags & direct != 0 }
+}
+
+/// Before a file without DAX grows: zeroes what its page cache holds past the end of file, in
+/// the last page, where a mapping may have written; those bytes must not become file data (the
+/// file system zeroes them on the media, which DAX files map directly).
+fn zero_cached_tail<T: FileSystem>(inode: &Inode<T>) {
+    let size = inode.size();
+    if !inode.is_dax() && size % kernel::page::PAGE_SIZE as u64 != 0 {
+        inode.invalidate_lock().truncate_pagecache(size);
+    }
+}
+
 /// The inode of an open file.
 ///
 /// # Safety
@@ -224,6 +279,9 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
         inode.dio_wait();
         // SAFETY: The file is open and its inode locked, as `file_modified` expects.
         to_result(unsafe { raw::file_modified(file) })?;
+        if new_size.is_some() {
+            zero_cached_tail(inode);
+        }
         T::FileOps::fallocate(inode, mode, offset, len)?;
         Ok(0)
     })
@@ -243,6 +301,15 @@ unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_are
     let inode = unsafe { file_inode::<T>(file) };
     if let Err(e) = inode.super_block().check_running() {
         return e.to_errno();
+    }
+    if !inode.is_dax() {
+        // The page cache's faults; `page_mkwrite` allocates. `MAP_SYNC` was refused already
+        // (the file operations lack `FOP_MMAP_SYNC`).
+        // SAFETY: The file is open.
+        unsafe { raw::daxfs_file_accessed(file) };
+        // SAFETY: The descriptor is ours to fill in for the call; the table is `'static`.
+        unsafe { (*desc).vm_ops = &FaultOps::<T>::CACHED_VM_OPS };
+        return 0;
     }
     let dax = inode.super_block().pmem().dax_device();
     // SAFETY: The descriptor and inode are valid; `dax` is the file system's device.
@@ -319,9 +386,22 @@ pub(super) unsafe extern "C" fn fsync_callback<T: FileSystem>(
         ret = unsafe { raw::sync_inode_metadata(inode.as_raw(), 1) };
     }
     if ret == 0 {
-        inode.super_block().pmem().fence();
+        if is_cached_file(inode) {
+            // Writeback wrote the data in bios; the device's flush makes it durable.
+            // SAFETY: The superblock's block device is live while it is mounted.
+            ret = unsafe { raw::blkdev_issue_flush(inode.super_block().bdev()) };
+        } else {
+            inode.super_block().pmem().fence();
+        }
     }
     ret
+}
+
+/// Whether `inode` is a regular file without DAX, whose data goes through the page cache.
+fn is_cached_file<T: FileSystem>(inode: &Inode<T>) -> bool {
+    // SAFETY: The inode is live.
+    let mode = u32::from(unsafe { (*inode.as_raw()).i_mode });
+    mode & raw::S_IFMT == raw::S_IFREG && !inode.is_dax()
 }
 
 /// `address_space_operations::writepages`: writes back (flushes the CPU cache of) the dirty DAX
@@ -340,6 +420,117 @@ unsafe extern "C" fn writepages_callback<T: FileSystem>(
     let dax = inode.super_block().pmem().dax_device();
     // SAFETY: The mapping and `wbc` are valid for the call; `dax` is the file system's device.
     unsafe { raw::dax_writeback_mapping_range(mapping, dax, wbc) }
+}
+
+/// `address_space_operations::read_folio` of files without DAX: iomap reads the folio's blocks
+/// in a bio (holes and unwritten blocks are zeroed).
+///
+/// # Safety
+///
+/// Called by the page cache with a locked folio of the mapping of a ready regular inode of `T`.
+unsafe extern "C" fn read_folio_callback<T: FileSystem>(
+    _file: *mut raw::file,
+    folio: *mut raw::folio,
+) -> c_int {
+    let mut ctx = raw::iomap_read_folio_ctx {
+        // The kernel's table of bio reads: only its address is taken.
+        ops: &raw const raw::iomap_bio_read_ops,
+        cur_folio: folio,
+        ..Default::default()
+    };
+    // SAFETY: The folio is locked and of a mapping of `T`; the context is valid for the call;
+    // the table is `'static`.
+    unsafe { raw::iomap_read_folio(&iomap::Tables::<T>::IOMAP, &mut ctx, ptr::null_mut()) };
+    0
+}
+
+/// `address_space_operations::readahead` of files without DAX, as [`read_folio_callback`].
+///
+/// # Safety
+///
+/// Called by the page cache with a valid readahead control of the mapping of a ready regular
+/// inode of `T`, under its invalidate lock (shared).
+unsafe extern "C" fn readahead_callback<T: FileSystem>(rac: *mut raw::readahead_control) {
+    let mut ctx = raw::iomap_read_folio_ctx {
+        // The kernel's table of bio reads: only its address is taken.
+        ops: &raw const raw::iomap_bio_read_ops,
+        rac,
+        ..Default::default()
+    };
+    // SAFETY: As the page cache guarantees; the context is valid for the call; the table is
+    // `'static`.
+    unsafe { raw::iomap_readahead(&iomap::Tables::<T>::IOMAP, &mut ctx, ptr::null_mut()) };
+}
+
+/// `address_space_operations::writepages` of files without DAX: iomap writes the dirty folios
+/// back in bios, mapped by [`writeback_range_callback`].
+///
+/// # Safety
+///
+/// Called by the writeback code with the mapping of a ready regular inode of `T` and a valid
+/// writeback control.
+unsafe extern "C" fn cached_writepages_callback<T: FileSystem>(
+    mapping: *mut raw::address_space,
+    wbc: *mut raw::writeback_control,
+) -> c_int {
+    let mut wpc = raw::iomap_writepage_ctx {
+        // SAFETY: The mapping is valid for the call.
+        inode: unsafe { (*mapping).host },
+        wbc,
+        ops: &FileOps::<T>::WRITEBACK,
+        ..Default::default()
+    };
+    // SAFETY: The context is valid for the call, for a live inode of `T`.
+    unsafe { raw::iomap_writepages(&mut wpc) }
+}
+
+/// `iomap_writeback_ops::writeback_range`: maps `len` dirty bytes at `pos` of a locked folio
+/// and adds them to the bio being built. The blocks are looked up for every range, never taken
+/// from an earlier one: a truncate between two folios may have freed those. A dirty folio
+/// always has written blocks below it (its `write()` or write fault allocated them, and
+/// truncate and hole punch drop the cached pages before they free blocks); a hole there is
+/// corruption, answered with `EIO` and a line in the log.
+///
+/// # Safety
+///
+/// Called by `iomap_writepages` with the context [`cached_writepages_callback`] made and a
+/// locked folio under writeback.
+unsafe extern "C" fn writeback_range_callback<T: FileSystem>(
+    wpc: *mut raw::iomap_writepage_ctx,
+    folio: *mut raw::folio,
+    pos: u64,
+    len: c_uint,
+    end_pos: u64,
+) -> isize {
+    // SAFETY: The context is valid and its inode a live regular inode of `T`.
+    let inode = unsafe { Inode::<T>::from_raw((*wpc).inode) };
+    let mapped = (|| -> Result {
+        inode.super_block().check_running()?;
+        let map =
+            <T::IomapOps as iomap::Operations<T>>::map_blocks(inode, pos, u64::from(len), false)?;
+        if map.device_block.is_none() || map.unwritten {
+            if super::ratelimit::corruption_report_allowed() {
+                pr_err!(
+                    "inode {}: dirty page at byte {pos} has no written block; \
+                     its data is not written (run fsck.daxfs)\n",
+                    inode.ino()
+                );
+            }
+            return Err(EIO);
+        }
+        // SAFETY: The context is ours for the call.
+        let m = unsafe { &mut (*wpc).iomap };
+        *m = raw::iomap::default();
+        iomap::fill(inode, &map, m);
+        Ok(())
+    })();
+    match mapped {
+        // CAST: file offsets below `MAX_FILE_SIZE` fit `loff_t`.
+        // SAFETY: The context and the folio are valid, and the context's mapping covers `pos`.
+        Ok(()) => unsafe { raw::iomap_add_to_ioend(wpc, folio, pos as i64, end_pos as i64, len) },
+        // CAST: an errno fits `isize`.
+        Err(e) => e.to_errno() as isize,
+    }
 }
 
 /// `file_operations::llseek`: SEEK_HOLE and SEEK_DATA from the block map (through iomap, under
@@ -401,7 +592,16 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
     let read = match inode.lock_for_read(unsafe { is_nowait(iocb) }) {
         // SAFETY: The kiocb and iterator are valid and the inode's `i_rwsem` is held shared, as
         // `dax_iomap_rw` expects for a read; the table is `'static`.
-        Ok(_lock) => unsafe { raw::dax_iomap_rw(iocb, to, &iomap::Tables::<T>::IOMAP) },
+        Ok(_lock) if inode.is_dax() => unsafe {
+            raw::dax_iomap_rw(iocb, to, &iomap::Tables::<T>::IOMAP)
+        },
+        // SAFETY: As above, for iomap's direct I/O to the block device.
+        Ok(_lock) if unsafe { is_direct(iocb) } => unsafe {
+            let ops = &iomap::Tables::<T>::IOMAP;
+            raw::iomap_dio_rw(iocb, to, ops, ptr::null(), 0, ptr::null_mut(), 0)
+        },
+        // SAFETY: As above; a read through the page cache.
+        Ok(_lock) => unsafe { raw::generic_file_read_iter(iocb, to) },
         // CAST: an errno fits `isize`.
         Err(e) => return e.to_errno() as isize,
     };
@@ -411,8 +611,43 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
     read
 }
 
-/// `file_operations::write_iter`: a DAX write under the exclusive `i_rwsem`; blocks are
-/// allocated and zeroed in `iomap_begin`, and the size grows afterwards.
+/// Copies a write's data to the file `inode`, whose blocks `begin_write` allocated: through DAX,
+/// or for a file without DAX into the page cache, or with `direct` in bios to the device
+/// (waiting for them: `end_write` needs to know how far it got). A direct write whose cached
+/// pages could not be dropped (`ENOTBLK`) goes through the page cache instead, as in ext4.
+///
+/// # Safety
+///
+/// `iocb` and `from` must be valid, for an open regular file of `T` whose inode is `inode`, with
+/// `i_rwsem` held exclusively.
+unsafe fn copy_in<T: FileSystem>(
+    inode: &Inode<T>,
+    iocb: *mut raw::kiocb,
+    from: *mut raw::iov_iter,
+    direct: bool,
+) -> isize {
+    let ops = &iomap::Tables::<T>::IOMAP;
+    if inode.is_dax() {
+        // SAFETY: As the caller guarantees; the table is `'static`.
+        return unsafe { raw::dax_iomap_rw(iocb, from, ops) };
+    }
+    if direct {
+        let wait = raw::IOMAP_DIO_FORCE_WAIT;
+        // SAFETY: As above.
+        let written =
+            unsafe { raw::iomap_dio_rw(iocb, from, ops, ptr::null(), wait, ptr::null_mut(), 0) };
+        // CAST: an errno fits `isize`.
+        if written != ENOTBLK.to_errno() as isize {
+            return written;
+        }
+    }
+    // SAFETY: As above.
+    unsafe { raw::iomap_file_buffered_write(iocb, from, ops, ptr::null(), ptr::null_mut()) }
+}
+
+/// `file_operations::write_iter`: a write under the exclusive `i_rwsem`: blocks are allocated
+/// and zeroed first (`begin_write`), the data copied (see [`copy_in`]), and the size grows
+/// afterwards.
 ///
 /// # Safety
 ///
@@ -444,9 +679,14 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
         let pos = u64::try_from(unsafe { (*iocb).ki_pos }).map_err(|_| EINVAL)?;
         // CAST: `count` is positive here.
         let end = pos.checked_add(count as u64).ok_or(EFBIG)?;
+        if pos > inode.size() {
+            zero_cached_tail(inode);
+        }
         T::FileOps::begin_write(inode, pos, end, nowait)?;
+        // SAFETY: The kiocb is valid.
+        let direct = unsafe { is_direct(iocb) };
         // SAFETY: As for reads, with `i_rwsem` held exclusively.
-        let written = unsafe { raw::dax_iomap_rw(iocb, from, &iomap::Tables::<T>::IOMAP) };
+        let written = unsafe { copy_in(inode, iocb, from, direct) };
         // SAFETY: The kiocb is valid; `dax_iomap_rw` moved its position past the data.
         let written_end = (written > 0).then(|| unsafe { (*iocb).ki_pos });
         T::FileOps::end_write(inode, written_end.and_then(|e| u64::try_from(e).ok()))?;

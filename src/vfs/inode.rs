@@ -145,6 +145,21 @@ impl<T: FileSystem> Inode<T> {
         unsafe { raw::inode_set_bytes(self.as_raw(), bytes) };
     }
 
+    /// Whether the inode uses DAX (`S_DAX`), which is decided once, when it is instantiated
+    /// ([`InodeParams::dax`]); otherwise its data goes through the page cache.
+    pub(crate) fn is_dax(&self) -> bool {
+        // SAFETY: By the type invariant the inode is live.
+        unsafe { raw::daxfs_is_dax(self.as_raw()) }
+    }
+
+    /// Marks the inode to be evicted when its last reference goes (`d_mark_dontcache`), rather
+    /// than kept cached: its next instantiation decides `S_DAX` again, from the flag just
+    /// changed.
+    pub(crate) fn mark_dontcache(&self) {
+        // SAFETY: By the type invariant the inode is live.
+        unsafe { raw::d_mark_dontcache(self.as_raw()) };
+    }
+
     /// Sets the access, modification and change times the VFS sees.
     pub(crate) fn set_times(&self, times: [(i64, u32); 3]) {
         let [a, m, c] = times;
@@ -218,6 +233,9 @@ pub(crate) struct InodeParams {
     pub(crate) times: [(i64, u32); 3],
     /// The attribute flags.
     pub(crate) attributes: Attributes,
+    /// For a regular file: whether it uses DAX (`S_DAX`); otherwise its data goes through the
+    /// page cache. Never changes while the inode is live.
+    pub(crate) dax: bool,
 }
 
 /// The attribute flags of an inode (`chattr`, `FS_IOC_SETFLAGS`, `FS_IOC_FSSETXATTR`,
@@ -363,15 +381,23 @@ impl<T: FileSystem> NewInode<T> {
                 }
             }
             InodeKind::Regular => {
+                let (fops, aops) = if params.dax {
+                    (&FileOps::<T>::FILE, &FileOps::<T>::AOPS)
+                } else {
+                    (&FileOps::<T>::CACHED_FILE, &FileOps::<T>::CACHED_AOPS)
+                };
                 // SAFETY: As above; the tables are `'static`.
                 unsafe {
                     (*inode).i_op = &Tables::<T>::FILE_INODE;
-                    (*inode).__bindgen_anon_3.i_fop = &FileOps::<T>::FILE;
-                    (*inode).i_data.a_ops = &FileOps::<T>::AOPS;
+                    (*inode).__bindgen_anon_3.i_fop = fops;
+                    (*inode).i_data.a_ops = aops;
                 }
-                // dax=always: decided once, here, before anyone can use the inode.
-                // SAFETY: As above.
-                unsafe { raw::daxfs_set_dax(inode) };
+                // `S_DAX` is decided once, here, before anyone can use the inode: never on a
+                // live one, whose mappings and cached pages would then meet DAX entries.
+                if params.dax {
+                    // SAFETY: As above.
+                    unsafe { raw::daxfs_set_dax(inode) };
+                }
             }
             InodeKind::Symlink(target) => {
                 // INVARIANT: `link` is the NUL-terminated target (checked above) `i_link` names.

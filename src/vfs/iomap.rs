@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The iomap operations of regular files: how a file range maps to the device, for DAX reads,
-//! writes and faults, FIEMAP, and SEEK_HOLE/SEEK_DATA.
+//! writes and faults, the page cache's reads, writes and writeback of files without DAX,
+//! direct I/O to them, FIEMAP, and SEEK_HOLE/SEEK_DATA.
 //!
 //! C header: [`include/linux/iomap.h`](srctree/include/linux/iomap.h).
 
@@ -37,7 +38,8 @@ pub(crate) struct BlockMap {
 pub(crate) trait Operations<T: FileSystem> {
     /// Maps `len` bytes of the regular file `inode` at `pos` to the device; for a write,
     /// allocates (zeroed) blocks for a hole there, or zeroes and converts unwritten ones. The
-    /// caller holds the inode's `i_rwsem`, or its invalidate lock for faults.
+    /// caller holds the inode's `i_rwsem`, its invalidate lock (faults, readahead), or a locked
+    /// folio of the range (page-cache reads and writeback, which never allocate).
     fn map_blocks(inode: &Inode<T>, pos: u64, len: u64, write: bool) -> Result<BlockMap>;
 }
 
@@ -56,8 +58,8 @@ impl<T: FileSystem> Tables<T> {
 ///
 /// # Safety
 ///
-/// Called by iomap with a ready inode of `T` under its `i_rwsem` (or the invalidate lock for
-/// faults), and valid `iomap`/`srcmap` outputs.
+/// Called by iomap with a ready inode of `T` under its `i_rwsem` (or the invalidate lock, or a
+/// folio lock: see [`Operations::map_blocks`]), and valid `iomap`/`srcmap` outputs.
 unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
     inode: *mut raw::inode,
     pos: raw::loff_t,
@@ -74,37 +76,48 @@ unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
         let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
         let length = u64::try_from(length).map_err(|_| EINVAL)?;
         let map = T::IomapOps::map_blocks(inode, pos, length, flags & raw::IOMAP_WRITE != 0)?;
-        let sb = inode.super_block();
-        let pmem = sb.pmem();
         // SAFETY: `iomap` is a valid output, ours for the call.
-        let m = unsafe { &mut *iomap };
-        // CAST: file offsets and lengths come from block numbers below `MAX_FILE_BLOCKS`, so
-        // they fit `loff_t`.
-        m.offset = (map.file_block << kernel::page::PAGE_SHIFT) as i64;
-        m.length = map.blocks << kernel::page::PAGE_SHIFT;
-        m.dax_dev = pmem.dax_device();
-        m.bdev = sb.bdev();
-        // CAST: the `IOMAP_*` types and flags are small `u16` values that bindgen widened.
-        match map.device_block {
-            Some(block) => {
-                // DAX reads an unwritten range as a hole, and FIEMAP reports it as unwritten.
-                m.type_ = if map.unwritten {
-                    raw::IOMAP_UNWRITTEN
-                } else {
-                    raw::IOMAP_MAPPED
-                } as u16;
-                m.addr = pmem.dax_addr(block << kernel::page::PAGE_SHIFT);
-            }
-            None => {
-                m.type_ = raw::IOMAP_HOLE as u16;
-                m.addr = raw::IOMAP_NULL_ADDR as u64;
-            }
-        }
-        if map.new {
-            m.flags |= raw::IOMAP_F_NEW as u16;
-        }
+        fill(inode, &map, unsafe { &mut *iomap });
         Ok(0)
     })
+}
+
+/// Describes `map` of `inode` in `m`: for a DAX inode, its blocks by their DAX device offsets;
+/// for one in the page cache, by their byte offsets on the block device, which its bios use.
+pub(super) fn fill<T: FileSystem>(inode: &Inode<T>, map: &BlockMap, m: &mut raw::iomap) {
+    let sb = inode.super_block();
+    let pmem = sb.pmem();
+    // CAST: file offsets and lengths come from block numbers below `MAX_FILE_BLOCKS`, so they
+    // fit `loff_t`.
+    m.offset = (map.file_block << kernel::page::PAGE_SHIFT) as i64;
+    m.length = map.blocks << kernel::page::PAGE_SHIFT;
+    m.dax_dev = pmem.dax_device();
+    m.bdev = sb.bdev();
+    // CAST: the `IOMAP_*` types and flags are small `u16` values that bindgen widened.
+    match map.device_block {
+        Some(block) => {
+            // DAX and the page cache read an unwritten range as a hole, and FIEMAP reports it
+            // as unwritten.
+            m.type_ = if map.unwritten {
+                raw::IOMAP_UNWRITTEN
+            } else {
+                raw::IOMAP_MAPPED
+            } as u16;
+            let offset = block << kernel::page::PAGE_SHIFT;
+            m.addr = if inode.is_dax() {
+                pmem.dax_addr(offset)
+            } else {
+                offset
+            };
+        }
+        None => {
+            m.type_ = raw::IOMAP_HOLE as u16;
+            m.addr = raw::IOMAP_NULL_ADDR as u64;
+        }
+    }
+    if map.new {
+        m.flags |= raw::IOMAP_F_NEW as u16;
+    }
 }
 
 /// `inode_operations::fiemap`: the block map, through iomap, under the shared `i_rwsem`.

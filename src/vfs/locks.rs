@@ -202,6 +202,10 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
     /// the blocks were allocated, so no fault can have mapped them: the range holds zero-page
     /// entries only, and none of them is a pinned block of the file system.
     pub(crate) fn forget_holes(&self, start: u64, end: u64) {
+        // Without DAX, the page cache holds zeroed folios over holes, which stay right.
+        if !self.inode.is_dax() {
+            return;
+        }
         // SAFETY: By the type invariant the inode is live; it has a mapping.
         let mapping = unsafe { (*self.inode.as_raw()).i_mapping };
         // CAST: page indices of byte offsets below `MAX_FILE_SIZE` fit `pgoff_t`.
@@ -227,8 +231,23 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
         })
     }
 
-    /// Drops what the mapping caches beyond `size` (after `break_layouts`, DAX files have
-    /// nothing left there; this also unmaps any partial page straddling `size`).
+    /// For a file without DAX, drops the cached pages of the bytes `start..=end` (whose blocks
+    /// are about to go) and zeroes that range of the partial pages at its edges; DAX files have
+    /// nothing cached once `break_layouts` ran. Dirty data in the range is discarded: the
+    /// range is going.
+    pub(crate) fn truncate_pagecache_range(&self, start: u64, end: u64) {
+        if self.inode.is_dax() {
+            return;
+        }
+        // CAST: byte offsets saturate at `LLONG_MAX`, the end of any file.
+        let (start, end) = (start.min(i64::MAX as u64), end.min(i64::MAX as u64));
+        // SAFETY: By the type invariant the inode is live and its invalidate lock held, as
+        // `truncate_pagecache_range` expects (with `i_rwsem`, which the caller holds).
+        unsafe { raw::truncate_pagecache_range(self.inode.as_raw(), start as i64, end as i64) };
+    }
+
+    /// Drops what the mapping caches beyond `size`, and zeroes the cached page that straddles
+    /// `size` from there on (after `break_layouts`, DAX files have nothing cached).
     pub(crate) fn truncate_pagecache(&self, size: u64) {
         // SAFETY: By the type invariant the inode is live and its invalidate lock held, as
         // `truncate_pagecache` expects (with `i_rwsem`, which the caller holds).

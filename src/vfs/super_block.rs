@@ -226,8 +226,29 @@ impl<T: FileSystem> Ops<T> {
         statfs: Some(statfs_callback::<T>),
         show_options: Some(show_options_callback::<T>),
         shutdown: Some(shutdown_callback::<T>),
+        sync_fs: Some(sync_fs_callback::<T>),
         ..pin_init::zeroed()
     };
+}
+
+/// `super_operations::sync_fs` (syncfs(2), sync(2), umount), after the VFS wrote back every
+/// inode's data: metadata is durable already (each transaction fences its stores), so what
+/// remains on a waiting sync is the device's flush, which makes durable what writeback wrote to
+/// it in bios (files in the page cache) or flushed from the CPU cache (pages written through
+/// DAX mappings).
+///
+/// # Safety
+///
+/// Called by the VFS with a live superblock of `T`.
+unsafe extern "C" fn sync_fs_callback<T: FileSystem>(
+    sb: *mut raw::super_block,
+    wait: c_int,
+) -> c_int {
+    if wait == 0 {
+        return 0;
+    }
+    // SAFETY: A live block device superblock keeps its device.
+    unsafe { raw::blkdev_issue_flush((*sb).s_bdev) }
 }
 
 /// Sets up the new superblock `sb` of type `T`: geometry, DAX device, `T::fill_super`, root.

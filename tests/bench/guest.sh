@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The benchmark, in the VM: `guest.sh RUNS`. Each run formats the test NVDIMM
 # in turn as daxfs, ext4 (-o dax) and xfs (-o dax=always, reflink off) and runs
-# the same workloads on each, then measures the memcpy ceiling. Every figure is
+# the same workloads on each (4 KiB I/O also through the page cache, with
+# dax=never, or ext4 without dax), then measures the memcpy ceiling. Every figure is
 # one row "fs,run,workload,value" of /results/bench.csv; progress goes to
 # stdout. The workloads and their units are listed in tests/bench/src/report.rs.
 set -euo pipefail
@@ -22,13 +23,22 @@ row() {
 # value NAME OUTPUT: the value of the "NAME value" line of a daxfs-bench output.
 value() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
 
+# mount_options FS: the DAX mount options of FS.
+mount_options() {
+	case $1 in
+	ext4) echo "-o dax" ;;
+	*) echo "-o dax=always" ;;
+	esac
+}
 make_fs() {
 	case $1 in
-	daxfs) mkfs -t daxfs -f -q "$TEST_DEV" && mount -t daxfs -o dax=always "$TEST_DEV" "$mnt" ;;
+	daxfs) mkfs -t daxfs -f -q "$TEST_DEV" ;;
 	# No lazy inode table or journal init: its background thread would compete with the workloads.
-	ext4) mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 "$TEST_DEV" && mount -t ext4 -o dax "$TEST_DEV" "$mnt" ;;
-	xfs) mkfs.xfs -q -f -m reflink=0 "$TEST_DEV" && mount -t xfs -o dax=always "$TEST_DEV" "$mnt" ;;
+	ext4) mkfs.ext4 -q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 "$TEST_DEV" ;;
+	xfs) mkfs.xfs -q -f -m reflink=0 "$TEST_DEV" ;;
 	esac
+	# shellcheck disable=SC2046 # the options are words
+	mount -t "$1" $(mount_options "$1") "$TEST_DEV" "$mnt"
 }
 
 # pmd_faults CMD...: runs CMD with fs_dax:dax_pmd_fault_done traced; prints
@@ -86,6 +96,16 @@ for run in $(seq 1 "$runs"); do
 			done
 		done
 		rm "$mnt/fio.dat"
+		# The same 4 KiB I/O through the page cache: daxfs and xfs with dax=never, ext4
+		# without dax.
+		umount "$mnt"
+		mount -t $fs -o dax=never "$TEST_DEV" "$mnt"
+		for rw in write read; do
+			row $fs "$run" "cached-$rw-4k" "$(fio_mib_s psync $rw 4k)"
+		done
+		rm "$mnt/fio.dat"
+		umount "$mnt"
+		mount -t $fs $(mount_options $fs) "$TEST_DEV" "$mnt"
 
 		out=$($bench fallocate "$mnt/falloc" $FILE_MIB)
 		row $fs "$run" fallocate-1g "$(value ms "$out")"

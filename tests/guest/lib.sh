@@ -32,12 +32,18 @@ fsck_clean() {
 	((rc == 0)) || fail "fsck -n $1 exited $rc: $out"
 }
 
+# mount_daxfs DEV DIR: mounts the daxfs on DEV on DIR, with the options in
+# DAXFS_MOUNT_OPTS if set (t-dax-modes runs tests with dax=never that way).
+mount_daxfs() {
+	mount -t daxfs ${DAXFS_MOUNT_OPTS:+-o "$DAXFS_MOUNT_OPTS"} "$1" "$2"
+}
+
 # mount_fresh DEV DIR [MKFS_ARGS...]: a fresh daxfs on DEV (mkfs_daxfs, quiet), mounted on DIR.
 mount_fresh() {
 	local dev=$1 dir=$2
 	shift 2
 	mkfs_daxfs "$dev" "$@" >/dev/null
-	mount -t daxfs "$dev" "$dir"
+	mount_daxfs "$dev" "$dir"
 }
 
 # cd_fresh DEV DIR [MKFS_ARGS...]: mount_fresh, then cd into DIR (call it in the test's own shell).
@@ -54,10 +60,10 @@ umount_checked() {
 	fsck_clean "$dev"
 }
 
-# remount_checked DEV DIR: umount_checked, then mounts DEV on DIR again (no options); the shell stays in / if it left DIR.
+# remount_checked DEV DIR: umount_checked, then mounts DEV on DIR again (mount_daxfs); the shell stays in / if it left DIR.
 remount_checked() {
 	umount_checked "$1" "$2"
-	mount -t daxfs "$1" "$2"
+	mount_daxfs "$1" "$2"
 }
 
 # mount_errno DEV OPTIONS: runs mount, which must fail, under strace; prints
@@ -109,4 +115,33 @@ extent_map() {
 	done < <(xfs_io -c 'fiemap -v' "$1")
 	[[ -z $last_kind ]] || out+=("$last_start-$last_end:$last_kind")
 	echo "${out[*]}"
+}
+
+# holder NAME CMD...: CMD in the background, reading commands from a FIFO.
+holder() {
+	local name=$1 fd
+	shift
+	rm -f "/tmp/$name.in" "/tmp/$name.out"
+	mkfifo "/tmp/$name.in"
+	"$@" <"/tmp/$name.in" >"/tmp/$name.out" 2>&1 &
+	eval "${name}_pid=$!"
+	exec {fd}>"/tmp/$name.in"
+	eval "${name}_fd=$fd"
+}
+send() { local fd="${1}_fd"; echo "$2" >&"${!fd}"; }
+# await NAME WORD [COUNT]: until NAME has printed WORD COUNT times (30 s at most).
+await() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		(($(grep -c "^$2\$" "/tmp/$1.out" || true) >= ${3:-1})) && return 0
+		sleep 0.1
+	done
+	fail "$1 did not say '$2': $(cat "/tmp/$1.out")"
+}
+# finish NAME: closes NAME's command FIFO (its end of input) and waits for it to succeed.
+finish() {
+	local fd_var="${1}_fd" pid_var="${1}_pid"
+	local fd=${!fd_var}
+	exec {fd}>&-
+	wait "${!pid_var}" || fail "$1 failed: $(cat "/tmp/$1.out")"
 }

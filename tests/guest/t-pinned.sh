@@ -20,34 +20,6 @@ insmod /repo/build/debug/pin/daxfs_pin.ko || fail "insmod daxfs_pin.ko"
 trap 'rmmod daxfs_pin 2>/dev/null' EXIT
 tracing=/sys/kernel/tracing
 
-# holder NAME CMD...: CMD in the background, reading commands from a FIFO.
-holder() {
-	local name=$1 fd
-	shift
-	rm -f "/tmp/$name.in" "/tmp/$name.out"
-	mkfifo "/tmp/$name.in"
-	"$@" <"/tmp/$name.in" >"/tmp/$name.out" 2>&1 &
-	eval "${name}_pid=$!"
-	exec {fd}>"/tmp/$name.in"
-	eval "${name}_fd=$fd"
-}
-send() { local fd="${1}_fd"; echo "$2" >&"${!fd}"; }
-# await NAME WORD [COUNT]: until NAME has printed WORD COUNT times (30 s at most).
-await() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		(($(grep -c "^$2\$" "/tmp/$1.out" || true) >= ${3:-1})) && return 0
-		sleep 0.1
-	done
-	fail "$1 did not say '$2': $(cat "/tmp/$1.out")"
-}
-# finish NAME: closes NAME's command FIFO (its end of input) and waits for it to succeed.
-finish() {
-	local fd_var="${1}_fd" pid_var="${1}_pid"
-	local fd=${!fd_var}
-	exec {fd}>&-
-	wait "${!pid_var}" || fail "$1 failed: $(cat "/tmp/$1.out")"
-}
 free_blocks() { stat -f -c %f "$SCRATCH_MNT"; }
 ino_of() { stat -c %i "$1"; }
 

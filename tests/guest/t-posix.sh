@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # What applications rely on, checked on daxfs and, as the control, on ext4 -o
 # dax in the same boot (a check that fails on ext4 is a broken check, and fails
-# the test too):
+# the test too), then those of file data on daxfs -o dax=never, whose files use
+# the page cache:
 # - open(O_DIRECT) works, and so does I/O through it;
 # - fsync of a directory (create, then fsync the directory);
 # - sendfile and copy_file_range (splice_read and splice_write);
@@ -579,10 +580,13 @@ rename_whiteout() {
 	}
 }
 
+# run_checks FS [data]: every check, or with "data" only those of file data (for
+# files in the page cache, where the namespace and the attribute flags work as
+# for DAX files).
 run_checks() {
-	local fs=$1
+	local fs=$1 scope=${2:-all}
 	check "$fs" "O_DIRECT" odirect
-	check "$fs" "directory fsync" dir_fsync
+	[[ $scope == data ]] || check "$fs" "directory fsync" dir_fsync
 	check "$fs" "sendfile, copy_file_range" splice
 	check "$fs" "O_SYNC, O_DSYNC, RWF_DSYNC" sync_writes
 	check "$fs" "RWF_NOWAIT" nowait
@@ -594,17 +598,17 @@ run_checks() {
 	done
 	check "$fs" "fallocate past RLIMIT_FSIZE" fsize_limit
 	check "$fs" "a truncate up keeps blocks preallocated past the end" grow_keeps_prealloc
-	check "$fs" "truncate(2) updates mtime and ctime" truncate_times
-	check "$fs" "inode flags can be read" inode_flags
-	check "$fs" "chattr +i" immutable
-	check "$fs" "chattr +a" append_only
-	check "$fs" "statx: the creation time and the attributes" statx_attributes
-	check "$fs" "the DAX flag and what new files inherit" dax_flag_inherited
-	check "$fs" "read updates atime" atime
-	check "$fs" "relatime: the first read of a new file updates atime" relatime
+	[[ $scope == data ]] || check "$fs" "truncate(2) updates mtime and ctime" truncate_times
+	[[ $scope == data ]] || check "$fs" "inode flags can be read" inode_flags
+	[[ $scope == data ]] || check "$fs" "chattr +i" immutable
+	[[ $scope == data ]] || check "$fs" "chattr +a" append_only
+	[[ $scope == data ]] || check "$fs" "statx: the creation time and the attributes" statx_attributes
+	[[ $scope == data ]] || check "$fs" "the DAX flag and what new files inherit" dax_flag_inherited
+	[[ $scope == data ]] || check "$fs" "read updates atime" atime
+	[[ $scope == data ]] || check "$fs" "relatime: the first read of a new file updates atime" relatime
 	check "$fs" "O_TMPFILE, then linkat" tmpfile
-	check "$fs" "RENAME_EXCHANGE" rename_exchange
-	check "$fs" "RENAME_WHITEOUT" rename_whiteout
+	[[ $scope == data ]] || check "$fs" "RENAME_EXCHANGE" rename_exchange
+	[[ $scope == data ]] || check "$fs" "RENAME_WHITEOUT" rename_whiteout
 	check "$fs" "hole punch and truncate on a full file system" full_fs_removal
 	check "$fs" "fallocate makes unwritten extents" unwritten_prealloc
 	check "$fs" "write() converts the blocks it writes" unwritten_write
@@ -626,7 +630,10 @@ umount "$SCRATCH_MNT"
 dd if=/dev/zero of="$SCRATCH_DEV" bs=1M count=$(($(blockdev --getsize64 "$SCRATCH_DEV") >> 20)) \
 	oflag=direct status=none
 
-mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT"
+# Without the DAX flag on the root (-P), as on ext4, so that new files have no
+# flag either; dax=always, so that they use DAX all the same.
+export DAXFS_MOUNT_OPTS=dax=always
+mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT" -P
 run_checks daxfs
 # The attribute flags last across a remount (fsck checks them too).
 mkdir "$SCRATCH_MNT/attrs" && echo x >"$SCRATCH_MNT/attrs/f"
@@ -638,6 +645,11 @@ else
 	failures+=("daxfs: the attribute flags were lost at a remount: $(lsattr -d "$SCRATCH_MNT/attrs/f" "$SCRATCH_MNT/attrs")")
 fi
 chattr -a "$SCRATCH_MNT/attrs/f"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+
+# The same checks on files in the page cache.
+DAXFS_MOUNT_OPTS=dax=never mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT" -P
+run_checks daxfs-dax=never data
 umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
 
 ((${#failures[@]} == 0)) || fail "${#failures[@]} failed: ${failures[*]}"

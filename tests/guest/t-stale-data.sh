@@ -23,7 +23,7 @@ rm pattern
 # A remount starts allocation again at the start of the data area, where the pattern was.
 cd /
 umount "$SCRATCH_MNT"
-mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+mount_daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
 cd "$SCRATCH_MNT"
 for i in 1 2 3 4; do
 	xfs_io -f -c "pwrite -q -S 0x01 $((i * 1000)) 10" -c "pwrite -q -S 0x02 $((i * 1048576 + 7)) 3" "new$i"
@@ -46,7 +46,10 @@ for i in 5 6; do
 done
 echo 0 >$tracing/events/fs_dax/dax_pmd_fault_done/enable
 pmds=$(grep -c 'dax_pmd_fault_done: .* NOPAGE$' $tracing/trace || true)
-((pmds == 2)) || fail "the write faults of new5 and new6 mapped $pmds PMDs, expected 2: the test proves nothing for PMD faults"
+# Files in the page cache (t-dax-modes runs this with dax=never) have no PMD faults.
+want_pmds=2
+[[ ${DAXFS_MOUNT_OPTS:-} == dax=never ]] && want_pmds=0
+((pmds == want_pmds)) || fail "the write faults of new5 and new6 mapped $pmds PMDs, expected $want_pmds: the test proves nothing for PMD faults"
 truncate -s 4M new1
 echo "ok: the new files reuse the deleted file's blocks"
 files="new1 new2 new3 new4 new5 new6"

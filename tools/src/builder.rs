@@ -59,6 +59,9 @@ impl ImageBuilder {
             label: *b"test-image\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
             uuid: [0x5a; 16],
             time: BUILD_TIME,
+            // Tests clear feature bits of these images: a root without attribute flags stays
+            // valid without the attribute feature.
+            page_cache_root: true,
         };
         let sb = make_filesystem(&mut dev, &options)?;
         Ok(Self {

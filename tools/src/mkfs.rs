@@ -14,6 +14,7 @@ use crate::format::Superblock;
 use crate::format::Timestamp;
 use crate::format::BITS_PER_BITMAP_BLOCK;
 use crate::format::BLOCK_SIZE;
+use crate::format::INODE_FLAG_DAX;
 use crate::format::INODE_SIZE;
 use crate::format::MAGIC;
 use crate::format::S_IFDIR;
@@ -31,6 +32,10 @@ pub struct MkfsOptions {
     pub uuid: [u8; 16],
     /// Creation time, seconds since the epoch (also the root directory's timestamps).
     pub time: u64,
+    /// The root directory lacks the DAX flag (`-P`): under `dax=inode`, the mount's default,
+    /// new files then use the page cache unless a directory above them has the flag. Without
+    /// it, every file created inherits the flag and uses DAX.
+    pub page_cache_root: bool,
 }
 
 /// A file system signature mkfs recognises, so as not to overwrite it by accident.
@@ -156,8 +161,9 @@ pub fn parse_label(label: &[u8]) -> Result<[u8; 32]> {
     Ok(field)
 }
 
-/// The root directory of a new file system: empty, mode 0755, owned by root, its own parent.
-pub fn root_inode(time: u64) -> Inode {
+/// The root directory of a new file system: empty, mode 0755, owned by root, its own parent;
+/// with the DAX flag, which new files and directories inherit, unless `page_cache_root`.
+pub fn root_inode(time: u64, page_cache_root: bool) -> Inode {
     let now = Timestamp {
         sec: i64::try_from(time).unwrap_or(i64::MAX),
         nsec: 0,
@@ -170,6 +176,7 @@ pub fn root_inode(time: u64) -> Inode {
         mtime: now,
         ctime: now,
         btime: now,
+        flags: if page_cache_root { 0 } else { INODE_FLAG_DAX },
         ..Inode::FREE
     }
 }
@@ -205,7 +212,7 @@ pub fn make_filesystem(dev: &mut impl BlockDevice, options: &MkfsOptions) -> Res
     let mut block: Block = [0; BLOCK_SIZE];
     let slot = crate::format::record_mut::<INODE_SIZE>(&mut block, root_offset)
         .ok_or(Error::Other("root inode slot out of range".into()))?;
-    root_inode(options.time).encode(slot);
+    root_inode(options.time, options.page_cache_root).encode(slot);
     dev.write_block(root_block, &block)?;
     dev.sync()?;
 

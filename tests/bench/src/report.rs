@@ -60,6 +60,16 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     workload("psync-write-4k", "fio psync write, 4 KiB", "MiB/s"),
     workload("psync-read-1m", "fio psync read, 1 MiB", "MiB/s"),
     workload("psync-write-1m", "fio psync write, 1 MiB", "MiB/s"),
+    workload(
+        "cached-write-4k",
+        "fio psync write, 4 KiB, through the page cache (-o dax=never; ext4 without dax)",
+        "MiB/s",
+    ),
+    workload(
+        "cached-read-4k",
+        "fio psync read, 4 KiB, through the page cache (-o dax=never; ext4 without dax)",
+        "MiB/s",
+    ),
     workload("mmap-read-4k", "fio mmap read, 4 KiB", "MiB/s"),
     workload("mmap-write-4k", "fio mmap write, 4 KiB", "MiB/s"),
     workload("mmap-read-1m", "fio mmap read, 1 MiB", "MiB/s"),

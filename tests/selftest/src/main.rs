@@ -996,6 +996,52 @@ fn shutdown_eio(path: &str, flags: u32) -> Res {
     Ok(())
 }
 
+/// Maps FILE (of at least two pages) shared, writes pattern 5 into its first half through the
+/// mapping, says "mapped" and waits for a line on standard input (meanwhile the caller changes
+/// the file's DAX flag); then the mapping must still read pattern 5 and takes pattern 6 in its
+/// second half; read() must see both.
+fn map_hold(path: &str) -> Res {
+    let file = open_rw(path)?;
+    let size = file.metadata().ctx("fstat")?.len() as usize;
+    check!(
+        size >= 2 * PAGE,
+        "{path} has {size} bytes, wants two pages or more"
+    );
+    let half = size / 2;
+    let map = Map::shared(&file, size).ctx("mmap")?;
+    map.write_pattern(0, half, 5);
+    println!("mapped");
+    next_command();
+    map.check_pattern(0, half, 5)?;
+    map.write_pattern(half, size - half, 6);
+    drop(map);
+    expect_pattern(
+        &file,
+        0,
+        half,
+        5,
+        "the first half, written before the flag changed",
+    )?;
+    expect_pattern(
+        &file,
+        half,
+        size - half,
+        6,
+        "the second half, written after",
+    )?;
+    println!("ok: the mapping kept working across the flag change");
+    Ok(())
+}
+
+/// Checks through read() that FILE holds what `map-hold` wrote: patterns 5 and 6 in its halves.
+fn map_hold_check(path: &str) -> Res {
+    let file = open_rw(path)?;
+    let size = file.metadata().ctx("fstat")?.len() as usize;
+    let half = size / 2;
+    expect_pattern(&file, 0, half, 5, "the first half")?;
+    expect_pattern(&file, half, size - half, 6, "the second half")
+}
+
 fn run(args: &[String]) -> Res {
     let path = args.get(2).map(String::as_str).unwrap_or("");
     match args.get(1).map(String::as_str) {
@@ -1013,6 +1059,8 @@ fn run(args: &[String]) -> Res {
         Some("verify") => verify(path, arg(args, 3)?, arg(args, 4)?),
         Some("pin-hold") => pin_hold(path, arg(args, 3)?),
         Some("hold-open") => hold_open(path),
+        Some("map-hold") => map_hold(path),
+        Some("map-hold-check") => map_hold_check(path),
         Some("odirect-pin") => odirect_pin(path, arg(args, 3)?, &arg::<String>(args, 4)?),
         Some("rename2") => rename2(path, &arg::<String>(args, 3)?, &arg::<String>(args, 4)?),
         Some("fragment") => fragment(path, arg(args, 3)?, arg(args, 4)?),

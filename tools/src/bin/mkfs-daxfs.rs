@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-q] DEVICE`: creates a daxfs file system.
+//! `mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-P] [-q] DEVICE`: creates a daxfs file system.
+//!
+//! `-P`: the root directory lacks the DAX flag, so that under `dax=inode` (the default mount)
+//! new files use the page cache; without it they inherit the flag and use DAX.
 //!
 //! Refuses to overwrite a file system it recognises unless `-f` is given. Never reads standard
 //! input (fstests pipes `yes` into mkfs). Exits 0 on success, 1 on any error.
@@ -23,7 +26,7 @@ use daxfs_tools::mkfs::MkfsOptions;
 const PROGRAM: &str = "mkfs.daxfs";
 
 /// The usage line.
-const USAGE: &str = "usage: mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-q] DEVICE";
+const USAGE: &str = "usage: mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-P] [-q] DEVICE";
 
 /// The command line, parsed.
 struct Command {
@@ -41,7 +44,7 @@ struct Command {
 
 /// Parses the command line; errors are usage messages.
 fn parse_command(arguments: Vec<OsString>) -> Result<Command, String> {
-    let parsed = args::parse(arguments, "fq", "NLU")?;
+    let parsed = args::parse(arguments, "fqP", "NLU")?;
     let mut command = Command {
         force: false,
         quiet: false,
@@ -55,6 +58,7 @@ fn parse_command(arguments: Vec<OsString>) -> Result<Command, String> {
         match option.letter {
             'f' => command.force = true,
             'q' => command.quiet = true,
+            'P' => command.options.page_cache_root = true,
             'N' => {
                 let inodes = text
                     .parse()
