@@ -235,7 +235,10 @@ fn allocate_at(
     if map.new {
         take_attrs(inode, disk);
         sbi.write_inode(tx, ino, disk)?;
-        inode.set_size(inode.size(), blocks_to_bytes(disk.blocks));
+        // Not the size: a write fault does not hold `i_rwsem`, under which a buffered write of
+        // the page cache raises it meanwhile (a stale size written back would let writeback
+        // skip a dirty page as past the end of file).
+        inode.set_allocated_bytes(blocks_to_bytes(disk.blocks));
     }
     Ok(map)
 }

@@ -182,38 +182,41 @@ pub(crate) fn write_inode(inode: &Inode) -> Result {
     tx.end(written)
 }
 
+/// Each attribute flag, as a field of `attributes`, with its on-disk bit: the one table that
+/// [`attributes_of`] and [`set_attributes`] translate with.
+fn attribute_bits(attributes: &mut Attributes) -> [(&mut bool, u16); 6] {
+    [
+        (&mut attributes.immutable, format::INODE_FLAG_IMMUTABLE),
+        (&mut attributes.append, format::INODE_FLAG_APPEND),
+        (&mut attributes.noatime, format::INODE_FLAG_NOATIME),
+        (&mut attributes.sync, format::INODE_FLAG_SYNC),
+        (&mut attributes.nodump, format::INODE_FLAG_NODUMP),
+        (&mut attributes.dax, format::INODE_FLAG_DAX),
+    ]
+}
+
 /// The attribute flags stored in `disk`.
 pub(crate) fn attributes_of(disk: &format::Inode) -> Attributes {
-    let has = |flag: u16| disk.flags & flag != 0;
-    Attributes {
-        immutable: has(format::INODE_FLAG_IMMUTABLE),
-        append: has(format::INODE_FLAG_APPEND),
-        noatime: has(format::INODE_FLAG_NOATIME),
-        sync: has(format::INODE_FLAG_SYNC),
-        nodump: has(format::INODE_FLAG_NODUMP),
-        dax: has(format::INODE_FLAG_DAX),
+    let mut attributes = Attributes::default();
+    for (field, bit) in attribute_bits(&mut attributes) {
+        *field = disk.flags & bit != 0;
     }
+    attributes
 }
 
 /// Stores `attributes` as the attribute flags of the regular file or directory `inode`, with
-/// the attributes the VFS holds once `touch` has set its change time, in one transaction. Any flag on an image
-/// without [`format::FEATURE_INCOMPAT_INODE_ATTRIBUTES`] is `EOPNOTSUPP`. A changed DAX flag
+/// the attributes the VFS holds once `touch` has set its change time, in one transaction. Any
+/// flag on an image without [`format::FEATURE_INCOMPAT_INODE_ATTRIBUTES`] is `EOPNOTSUPP`. A changed DAX flag
 /// never changes `S_DAX` of the live inode: under `dax=inode`, once it is stored, a regular
 /// file is marked to be evicted at its last close, and its next instantiation takes the new
 /// mode (as in ext4 and XFS); under `dax=always` and `dax=never` it is stored only.
 pub(crate) fn set_attributes(inode: &Inode, attributes: Attributes, touch: &dyn Fn()) -> Result {
     let sbi = inode.super_block().data();
-    let flags = [
-        (attributes.immutable, format::INODE_FLAG_IMMUTABLE),
-        (attributes.append, format::INODE_FLAG_APPEND),
-        (attributes.noatime, format::INODE_FLAG_NOATIME),
-        (attributes.sync, format::INODE_FLAG_SYNC),
-        (attributes.nodump, format::INODE_FLAG_NODUMP),
-        (attributes.dax, format::INODE_FLAG_DAX),
-    ]
-    .iter()
-    .filter(|(set, _)| *set)
-    .fold(0, |flags, (_, flag)| flags | flag);
+    let mut attributes = attributes;
+    let flags = attribute_bits(&mut attributes)
+        .into_iter()
+        .filter(|(set, _)| **set)
+        .fold(0, |flags, (_, bit)| flags | bit);
     if flags != 0 && sbi.disk.feature_incompat & format::FEATURE_INCOMPAT_INODE_ATTRIBUTES == 0 {
         return Err(EOPNOTSUPP);
     }

@@ -45,7 +45,8 @@ pub(crate) trait Operations<T: FileSystem> {
     /// Before a write of `pos..end`: allocates what it needs and records its end as the size
     /// if it grows the file, with the times the write changed, in one transaction (so that a
     /// crash leaves the file's metadata as before the write or as after it). The size the VFS
-    /// sees grows only in [`Operations::end_write`]. With `nowait` (`IOCB_NOWAIT`), a write
+    /// sees does not grow here: a write to the page cache raises it as it copies, and
+    /// [`Operations::end_write`] does for the others. With `nowait` (`IOCB_NOWAIT`), a write
     /// that would allocate or grow the file fails with `EAGAIN` instead.
     fn begin_write(inode: &Inode<T>, pos: u64, end: u64, nowait: bool) -> Result;
 
@@ -613,8 +614,10 @@ unsafe extern "C" fn read_iter_callback<T: FileSystem>(
 
 /// Copies a write's data to the file `inode`, whose blocks `begin_write` allocated: through DAX,
 /// or for a file without DAX into the page cache, or with `direct` in bios to the device
-/// (waiting for them: `end_write` needs to know how far it got). A direct write whose cached
-/// pages could not be dropped (`ENOTBLK`) goes through the page cache instead, as in ext4.
+/// (waiting for them: `end_write` needs to know how far it got). Returns what was written, and
+/// whether it is durable already as `O_SYNC`/`O_DSYNC` ask (direct I/O syncs as it completes).
+/// A direct write whose cached pages could not be dropped (`ENOTBLK`) goes through the page
+/// cache instead, which is then written back and dropped, as ext4 does.
 ///
 /// # Safety
 ///
@@ -625,24 +628,35 @@ unsafe fn copy_in<T: FileSystem>(
     iocb: *mut raw::kiocb,
     from: *mut raw::iov_iter,
     direct: bool,
-) -> isize {
+) -> (isize, bool) {
     let ops = &iomap::Tables::<T>::IOMAP;
     if inode.is_dax() {
         // SAFETY: As the caller guarantees; the table is `'static`.
-        return unsafe { raw::dax_iomap_rw(iocb, from, ops) };
+        return (unsafe { raw::dax_iomap_rw(iocb, from, ops) }, false);
     }
-    if direct {
-        let wait = raw::IOMAP_DIO_FORCE_WAIT;
+    if !direct {
         // SAFETY: As above.
-        let written =
-            unsafe { raw::iomap_dio_rw(iocb, from, ops, ptr::null(), wait, ptr::null_mut(), 0) };
-        // CAST: an errno fits `isize`.
-        if written != ENOTBLK.to_errno() as isize {
-            return written;
-        }
+        let written = unsafe {
+            raw::iomap_file_buffered_write(iocb, from, ops, ptr::null(), ptr::null_mut())
+        };
+        return (written, false);
+    }
+    let wait = raw::IOMAP_DIO_FORCE_WAIT;
+    // SAFETY: As above.
+    let written =
+        unsafe { raw::iomap_dio_rw(iocb, from, ops, ptr::null(), wait, ptr::null_mut(), 0) };
+    // CAST: an errno fits `isize`.
+    if written != ENOTBLK.to_errno() as isize {
+        return (written, true);
     }
     // SAFETY: As above.
-    unsafe { raw::iomap_file_buffered_write(iocb, from, ops, ptr::null(), ptr::null_mut()) }
+    let buffered =
+        unsafe { raw::iomap_file_buffered_write(iocb, from, ops, ptr::null(), ptr::null_mut()) };
+    // SAFETY: As above; `buffered` bytes were just written at the position before `ki_pos`.
+    (
+        unsafe { raw::direct_write_fallback(iocb, from, 0, buffered) },
+        false,
+    )
 }
 
 /// `file_operations::write_iter`: a write under the exclusive `i_rwsem`: blocks are allocated
@@ -662,14 +676,14 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
     let inode = unsafe { file_inode::<T>(file) };
     // SAFETY: The kiocb is valid.
     let nowait = unsafe { is_nowait(iocb) };
-    let written = (|| -> Result<isize> {
+    let written = (|| -> Result<(isize, bool)> {
         inode.super_block().check_running()?;
         let _lock = inode.lock_for_write(nowait)?;
         // SAFETY: The kiocb and iterator are valid; `i_rwsem` is held.
         let count = unsafe { raw::generic_write_checks(iocb, from) };
         if count <= 0 {
             // Nothing to write, or an error (a negative errno), as it is.
-            return Ok(count);
+            return Ok((count, false));
         }
         // Privileges dropped and times updated (`EAGAIN` if that would block under
         // `IOCB_NOWAIT`).
@@ -680,23 +694,27 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
         // CAST: `count` is positive here.
         let end = pos.checked_add(count as u64).ok_or(EFBIG)?;
         if pos > inode.size() {
+            if nowait {
+                // It grows the file: `begin_write` would refuse it too, after waiting here.
+                return Err(EAGAIN);
+            }
             zero_cached_tail(inode);
         }
         T::FileOps::begin_write(inode, pos, end, nowait)?;
         // SAFETY: The kiocb is valid.
         let direct = unsafe { is_direct(iocb) };
         // SAFETY: As for reads, with `i_rwsem` held exclusively.
-        let written = unsafe { copy_in(inode, iocb, from, direct) };
-        // SAFETY: The kiocb is valid; `dax_iomap_rw` moved its position past the data.
+        let (written, synced) = unsafe { copy_in(inode, iocb, from, direct) };
+        // SAFETY: The kiocb is valid; the copy moved its position past the data.
         let written_end = (written > 0).then(|| unsafe { (*iocb).ki_pos });
         T::FileOps::end_write(inode, written_end.and_then(|e| u64::try_from(e).ok()))?;
-        Ok(written)
+        Ok((written, synced))
     })();
     match written {
         // O_SYNC, O_DSYNC and RWF_DSYNC: fsync the range written, once `i_rwsem` is released.
         // SAFETY: The kiocb is valid; its position is past the data written.
-        Ok(count) if count > 0 => unsafe { raw::daxfs_generic_write_sync(iocb, count) },
-        Ok(count) => count,
+        Ok((count, false)) if count > 0 => unsafe { raw::daxfs_generic_write_sync(iocb, count) },
+        Ok((count, _)) => count,
         // CAST: an errno fits `isize`.
         Err(e) => e.to_errno() as isize,
     }

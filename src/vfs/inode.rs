@@ -145,6 +145,15 @@ impl<T: FileSystem> Inode<T> {
         unsafe { raw::inode_set_bytes(self.as_raw(), bytes) };
     }
 
+    /// Sets the allocated bytes the VFS sees, not the size: for block allocations by write
+    /// faults, which do not hold `i_rwsem`, under which a buffered write raises the size
+    /// meanwhile. Callers hold the file system's own inode lock.
+    pub(crate) fn set_allocated_bytes(&self, allocated_bytes: u64) {
+        // CAST: allocated bytes are at most `MAX_FILE_SIZE`, below `i64::MAX`.
+        // SAFETY: By the type invariant the inode is live.
+        unsafe { raw::inode_set_bytes(self.as_raw(), allocated_bytes as i64) };
+    }
+
     /// Whether the inode uses DAX (`S_DAX`), which is decided once, when it is instantiated
     /// ([`InodeParams::dax`]); otherwise its data goes through the page cache.
     pub(crate) fn is_dax(&self) -> bool {

@@ -51,7 +51,7 @@ for dir in "$@"; do
 		dd if="$states/$name/$file" of="$dev" bs=4096 oflag=direct status=none
 		mounted=$((mounted + 1))
 		why=
-		if ! out=$(mount -t daxfs "$dev" "$mnt" 2>&1); then
+		if ! out=$(mount -t daxfs -o dax=always "$dev" "$mnt" 2>&1); then
 			why="mount failed: $out"
 		else
 			why=$(read_all) || true

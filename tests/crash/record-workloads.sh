@@ -157,14 +157,15 @@ for name in "${names[@]}"; do
 	mkdir -p "$dir"
 	echo "crashtest: recording $name" >/dev/kmsg
 	dd if="$image" of="$dev" bs=4096 oflag=direct status=none
-	mount -t daxfs "$dev" "$mnt"
+	# dax=always: the pristine image's files lack the DAX flag, and the workloads are for DAX.
+	mount -t daxfs -o dax=always "$dev" "$mnt"
 	umount "$mnt"
-	[[ $name == mount ]] || mount -t daxfs "$dev" "$mnt"
+	[[ $name == mount ]] || mount -t daxfs -o dax=always "$dev" "$mnt"
 	[[ ! -v prepare[$name] ]] || eval "${prepare[$name]}"
 	dd if="$dev" of="$dir/base.img" bs=4096 count="$image_blocks" iflag=direct status=none
 	echo start >"$crashlog"
 	case $name in
-	mount) mount -t daxfs "$dev" "$mnt" ;;
+	mount) mount -t daxfs -o dax=always "$dev" "$mnt" ;;
 	umount) umount "$mnt" ;;
 	remount-ro) mount -o remount,ro "$mnt" ;;
 	remount-rw) mount -o remount,rw "$mnt" ;;

@@ -89,7 +89,8 @@ echo "ok: fsck clean"
 # and blocks 2-3 unwritten over the same kind of pattern.
 /repo/target/release/daxfs-fuzz --seed 0 /tmp/pristine.img >/dev/null
 dd if=/tmp/pristine.img of="$TEST_DEV" bs=4096 oflag=direct status=none
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+# Its files lack the DAX flag: dax=always, so that they use DAX.
+mount -t daxfs -o dax=always "$TEST_DEV" "$TEST_DIR"
 prealloc=$TEST_DIR/prealloc
 [[ $(head -c 8192 "$prealloc" | tr -d '\000' | wc -c) -gt 8000 ]] || fail "prealloc's written blocks do not hold the pattern"
 [[ $(tail -c 8192 "$prealloc" | tr -d '\000' | wc -c) == 0 ]] || fail "prealloc's unwritten blocks read as data"
@@ -102,7 +103,7 @@ echo "ok: unwritten blocks of an image read as zeros through read() and a mappin
 blockdev --flushbufs "$TEST_DEV"
 daxfs-edit "$TEST_DEV" feature_incompat=0
 blockdev --flushbufs "$TEST_DEV"
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+mount -t daxfs -o dax=always "$TEST_DEV" "$TEST_DIR"
 dmesg -C
 out=$(cat "$prealloc" 2>&1 >/dev/null) && fail "an unwritten extent on an image without the feature was read"
 grep -q "Structure needs cleaning" <<<"$out" || fail "reading prealloc without the feature: '$out', not EUCLEAN"
@@ -110,10 +111,11 @@ dmesg | grep -q "inode $ino is corrupted" || fail "dmesg does not name inode $in
 cd / && umount "$TEST_DIR"
 echo "ok: an unwritten extent on an image without the feature is EUCLEAN: $(dmesg | grep "inode $ino" | tail -n 1)"
 
-mkfs_daxfs "$TEST_DEV" >/dev/null
+# An image without any feature (-P: nor the root's DAX flag, an attribute flag).
+mkfs_daxfs "$TEST_DEV" -P >/dev/null
 daxfs-edit "$TEST_DEV" feature_incompat=0
 blockdev --flushbufs "$TEST_DEV"
-mount -t daxfs "$TEST_DEV" "$TEST_DIR"
+mount -t daxfs -o dax=always "$TEST_DEV" "$TEST_DIR"
 fallocate -l 64k "$TEST_DIR/g"
 flags=$(xfs_io -c 'fiemap -v' "$TEST_DIR/g" | awk '$1 ~ /^[0-9]+:$/ && $3 != "hole" {print $NF}')
 [[ -n $flags ]] || fail "fallocate without the feature mapped nothing: $(xfs_io -c 'fiemap -v' "$TEST_DIR/g")"

@@ -384,7 +384,8 @@ statx_attributes() {
 	attrs=$(awk '/^stat.attributes = / {print $3}' <<<"$out")
 	btime=$(awk '/^stat.btime.tv_sec = / {print $3}' <<<"$out")
 	chattr -a f
-	((attrs & 0x60)) && ((btime > 1577836800)) ||
+	# Both: append-only (0x20) and nodump (0x40).
+	(((attrs & 0x60) == 0x60)) && ((btime > 1577836800)) ||
 		{ echo "statx: attributes '$attrs', btime '$btime'"; return 1; }
 }
 
