@@ -39,7 +39,7 @@ use crate::{
 #[derive(Default)]
 pub(crate) struct Options {
     /// `dax`, `dax=always|never|inode`, if given: a mount without it takes `dax=inode`, as ext4
-    /// and XFS do; a remount without it keeps the mode.
+    /// and XFS do (`dax=never` on a device without DAX); a remount without it keeps the mode.
     dax: Option<DaxMode>,
 }
 
@@ -87,6 +87,16 @@ impl vfs::FileSystem for Daxfs {
         pmem: Pmem,
         fc: &mut FsContext,
     ) -> Result<impl PinInit<SbInfo, Error>> {
+        // A device without DAX mounts with its files in the page cache, unless DAX was asked
+        // for (ext4 refuses that, XFS turns DAX off).
+        let dax = match (pmem.has_dax(), opts.dax) {
+            (true, mode) => mode.unwrap_or(DaxMode::Inode),
+            (false, Some(DaxMode::Always)) => {
+                fc.error(c"DAX unsupported by block device (dax=always)");
+                return Err(EINVAL);
+            }
+            (false, _) => DaxMode::Never,
+        };
         let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
         pmem.read(0, &mut block)?;
         let mut disk =
@@ -146,7 +156,7 @@ impl vfs::FileSystem for Daxfs {
         Ok(SbInfo::new(
             pmem,
             disk,
-            opts.dax.unwrap_or(DaxMode::Inode),
+            dax,
             orphans,
             !read_only || recovers,
             committed,
@@ -174,8 +184,9 @@ impl vfs::FileSystem for Daxfs {
 
     /// Applies a remount. The DAX mode of a mounted file system cannot change. Read-write to
     /// read-only writes the counters and the clean state (the VFS has synced everything first,
-    /// pending times through `write_inode`, and daxfs writes all other metadata synchronously); read-only to read-write checks that this daxfs
-    /// may write the image and marks it dirty first, as a read-write mount does.
+    /// pending times through `write_inode`, and daxfs writes all other metadata
+    /// synchronously); read-only to read-write checks that this daxfs may write the image and
+    /// marks it dirty first, as a read-write mount does.
     fn reconfigure(
         sb: &SuperBlock<Daxfs>,
         fc: &mut FsContext,

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The persistent memory under a mounted file system, mapped through its DAX device.
+//! The device under a mounted file system: persistent memory mapped through its DAX device, or a
+//! block device without DAX read and written with synchronous bios ([`block`]).
 //!
 //! C header: [`include/linux/dax.h`](srctree/include/linux/dax.h).
+
+mod block;
 
 use core::ptr::NonNull;
 
@@ -15,69 +18,91 @@ use kernel::{
     types::ScopeGuard, //
 };
 
+use self::block::BlockIo;
 use super::{
     fs_type::FsContext,
     raw,
     recorder, //
 };
 
-/// The whole of a block device's persistent memory, mapped into the kernel's address space.
+/// The device of a mounted file system, as daxfs reads and writes its metadata: persistent
+/// memory, or a block device standing in for it.
 ///
-/// daxfs reads and writes its metadata here directly; file data reaches user space through the
-/// DAX fault and I/O paths, which look blocks up in the same device.
+/// On persistent memory (a DAX device) metadata is loaded and stored in place, and file data
+/// reaches user space through the DAX fault and I/O paths, which look blocks up in the same
+/// device. A block device without DAX gives the same guarantees with a bio for every access
+/// and a cache flush for every fence; its files all use the page cache (`dax=never`).
 ///
 /// Once the file system is shut down ([`Pmem::shut_down`]) every store fails with `EIO`: nothing
 /// of a transaction that failed midway, or of one begun after, reaches the device.
-///
-/// # Invariants
-///
-/// `dax` is a DAX device reference taken with `fs_dax_get_by_bdev` and dropped only in `Drop`;
-/// `base` maps `len` bytes of it, from the start of the block device, and stays valid while the
-/// reference is held (fsdax pmem maps its whole range linearly).
 pub(crate) struct Pmem {
-    dax: NonNull<raw::dax_device>,
-    start_off: u64,
-    base: NonNull<u8>,
+    access: Access,
+    /// The size of the device in bytes, whole pages.
     len: u64,
     /// Shut down: stores fail.
     shut_down: Atomic<bool>,
 }
 
-// SAFETY: A DAX device and its linear mapping may be used from any thread; `Pmem` hands out no
-// references into the mapping, only copies.
+/// How [`Pmem`] reaches the device.
+///
+/// # Invariants
+///
+/// For `Dax`: `dax` is a DAX device reference taken with `fs_dax_get_by_bdev` and dropped only
+/// in `Drop`; `base` maps the `Pmem`'s `len` bytes of it, from the start of the block device, and
+/// stays valid while the reference is held (fsdax pmem maps its whole range linearly).
+enum Access {
+    /// Persistent memory, mapped.
+    Dax {
+        dax: NonNull<raw::dax_device>,
+        start_off: u64,
+        base: NonNull<u8>,
+    },
+    /// A block device without DAX.
+    Block(BlockIo),
+}
+
+// SAFETY: A DAX device and its linear mapping, and a block device, may be used from any thread;
+// `Pmem` hands out no references into the device, only copies.
 unsafe impl Send for Pmem {}
 // SAFETY: See `Send`.
 unsafe impl Sync for Pmem {}
 
 impl Pmem {
-    /// Maps the DAX device under `bdev`, reporting a missing or unusable one through `fc`.
+    /// Opens the device under `bdev`: mapped through DAX if it supports DAX, with bios if it
+    /// does not ([`Pmem::has_dax`]). Reports a DAX device that cannot be mapped through `fc`.
     ///
     /// # Safety
     ///
-    /// `bdev` must be the valid block device of a superblock being set up.
+    /// `bdev` must be the valid block device of a superblock being set up, whose block size is
+    /// the page size; the superblock must outlive the result.
     pub(super) unsafe fn open(bdev: *mut raw::block_device, fc: &mut FsContext) -> Result<Self> {
+        let bdev = NonNull::new(bdev).ok_or(EINVAL)?;
+        // SAFETY: `bdev` is valid.
+        let pages = unsafe { raw::daxfs_bdev_nr_bytes(bdev.as_ptr()) } >> kernel::page::PAGE_SHIFT;
+        let len = pages << kernel::page::PAGE_SHIFT;
         let mut start_off = 0u64;
         // SAFETY: `bdev` is valid; no holder, as ext4 does.
         let dax = unsafe {
             raw::fs_dax_get_by_bdev(
-                bdev,
+                bdev.as_ptr(),
                 &mut start_off,
                 core::ptr::null_mut(),
                 core::ptr::null(),
             )
         };
         let Some(dax) = NonNull::new(dax) else {
-            fc.error(c"the device does not support DAX (daxfs needs an fsdax pmem namespace)");
-            return Err(EINVAL);
+            return Ok(Pmem {
+                // SAFETY: As the caller guarantees.
+                access: Access::Block(unsafe { BlockIo::new(bdev)? }),
+                len,
+                shut_down: Atomic::new(false),
+            });
         };
         // Until a `Pmem` owns the reference, an early return puts it back.
         // SAFETY: The reference was taken just above and nothing else puts it.
         let put_dax =
             ScopeGuard::new(|| unsafe { raw::fs_put_dax(dax.as_ptr(), core::ptr::null_mut()) });
 
-        // SAFETY: `bdev` is valid.
-        let len = unsafe { raw::daxfs_bdev_nr_bytes(bdev) };
-        let pages = len >> kernel::page::PAGE_SHIFT;
         let nr_pages = pages.try_into().map_err(|_| EFBIG)?;
         let first_page =
             usize::try_from(start_off >> kernel::page::PAGE_SHIFT).map_err(|_| EFBIG)?;
@@ -108,25 +133,40 @@ impl Pmem {
         }
         let base = NonNull::new(kaddr.cast()).ok_or(EIO)?;
         put_dax.dismiss();
-        // INVARIANT: The reference is the one taken above; `kaddr` maps `pages` pages, that is
-        // `len` bytes rounded down to pages.
+        // INVARIANT: The reference is the one taken above; `kaddr` maps `pages` pages, `len`
+        // bytes.
         Ok(Pmem {
-            dax,
-            start_off,
-            base,
-            len: pages << kernel::page::PAGE_SHIFT,
+            access: Access::Dax {
+                dax,
+                start_off,
+                base,
+            },
+            len,
             shut_down: Atomic::new(false),
         })
     }
 
-    /// The DAX device, for iomap.
-    pub(super) fn dax_device(&self) -> *mut raw::dax_device {
-        self.dax.as_ptr()
+    /// Whether the device is persistent memory, mapped through DAX: only then may files use
+    /// DAX.
+    pub(crate) fn has_dax(&self) -> bool {
+        matches!(self.access, Access::Dax { .. })
     }
 
-    /// The DAX device address of byte `offset` of the block device (iomap's `addr`).
+    /// The DAX device, for iomap; null without DAX.
+    pub(super) fn dax_device(&self) -> *mut raw::dax_device {
+        match &self.access {
+            Access::Dax { dax, .. } => dax.as_ptr(),
+            Access::Block(_) => core::ptr::null_mut(),
+        }
+    }
+
+    /// The DAX device address of byte `offset` of the block device (iomap's `addr` for a DAX
+    /// inode, of which a device without DAX has none).
     pub(super) fn dax_addr(&self, offset: u64) -> u64 {
-        self.start_off + offset
+        match &self.access {
+            Access::Dax { start_off, .. } => start_off + offset,
+            Access::Block(_) => offset,
+        }
     }
 
     /// The size of the mapped device in bytes.
@@ -141,12 +181,16 @@ impl Pmem {
         if end > self.len {
             return Err(EINVAL);
         }
+        let base = match &self.access {
+            Access::Dax { base, .. } => base,
+            Access::Block(io) => return io.read(offset, buf).map_err(|_| EIO),
+        };
         // SAFETY: By the type invariant `base` maps `len` bytes and `offset..end` is within them;
         // `buf` is a valid destination. `copy_mc_to_kernel` tolerates poisoned source memory.
         let left = unsafe {
             raw::copy_mc_to_kernel(
                 buf.as_mut_ptr().cast(),
-                self.base.as_ptr().add(offset as usize).cast(),
+                base.as_ptr().add(offset as usize).cast(),
                 buf.len().try_into().map_err(|_| EINVAL)?,
             )
         };
@@ -177,22 +221,28 @@ impl Pmem {
         Ok(())
     }
 
-    /// The address of `len` bytes at `offset`, for a store: if they are inside the device and
-    /// the file system is not shut down.
-    fn range(&self, offset: u64, len: usize) -> Result<*mut u8> {
+    /// Checks that `len` bytes at `offset` are inside the device and that the file system is
+    /// not shut down, for a store.
+    fn check_store(&self, offset: u64, len: u64) -> Result {
         self.check_running()?;
-        let end = offset.checked_add(len as u64).ok_or(EINVAL)?;
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
         if end > self.len {
             return Err(EINVAL);
         }
-        // SAFETY: By the type invariant `base` maps `len` bytes, and `offset..end` is inside.
-        Ok(unsafe { self.base.as_ptr().add(offset as usize) })
+        Ok(())
+    }
+
+    /// The mapped address of byte `offset`, checked by [`Pmem::check_store`], of a DAX device.
+    fn dax_store_addr(base: NonNull<u8>, offset: u64) -> *mut u8 {
+        // SAFETY: By the type invariant `base` maps `len` bytes, and the caller checked that
+        // `offset` is inside.
+        unsafe { base.as_ptr().add(offset as usize) }
     }
 
     /// Copies `bytes` to byte `offset` of the device, bypassing the CPU cache. The data is
     /// durable, and ordered before later stores, after the next [`Pmem::fence`].
     pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> Result {
-        self.range(offset, bytes.len())?;
+        self.check_store(offset, bytes.len() as u64)?;
         if recorder::recording() {
             recorder::store(offset, bytes);
         }
@@ -201,41 +251,57 @@ impl Pmem {
 
     /// [`Pmem::write`] without the recorder, for callers that record the store themselves.
     fn write_unrecorded(&self, offset: u64, bytes: &[u8]) -> Result {
-        let dst = self.range(offset, bytes.len())?;
-        // SAFETY: `dst` is valid for `bytes.len()` bytes of the device; `bytes` is a valid
-        // source. Concurrent writers to the same metadata are excluded by the file system's locks.
-        unsafe { raw::daxfs_memcpy_flushcache(dst.cast(), bytes.as_ptr().cast(), bytes.len()) };
-        Ok(())
+        self.check_store(offset, bytes.len() as u64)?;
+        match &self.access {
+            Access::Dax { base, .. } => {
+                let dst = Self::dax_store_addr(*base, offset);
+                // SAFETY: `dst` is valid for `bytes.len()` bytes of the device; `bytes` is a
+                // valid source. Concurrent writers to the same metadata are excluded by the file
+                // system's locks.
+                unsafe {
+                    raw::daxfs_memcpy_flushcache(dst.cast(), bytes.as_ptr().cast(), bytes.len())
+                };
+                Ok(())
+            }
+            Access::Block(io) => io.write(offset, bytes).map_err(|_| EIO),
+        }
     }
 
     /// Stores `value` little-endian at byte `offset` of the device, which must be 8-byte
-    /// aligned in memory, with one 8-byte store that a crash never tears: after a crash the device holds
+    /// aligned, with one 8-byte store that a crash never tears: after a crash the device holds
     /// either the old or the new value. Durable after the next [`Pmem::fence`].
     pub(crate) fn write_u64(&self, offset: u64, value: u64) -> Result {
-        let dst = self.range(offset, 8)?;
-        if dst.align_offset(8) != 0 {
+        self.check_store(offset, 8)?;
+        if offset % 8 != 0 {
             return Err(EINVAL);
         }
         if recorder::recording() {
             recorder::store(offset, &value.to_le_bytes());
         }
-        // SAFETY: `dst` is valid for 8 bytes of the device and 8-byte aligned. Concurrent writers
-        // of the field are excluded by the file system's locks.
-        unsafe { raw::daxfs_store_u64_flushcache(dst.cast(), u64::to_le(value)) };
-        Ok(())
+        match &self.access {
+            Access::Dax { base, .. } => {
+                let dst = Self::dax_store_addr(*base, offset);
+                // The mapping is page aligned, so the address is as aligned as the offset.
+                // SAFETY: `dst` is valid for 8 bytes of the device and 8-byte aligned. Concurrent
+                // writers of the field are excluded by the file system's locks.
+                unsafe { raw::daxfs_store_u64_flushcache(dst.cast(), u64::to_le(value)) };
+                Ok(())
+            }
+            // One sector, which the device writes whole.
+            Access::Block(io) => io.write(offset, &value.to_le_bytes()).map_err(|_| EIO),
+        }
     }
 
     /// Zeroes `len` bytes at byte `offset` of the device, bypassing the CPU cache (durable after
     /// the next [`Pmem::fence`]).
     pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
         static ZEROES: [u8; 4096] = [0; 4096];
-        self.check_running()?;
-        let end = offset.checked_add(len).ok_or(EINVAL)?;
-        if end > self.len {
-            return Err(EINVAL);
-        }
+        self.check_store(offset, len)?;
         if recorder::recording() {
             recorder::zero(offset, len);
+        }
+        if let Access::Block(io) = &self.access {
+            return io.zero(offset, len).map_err(|_| EIO);
         }
         let mut done = 0;
         while done < len {
@@ -248,10 +314,20 @@ impl Pmem {
     }
 
     /// Orders all earlier [`Pmem::write`]s before any later one and makes them durable: the
-    /// commit points of daxfs's metadata updates.
+    /// commit points of daxfs's metadata updates. A block device that fails the flush shuts
+    /// the file system down, so that nothing ordered after it is stored.
     pub(crate) fn fence(&self) {
-        // SAFETY: A plain barrier.
-        unsafe { raw::daxfs_pmem_wmb() };
+        match &self.access {
+            // SAFETY: A plain barrier.
+            Access::Dax { .. } => unsafe { raw::daxfs_pmem_wmb() },
+            Access::Block(io) => {
+                if let Err(e) = io.flush() {
+                    if self.shut_down() {
+                        pr_crit!("device cache flush failed ({e:?}): shutting down\n");
+                    }
+                }
+            }
+        }
         if recorder::recording() {
             recorder::fence();
         }
@@ -260,7 +336,10 @@ impl Pmem {
 
 impl Drop for Pmem {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `dax` holds the reference taken in `open`, put only here.
-        unsafe { raw::fs_put_dax(self.dax.as_ptr(), core::ptr::null_mut()) };
+        if let Access::Dax { dax, .. } = &self.access {
+            // SAFETY: By the type invariant `dax` holds the reference taken in `open`, put only
+            // here.
+            unsafe { raw::fs_put_dax(dax.as_ptr(), core::ptr::null_mut()) };
+        }
     }
 }

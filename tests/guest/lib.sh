@@ -89,6 +89,16 @@ expect_mount_fails() {
 	echo "ok: $want, dmesg: $(dmesg | grep -F -- "$why" | tail -n 1)"
 }
 
+# is_dax FILE: statx says FILE uses DAX (STATX_ATTR_DAX).
+is_dax() {
+	local attrs
+	attrs=$(xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / {print $3}')
+	[[ -n $attrs ]] || fail "statx $1 reported no attributes"
+	((attrs & 0x00200000))
+}
+# has_flag FILE: FILE has the DAX flag (FS_XFLAG_DAX).
+has_flag() { xfs_io -c stat "$1" | grep -q '^fsxattr.xflags = 0x.*x'; }
+
 # extent_map FILE: FILE's block map from FIEMAP as "FIRST-LAST:KIND" ranges of
 # 512-byte sectors, KIND hole, data or unwritten; neighbours of one kind are
 # joined, since file systems cut extents differently.

@@ -16,15 +16,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 
 st=/repo/target/release/daxfs-selftest
-STATX_ATTR_DAX=0x00200000
 
-# is_dax FILE: statx says FILE uses DAX.
-is_dax() {
-	local attrs
-	attrs=$(xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / {print $3}')
-	[[ -n $attrs ]] || fail "statx $1 reported no attributes"
-	((attrs & STATX_ATTR_DAX))
-}
 # expect_dax FILE yes|no: statx must say FILE uses DAX, or must not.
 expect_dax() {
 	if is_dax "$1"; then
@@ -33,7 +25,6 @@ expect_dax() {
 		[[ $2 == no ]] || fail "$fs: $1 does not use DAX, expected it to ($what)"
 	fi
 }
-has_flag() { xfs_io -c stat "$1" | grep -q '^fsxattr.xflags = 0x.*x'; }
 # expect_flag FILE yes|no
 expect_flag() {
 	if has_flag "$1"; then

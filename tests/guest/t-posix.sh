@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # What applications rely on, checked on daxfs and, as the control, on ext4 -o
 # dax in the same boot (a check that fails on ext4 is a broken check, and fails
-# the test too), then those of file data on daxfs -o dax=never, whose files use
-# the page cache:
+# the test too), then those of file data on a device without DAX, whose files
+# use the page cache, on ext4 and on daxfs (which mounts it dax=never):
 # - open(O_DIRECT) works, and so does I/O through it;
 # - fsync of a directory (create, then fsync the directory);
 # - sendfile and copy_file_range (splice_read and splice_write);
@@ -648,10 +648,20 @@ fi
 chattr -a "$SCRATCH_MNT/attrs/f"
 umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
 
-# The same checks on files in the page cache.
-DAXFS_MOUNT_OPTS=dax=never mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT" -P
-run_checks daxfs-dax=never data
-umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+# The checks of file data on files in the page cache: on a device without DAX (a loop device
+# over the scratch pmem), on ext4 as the control, then on daxfs, which mounts it dax=never.
+loop=$(losetup -f --show --direct-io=on "$SCRATCH_DEV")
+mkfs.ext4 -q -F -b 4096 "$loop"
+mount -t ext4 "$loop" "$SCRATCH_MNT"
+run_checks ext4-nodax data
+umount "$SCRATCH_MNT"
+dd if=/dev/zero of="$loop" bs=1M count=$(($(blockdev --getsize64 "$loop") >> 20)) oflag=direct status=none
+unset DAXFS_MOUNT_OPTS
+mount_fresh "$loop" "$SCRATCH_MNT" -P
+grep -q " $SCRATCH_MNT daxfs .*dax=never" /proc/mounts || fail "daxfs on $loop is not dax=never"
+run_checks daxfs-nodax data
+umount_checked "$loop" "$SCRATCH_MNT"
+losetup -d "$loop"
 
 ((${#failures[@]} == 0)) || fail "${#failures[@]} failed: ${failures[*]}"
-echo "ok: daxfs behaves as ext4 -o dax in every check"
+echo "ok: daxfs behaves as ext4 -o dax in every check, and as ext4 on a device without DAX"
