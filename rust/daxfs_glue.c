@@ -251,6 +251,16 @@ void daxfs_sb_end_pagefault(struct super_block *sb)
 	sb_end_pagefault(sb);
 }
 
+void daxfs_sb_start_intwrite(struct super_block *sb)
+{
+	sb_start_intwrite(sb);
+}
+
+void daxfs_sb_end_intwrite(struct super_block *sb)
+{
+	sb_end_intwrite(sb);
+}
+
 void daxfs_invalidate_lock(struct inode *inode)
 {
 	filemap_invalidate_lock(inode->i_mapping);

@@ -124,6 +124,8 @@ bool daxfs_is_dax(const struct inode *inode);
 /* Faults and mmap. */
 void daxfs_sb_start_pagefault(struct super_block *sb);
 void daxfs_sb_end_pagefault(struct super_block *sb);
+void daxfs_sb_start_intwrite(struct super_block *sb);
+void daxfs_sb_end_intwrite(struct super_block *sb);
 void daxfs_invalidate_lock(struct inode *inode);
 void daxfs_invalidate_unlock(struct inode *inode);
 void daxfs_invalidate_lock_shared(struct inode *inode);

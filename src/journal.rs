@@ -132,9 +132,9 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> R
     // nothing to undo: a crash may have left a torn first record of it and a whole second one
     // (the records of one range are fenced together), which the next transaction of that
     // number could otherwise pick up as its own.
-    pmem.fence();
+    pmem.fence()?;
     pmem.write_u64(commit_offset, tx)?;
-    pmem.fence();
+    pmem.fence()?;
     if !undo.is_empty() {
         pr_notice!(
             "journal: undid the {} change(s) of transaction {tx}, interrupted by a crash\n",
@@ -234,9 +234,9 @@ impl SbInfo {
     pub(crate) fn end_interrupted_transaction(&self) -> Result {
         let mut state = self.journal.state.lock();
         let tx = state.committed.wrapping_add(1);
-        self.pmem.fence();
+        self.pmem.fence()?;
         self.pmem.write_u64(self.journal.commit_offset, tx)?;
-        self.pmem.fence();
+        self.pmem.fence()?;
         state.committed = tx;
         Ok(())
     }
@@ -342,7 +342,7 @@ impl<'a> Tx<'a> {
             logged |= self.write_records(at(run), old.get(run.clone()).ok_or(EINVAL)?)?;
         }
         if logged {
-            self.logged_durable(runs.iter().map(at));
+            self.logged_durable(runs.iter().map(at))?;
         }
         for run in runs {
             pmem.write(at(run).start, new.get(run.clone()).ok_or(EINVAL)?)?;
@@ -434,7 +434,7 @@ impl<'a> Tx<'a> {
         let logged = self.log_read(range.clone(), &mut buffer);
         self.old.set(buffer);
         if self.noting_failure(logged)? {
-            self.logged_durable(core::iter::once(range));
+            self.logged_durable(core::iter::once(range))?;
         }
         Ok(())
     }
@@ -459,8 +459,8 @@ impl<'a> Tx<'a> {
 
     /// Fences the undo records written so far, so that the ranges they cover (`ranges`) may
     /// change, and remembers those ranges as logged.
-    fn logged_durable(&self, ranges: impl Iterator<Item = Range<u64>>) {
-        self.pmem().fence();
+    fn logged_durable(&self, ranges: impl Iterator<Item = Range<u64>>) -> Result {
+        self.pmem().fence()?;
         self.dirty.set(true);
         let mut logged = self.logged.get();
         let mut next = self.logged_next.get();
@@ -472,6 +472,7 @@ impl<'a> Tx<'a> {
         }
         self.logged.set(logged);
         self.logged_next.set(next);
+        Ok(())
     }
 
     /// Writes the undo records of `range`, whose old bytes are `old`, unless it needs none
@@ -520,9 +521,9 @@ impl<'a> Tx<'a> {
         }
         let pmem = self.pmem();
         let tx = self.committed.get().wrapping_add(1);
-        pmem.fence();
+        pmem.fence()?;
         pmem.write_u64(self.sbi.journal.commit_offset, tx)?;
-        pmem.fence();
+        pmem.fence()?;
         self.committed.set(tx);
         self.used.set(0);
         self.dirty.set(false);

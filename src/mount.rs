@@ -43,6 +43,17 @@ pub(crate) struct Options {
     dax: Option<DaxMode>,
 }
 
+/// The DAX mode of a mount of a device with DAX support (`has_dax`) or without, given the
+/// `dax=` option `requested`: without DAX every file uses the page cache, as XFS turns DAX off
+/// there; `None` for `dax=always` there, which ext4 refuses too.
+fn dax_mode(has_dax: bool, requested: Option<DaxMode>) -> Option<DaxMode> {
+    match (has_dax, requested) {
+        (true, mode) => Some(mode.unwrap_or(DaxMode::Inode)),
+        (false, Some(DaxMode::Always)) => None,
+        (false, _) => Some(DaxMode::Never),
+    }
+}
+
 /// Reports `what` and the format error `err` for this mount attempt; returns the errno.
 fn report(fc: &mut FsContext, what: &str, err: format::FormatError) -> Error {
     match CString::try_from_fmt(fmt!("{what}: {}", Why(err))) {
@@ -87,15 +98,9 @@ impl vfs::FileSystem for Daxfs {
         pmem: Pmem,
         fc: &mut FsContext,
     ) -> Result<impl PinInit<SbInfo, Error>> {
-        // A device without DAX mounts with its files in the page cache, unless DAX was asked
-        // for (ext4 refuses that, XFS turns DAX off).
-        let dax = match (pmem.has_dax(), opts.dax) {
-            (true, mode) => mode.unwrap_or(DaxMode::Inode),
-            (false, Some(DaxMode::Always)) => {
-                fc.error(c"DAX unsupported by block device (dax=always)");
-                return Err(EINVAL);
-            }
-            (false, _) => DaxMode::Never,
+        let Some(dax) = dax_mode(pmem.has_dax(), opts.dax) else {
+            fc.error(c"DAX unsupported by block device (dax=always)");
+            return Err(EINVAL);
         };
         let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
         pmem.read(0, &mut block)?;
@@ -194,7 +199,10 @@ impl vfs::FileSystem for Daxfs {
         read_only: bool,
     ) -> Result {
         let sbi = sb.data();
-        if opts.dax.is_some_and(|mode| mode != sbi.dax) {
+        if opts
+            .dax
+            .is_some_and(|mode| dax_mode(sbi.pmem.has_dax(), Some(mode)) != Some(sbi.dax))
+        {
             fc.error(c"the dax= mode cannot change on remount");
             return Err(EINVAL);
         }
@@ -315,6 +323,27 @@ impl vfs::super_block::Operations<Daxfs> for SuperOps {
 
     fn evict(inode: &inode::Inode) {
         inode::evict(inode)
+    }
+
+    /// Marks the file system clean: every transaction has committed (the VFS blocked writers,
+    /// faults and evictions first), so the device holds a consistent file system, which a
+    /// snapshot or a crash during the freeze keeps as if unmounted. Nothing to do read-only or
+    /// shut down.
+    fn freeze(sb: &SuperBlock<Daxfs>) -> Result {
+        let sbi = sb.data();
+        if !sbi.is_writable() || sbi.pmem.is_shut_down() {
+            return Ok(());
+        }
+        sbi.set_frozen(true)
+    }
+
+    /// Marks the file system dirty again, as a read-write mount does.
+    fn unfreeze(sb: &SuperBlock<Daxfs>) -> Result {
+        let sbi = sb.data();
+        if !sbi.is_writable() || sbi.pmem.is_shut_down() {
+            return Ok(());
+        }
+        sbi.set_frozen(false)
     }
 
     fn shut_down(sb: &SuperBlock<Daxfs>, why: &str) {

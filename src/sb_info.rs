@@ -113,6 +113,17 @@ impl SbInfo {
         Ok(())
     }
 
+    /// Marks the file system clean for a freeze (with the free counters, as an unmount
+    /// does), or dirty again at its end. Nothing changes it in between: a copy of the device
+    /// taken while it is frozen is a cleanly unmounted file system.
+    pub(crate) fn set_frozen(&self, frozen: bool) -> Result {
+        self.mark(if frozen {
+            format::STATE_CLEAN
+        } else {
+            format::STATE_DIRTY
+        })
+    }
+
     /// Stores `state`: clean at the end of a read-write mount, after the free counters (a power
     /// cut in between leaves the file system dirty, and the counters are recounted); dirty at
     /// the start of one.
@@ -124,7 +135,7 @@ impl SbInfo {
                 .write_u64(format::sb_off::FREE_BLOCKS as u64, free_blocks)?;
             self.pmem
                 .write_u64(format::sb_off::FREE_INODES as u64, free_inodes)?;
-            self.pmem.fence();
+            self.pmem.fence()?;
         }
         write_state(&self.pmem, state)
     }
@@ -180,6 +191,5 @@ impl PinnedDrop for SbInfo {
 pub(crate) fn write_state(pmem: &Pmem, state: u32) -> Result {
     // CAST: an offset inside block 0.
     pmem.write_u64(format::STATE_WORD_OFFSET as u64, format::state_word(state))?;
-    pmem.fence();
-    Ok(())
+    pmem.fence()
 }

@@ -52,11 +52,14 @@ fn checked_freed(ino: u64, blocks: u64, freed: &[format::Extent]) -> Result<u64>
     Ok(count)
 }
 
-/// Zeroes `len` bytes of `inode` (its on-disk inode `disk`, locked) at `pos`, which lie in one
-/// block, if that block is allocated and written (an unwritten one reads as zeros already).
-/// Nothing may map the block (the caller broke the layout).
+/// Zeroes `len` bytes of a DAX `inode` (its on-disk inode `disk`, locked) at `pos`, which lie
+/// in one block, if that block is allocated and written (an unwritten one reads as zeros
+/// already). Nothing may map the block (the caller broke the layout). A file without DAX had
+/// the bytes zeroed in its page cache, and written back, before the transaction
+/// (`InvalidateLock::zero_cached`): a store to the device here could race with writeback of a
+/// dirty page of the block.
 fn zero_in_block(tx: &Tx<'_>, inode: &Inode, disk: &format::Inode, pos: u64, len: u64) -> Result {
-    if len == 0 {
+    if len == 0 || !inode.is_dax() {
         return Ok(());
     }
     let file_block = pos / format::BLOCK_SIZE_U64;
@@ -120,16 +123,16 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     invalidate.truncate_pagecache_range(offset, end - 1);
     let first_whole = offset.div_ceil(format::BLOCK_SIZE_U64);
     let end_whole = end / format::BLOCK_SIZE_U64;
+    // The partial blocks at the edges keep their other bytes: zero just the range in them.
+    let head_end = (first_whole * format::BLOCK_SIZE_U64).min(end);
+    let tail_start = (end_whole * format::BLOCK_SIZE_U64).max(head_end);
+    invalidate.zero_cached(offset, head_end)?;
+    invalidate.zero_cached(tail_start, end)?;
     let tx = sbi.begin()?;
     let result = (|| {
         let mut disk = inode.data().disk.lock();
-        // The partial blocks at the edges keep their other bytes: zero just the range in them.
-        let head_end = (first_whole * format::BLOCK_SIZE_U64).min(end);
         zero_in_block(&tx, inode, &disk, offset, head_end - offset)?;
-        if end_whole >= first_whole {
-            let tail_start = (end_whole * format::BLOCK_SIZE_U64).max(offset);
-            zero_in_block(&tx, inode, &disk, tail_start, end - tail_start)?;
-        }
+        zero_in_block(&tx, inode, &disk, tail_start, end - tail_start)?;
         let freed = remove_blocks(&tx, inode, &mut disk, first_whole, end_whole)?;
         free_extents(&tx, ino, &freed)?;
         match refill {
@@ -257,9 +260,15 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
         // growing file still zeroes the tail of its old last block, which a mapping could write.
         invalidate.break_layouts(0, u64::MAX)?;
         // Without DAX: the cached pages past the new end go, before their blocks do (so that
-        // writeback never meets a freed block), and the cached page that holds the new or old
-        // end of file is zeroed past it, as its block is below.
-        invalidate.truncate_pagecache(size.min(inode.size()));
+        // writeback never meets a freed block), and the block that holds the new or old end of
+        // file is zeroed past it in the page cache and written back (for DAX, in the
+        // transaction).
+        let end_of_file = size.min(inode.size());
+        invalidate.truncate_pagecache(end_of_file);
+        invalidate.zero_cached(
+            end_of_file,
+            end_of_file.next_multiple_of(format::BLOCK_SIZE_U64),
+        )?;
 
         let tx = sbi.begin()?;
         let result = (|| {

@@ -315,22 +315,25 @@ impl Pmem {
 
     /// Orders all earlier [`Pmem::write`]s before any later one and makes them durable: the
     /// commit points of daxfs's metadata updates. A block device that fails the flush shuts
-    /// the file system down, so that nothing ordered after it is stored.
-    pub(crate) fn fence(&self) {
-        match &self.access {
-            // SAFETY: A plain barrier.
-            Access::Dax { .. } => unsafe { raw::daxfs_pmem_wmb() },
-            Access::Block(io) => {
-                if let Err(e) = io.flush() {
-                    if self.shut_down() {
-                        pr_crit!("device cache flush failed ({e:?}): shutting down\n");
-                    }
-                }
+    /// the file system down, so that nothing ordered after it is stored, and gives `EIO`.
+    pub(crate) fn fence(&self) -> Result {
+        let flushed = match &self.access {
+            Access::Dax { .. } => {
+                // SAFETY: A plain barrier.
+                unsafe { raw::daxfs_pmem_wmb() };
+                Ok(())
             }
-        }
+            Access::Block(io) => io.flush().map_err(|e| {
+                if self.shut_down() {
+                    pr_crit!("device cache flush failed ({e:?}): shutting down\n");
+                }
+                EIO
+            }),
+        };
         if recorder::recording() {
             recorder::fence();
         }
+        flushed
     }
 }
 

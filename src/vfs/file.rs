@@ -215,14 +215,14 @@ unsafe fn is_direct(iocb: *const raw::kiocb) -> bool {
     unsafe { (*iocb).ki_flags & direct != 0 }
 }
 
-/// Before a file without DAX grows: zeroes what its page cache holds past the end of file, in
-/// the last page, where a mapping may have written; those bytes must not become file data (the
-/// file system zeroes them on the media, which DAX files map directly).
-fn zero_cached_tail<T: FileSystem>(inode: &Inode<T>) {
+/// Before a file grows: without DAX, zeroes the bytes from the end of file to the end of its
+/// block in the page cache, where a mapping may have written past the end of file, and on the
+/// device below (see [`super::InvalidateExclusive::zero_cached`]); those bytes must not become
+/// file data. DAX files have their transaction zero the device.
+fn zero_cached_tail<T: FileSystem>(inode: &Inode<T>) -> Result {
     let size = inode.size();
-    if !inode.is_dax() && size % kernel::page::PAGE_SIZE as u64 != 0 {
-        inode.invalidate_lock().truncate_pagecache(size);
-    }
+    let block_end = size.next_multiple_of(kernel::page::PAGE_SIZE as u64);
+    inode.invalidate_lock().zero_cached(size, block_end)
 }
 
 /// The inode of an open file.
@@ -281,7 +281,7 @@ unsafe extern "C" fn fallocate_callback<T: FileSystem>(
         // SAFETY: The file is open and its inode locked, as `file_modified` expects.
         to_result(unsafe { raw::file_modified(file) })?;
         if new_size.is_some() {
-            zero_cached_tail(inode);
+            zero_cached_tail(inode)?;
         }
         T::FileOps::fallocate(inode, mode, offset, len)?;
         Ok(0)
@@ -391,8 +391,8 @@ pub(super) unsafe extern "C" fn fsync_callback<T: FileSystem>(
             // Writeback wrote the data in bios; the device's flush makes it durable.
             // SAFETY: The superblock's block device is live while it is mounted.
             ret = unsafe { raw::blkdev_issue_flush(inode.super_block().bdev()) };
-        } else {
-            inode.super_block().pmem().fence();
+        } else if let Err(e) = inode.super_block().pmem().fence() {
+            ret = e.to_errno();
         }
     }
     ret
@@ -698,7 +698,7 @@ unsafe extern "C" fn write_iter_callback<T: FileSystem>(
                 // It grows the file: `begin_write` would refuse it too, after waiting here.
                 return Err(EAGAIN);
             }
-            zero_cached_tail(inode);
+            zero_cached_tail(inode)?;
         }
         T::FileOps::begin_write(inode, pos, end, nowait)?;
         // SAFETY: The kiocb is valid.

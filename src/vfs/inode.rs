@@ -708,7 +708,10 @@ pub(super) unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut 
     let unlinked = unsafe { (*obj).data_ready && (*inode).__bindgen_anon_1.__i_nlink == 0 };
     if unlinked {
         // SAFETY: Its data is ready, so it was filled in by `NewInode::init`.
-        T::SuperOps::evict(unsafe { Inode::from_raw(inode) });
+        let inode = unsafe { Inode::<T>::from_raw(inode) };
+        // Freeing changes the file system: not while it is frozen (a last close can come then).
+        let _internal = inode.super_block().start_internal_write();
+        T::SuperOps::evict(inode);
     }
     // SAFETY: The inode is ours; this ends its use by the file system.
     unsafe { raw::clear_inode(inode) };

@@ -11,6 +11,7 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
 use kernel::{
+    error::to_result,
     page::PAGE_SHIFT,
     prelude::*, //
 };
@@ -18,6 +19,7 @@ use kernel::{
 use super::{
     fs_type::FileSystem,
     inode::Inode,
+    iomap,
     raw,
     super_block::SuperBlock,
     trace, //
@@ -226,9 +228,36 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
         let (start, end) = (start.min(i64::MAX as u64), end.min(i64::MAX as u64));
         // SAFETY: The mapping is live with its inode; writeback of a DAX mapping takes its
         // entries' locks, never the invalidate lock, which faults would need.
-        kernel::error::to_result(unsafe {
-            raw::filemap_write_and_wait_range(mapping, start as i64, end as i64)
-        })
+        to_result(unsafe { raw::filemap_write_and_wait_range(mapping, start as i64, end as i64) })
+    }
+
+    /// For a file without DAX, zeroes the bytes `start..end` in its page cache (reading their
+    /// pages in if needed; holes and unwritten blocks read as zeros already) and writes them
+    /// back, before a transaction that relies on them being zeros on the device (the end of
+    /// file moving into their block, or a punched range). The page cache holds such a file's
+    /// data: a store to the device under it would race with writeback of the same block. DAX
+    /// files need nothing here: their transaction zeroes the device ([`crate::truncate`]).
+    pub(crate) fn zero_cached(&self, start: u64, end: u64) -> Result {
+        if self.inode.is_dax() || start >= end {
+            return Ok(());
+        }
+        let start_pos = i64::try_from(start).map_err(|_| EFBIG)?;
+        let len = i64::try_from(end - start).map_err(|_| EFBIG)?;
+        // SAFETY: By the type invariant the inode is live and its invalidate lock held, with
+        // `i_rwsem` (which the caller holds), as zeroing through the page cache needs; the
+        // `iomap_ops` table is `'static`; no `did_zero`, write operations or private data.
+        to_result(unsafe {
+            raw::iomap_zero_range(
+                self.inode.as_raw(),
+                start_pos,
+                len,
+                core::ptr::null_mut(),
+                &iomap::Tables::<T>::IOMAP,
+                core::ptr::null(),
+                core::ptr::null_mut(),
+            )
+        })?;
+        self.write_back(start, end - 1)
     }
 
     /// For a file without DAX, drops the cached pages of the bytes `start..=end` (whose blocks
@@ -279,30 +308,59 @@ impl<T: FileSystem> Drop for InvalidateExclusive<'_, T> {
     }
 }
 
-/// Page-fault freeze protection of a superblock (`sb_start_pagefault`): a write fault holds it
-/// so that a freeze waits for the fault to finish.
+/// Freeze protection of a superblock at one level: a freeze waits until it is dropped, and it
+/// waits while the file system is frozen. A write fault holds the page-fault level
+/// (`sb_start_pagefault`), work the file system does on its own, such as freeing the blocks of
+/// an evicted inode, the internal level (`sb_start_intwrite`).
 ///
 /// # Invariants
 ///
-/// `sb_start_pagefault` was called on `sb`; `sb_end_pagefault` is called on drop.
-pub(crate) struct PagefaultGuard<'a, T: FileSystem> {
+/// Freeze protection of `sb` at `level` was taken, and is released on drop.
+pub(crate) struct FreezeGuard<'a, T: FileSystem> {
     sb: &'a SuperBlock<T>,
+    level: FreezeLevel,
+}
+
+/// The levels of [`FreezeGuard`].
+#[derive(Clone, Copy)]
+enum FreezeLevel {
+    PageFault,
+    Internal,
 }
 
 impl<T: FileSystem> SuperBlock<T> {
     /// Enters a write fault (blocks while the file system is frozen).
-    pub(crate) fn start_pagefault(&self) -> PagefaultGuard<'_, T> {
+    pub(crate) fn start_pagefault(&self) -> FreezeGuard<'_, T> {
         // SAFETY: By the type invariant of `SuperBlock` the superblock is live.
         unsafe { raw::daxfs_sb_start_pagefault(self.as_raw()) };
         // INVARIANT: Freeze protection was just taken.
-        PagefaultGuard { sb: self }
+        FreezeGuard {
+            sb: self,
+            level: FreezeLevel::PageFault,
+        }
+    }
+
+    /// Enters a change the file system makes on its own, outside any system call that took
+    /// write access (blocks while the file system is frozen).
+    pub(crate) fn start_internal_write(&self) -> FreezeGuard<'_, T> {
+        // SAFETY: By the type invariant of `SuperBlock` the superblock is live.
+        unsafe { raw::daxfs_sb_start_intwrite(self.as_raw()) };
+        // INVARIANT: Freeze protection was just taken.
+        FreezeGuard {
+            sb: self,
+            level: FreezeLevel::Internal,
+        }
     }
 }
 
-impl<T: FileSystem> Drop for PagefaultGuard<'_, T> {
+impl<T: FileSystem> Drop for FreezeGuard<'_, T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant freeze protection is held.
-        unsafe { raw::daxfs_sb_end_pagefault(self.sb.as_raw()) };
+        match self.level {
+            // SAFETY: By the type invariant freeze protection is held at this level.
+            FreezeLevel::PageFault => unsafe { raw::daxfs_sb_end_pagefault(self.sb.as_raw()) },
+            // SAFETY: As above.
+            FreezeLevel::Internal => unsafe { raw::daxfs_sb_end_intwrite(self.sb.as_raw()) },
+        }
     }
 }
 

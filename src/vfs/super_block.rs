@@ -207,6 +207,15 @@ pub(crate) trait Operations<T: FileSystem> {
     /// (`evict_inode`, after the VFS layer has waited for its mappings and pins).
     fn evict(inode: &Inode<T>);
 
+    /// Leaves the file system consistent and marked clean on the device for a freeze
+    /// (`freeze_fs`): writers, faults and the file system's own changes are blocked, and
+    /// everything is synced, when it is called.
+    fn freeze(sb: &SuperBlock<T>) -> Result;
+
+    /// Ends a freeze (`unfreeze_fs`): the file system may change again. Must not fail once the
+    /// file system is shut down: the VFS would leave it frozen.
+    fn unfreeze(sb: &SuperBlock<T>) -> Result;
+
     /// Shuts the file system down (`why` says what asked): what is durable stays so, nothing
     /// more is written, and every entry point fails with `EIO` until it is unmounted. Fine if it
     /// is down already.
@@ -227,6 +236,8 @@ impl<T: FileSystem> Ops<T> {
         show_options: Some(show_options_callback::<T>),
         shutdown: Some(shutdown_callback::<T>),
         sync_fs: Some(sync_fs_callback::<T>),
+        freeze_fs: Some(freeze_fs_callback::<T>),
+        unfreeze_fs: Some(unfreeze_fs_callback::<T>),
         ..pin_init::zeroed()
     };
 }
@@ -249,6 +260,29 @@ unsafe extern "C" fn sync_fs_callback<T: FileSystem>(
     }
     // SAFETY: A live block device superblock keeps its device.
     unsafe { raw::blkdev_issue_flush((*sb).s_bdev) }
+}
+
+/// `super_operations::freeze_fs` (FIFREEZE, a device freeze): see [`Operations::freeze`].
+///
+/// # Safety
+///
+/// Called by the VFS with a live, ready superblock of `T`, frozen at every other level.
+unsafe extern "C" fn freeze_fs_callback<T: FileSystem>(sb: *mut raw::super_block) -> c_int {
+    // SAFETY: As the VFS guarantees.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    from_result(|| T::SuperOps::freeze(sb).map(|()| 0))
+}
+
+/// `super_operations::unfreeze_fs` (FITHAW, the end of a device freeze): see
+/// [`Operations::unfreeze`].
+///
+/// # Safety
+///
+/// Called by the VFS with a live, ready superblock of `T` that `freeze_fs` froze.
+unsafe extern "C" fn unfreeze_fs_callback<T: FileSystem>(sb: *mut raw::super_block) -> c_int {
+    // SAFETY: As the VFS guarantees.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    from_result(|| T::SuperOps::unfreeze(sb).map(|()| 0))
 }
 
 /// Sets up the new superblock `sb` of type `T`: geometry, DAX device, `T::fill_super`, root.

@@ -11,7 +11,8 @@
 # In $FUZZ_OUT (default /results/fuzz): `current` names the image being run
 # (written before it is mounted, so that the host can tell which one a guest
 # crash came from), `results.txt` has one line per image,
-#   SEED refused|mounted ops N errors N euclean N|hang ... | MUTATIONS
+#   SEED refused|mounted ops N errors N euclean N|hang ... | DAX; MUTATIONS
+# (DAX: dax=always, or dax=never for one seed in four)
 # and `summary` the counts. Each image is marked in the kernel log
 # ("daxfs-fuzz: seed N: ...") so that a kernel report can be tied to it. A
 # kernel report panics the debug kernel; a task stuck in the kernel trips the

@@ -24,7 +24,10 @@ use kernel::{
     sync::Mutex, //
 };
 
-use super::super::raw;
+use super::super::{
+    raw,
+    NoFsScope, //
+};
 
 /// The shift from a block to its first 512-byte sector.
 const SECTORS_PER_BLOCK_SHIFT: u32 = PAGE_SHIFT as u32 - raw::SECTOR_SHIFT;
@@ -52,6 +55,10 @@ impl BlockIo {
     /// set to the page size (so its logical block size divides it), and must outlive the result.
     pub(super) unsafe fn new(bdev: NonNull<raw::block_device>) -> Result<Self> {
         let buffer = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        // What others wrote through the block device's page cache (mkfs, say) reaches the
+        // device before bios read it, as XFS does at mount.
+        // SAFETY: `bdev` is valid.
+        to_result(unsafe { raw::sync_blockdev(bdev.as_ptr()) })?;
         // INVARIANT: As the caller guarantees; `KVec` allocates with `kmalloc`.
         Ok(Self {
             bdev,
@@ -151,6 +158,9 @@ impl BlockIo {
             None,
         )?;
         self.store(end_whole << PAGE_SHIFT, (end & mask) as usize, None)?;
+        // Its allocations must not recurse into file system reclaim: callers hold the on-disk
+        // inode's lock, outside any transaction (which would have entered the scope already).
+        let _nofs = NoFsScope::enter();
         // SAFETY: By the type invariant `bdev` is valid; the range is whole blocks, which the
         // caller checked are inside the device.
         let ret = unsafe {
@@ -169,5 +179,14 @@ impl BlockIo {
     pub(super) fn flush(&self) -> Result {
         // SAFETY: By the type invariant `bdev` is valid.
         to_result(unsafe { raw::blkdev_issue_flush(self.bdev.as_ptr()) })
+    }
+}
+
+impl Drop for BlockIo {
+    fn drop(&mut self) {
+        // The block device's page cache may hold pages older than what the bios wrote, for the
+        // next user of the device (fsck, say): drop them, as XFS does at unmount.
+        // SAFETY: By the type invariant `bdev` is valid until the superblock is gone.
+        unsafe { raw::invalidate_bdev(self.bdev.as_ptr()) };
     }
 }

@@ -21,7 +21,8 @@
 //! or a guest crash can be tied to it; the device past the image is zeroed where an earlier
 //! image's file system could have written, so that a seed's image is the same whatever ran
 //! before. `OUTDIR/results.txt` gets one line per image,
-//! `SEED refused ERRNO|mounted ops N errors N euclean N|died (WHY)|hang after N s | MUTATIONS`,
+//! `SEED refused ERRNO|mounted ops N errors N euclean N|died (WHY)|hang after N s | DAX; MUTATIONS`
+//! (DAX: the `dax=` option of the mount, `dax=never` for one seed in four),
 //! and `OUTDIR/summary` the counts at the end. A hang logs the blocked tasks' stacks (sysrq
 //! `w`). An image whose task is stuck in the kernel, or whose file system cannot be unmounted,
 //! stops the run (the next mount would reuse its superblock): exit status 3, as for a hang or
@@ -417,9 +418,20 @@ fn fs_end(image: &[u8], device_len: u64) -> u64 {
         .max(image.len() as u64)
 }
 
-/// Mounts the daxfs on `device` at `mnt`, with `dax=always`: the seed image's files lack the DAX
-/// flag, and the fuzzer is for the DAX paths.
-fn mount(device: &CStr, mnt: &CStr) -> io::Result<()> {
+/// The `dax=` mount option for the image of `seed`: `dax=always` for three seeds in four, since
+/// the seed image's files lack the DAX flag and the DAX paths are what daxfs is for; the page
+/// cache (`dax=never`) for the fourth, so that corrupted block maps meet readahead, writeback
+/// and `page_mkwrite` too.
+fn dax_option(seed: u64) -> &'static CStr {
+    if seed % 4 == 3 {
+        c"dax=never"
+    } else {
+        c"dax=always"
+    }
+}
+
+/// Mounts the daxfs on `device` at `mnt`, with the `dax=` option `dax`.
+fn mount(device: &CStr, mnt: &CStr, dax: &CStr) -> io::Result<()> {
     // SAFETY: All pointers are NUL-terminated strings that outlive the call.
     let ret = unsafe {
         libc::mount(
@@ -427,7 +439,7 @@ fn mount(device: &CStr, mnt: &CStr) -> io::Result<()> {
             mnt.as_ptr(),
             c"daxfs".as_ptr(),
             0,
-            c"dax=always".as_ptr().cast(),
+            dax.as_ptr().cast(),
         )
     };
     if ret == 0 {
@@ -527,14 +539,15 @@ fn run(args: &Args) -> io::Result<bool> {
     // The harness works: the pristine image mounts.
     write_image(&device, corpus.image(), dirty_end)?;
     dirty_end = fs_end(corpus.image(), device_len);
-    mount(&device_name, &mnt)
+    mount(&device_name, &mnt, dax_option(0))
         .and_then(|()| umount(&mnt))
         .map_err(|e| io::Error::other(format!("the pristine image does not mount: {e}")))?;
 
     let (mut mounted, mut refused, mut hangs, mut died) = (0u64, 0u64, 0u64, 0u64);
     for seed in args.first..args.first.saturating_add(args.count) {
         let mutated = corpus.mutate(seed);
-        let summary = mutated.summary();
+        let dax = dax_option(seed);
+        let summary = format!("{}; {}", dax.to_string_lossy(), mutated.summary());
         // Named before the device changes: a crash from here on is this image's.
         let line = format!("seed {seed}: {summary}");
         fs::write(args.out.join("current"), format!("{line}\n"))?;
@@ -544,7 +557,7 @@ fn run(args: &Args) -> io::Result<bool> {
         write_image(&device, &mutated.image, dirty_end)?;
         // Even a refused mount may have written (freeing orphans comes before the root check).
         dirty_end = fs_end(&mutated.image, device_len);
-        if let Err(error) = mount(&device_name, &mnt) {
+        if let Err(error) = mount(&device_name, &mnt, dax) {
             if harness_mount_error(&error) {
                 return Err(io::Error::other(format!("seed {seed}: mount: {error}")));
             }
