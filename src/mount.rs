@@ -337,13 +337,18 @@ impl vfs::super_block::Operations<Daxfs> for SuperOps {
         sbi.set_frozen(true)
     }
 
-    /// Marks the file system dirty again, as a read-write mount does.
+    /// Marks the file system dirty again, as a read-write mount does. If that fails the file
+    /// system shuts down rather than fail the thaw, which would leave it frozen for good (ext4
+    /// and XFS never fail it either): writes must not resume on a device marked clean.
     fn unfreeze(sb: &SuperBlock<Daxfs>) -> Result {
         let sbi = sb.data();
         if !sbi.is_writable() || sbi.pmem.is_shut_down() {
             return Ok(());
         }
-        sbi.set_frozen(false)
+        if sbi.set_frozen(false).is_err() {
+            sbi.shut_down("the thaw could not mark the file system dirty");
+        }
+        Ok(())
     }
 
     fn shut_down(sb: &SuperBlock<Daxfs>, why: &str) {

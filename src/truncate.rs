@@ -120,14 +120,15 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     let ino = inode.ino();
     let invalidate = inode.invalidate_lock();
     invalidate.break_layouts(offset, end - 1)?;
-    invalidate.truncate_pagecache_range(offset, end - 1);
     let first_whole = offset.div_ceil(format::BLOCK_SIZE_U64);
     let end_whole = end / format::BLOCK_SIZE_U64;
-    // The partial blocks at the edges keep their other bytes: zero just the range in them.
+    // The partial blocks at the edges keep their other bytes: zero just the range in them,
+    // before the cached pages of the range go (if zeroing fails, nothing is lost yet).
     let head_end = (first_whole * format::BLOCK_SIZE_U64).min(end);
     let tail_start = (end_whole * format::BLOCK_SIZE_U64).max(head_end);
     invalidate.zero_cached(offset, head_end)?;
     invalidate.zero_cached(tail_start, end)?;
+    invalidate.truncate_pagecache_range(offset, end - 1);
     let tx = sbi.begin()?;
     let result = (|| {
         let mut disk = inode.data().disk.lock();
@@ -263,12 +264,13 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
         // writeback never meets a freed block), and the block that holds the new or old end of
         // file is zeroed past it in the page cache and written back (for DAX, in the
         // transaction).
+        // Zeroing first: if it fails, nothing is lost yet.
         let end_of_file = size.min(inode.size());
-        invalidate.truncate_pagecache(end_of_file);
         invalidate.zero_cached(
             end_of_file,
             end_of_file.next_multiple_of(format::BLOCK_SIZE_U64),
         )?;
+        invalidate.truncate_pagecache(end_of_file);
 
         let tx = sbi.begin()?;
         let result = (|| {

@@ -237,7 +237,17 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
     /// file moving into their block, or a punched range). The page cache holds such a file's
     /// data: a store to the device under it would race with writeback of the same block. DAX
     /// files need nothing here: their transaction zeroes the device ([`crate::truncate`]).
+    ///
+    /// Only bytes up to the end of the block that holds the end of file are zeroed: past it the
+    /// page cache holds nothing that writeback would write (iomap refuses to zero there), and
+    /// the device holds zeros, since blocks are zeroed when allocated and only writeback of
+    /// pages inside the file writes to them.
     pub(crate) fn zero_cached(&self, start: u64, end: u64) -> Result {
+        let end = end.min(
+            self.inode
+                .size()
+                .next_multiple_of(kernel::page::PAGE_SIZE as u64),
+        );
         if self.inode.is_dax() || start >= end {
             return Ok(());
         }

@@ -10,7 +10,8 @@
 # shows; fsck stays clean. Unwritten extents in an image (the
 # fuzzer's pristine one) read as zeros over the data their blocks hold, and are
 # refused (EUCLEAN) on an image without the feature, where fallocate writes
-# zeroed blocks instead.
+# zeroed blocks instead, into which a file in the page cache grows as zeros
+# after a punch and a zero range there.
 . "$(dirname "$0")/lib.sh"
 
 cd_fresh "$TEST_DEV" "$TEST_DIR"
@@ -126,3 +127,14 @@ done
 [[ $(tr -d '\000' <"$TEST_DIR/g" | wc -c) == 0 ]] || fail "fallocate without the feature: g does not read as zeros"
 umount_checked "$TEST_DEV" "$TEST_DIR"
 echo "ok: without the feature fallocate writes zeroed blocks; fsck clean"
+
+# Without the feature, blocks preallocated past the end of file are written ones: after a
+# punch and a zero range there, in a file in the page cache, the file grows into zeros.
+mount -t daxfs -o dax=never "$TEST_DEV" "$TEST_DIR"
+xfs_io -f -c 'pwrite -q -S 0x66 0 5000' -c 'falloc -k 8192 65536' -c 'fpunch 20000 10000' \
+	-c 'fzero -k 40000 1000' -c 'truncate 80000' "$TEST_DIR/h" ||
+	fail "punch and zero range past the end of a file in the page cache"
+[[ $(tail -c +5001 "$TEST_DIR/h" | tr -d '\000' | wc -c) == 0 ]] ||
+	fail "h does not read as zeros past its old end of file"
+umount_checked "$TEST_DEV" "$TEST_DIR"
+echo "ok: punch and zero range past the end of file, in the page cache"

@@ -2,9 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # What applications rely on, checked on daxfs and, as the control, on ext4 -o
 # dax in the same boot (a check that fails on ext4 is a broken check, and fails
-# the test too), then those of file data on files in the page cache: on daxfs
-# -o dax=never, and on a device without DAX, on ext4 and on daxfs (which mounts
-# it dax=never):
+# the test too), then those of file data on files in the page cache, on a
+# device without DAX, on ext4 and on daxfs (which mounts it dax=never):
 # - open(O_DIRECT) works, and so does I/O through it;
 # - fsync of a directory (create, then fsync the directory);
 # - sendfile and copy_file_range (splice_read and splice_write);
@@ -649,13 +648,9 @@ fi
 chattr -a "$SCRATCH_MNT/attrs/f"
 umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
 
-# The checks of file data on files in the page cache: with dax=never on pmem (metadata through
-# DAX, file data in bios),
-DAXFS_MOUNT_OPTS=dax=never mount_fresh "$SCRATCH_DEV" "$SCRATCH_MNT" -P
-run_checks daxfs-dax=never data
-umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
-# and on a device without DAX (a loop device over the scratch pmem), on ext4 as the control,
-# then on daxfs, which mounts it dax=never.
+# The checks of file data on files in the page cache, on a device without DAX (a loop device
+# over the scratch pmem): on ext4 as the control, then on daxfs, which mounts it dax=never.
+# (vm/dax-modes runs the tests of file data with dax=never on pmem.)
 loop=$(losetup -f --show --direct-io=on "$SCRATCH_DEV")
 mkfs.ext4 -q -F -b 4096 "$loop"
 mount -t ext4 "$loop" "$SCRATCH_MNT"

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Shutting down, and transactions that fail midway.
 # - FS_IOC_SHUTDOWN (as `xfs_io -x -c shutdown` and fstests' godown use it),
-#   with FS_SHUTDOWN_FLAGS_LOGFLUSH and with NOLOGFLUSH: afterwards an open
-#   file's read, write, fsync and mmap fail with EIO, and so do open, create
-#   and mkdir; stat still works, the ioctl again succeeds, unmount works, and
-#   the next mount finds what was written before. Checked on ext4 -o dax too,
-#   as the control (with LOGFLUSH: ext4 without it may drop what its journal
-#   had not committed; daxfs commits every call before returning, so it must
-#   keep everything either way).
+#   with the default flags (a device freeze around it: freeze_fs, then a thaw
+#   that must not fail), with FS_SHUTDOWN_FLAGS_LOGFLUSH and with NOLOGFLUSH:
+#   afterwards an open file's read, write, fsync and mmap fail with EIO, and
+#   so do open, create and mkdir; stat still works, the ioctl again succeeds,
+#   unmount works, and the next mount finds what was written before. Checked on
+#   ext4 -o dax too, as the control (with LOGFLUSH: ext4 without it may drop
+#   what its journal had not committed; daxfs commits every call before
+#   returning, so it must keep everything either way).
 # - A transaction that fails midway (one logged write made to fail through
 #   /sys/kernel/debug/daxfs/fail_logged_write) fails its operation with EIO
 #   and shuts the file system down, uncommitted: fsck -n of the device then
@@ -65,7 +66,7 @@ umount "$mnt"
 dd if=/dev/zero of="$dev" bs=1M count=$(($(blockdev --getsize64 "$dev") >> 20)) \
 	oflag=direct status=none
 
-for flags in 1 2; do
+for flags in 0 1 2; do
 	mount_fresh "$dev" "$mnt"
 	shutdown_checks daxfs "$flags"
 	umount_checked "$dev" "$mnt"
