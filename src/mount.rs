@@ -330,11 +330,7 @@ impl vfs::super_block::Operations<Daxfs> for SuperOps {
     /// snapshot or a crash during the freeze keeps as if unmounted. Nothing to do read-only or
     /// shut down.
     fn freeze(sb: &SuperBlock<Daxfs>) -> Result {
-        let sbi = sb.data();
-        if !sbi.is_writable() || sbi.pmem.is_shut_down() {
-            return Ok(());
-        }
-        sbi.set_frozen(true)
+        sb.data().set_frozen(true)
     }
 
     /// Marks the file system dirty again, as a read-write mount does. If that fails the file
@@ -342,9 +338,6 @@ impl vfs::super_block::Operations<Daxfs> for SuperOps {
     /// and XFS never fail it either): writes must not resume on a device marked clean.
     fn unfreeze(sb: &SuperBlock<Daxfs>) -> Result {
         let sbi = sb.data();
-        if !sbi.is_writable() || sbi.pmem.is_shut_down() {
-            return Ok(());
-        }
         if sbi.set_frozen(false).is_err() {
             sbi.shut_down("the thaw could not mark the file system dirty");
         }

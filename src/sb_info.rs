@@ -115,8 +115,12 @@ impl SbInfo {
 
     /// Marks the file system clean for a freeze (with the free counters, as an unmount
     /// does), or dirty again at its end. Nothing changes it in between: a copy of the device
-    /// taken while it is frozen is a cleanly unmounted file system.
+    /// taken while it is frozen is a cleanly unmounted file system. A read-only or shut-down
+    /// mount writes nothing, so it has nothing to mark.
     pub(crate) fn set_frozen(&self, frozen: bool) -> Result {
+        if !self.is_writable() || self.pmem.is_shut_down() {
+            return Ok(());
+        }
         self.mark(if frozen {
             format::STATE_CLEAN
         } else {

@@ -51,6 +51,43 @@ tar -C "$(dirname "$tree")" -xzf "$tarball" || die "cannot unpack $tarball"
 [[ -x $tree/check ]] || die "$tarball holds no xfstests/check"
 say "unpacked $tarball in $((SECONDS - start)) s"
 
+# fstests' _scratch_mkfs_sized, _scratch_mkfs_blocksized and _scratch_mkfs_geom
+# know only the file systems they name, and skip every test that uses them on
+# others: add daxfs to them. As for ext4, mkfs takes the block count after the
+# device. daxfs's blocks are 4096 bytes, so any other block size is "notrun";
+# its only geometry is the one the DAX tests ask for (generic/413, 605: one
+# stripe of the 2 MiB huge page size): it places a file's blocks in 2 MiB-aligned
+# runs, one per 2 MiB of the file, so other geometries are "notrun" too.
+add_daxfs_to_mkfs_helpers() {
+	local rc=$tree/common/rc
+	awk '
+		function daxfs_case(indent, check, body) {
+			print indent "daxfs)"
+			print indent "\t" check
+			print indent "\t" body
+			print indent "\t;;"
+			added++
+		}
+		held != "" {
+			indent = held
+			sub(/\*\)$/, "", indent)
+			four_k = "[ \"$blocksize\" = 4096 ] || _notrun \"daxfs has 4096-byte blocks only\""
+			if ($0 ~ /not supported in _scratch_mkfs_sized"/)
+				daxfs_case(indent, four_k, "${MKFS_PROG} -t $FSTYP $MKFS_OPTIONS \"$@\" $SCRATCH_DEV $blocks")
+			else if ($0 ~ /not supported in _scratch_mkfs_blocksized"/)
+				daxfs_case(indent, four_k, "_scratch_mkfs")
+			else if ($0 ~ /can.t mkfs \$FSTYP with geometry"/)
+				daxfs_case(indent, "[ \"$blocksize\" = 4096 -a \"$sunit_bytes\" = 2097152 -a \"$swidth_mult\" = 1 ] ||",
+					"\t_notrun \"daxfs aligns to one 2 MiB stripe only\"")
+			print held
+			held = ""
+		}
+		/^[ \t]*\*\)$/ { held = $0; next }
+		{ print }
+		END { exit added != 3 }' "$rc" >"$rc.daxfs" && mv "$rc.daxfs" "$rc"
+}
+add_daxfs_to_mkfs_helpers || die "cannot add daxfs to _scratch_mkfs_sized and _scratch_mkfs_blocksized in $tree/common/rc"
+
 # The loopback interface, which the guest leaves down: the lock tests
 # (generic/131, ...) talk to a server over 127.0.0.1.
 busybox ifconfig lo 127.0.0.1 up || die "cannot bring up the loopback interface"

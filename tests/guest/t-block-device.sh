@@ -19,12 +19,12 @@ trap 'cd /; umount -q "$SCRATCH_MNT" 2>/dev/null || true; losetup -d "$loop"' EX
 
 # workload: files of every kind of write, in the current directory.
 workload() {
-	xfs_io -f -c 'pwrite -q -S 0x11 0 3m' -c 'pwrite -q -S 0x22 1m 5000' -c fsync written
+	xfs_io -f -c 'pwrite -q -b 256k -S 0x11 0 3m' -c 'pwrite -q -S 0x22 1m 5000' -c fsync written
 	xfs_io -f -c 'truncate 64k' -c 'mmap -w 0 64k' -c 'mwrite -S 0x66 4096 60k' -c 'msync -s 0 64k' \
 		-c munmap mapped
-	xfs_io -f -d -c 'pwrite -q -S 0x33 0 1m' direct
+	xfs_io -f -d -c 'pwrite -q -b 256k -S 0x33 0 1m' direct
 	xfs_io -c 'pwrite -q -S 0x44 4096 100' direct
-	xfs_io -f -c 'pwrite -q -S 0x55 0 2m' -c 'fpunch 4096 8192' -c 'fpunch 20000 10000' \
+	xfs_io -f -c 'pwrite -q -b 256k -S 0x55 0 2m' -c 'fpunch 4096 8192' -c 'fpunch 20000 10000' \
 		-c 'truncate 1000000' -c fsync cut
 	mkdir sub && cp written sub/copy && mv cut sub/
 }

@@ -21,9 +21,8 @@ dev=$SCRATCH_DEV mnt=$SCRATCH_MNT
 fresh_image() {
 	mount_fresh "$dev" "$mnt"
 	touch "$mnt/frag"
-	for i in $(seq 0 2 38); do
-		xfs_io -c "pwrite -q -S 0x33 $((i * 4096)) 4096" "$mnt/frag"
-	done
+	for ((i = 0; i < 40; i += 2)); do echo "pwrite -q -S 0x33 $((i * 4096)) 4096"; done |
+		xfs_io "$mnt/frag" >/dev/null
 	echo hello >"$mnt/plain"
 	mkdir "$mnt/sub"
 	echo there >"$mnt/sub/x"

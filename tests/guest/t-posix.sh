@@ -45,13 +45,16 @@
 st=/repo/target/release/daxfs-selftest
 
 failures=()
+checks_run=0
 # check FS NAME CMD...: runs the check CMD in a fresh directory of the mounted
 # FS; records a failure (with its output) rather than stopping.
 check() {
 	local fs=$1 name=$2 out
 	shift 2
-	rm -rf "$SCRATCH_MNT/t" && mkdir "$SCRATCH_MNT/t"
-	if out=$(cd "$SCRATCH_MNT/t" && "$@" 2>&1); then
+	# A new directory for each check, removed with the file system: rm -rf takes time under TCG.
+	local dir=$SCRATCH_MNT/check.$((++checks_run))
+	mkdir "$dir"
+	if out=$(cd "$dir" && "$@" 2>&1); then
 		echo "ok: $fs: $name"
 	else
 		echo "FAIL: $fs: $name: $out"
@@ -178,11 +181,13 @@ expect_kinds() {
 # expect_bytes FILE SPEC...: FILE must hold exactly what the SPECs say, in
 # order: LEN:HEX for LEN bytes of value 0xHEX.
 expect_bytes() {
-	local file=$1 spec
+	local file=$1 spec off=0 cmds=(-c 'truncate 0')
 	shift
-	cmp -s "$file" <(for spec in "$@"; do
-		head -c "${spec%:*}" /dev/zero | tr '\0' "\\$(printf %o "0x${spec#*:}")"
-	done) || {
+	for spec in "$@"; do
+		cmds+=(-c "pwrite -q -S 0x${spec#*:} $off ${spec%:*}")
+		off=$((off + ${spec%:*}))
+	done
+	xfs_io -f "${cmds[@]}" /tmp/expected_bytes && cmp -s "$file" /tmp/expected_bytes || {
 		echo "$file does not read as $*: $(od -An -tx1 -v "$file" | sort | uniq -c | head -n 5)"
 		return 1
 	}
@@ -288,12 +293,9 @@ shift_merge() {
 	local j before after
 	count() { xfs_io -c fiemap f | grep -c '^[[:space:]]*[0-9]*: \[[0-9]*\.\.[0-9]*\]: [0-9]'; }
 	before=$(count)
-	for ((j = 0; j < 50; j++)); do
-		xfs_io -c "finsert $((j * 8192)) 4096" f || return 1
-	done
-	for ((j = 0; j < 50; j++)); do
-		xfs_io -c "fcollapse $((j * 4096)) 4096" f || return 1
-	done
+	# One xfs_io for each series: a process each costs a third of a second under TCG.
+	for ((j = 0; j < 50; j++)); do echo "finsert $((j * 8192)) 4096"; done | xfs_io f || return 1
+	for ((j = 0; j < 50; j++)); do echo "fcollapse $((j * 4096)) 4096"; done | xfs_io f || return 1
 	after=$(count)
 	((after == before)) || { echo "$after extents after inserts and collapses, $before before: $(xfs_io -c fiemap f | sed -n 1,8p)"; return 1; }
 	cmp -s f ref || { echo "the bytes changed"; return 1; }
@@ -610,7 +612,9 @@ run_checks() {
 	check "$fs" "O_TMPFILE, then linkat" tmpfile
 	[[ $scope == data ]] || check "$fs" "RENAME_EXCHANGE" rename_exchange
 	[[ $scope == data ]] || check "$fs" "RENAME_WHITEOUT" rename_whiteout
-	check "$fs" "hole punch and truncate on a full file system" full_fs_removal
+	# The extent map is the same for files in the page cache; on a device without DAX each
+	# allocation costs synchronous bios, and filling it takes a minute under TCG.
+	[[ $scope == data ]] || check "$fs" "hole punch and truncate on a full file system" full_fs_removal
 	check "$fs" "fallocate makes unwritten extents" unwritten_prealloc
 	check "$fs" "write() converts the blocks it writes" unwritten_write
 	check "$fs" "a write fault converts its block" unwritten_fault

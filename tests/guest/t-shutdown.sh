@@ -114,9 +114,9 @@ fails_midway() {
 
 mount_fresh "$dev" "$mnt"
 # 400 extents: the truncate rewrites several extent-overflow blocks.
-for i in $(seq 0 2 799); do
-	xfs_io -f -c "pwrite -q -S 0x5a $((i * 4096)) 4096" "$mnt/frag"
-done
+# One xfs_io for all the writes: a process each takes a third of a second under TCG.
+for ((i = 0; i < 800; i += 2)); do echo "pwrite -q -S 0x5a $((i * 4096)) 4096"; done |
+	xfs_io -f "$mnt/frag" >/dev/null
 echo one >"$mnt/a"
 echo two >"$mnt/b"
 remount_checked "$dev" "$mnt"

@@ -16,7 +16,7 @@ first_sector() {
 touch pattern
 free_before=$(stat -f -c %f .)
 # Synced, so that the pattern is on the device also for files in the page cache.
-xfs_io -c 'pwrite -q -S 0x5a 0 16M' -c fsync pattern
+xfs_io -c 'pwrite -q -b 1m -S 0x5a 0 16M' -c fsync pattern
 pattern_start=$(first_sector pattern)
 pattern_end=$((pattern_start + 16 * 2048))
 rm pattern

@@ -62,6 +62,7 @@ impl ImageBuilder {
             // Tests clear feature bits of these images: a root without attribute flags stays
             // valid without the attribute feature.
             page_cache_root: true,
+            blocks: None,
         };
         let sb = make_filesystem(&mut dev, &options)?;
         Ok(Self {

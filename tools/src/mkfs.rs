@@ -36,6 +36,9 @@ pub struct MkfsOptions {
     /// new files then use the page cache unless a directory above them has the flag. Without
     /// it, every file created inherits the flag and uses DAX.
     pub page_cache_root: bool,
+    /// Blocks the file system spans, from the start of the device; `None` for all of it. The
+    /// blocks past it stay unused (fstests' `_scratch_mkfs_sized` makes small file systems so).
+    pub blocks: Option<u64>,
 }
 
 /// A file system signature mkfs recognises, so as not to overwrite it by accident.
@@ -187,7 +190,17 @@ pub fn root_inode(time: u64, page_cache_root: bool) -> Inode {
 /// inode table are written, and the superblock is written last, after a sync, so that an
 /// interrupted mkfs never leaves something that looks like a valid file system.
 pub fn make_filesystem(dev: &mut impl BlockDevice, options: &MkfsOptions) -> Result<Superblock> {
-    let geometry = Geometry::for_device(dev.block_count(), options.inodes)?;
+    let device_blocks = dev.block_count();
+    let blocks = match options.blocks {
+        Some(blocks) if blocks > device_blocks => {
+            return Err(Error::Other(format!(
+                "{blocks} blocks asked for, the device has {device_blocks}"
+            )))
+        }
+        Some(blocks) => blocks,
+        None => device_blocks,
+    };
+    let geometry = Geometry::for_device(blocks, options.inodes)?;
     let sb = Superblock::new(&geometry, options.uuid, options.label, options.time);
 
     dev.zero_blocks(0, geometry.data_start)?;
@@ -259,5 +272,29 @@ mod tests {
         let mut dev = MemDevice::new(300);
         make_filesystem(&mut dev, &options).unwrap();
         assert_eq!(detect_signature(&dev).unwrap(), Some("daxfs"));
+    }
+
+    #[test]
+    fn spans_the_blocks_asked_for() {
+        let mut dev = MemDevice::new(1000);
+        let options = MkfsOptions {
+            blocks: Some(400),
+            ..MkfsOptions::default()
+        };
+        let sb = make_filesystem(&mut dev, &options).unwrap();
+        assert_eq!(sb.total_blocks, 400);
+        let found = crate::format::Superblock::decode(dev.bytes_mut().get(..BLOCK_SIZE).unwrap());
+        assert_eq!(found.unwrap().total_blocks, 400);
+
+        let too_many = MkfsOptions {
+            blocks: Some(1001),
+            ..MkfsOptions::default()
+        };
+        assert!(make_filesystem(&mut dev, &too_many).is_err());
+        let too_few = MkfsOptions {
+            blocks: Some(100),
+            ..MkfsOptions::default()
+        };
+        assert!(make_filesystem(&mut dev, &too_few).is_err());
     }
 }

@@ -33,6 +33,37 @@ fn mkfs_then_fsck_is_clean() {
 }
 
 #[test]
+fn mkfs_spans_the_blocks_given_after_the_device() {
+    let image = TempImage::zeroed("mkfs-sized", IMAGE_BLOCKS);
+    let made = run(MKFS, &[image.arg(), "600"]);
+    assert_eq!(made.code, 0, "{}", made.output());
+    assert!(made.stdout.contains("600 blocks"), "{}", made.output());
+    assert!(
+        made.stdout.contains("424 trailing blocks unused"),
+        "{}",
+        made.output()
+    );
+    assert_eq!(superblock(&image).total_blocks, 600);
+    assert_eq!(fsck(&["-n"], &image).code, 0);
+
+    let too_many = run(MKFS, &["-f", image.arg(), "1025"]);
+    assert_eq!(too_many.code, 1, "{}", too_many.output());
+    assert!(
+        too_many.stderr.contains("the device has 1024"),
+        "{}",
+        too_many.output()
+    );
+    let not_a_number = run(MKFS, &["-f", image.arg(), "6OO"]);
+    assert_eq!(not_a_number.code, 1, "{}", not_a_number.output());
+    assert!(
+        not_a_number.stderr.contains("invalid block count '6OO'"),
+        "{}",
+        not_a_number.output()
+    );
+    assert_eq!(superblock(&image).total_blocks, 600, "a refused mkfs wrote");
+}
+
+#[test]
 fn mkfs_writes_only_the_metadata_region() {
     let blocks = 20_000; // Large enough for an aligned data area.
     let pattern = vec![0xa5; blocks * BLOCK_SIZE];

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-P] [-q] DEVICE`: creates a daxfs file system.
+//! `mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-P] [-q] DEVICE [BLOCKS]`: creates a daxfs
+//! file system, over the whole device or, as mke2fs does, its first BLOCKS blocks of 4096 bytes.
 //!
 //! `-P`: the root directory lacks the DAX flag, so that under `dax=inode` (the default mount)
 //! new files use the page cache; without it they inherit the flag and use DAX.
@@ -26,7 +27,8 @@ use daxfs_tools::mkfs::MkfsOptions;
 const PROGRAM: &str = "mkfs.daxfs";
 
 /// The usage line.
-const USAGE: &str = "usage: mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-P] [-q] DEVICE";
+const USAGE: &str =
+    "usage: mkfs.daxfs [-f] [-N inodes] [-L label] [-U uuid] [-P] [-q] DEVICE [BLOCKS]";
 
 /// The command line, parsed.
 struct Command {
@@ -79,6 +81,13 @@ fn parse_command(arguments: Vec<OsString>) -> Result<Command, String> {
     }
     let mut operands = parsed.operands.into_iter();
     command.device = operands.next().ok_or("no device given")?.into();
+    if let Some(blocks) = operands.next() {
+        let text = blocks.to_string_lossy();
+        let blocks = text
+            .parse()
+            .map_err(|_| format!("invalid block count '{text}'"))?;
+        command.options.blocks = Some(blocks);
+    }
     if operands.next().is_some() {
         return Err("too many arguments".into());
     }
