@@ -46,6 +46,9 @@ pub(crate) struct SbInfo {
     pub(crate) disk: format::Superblock,
     /// The DAX mode in effect.
     pub(crate) dax: DaxMode,
+    /// Whether the mount was given a `dax` option: only then does /proc/mounts show the mode,
+    /// as for ext4 and XFS (fstests takes a `dax` there for a DAX mount option).
+    pub(crate) dax_shown: bool,
     /// Whether the mount is read-write (and so the superblock marked dirty).
     writable: AtomicBool,
     /// Allocation of blocks and inodes.
@@ -60,13 +63,15 @@ pub(crate) struct SbInfo {
 }
 
 impl SbInfo {
-    /// The state of a mount of the file system `disk` on `pmem`; `orphans` is its orphan list
+    /// The state of a mount of the file system `disk` on `pmem` in DAX mode `dax` (`dax_shown`
+    /// if a `dax` option asked for it); `orphans` is its orphan list
     /// (empty on a read-only mount), `writable` whether it is mounted read-write (and so its
     /// superblock already marked dirty), `committed` the journal's last transaction.
     pub(crate) fn new(
         pmem: Pmem,
         disk: format::Superblock,
         dax: DaxMode,
+        dax_shown: bool,
         orphans: OrphanList,
         writable: bool,
         committed: u64,
@@ -79,6 +84,7 @@ impl SbInfo {
             pmem,
             disk,
             dax,
+            dax_shown,
             writable: AtomicBool::new(writable),
             alloc <- alloc,
             orphans <- orphans,

@@ -86,7 +86,7 @@ add_daxfs_to_mkfs_helpers() {
 		{ print }
 		END { exit added != 3 }' "$rc" >"$rc.daxfs" && mv "$rc.daxfs" "$rc"
 }
-add_daxfs_to_mkfs_helpers || die "cannot add daxfs to _scratch_mkfs_sized and _scratch_mkfs_blocksized in $tree/common/rc"
+add_daxfs_to_mkfs_helpers || die "cannot add daxfs to _scratch_mkfs_sized, _scratch_mkfs_blocksized and _scratch_mkfs_geom in $tree/common/rc"
 
 # The loopback interface, which the guest leaves down: the lock tests
 # (generic/131, ...) talk to a server over 127.0.0.1.

@@ -31,8 +31,8 @@ echo "ok: corrupted superblock reported (exit $rc): $(head -n1 <<<"$out")"
 # which fstests' _scratch_mkfs_sized passes): statfs counts no more, a file
 # filling it stops with ENOSPC, and the device past it keeps what it held.
 dd if=/dev/zero bs=1M count=4 status=none | tr '\0' '\132' |
-	dd of="$dev" bs=1M seek=8 oflag=direct status=none
-tail_sum=$(dd if="$dev" bs=1M skip=8 count=4 status=none | sha256sum)
+	dd of="$dev" bs=1M seek=8 iflag=fullblock oflag=direct status=none
+tail_sum=$(dd if="$dev" bs=1M skip=8 count=4 iflag=direct status=none | sha256sum)
 out=$(mkfs -t daxfs -f "$dev" 2048) || fail "mkfs -t daxfs -f $dev 2048 failed"
 grep -q "2048 blocks of 4096 bytes" <<<"$out" || fail "mkfs $dev 2048 did not make 2048 blocks: $out"
 mount_daxfs "$dev" "$SCRATCH_MNT"
@@ -44,6 +44,6 @@ grep -q "No space left on device" <<<"$out" || fail "filling a 2048-block file s
 size=$(stat -c %s "$SCRATCH_MNT/fill")
 ((size > 0 && size <= 2048 * 4096)) || fail "a 2048-block file system took a file of $size bytes"
 umount_checked "$dev" "$SCRATCH_MNT"
-[[ $(dd if="$dev" bs=1M skip=8 count=4 status=none | sha256sum) == "$tail_sum" ]] ||
+[[ $(dd if="$dev" bs=1M skip=8 count=4 iflag=direct status=none | sha256sum) == "$tail_sum" ]] ||
 	fail "a 2048-block file system wrote past its end"
 echo "ok: a file system over the first 2048 blocks: statfs $total blocks, full at $size bytes, nothing written past it"

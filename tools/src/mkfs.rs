@@ -17,6 +17,7 @@ use crate::format::BLOCK_SIZE;
 use crate::format::INODE_FLAG_DAX;
 use crate::format::INODE_SIZE;
 use crate::format::MAGIC;
+use crate::format::MIN_BLOCKS;
 use crate::format::S_IFDIR;
 use crate::Error;
 use crate::Result;
@@ -197,6 +198,11 @@ pub fn make_filesystem(dev: &mut impl BlockDevice, options: &MkfsOptions) -> Res
                 "{blocks} blocks asked for, the device has {device_blocks}"
             )))
         }
+        Some(blocks) if blocks < MIN_BLOCKS => {
+            return Err(Error::Other(format!(
+                "{blocks} blocks asked for, the minimum is {MIN_BLOCKS}"
+            )))
+        }
         Some(blocks) => blocks,
         None => device_blocks,
     };
@@ -295,6 +301,7 @@ mod tests {
             blocks: Some(100),
             ..MkfsOptions::default()
         };
-        assert!(make_filesystem(&mut dev, &too_few).is_err());
+        let refused = make_filesystem(&mut dev, &too_few).unwrap_err().to_string();
+        assert!(refused.contains("the minimum is 256"), "{refused}");
     }
 }
