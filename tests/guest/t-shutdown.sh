@@ -7,9 +7,9 @@
 #   afterwards an open file's read, write, fsync and mmap fail with EIO, and
 #   so do open, create and mkdir; stat still works, the ioctl again succeeds,
 #   unmount works, and the next mount finds what was written before. Checked on
-#   ext4 -o dax too, as the control (with LOGFLUSH: ext4 without it may drop
-#   what its journal had not committed; daxfs commits every call before
-#   returning, so it must keep everything either way).
+#   ext4 -o dax too, as the control, with the default flags and with LOGFLUSH
+#   (ext4 without a flush may drop what its journal had not committed; daxfs
+#   commits every call before returning, so it must keep everything either way).
 # - A transaction that fails midway (one logged write made to fail through
 #   /sys/kernel/debug/daxfs/fail_logged_write) fails its operation with EIO
 #   and shuts the file system down, uncommitted: fsck -n of the device then
@@ -59,10 +59,12 @@ shutdown_checks() {
 }
 
 dmesg -C
-mkfs.ext4 -q -F -b 4096 "$dev"
-mount -t ext4 -o dax "$dev" "$mnt"
-shutdown_checks ext4 1
-umount "$mnt"
+for flags in 0 1; do
+	mkfs.ext4 -q -F -b 4096 "$dev"
+	mount -t ext4 -o dax "$dev" "$mnt"
+	shutdown_checks ext4 "$flags"
+	umount "$mnt"
+done
 dd if=/dev/zero of="$dev" bs=1M count=$(($(blockdev --getsize64 "$dev") >> 20)) \
 	oflag=direct status=none
 
