@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make extents-long`: a file of EXTENTS one-block extents (default 1,000,000)
 # written, checked, shifted, truncated and unlinked in the VM (tests/long/extents.sh),
-# on a 4.5 GiB test NVDIMM. make check covers 100,000 extents on the debug
+# on a 4.5 GiB test NVDIMM. make check covers 20,000 extents on the debug
 # kernel; this runs on the perf kernel (FLAVOUR=debug for the debug one, which
 # takes hours under TCG), since it is about scale: a million random-order writes
 # take a few minutes there.

@@ -6,7 +6,7 @@
 # two) and truncates are checked block by block, and SEEK_DATA, against a model,
 # and fsck checks the chain after each phase. A hole punched into a full leaf of a
 # file on a full file system splits the leaf with a block kept for removals: punch
-# and truncate never fail with ENOSPC. A file of 100,000 extents works: fsck checks
+# and truncate never fail with ENOSPC. A file of 20,000 extents works: fsck checks
 # it, SEEK_DATA and SEEK_HOLE walk it, and collapse and insert range move its extents.
 . "$(dirname "$0")/lib.sh"
 
@@ -82,42 +82,48 @@ truncate -s $((16384 * 200 + 4096)) runs || fail "truncate on a full file system
 umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
 echo "ok: hole punches that split full leaves and a truncate succeed on a full file system"
 
-# A file of 100,000 extents, built by the tools' image builder (the kernel would take
-# minutes to write it under TCG and KASAN): fsck checks it, the kernel loads it, looks up
-# every extent through SEEK_DATA and SEEK_HOLE, and changes it.
-"$st" build-fragmented "$SCRATCH_DEV" 100000 || fail "building a file of 100,000 extents failed"
+# A file of 20,000 extents (make extents-long writes a million), built by the tools' image
+# builder (the kernel would take minutes to write it under TCG and KASAN): fsck checks it,
+# the kernel loads it, looks up every extent through SEEK_DATA and SEEK_HOLE, and changes it.
+# Its extents are file blocks 0, 2, 4, ... 39,998.
+n=20000
+"$st" build-fragmented "$SCRATCH_DEV" $n || fail "building a file of $n extents failed"
 fsck_clean "$SCRATCH_DEV"
 mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
 cd "$SCRATCH_MNT"
 extents=$(xfs_io -c 'fiemap' fragmented | grep -vc 'hole\|^fragmented:')
-((extents == 100000)) || fail "fragmented has $extents extents, expected 100000"
+((extents == n)) || fail "fragmented has $extents extents, expected $n"
 # Block K of inode 2 holds byte (2 * 31 + 7 * K + I) mod 256 at I.
-for k in 0 2 13000 99998 199998; do
-	[[ $(byte_at fragmented $((4096 * k + 5))) == $(((62 + 7 * k + 5) % 256)) ]] || fail "block $k of fragmented reads back wrong"
+pattern_at() { echo $(((62 + 7 * $1 + 5) % 256)); }
+for k in 0 2 13000 19998 39998; do
+	[[ $(byte_at fragmented $((4096 * k + 5))) == $(pattern_at $k) ]] || fail "block $k of fragmented reads back wrong"
 done
-[[ $(byte_at fragmented $((4096 * 99999))) == 0 ]] || fail "a hole of fragmented does not read as zeros"
-# Every data and hole transition, from the start: 200,000 lookups.
+[[ $(byte_at fragmented $((4096 * 19999))) == 0 ]] || fail "a hole of fragmented does not read as zeros"
+# Every data and hole transition, from the start: 40,000 lookups.
 transitions=$(xfs_io -c 'seek -a -r 0' fragmented | grep -c '^DATA\|^HOLE')
-((transitions == 200000)) || fail "SEEK_DATA and SEEK_HOLE walk $transitions transitions, expected 200000"
-xfs_io -c 'pwrite -q -S 7 4096 4096' -c 'pwrite -q -S 7 400M 8k' -c 'fpunch 100M 4k' \
-	-c 'pwrite -q -S 7 780M 4k' fragmented
-[[ $(byte_at fragmented 4096) == 7 && $(byte_at fragmented $((400 << 20))) == 7 &&
-	$(byte_at fragmented $(((400 << 20) + 4096))) == 7 ]] || fail "writes into the holes of fragmented read back wrong"
-truncate -s 600M fragmented
-# 76,800 extents below 600 MiB, one punched, two holes filled: 76,801, fewer if a new block
-# happens to continue a neighbour on the device too.
+((transitions == 2 * n)) || fail "SEEK_DATA and SEEK_HOLE walk $transitions transitions, expected $((2 * n))"
+# Fill the holes at blocks 1 and 20,001 (and overwrite block 20,000), punch block 5,000
+# and overwrite block 39,000.
+xfs_io -c 'pwrite -q -S 7 4096 4096' -c "pwrite -q -S 7 $((4096 * 20000)) 8k" -c "fpunch $((4096 * 5000)) 4k" \
+	-c "pwrite -q -S 7 $((4096 * 39000)) 4k" fragmented
+[[ $(byte_at fragmented 4096) == 7 && $(byte_at fragmented $((4096 * 20000))) == 7 &&
+	$(byte_at fragmented $((4096 * 20001))) == 7 && $(byte_at fragmented $((4096 * 5000))) == 0 ]] ||
+	fail "writes into the holes of fragmented and a punch read back wrong"
+truncate -s $((4096 * 30000)) fragmented
+# 15,000 extents below block 30,000, one punched, two holes filled: 15,001, fewer if a new
+# block happens to continue a neighbour on the device too.
 extents=$(xfs_io -c 'fiemap' fragmented | grep -vc 'hole\|^fragmented:')
-((extents >= 76799 && extents <= 76801)) || fail "after writes and a truncate fragmented has $extents extents, expected 76,801"
+((extents >= 14999 && extents <= 15001)) || fail "after writes and a truncate fragmented has $extents extents, expected 15,001"
 # Every extent moves twice: collapse blocks 0-1 (block K becomes K - 2), then insert 3
 # blocks at block 1 (K - 2 becomes K + 1 from old block 3 on; old block 2 stays at 0).
 fallocate -c -o 0 -l 8192 fragmented || fail "collapse of fragmented failed"
 fallocate -i -o 4096 -l 12288 fragmented || fail "insert into fragmented failed"
-[[ $(stat -c %s fragmented) == $(((600 << 20) - 8192 + 12288)) ]] || fail "size after collapse and insert: $(stat -c %s fragmented)"
-for k in 2 13000 99998 153598; do
+[[ $(stat -c %s fragmented) == $((4096 * 30000 - 8192 + 12288)) ]] || fail "size after collapse and insert: $(stat -c %s fragmented)"
+for k in 2 13000 19998 29998; do
 	new=$((k == 2 ? 0 : k + 1))
-	[[ $(byte_at fragmented $((4096 * new + 5))) == $(((62 + 7 * k + 5) % 256)) ]] ||
+	[[ $(byte_at fragmented $((4096 * new + 5))) == $(pattern_at $k) ]] ||
 		fail "old block $k of fragmented does not read back at block $new after collapse and insert"
 done
 [[ $(byte_at fragmented $((4096 * 2 + 5))) == 0 ]] || fail "the inserted range of fragmented does not read as zeros"
 umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
-echo "ok: a file of 100,000 extents: fsck checks it; looked up, written into, punched, truncated, collapsed and inserted into"
+echo "ok: a file of $n extents: fsck checks it; looked up, written into, punched, truncated, collapsed and inserted into"

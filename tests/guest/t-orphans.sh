@@ -13,15 +13,17 @@
 #   and XFS recover on a read-only mount.
 # - A damaged list (head naming a free inode, or a linked one) refuses the
 #   read-write mount with EUCLEAN; read-only still mounts, without recovering.
-# It runs on the 512 MiB scratch device, which is quicker to copy.
+# The crash copies are of a 64 MiB file system on the scratch device, which is quick to copy.
 . "$(dirname "$0")/lib.sh"
 dev=$SCRATCH_DEV
 mnt=$SCRATCH_MNT
 mkdir -p "$mnt"
 
-# crash_copy FILE: the device as a crash now would leave it. O_DIRECT, as daxfs
+# The crash copies are of a file system over the first 64 MiB of the device only.
+fs_mib=64
+# crash_copy FILE: the file system as a crash now would leave it. O_DIRECT, as daxfs
 # writes the pmem directly and the block device's page cache would be stale.
-crash_copy() { dd if="$dev" of="$1" bs=1M iflag=direct conv=sparse status=none; }
+crash_copy() { dd if="$dev" of="$1" bs=1M count=$fs_mib iflag=direct conv=sparse status=none; }
 # crash_restore FILE: puts a crash copy back on the device.
 crash_restore() { dd if="$1" of="$dev" bs=1M oflag=direct status=none; }
 # problems IMAGE: fsck -n's problem codes for IMAGE, sorted, one per line.
@@ -43,8 +45,9 @@ ino() { stat -c %i "$1"; }
 
 # The copies skip the device's zero MiBs only: zero it first, so that what earlier tests left
 # on it does not fill /tmp.
-dd if=/dev/zero of="$dev" bs=1M count=$(($(blockdev --getsize64 "$dev") >> 20)) oflag=direct status=none
-mount_fresh "$dev" "$mnt"
+dd if=/dev/zero of="$dev" bs=1M count=$fs_mib oflag=direct status=none
+mkfs -t daxfs -f "$dev" $((fs_mib * 256)) >/dev/null || fail "mkfs of a $fs_mib MiB file system failed"
+mount_daxfs "$dev" "$mnt"
 for i in 1 2 3; do
 	head -c $((i * 1024 * 1024)) /dev/urandom >"$mnt/f$i"
 done
