@@ -19,7 +19,6 @@ dev=$SCRATCH_DEV
 mnt=$SCRATCH_MNT
 mkdir -p "$mnt"
 
-# The crash copies are of a file system over the first 64 MiB of the device only.
 fs_mib=64
 # crash_copy FILE: the file system as a crash now would leave it. O_DIRECT, as daxfs
 # writes the pmem directly and the block device's page cache would be stale.
