@@ -7,7 +7,7 @@
 //! [`mount`] (the file system type and `super_operations`), [`namei`] (the inode operations of
 //! directories), [`dir`] (directory entries and their file operations), [`file`] (the file and
 //! iomap operations of regular files), [`truncate`] (their inode operations: size changes, and
-//! hole punching), [`fault`] (DAX faults). Below them: [`inode`], [`extents`], [`sb_info`] (the
+//! hole punching), [`fault`] (DAX faults), [`xattr`] (extended attributes). Below them: [`inode`], [`extents`], [`sb_info`] (the
 //! per-mount state), [`alloc`], [`orphan`] and [`meta`]; [`format`] defines the on-disk layout
 //! that the userspace tools share.
 
@@ -28,6 +28,7 @@ mod orphan;
 mod sb_info;
 mod truncate;
 mod vfs;
+mod xattr;
 
 module! {
     type: DaxfsModule,

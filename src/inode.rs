@@ -263,13 +263,15 @@ pub(crate) fn evict(inode: &Inode) {
     trace::evict(ino, disk.nlink, disk.blocks);
     // A file of a million extents has as many runs: not one kmalloc's worth.
     let mut runs = KVVec::new();
-    let collected = Extents::new(sbi, ino, &disk).try_for_each(|item| {
-        let run = match item? {
+    let xattr_block = (disk.xattr_block != 0).then_some((disk.xattr_block, 1));
+    let extent_runs = Extents::new(sbi, ino, &disk).map(|item| {
+        item.map(|item| match item {
             extents::Item::Extent(extent) => (extent.physical, u64::from(extent.len)),
             extents::Item::Overflow(block) => (block, 1),
-        };
-        runs.push(run, GFP_KERNEL).map_err(|_| ENOMEM)
+        })
     });
+    let collected = Iterator::chain(extent_runs, xattr_block.map(Ok))
+        .try_for_each(|run| runs.push(run?, GFP_KERNEL).map_err(|_| ENOMEM));
     let freed = collected
         .and_then(|()| sbi.orphans.remove(&tx, ino))
         .and_then(|()| sbi.alloc.free_inode(&tx, ino, disk.generation))

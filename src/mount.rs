@@ -83,6 +83,7 @@ impl vfs::FileSystem for Daxfs {
     type FileOps = crate::file::FileOps;
     type IomapOps = crate::file::IomapOps;
     type VmOps = crate::fault::VmOps;
+    type XattrOps = crate::xattr::XattrOps;
 
     fn parse_param(_fc: &mut FsContext, opts: &mut Options, param: MountParam) -> Result {
         match param {

@@ -33,6 +33,7 @@ use super::{
     DT_SOCK,
     EXTENT_SIZE,
     FEATURE_INCOMPAT_INODE_ATTRIBUTES,
+    FEATURE_INCOMPAT_XATTR,
     INLINE_AREA_SIZE,
     INLINE_EXTENTS,
     INODE_FLAGS_ATTRIBUTES,
@@ -190,6 +191,8 @@ pub struct Inode {
     pub rdev: u32,
     /// Inline area: the first [`INLINE_EXTENTS`] extents, or a fast symlink's target.
     pub inline: [u8; INLINE_AREA_SIZE],
+    /// Extended-attribute block, 0 if the inode has no extended attributes.
+    pub xattr_block: u64,
 }
 
 impl Default for Inode {
@@ -219,6 +222,7 @@ impl Inode {
         parent: 0,
         rdev: 0,
         inline: [0; INLINE_AREA_SIZE],
+        xattr_block: 0,
     };
 
     /// Decodes an inode slot. An all-zero slot (never used) is a free inode; any other slot must
@@ -258,6 +262,7 @@ impl Inode {
             parent: read_u64(slot, inode_off::PARENT)?,
             rdev: read_u32(slot, inode_off::RDEV)?,
             inline: read_bytes(slot, inode_off::INLINE)?,
+            xattr_block: read_u64(slot, inode_off::XATTR_BLOCK)?,
         };
         if inode.mode != 0 && inode.file_type().is_none() {
             return Err(FormatError::BadInode("unknown file type"));
@@ -290,6 +295,7 @@ impl Inode {
         write_u64(buf, inode_off::PARENT, self.parent);
         write_u32(buf, inode_off::RDEV, self.rdev);
         write_bytes(buf, inode_off::INLINE, &self.inline);
+        write_u64(buf, inode_off::XATTR_BLOCK, self.xattr_block);
         let checksum = checksum_without_field(buf, inode_off::CHECKSUM);
         write_u32(buf, inode_off::CHECKSUM, checksum);
     }
@@ -439,6 +445,14 @@ impl Inode {
         }
         if self.has_inline_symlink() && file_type != FileType::Symlink {
             return Err(BadInode("inline symlink flag on a non-symlink"));
+        }
+        if self.xattr_block != 0 {
+            if sb.feature_incompat & FEATURE_INCOMPAT_XATTR == 0 {
+                return Err(BadInode("extended-attribute block without the feature"));
+            }
+            if !sb.is_data_block(self.xattr_block) {
+                return Err(BadInode("extended-attribute block outside the data area"));
+            }
         }
         if self.flags & INODE_FLAGS_ATTRIBUTES != 0 {
             if sb.feature_incompat & FEATURE_INCOMPAT_INODE_ATTRIBUTES == 0 {

@@ -21,7 +21,8 @@
 //! - `inode`: [`Inode`], [`Timestamp`], [`FileType`] and [`free_inodes_in_table_block`];
 //! - `extent`: [`Extent`], [`ExtentChecker`], [`ExtentBlockHeader`] and
 //!   [`encode_extent_block`];
-//! - `dirent`: [`DirEntry`] and [`validate_name`].
+//! - `dirent`: [`DirEntry`] and [`validate_name`];
+//! - `xattr`: [`XattrBlock`], [`XattrEntry`] and [`xattr_block_set`].
 //!
 //! # Conventions
 //!
@@ -97,7 +98,7 @@
 //! | 8      | 4    | `gid`            | group                                                     |
 //! | 12     | 4    | `nlink`          | hard links; directories: 2 + subdirectories; 0 = orphan   |
 //! | 16     | 8    | `size`           | size in bytes; directories: data blocks * 4096            |
-//! | 24     | 8    | `blocks`         | data-area blocks owned: mapped blocks + overflow blocks   |
+//! | 24     | 8    | `blocks`         | data-area blocks owned: mapped blocks + overflow blocks (not the xattr block) |
 //! | 32     | 8    | `atime.sec`      | access time, seconds (signed)                             |
 //! | 40     | 8    | `mtime.sec`      | modification time, seconds                                |
 //! | 48     | 8    | `ctime.sec`      | change time, seconds                                      |
@@ -114,7 +115,8 @@
 //! | 112    | 4    | `rdev`           | device number of device nodes (kernel `new_encode_dev`)   |
 //! | 116    | 4    | checksum         | CRC32C of the 256 bytes                                   |
 //! | 120    | 120  | inline area      | 6 extents of 20 bytes, or a fast symlink's target         |
-//! | 240    | 16   | reserved         |                                                           |
+//! | 240    | 8    | `xattr_block`    | the inode's xattr block, 0 if none ([`FEATURE_INCOMPAT_XATTR`]) |
+//! | 248    | 8    | reserved         |                                                           |
 //!
 //! A never-used slot is all zeros and carries no checksum; every other slot, including a freed
 //! inode (mode 0, which may keep its `generation`), has a valid checksum.
@@ -163,6 +165,33 @@
 //!
 //! There are no `.` and `..` entries: a directory's parent is its inode's `parent` field. A
 //! directory's blocks are file blocks `0..size / 4096`, without holes.
+//!
+//! # Extended-attribute block
+//!
+//! An inode with extended attributes names one block of the data area in `xattr_block` that
+//! holds all of them (so, as in ext4 without `ea_inode`, they total at most a block), and
+//! that no other inode shares. It is not counted in `blocks`. A block always holds at least
+//! one attribute: removing the last one frees it.
+//!
+//! | offset | size | field     | meaning                                       |
+//! |-------:|-----:|-----------|-----------------------------------------------|
+//! | 0      | 4    | magic     | [`XATTR_BLOCK_MAGIC`], the bytes `DXXA`       |
+//! | 4      | 4    | `count`   | attributes in the block, ≥ 1                  |
+//! | 8      | 8    | `owner`   | inode number owning the block                 |
+//! | 16     | 4    | checksum  | CRC32C of the whole 4096-byte block           |
+//! | 20     | 4    | `used`    | bytes of entries after the header, ≤ 4072     |
+//! | 24     | used | entries   | `count` entries, packed; the rest of the block is zero |
+//!
+//! An entry is 4 bytes of header, the name, then the value, unaligned:
+//!
+//! | offset | size | field       | meaning                                                  |
+//! |-------:|-----:|-------------|----------------------------------------------------------|
+//! | 0      | 1    | `index`     | namespace: [`XATTR_INDEX_USER`] (`user.`), [`XATTR_INDEX_TRUSTED`] (`trusted.`), [`XATTR_INDEX_SECURITY`] (`security.`) |
+//! | 1      | 1    | `name_len`  | 1..=255                                                  |
+//! | 2      | 2    | `value_len` | bytes of value, possibly 0                               |
+//! | 4      | ...  | name, value | the name without its namespace prefix (no NUL), then the value |
+//!
+//! No two entries of one namespace have the same name.
 //!
 //! # Orphans
 //!
@@ -227,6 +256,7 @@ mod journal;
 mod superblock;
 #[cfg(test)]
 mod tests;
+mod xattr;
 
 pub use checksum::{
     checksum_after_change,
@@ -267,6 +297,17 @@ pub use superblock::{
     bitmap_set,
     Geometry,
     Superblock, //
+};
+pub use xattr::{
+    valid_xattr_name,
+    xattr_block_init,
+    xattr_block_seal,
+    xattr_block_set,
+    XattrBlock,
+    XattrChange,
+    XattrEntry,
+    XattrError,
+    XattrSetMode, //
 };
 
 /// Size of a block in bytes. Fixed: the kernel maps file data page by page, so a block is a page.
@@ -327,10 +368,16 @@ pub const FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS: u32 = 1 << 1;
 /// the per-file DAX flag), which an implementation without it refuses as unknown flags. mkfs
 /// sets it; on an image without it setting them fails with `EOPNOTSUPP`.
 pub const FEATURE_INCOMPAT_INODE_ATTRIBUTES: u32 = 1 << 2;
+/// Incompatible feature: inodes may name an extended-attribute block (`xattr_block`), which an
+/// implementation without it would leak when it frees the inode, and whose fsck would free
+/// while still named. mkfs sets it; on an image without it setting an attribute fails with
+/// `EOPNOTSUPP`.
+pub const FEATURE_INCOMPAT_XATTR: u32 = 1 << 3;
 /// Incompatible features this code knows; unknown ones refuse the mount.
 pub const FEATURE_INCOMPAT_SUPPORTED: u32 = FEATURE_INCOMPAT_UNWRITTEN
     | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS
-    | FEATURE_INCOMPAT_INODE_ATTRIBUTES;
+    | FEATURE_INCOMPAT_INODE_ATTRIBUTES
+    | FEATURE_INCOMPAT_XATTR;
 /// Read-only-compatible features this code knows (none yet); unknown ones allow only a
 /// read-only mount.
 pub const FEATURE_RO_COMPAT_SUPPORTED: u32 = 0;
@@ -436,6 +483,22 @@ pub const EXTENT_BLOCK_MAGIC: u32 = u32::from_le_bytes(*b"DXEB");
 pub const EXTENT_BLOCK_HEADER_SIZE: usize = 32;
 /// Extents per extent-overflow block.
 pub const EXTENTS_PER_BLOCK: usize = (BLOCK_SIZE - EXTENT_BLOCK_HEADER_SIZE) / EXTENT_SIZE;
+
+/// Magic of an extended-attribute block (the bytes `DXXA`).
+pub const XATTR_BLOCK_MAGIC: u32 = u32::from_le_bytes(*b"DXXA");
+/// Size of an extended-attribute block's header in bytes.
+pub const XATTR_BLOCK_HEADER_SIZE: usize = 24;
+/// Size of an extended-attribute entry's header in bytes.
+pub const XATTR_ENTRY_HEADER_SIZE: usize = 4;
+/// Longest attribute name after its namespace prefix, in bytes (the VFS's `XATTR_NAME_MAX`
+/// bounds the whole name by 255 too).
+pub const XATTR_MAX_NAME_LEN: usize = 255;
+/// Namespace index of `user.` attributes.
+pub const XATTR_INDEX_USER: u8 = 1;
+/// Namespace index of `trusted.` attributes.
+pub const XATTR_INDEX_TRUSTED: u8 = 2;
+/// Namespace index of `security.` attributes.
+pub const XATTR_INDEX_SECURITY: u8 = 3;
 
 /// Size of an on-disk directory entry in bytes.
 pub const DIRENT_SIZE: usize = 272;
@@ -576,6 +639,8 @@ pub mod inode_off {
     pub const CHECKSUM: usize = 116;
     /// Inline area.
     pub const INLINE: usize = 120;
+    /// `u64` extended-attribute block.
+    pub const XATTR_BLOCK: usize = 240;
 }
 
 /// Journal record header field offsets.
@@ -598,6 +663,20 @@ pub mod extent_off {
     pub const PHYSICAL: usize = 8;
     /// `u32` length in blocks, and the unwritten flag in its top bit.
     pub const LEN: usize = 16;
+}
+
+/// Extended-attribute block header field offsets.
+pub mod xattr_off {
+    /// `u32` magic.
+    pub const MAGIC: usize = 0;
+    /// `u32` entries in the block.
+    pub const COUNT: usize = 4;
+    /// `u64` owning inode.
+    pub const OWNER: usize = 8;
+    /// `u32` checksum.
+    pub const CHECKSUM: usize = 16;
+    /// `u32` bytes of entries.
+    pub const USED: usize = 20;
 }
 
 /// Extent-overflow block header field offsets.
@@ -641,7 +720,10 @@ const _: () = assert!(
 const _: () = assert!(sb_off::CHECKSUM + 4 <= sb_off::JOURNAL_START);
 const _: () = assert!(journal_off::CHECKSUM + 4 == JOURNAL_RECORD_HEADER);
 const _: () = assert!(JOURNAL_RECORD_HEADER % 8 == 0);
-const _: () = assert!(inode_off::INLINE + INLINE_AREA_SIZE <= INODE_SIZE);
+const _: () = assert!(inode_off::INLINE + INLINE_AREA_SIZE <= inode_off::XATTR_BLOCK);
+const _: () = assert!(inode_off::XATTR_BLOCK + 8 <= INODE_SIZE);
+const _: () = assert!(xattr_off::USED + 4 == XATTR_BLOCK_HEADER_SIZE);
+const _: () = assert!(BLOCK_SIZE - XATTR_BLOCK_HEADER_SIZE <= u16::MAX as usize);
 const _: () = assert!(inode_off::TIME_NSECS + 16 == inode_off::GENERATION);
 const _: () = assert!(INLINE_EXTENTS * EXTENT_SIZE == INLINE_AREA_SIZE);
 const _: () = assert!(extent_off::LEN + 4 == EXTENT_SIZE);
@@ -687,6 +769,8 @@ pub enum FormatError {
     BadDirEntry(&'static str),
     /// The journal is invalid.
     BadJournal(&'static str),
+    /// An extended-attribute block is invalid.
+    BadXattr(&'static str),
 }
 
 impl fmt::Display for FormatError {
@@ -718,6 +802,7 @@ impl fmt::Display for FormatError {
             Self::BadExtent(why) => write!(f, "bad extent: {why}"),
             Self::BadDirEntry(why) => write!(f, "bad directory entry: {why}"),
             Self::BadJournal(why) => write!(f, "bad journal: {why}"),
+            Self::BadXattr(why) => write!(f, "bad extended attributes: {why}"),
         }
     }
 }

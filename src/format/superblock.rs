@@ -26,6 +26,7 @@ use super::{
     FEATURE_INCOMPAT_SUPPORTED,
     FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS,
     FEATURE_INCOMPAT_UNWRITTEN,
+    FEATURE_INCOMPAT_XATTR,
     FEATURE_RO_COMPAT_SUPPORTED,
     INODES_PER_BLOCK,
     INODE_SIZE,
@@ -222,7 +223,8 @@ impl Superblock {
             feature_compat: 0,
             feature_incompat: FEATURE_INCOMPAT_UNWRITTEN
                 | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS
-                | FEATURE_INCOMPAT_INODE_ATTRIBUTES,
+                | FEATURE_INCOMPAT_INODE_ATTRIBUTES
+                | FEATURE_INCOMPAT_XATTR,
             feature_ro_compat: 0,
             uuid,
             label,

@@ -1552,3 +1552,235 @@ fn journal_undo_targets() {
     assert_eq!(start, block(sb.journal_start + 1));
     assert_eq!(len, (sb.journal_blocks - 1) * BLOCK_SIZE_U64);
 }
+
+/// An xattr block of inode 5 holding `entries` (namespace, name, value), sealed.
+fn xattr_block(entries: &[(u8, &[u8], &[u8])]) -> [u8; BLOCK_SIZE] {
+    let mut block = [0; BLOCK_SIZE];
+    xattr_block_init(&mut block, 5);
+    for &(index, name, value) in entries {
+        xattr_block_set(&mut block, 5, index, name, Some(value), XattrSetMode::Any).unwrap();
+        xattr_block_seal(&mut block);
+    }
+    block
+}
+
+#[test]
+fn xattr_set_get_remove() {
+    let mut block = xattr_block(&[
+        (XATTR_INDEX_USER, b"a", b"one"),
+        (XATTR_INDEX_TRUSTED, b"a", b""),
+        (XATTR_INDEX_USER, b"b", b"two"),
+    ]);
+    let checked = XattrBlock::decode(&block, 5).unwrap();
+    assert_eq!(checked.count(), 3);
+    assert_eq!(checked.get(XATTR_INDEX_USER, b"a"), Some(&b"one"[..]));
+    assert_eq!(checked.get(XATTR_INDEX_TRUSTED, b"a"), Some(&b""[..]));
+    assert_eq!(checked.get(XATTR_INDEX_SECURITY, b"a"), None);
+    assert_eq!(checked.used(), 3 * 4 + 3 + 6);
+
+    let set = |block: &mut [u8; BLOCK_SIZE], name: &[u8], value, mode| {
+        let result = xattr_block_set(block, 5, XATTR_INDEX_USER, name, value, mode);
+        xattr_block_seal(block);
+        result
+    };
+    let before = block;
+    assert_eq!(
+        set(&mut block, b"a", Some(b"x"), XattrSetMode::Create),
+        Err(XattrError::Exists)
+    );
+    assert_eq!(
+        set(&mut block, b"c", Some(b"x"), XattrSetMode::Replace),
+        Err(XattrError::NotFound)
+    );
+    assert_eq!(
+        set(&mut block, b"c", None, XattrSetMode::Any),
+        Err(XattrError::NotFound)
+    );
+    assert_eq!(
+        set(&mut block, b"", Some(b"x"), XattrSetMode::Any),
+        Err(XattrError::BadName)
+    );
+    assert_eq!(block, before, "a failed change leaves the block as it was");
+
+    // Replacing moves the entry to the end; the block stays valid and holds exactly the rest.
+    assert_eq!(
+        set(&mut block, b"a", Some(b"longer"), XattrSetMode::Replace),
+        Ok(XattrChange {
+            old_used: 21,
+            count: 3,
+            used: (4 + 1) + (4 + 1 + 3) + (4 + 1 + 6)
+        })
+    );
+    let checked = XattrBlock::decode(&block, 5).unwrap();
+    let names: Vec<_> = checked
+        .entries()
+        .map(|e| (e.index, e.name, e.value))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (XATTR_INDEX_TRUSTED, &b"a"[..], &b""[..]),
+            (XATTR_INDEX_USER, b"b", b"two"),
+            (XATTR_INDEX_USER, b"a", b"longer"),
+        ]
+    );
+    set(&mut block, b"a", None, XattrSetMode::Replace).unwrap();
+    set(&mut block, b"b", None, XattrSetMode::Any).unwrap();
+    let checked = XattrBlock::decode(&block, 5).unwrap();
+    assert_eq!((checked.count(), checked.used()), (1, 5));
+    assert_eq!(
+        block,
+        xattr_block(&[(XATTR_INDEX_TRUSTED, b"a", b"")]),
+        "removed entries leave zeros behind"
+    );
+}
+
+#[test]
+fn xattr_block_room() {
+    // One value that fills the block exactly, then nothing more fits.
+    let room = BLOCK_SIZE - XATTR_BLOCK_HEADER_SIZE - XATTR_ENTRY_HEADER_SIZE - 1;
+    let big = vec![7u8; room];
+    let mut block = [0; BLOCK_SIZE];
+    xattr_block_init(&mut block, 5);
+    let set = |block: &mut [u8; BLOCK_SIZE], name: &[u8], value: &[u8]| {
+        let result = xattr_block_set(
+            block,
+            5,
+            XATTR_INDEX_USER,
+            name,
+            Some(value),
+            XattrSetMode::Any,
+        );
+        xattr_block_seal(block);
+        result
+    };
+    assert_eq!(
+        set(&mut block, b"a", &big[..room]),
+        Ok(XattrChange {
+            old_used: 0,
+            count: 1,
+            used: BLOCK_SIZE - XATTR_BLOCK_HEADER_SIZE
+        })
+    );
+    assert_eq!(set(&mut block, b"b", b""), Err(XattrError::NoSpace));
+    // Replacing it with a value one byte too long does not fit either, but a shorter one does.
+    let mut longer = big.clone();
+    longer.push(7);
+    assert_eq!(set(&mut block, b"a", &longer), Err(XattrError::NoSpace));
+    assert!(set(&mut block, b"a", b"short").is_ok());
+    assert!(XattrBlock::decode(&block, 5).is_ok());
+}
+
+#[test]
+fn xattr_block_validation() {
+    let good = xattr_block(&[
+        (XATTR_INDEX_USER, b"a", b"one"),
+        (XATTR_INDEX_USER, b"b", b""),
+    ]);
+    assert!(XattrBlock::decode(&good, 5).is_ok());
+    assert_eq!(
+        XattrBlock::decode(&good, 6).unwrap_err(),
+        FormatError::BadXattr("xattr block belongs to another inode")
+    );
+    let mut checksum = good;
+    checksum[100] ^= 1;
+    assert_eq!(
+        XattrBlock::decode(&checksum, 5).unwrap_err(),
+        FormatError::BadChecksum
+    );
+    let mut magic = good;
+    magic[0] ^= 1;
+    assert_eq!(
+        XattrBlock::decode(&magic, 5).unwrap_err(),
+        FormatError::BadMagic
+    );
+    // Each damage resealed, so that the field checks see it.
+    let damaged = |offset: usize, bytes: &[u8]| {
+        let mut block = good;
+        write_bytes(&mut block, offset, bytes);
+        xattr_block_seal(&mut block);
+        XattrBlock::decode(&block, 5).is_err()
+    };
+    let first = XATTR_BLOCK_HEADER_SIZE;
+    let second = first + 4 + 1 + 3;
+    assert!(damaged(xattr_off::COUNT, &3u32.to_le_bytes()), "count");
+    assert!(damaged(xattr_off::COUNT, &0u32.to_le_bytes()), "zero count");
+    assert!(
+        damaged(xattr_off::USED, &9u32.to_le_bytes()),
+        "used cuts an entry"
+    );
+    assert!(
+        damaged(xattr_off::USED, &5000u32.to_le_bytes()),
+        "used past the block"
+    );
+    assert!(damaged(first, &[0]), "namespace 0");
+    assert!(damaged(first, &[4]), "unknown namespace");
+    assert!(damaged(first + 1, &[0]), "empty name");
+    assert!(damaged(first + 2, &200u16.to_le_bytes()), "value past used");
+    assert!(damaged(second + 4, b"a"), "a name twice");
+    assert!(damaged(first + 4, &[0]), "NUL in a name");
+    assert!(damaged(BLOCK_SIZE - 1, &[1]), "bytes after the entries");
+    assert!(!damaged(first + 5, b"x"), "a changed value is still valid");
+}
+
+#[test]
+fn xattr_decoders_never_panic_on_garbage() {
+    let mut state = 0x9e37_79b9_u32;
+    let mut block = [0; BLOCK_SIZE];
+    for round in 0..300 {
+        for byte in block.iter_mut() {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *byte = state as u8;
+        }
+        // A plausible header, so that the entry walk runs over the garbage.
+        write_u32(&mut block, xattr_off::MAGIC, XATTR_BLOCK_MAGIC);
+        write_u64(&mut block, xattr_off::OWNER, 5);
+        write_u32(&mut block, xattr_off::COUNT, round % 7 + 1);
+        write_u32(&mut block, xattr_off::USED, state % 4200);
+        xattr_block_seal(&mut block);
+        if let Ok(checked) = XattrBlock::decode(&block, 5) {
+            let _ = checked.entries().count();
+        }
+        let before = block;
+        let result = xattr_block_set(
+            &mut block,
+            5,
+            XATTR_INDEX_USER,
+            b"n",
+            Some(b"v"),
+            XattrSetMode::Any,
+        );
+        if result.is_err() {
+            assert_eq!(block, before);
+        }
+    }
+}
+
+#[test]
+fn inode_xattr_block_validation() {
+    let sb = sample_superblock();
+    let good = sample_file(&sb);
+    let with_block = Inode {
+        xattr_block: sb.data_start + 10,
+        ..good
+    };
+    assert!(with_block.validate(&sb).is_ok());
+    let mut buf = [0; INODE_SIZE];
+    with_block.encode(&mut buf);
+    assert_eq!(Inode::decode(&buf), Ok(with_block));
+    assert_eq!(
+        read_u64(&buf, inode_off::XATTR_BLOCK),
+        Ok(sb.data_start + 10)
+    );
+    let outside = Inode {
+        xattr_block: sb.data_start - 1,
+        ..good
+    };
+    assert!(outside.validate(&sb).is_err());
+    let mut old = sb;
+    old.feature_incompat &= !FEATURE_INCOMPAT_XATTR;
+    assert!(with_block.validate(&old).is_err());
+    assert!(good.validate(&old).is_ok());
+}

@@ -156,6 +156,7 @@ impl<T: FileSystem> Tables<T> {
         fileattr_get: Some(super::inode::fileattr_get_callback::<T>),
         fileattr_set: Some(super::inode::fileattr_set_callback::<T>),
         setattr: Some(setattr_callback::<T>),
+        listxattr: Some(super::xattr::listxattr_callback::<T>),
         ..pin_init::zeroed()
     };
     pub(super) const DIR_FILE: raw::file_operations = raw::file_operations {

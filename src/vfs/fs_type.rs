@@ -30,6 +30,7 @@ use super::{
         New,
         SuperBlock, //
     },
+    xattr,
 };
 
 /// A file system type that daxfs registers with the VFS: its mount context operations, and the
@@ -65,6 +66,8 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
     type IomapOps: iomap::Operations<Self>;
     /// `vm_operations_struct` of DAX mappings.
     type VmOps: fault::Operations<Self>;
+    /// The `xattr_handler`s of every inode, and `listxattr`.
+    type XattrOps: xattr::Operations<Self>;
 
     /// Applies one mount parameter to `opts`.
     fn parse_param(fc: &mut FsContext, opts: &mut Self::Options, param: MountParam) -> Result;

@@ -35,6 +35,7 @@ use super::{
         Operations as _,
         SuperBlock, //
     },
+    xattr::listxattr_callback,
 };
 
 /// A VFS inode of file system `T`, with its data ready.
@@ -487,17 +488,20 @@ impl<T: FileSystem> Tables<T> {
         fiemap: Some(fiemap_callback::<T>),
         fileattr_get: Some(fileattr_get_callback::<T>),
         fileattr_set: Some(fileattr_set_callback::<T>),
+        listxattr: Some(listxattr_callback::<T>),
         ..pin_init::zeroed()
     };
     const SPECIAL_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
         getattr: Some(getattr_callback::<T>),
+        listxattr: Some(listxattr_callback::<T>),
         ..pin_init::zeroed()
     };
     const SYMLINK_INODE: raw::inode_operations = raw::inode_operations {
         get_link: Some(raw::simple_get_link),
         setattr: Some(setattr_callback::<T>),
         getattr: Some(getattr_callback::<T>),
+        listxattr: Some(listxattr_callback::<T>),
         ..pin_init::zeroed()
     };
 }

@@ -27,6 +27,7 @@ mod raw;
 mod recorder;
 pub(crate) mod super_block;
 pub(crate) mod trace;
+pub(crate) mod xattr;
 
 pub(crate) use dax::Pmem;
 pub(crate) use dir::{

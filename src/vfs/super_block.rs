@@ -31,6 +31,7 @@ use super::{
         Inode, //
     },
     raw,
+    xattr::Handlers,
 };
 
 /// The states a superblock goes through, as a type parameter of [`SuperBlock`].
@@ -302,6 +303,7 @@ pub(super) unsafe fn fill<T: FileSystem>(
         s.s_magic = T::MAGIC as usize;
         s.s_time_gran = 1;
         s.s_maxbytes = T::MAX_FILE_SIZE;
+        s.s_xattr = Handlers::<T>::TABLE.as_ptr();
     }
     // CAST: the page size (4096) fits a C int.
     let block_size = kernel::page::PAGE_SIZE as c_int;

@@ -27,12 +27,16 @@ echo on >/proc/sys/kernel/printk_devkmsg
 
 # read_all: reads the mounted state; prints the first error and fails if any. One find
 # stats every entry (%s), reads every symlink (%l) and hands the regular files to one head,
-# which reads the first 64 KiB of each: two processes, as a state's mount, read and unmount
-# are most of the time of make check's crash sample.
+# which reads the first 64 KiB of each, and one getfattr reads every extended attribute:
+# three processes, as a state's mount, read and unmount are most of the time of make
+# check's crash sample.
 read_all() {
 	local errors
-	errors=$(find "$mnt" -xdev \( -type l -printf '%s %l\n' -o -type f -printf '%s\n' \
-		-exec head -q -c 65536 -- {} + -o -printf '%s\n' \) 2>&1 >/dev/null) || true
+	errors=$({
+		find "$mnt" -xdev \( -type l -printf '%s %l\n' -o -type f -printf '%s\n' \
+			-exec head -q -c 65536 -- {} + -o -printf '%s\n' \)
+		getfattr -R -P -d -m - "$mnt"
+	} 2>&1 >/dev/null) || true
 	[[ -z $errors ]] || {
 		printf '%s' "${errors%%$'\n'*}"
 		return 1

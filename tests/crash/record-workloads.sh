@@ -55,6 +55,12 @@ declare -A run=(
 	[chmod]='chmod 600 file'
 	[chown]='chown 1000:1000 file'
 	[utimes]='touch -m -d @1000000000 file'
+	# Extended attributes: file's first (its xattr block allocated), one of prealloc's
+	# three replaced (the block rewritten in place), and dir's only one removed (the block
+	# freed).
+	[setxattr]='setfattr -n user.new -v "a new value" file'
+	[setxattr-replace]='setfattr -n user.one -v "a longer replacement value" prealloc'
+	[removexattr-last]='setfattr -x trusted.overlay.opaque dir'
 	[truncate-down]='truncate -s 4096 file'
 	[truncate-up]='truncate -s 1000000 file'
 	[truncate-zero-big]='truncate -s 0 dir/subdir/big'

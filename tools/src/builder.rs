@@ -15,6 +15,9 @@ use crate::device::MemDevice;
 use crate::format::bitmap_set;
 use crate::format::encode_extent_block;
 use crate::format::record_mut;
+use crate::format::xattr_block_init;
+use crate::format::xattr_block_seal;
+use crate::format::xattr_block_set;
 use crate::format::DirEntry;
 use crate::format::Extent;
 use crate::format::ExtentBlockHeader;
@@ -23,6 +26,7 @@ use crate::format::FileType;
 use crate::format::Inode;
 use crate::format::Superblock;
 use crate::format::Timestamp;
+use crate::format::XattrSetMode;
 use crate::format::BLOCK_SIZE;
 use crate::format::BLOCK_SIZE_U64;
 use crate::format::DIRENTS_PER_BLOCK;
@@ -164,6 +168,24 @@ impl ImageBuilder {
         let mut buf = self.dev.read_new(block)?;
         inode.encode(record_mut(&mut buf[..], offset).expect("inode slot in bounds"));
         self.dev.write_block(block, &buf)
+    }
+
+    /// Gives inode `ino` the extended attributes `entries` (namespace index, name, value) in a
+    /// new xattr block, and returns the block.
+    pub fn set_xattrs(&mut self, ino: u64, entries: &[(u8, &[u8], &[u8])]) -> Result<u64> {
+        let mut block = [0; BLOCK_SIZE];
+        xattr_block_init(&mut block, ino);
+        for &(index, name, value) in entries {
+            xattr_block_set(&mut block, ino, index, name, Some(value), XattrSetMode::Any)
+                .map_err(|e| Error::Other(format!("extended attribute: {e:?}")))?;
+            xattr_block_seal(&mut block);
+        }
+        let number = self.alloc_blocks(1)?;
+        self.dev.write_block(number, &block)?;
+        let mut inode = self.read_inode(ino)?;
+        inode.xattr_block = number;
+        self.write_inode(ino, &inode)?;
+        Ok(number)
     }
 
     /// Byte offset of inode `ino` in the image, for corrupting it.

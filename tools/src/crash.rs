@@ -350,7 +350,7 @@ pub fn recover_journal(image: &[u8]) -> Vec<u8> {
 
 /// `image` as the next read-write mount leaves it before it serves anything: the interrupted
 /// transaction undone ([`recover_journal`]), then every orphan freed,
-/// its blocks and overflow blocks released in the bitmap and the list emptied, as
+/// its blocks, overflow blocks and xattr block released in the bitmap and the list emptied, as
 /// `src/orphan.rs` does, and the free counters raised by what was freed (the kernel's counters
 /// after it, which unmount writes). `None` if the list or an orphan's extents cannot be walked: the image is
 /// then checked as it is, and fsck reports why.
@@ -378,6 +378,9 @@ pub fn reclaim_orphans(image: &[u8]) -> Option<Vec<u8>> {
         }
         for block in chain {
             builder.free_block(block).ok()?;
+        }
+        if inode.xattr_block != 0 {
+            builder.free_block(inode.xattr_block).ok()?;
         }
         builder.superblock_mut().free_inodes += 1;
         builder

@@ -56,6 +56,7 @@ use crate::format::FileType;
 use crate::format::FormatError;
 use crate::format::Inode;
 use crate::format::Superblock;
+use crate::format::XattrBlock;
 use crate::format::BITS_PER_BITMAP_BLOCK;
 use crate::format::BLOCK_SIZE;
 use crate::format::BLOCK_SIZE_U64;
@@ -107,6 +108,8 @@ pub enum ProblemKind {
     DirSize,
     /// A symlink's target is invalid.
     Symlink,
+    /// An extended-attribute block is invalid: the attributes are dropped.
+    Xattr,
     /// A block is claimed by two extents.
     DoubleOwned,
     /// A directory entry is invalid.
@@ -158,6 +161,7 @@ impl ProblemKind {
             Self::BlockCount => "block-count",
             Self::DirSize => "dir-size",
             Self::Symlink => "bad-symlink",
+            Self::Xattr => "bad-xattr",
             Self::DoubleOwned => "double-owned",
             Self::BadEntry => "bad-entry",
             Self::DanglingEntry => "dangling-entry",
@@ -398,7 +402,9 @@ impl InodeRecord {
             .iter()
             .map(|extent| (extent.physical, extent.physical + u64::from(extent.len)));
         let overflow = self.overflow_blocks.iter().map(|&block| (block, block + 1));
-        extents.chain(overflow)
+        let xattr = self.inode.xattr_block;
+        let xattr = (xattr != 0).then_some((xattr, xattr + 1));
+        extents.chain(overflow).chain(xattr)
     }
 }
 
@@ -862,6 +868,20 @@ impl<D: BlockDevice> Checker<'_, D> {
         if file_type == FileType::Symlink && !inode.has_inline_symlink() {
             if let Some(finding) = self.check_symlink_block(&inode, &record.extents)? {
                 return Ok(Err(finding));
+            }
+        }
+        if inode.xattr_block != 0 {
+            let block = self.dev.read_new(inode.xattr_block)?;
+            if let Err(error) = XattrBlock::decode(&block[..], ino) {
+                self.report(
+                    ProblemKind::Xattr,
+                    true,
+                    format!(
+                        "inode {ino}: extended-attribute block {}: {error}; dropping the attributes",
+                        inode.xattr_block
+                    ),
+                )?;
+                inode.xattr_block = 0;
             }
         }
         let blocks = extents.mapped_blocks() + record.overflow_blocks.len() as u64;

@@ -62,6 +62,9 @@ use crate::format::S_IFIFO;
 use crate::format::S_IFLNK;
 use crate::format::S_IFREG;
 use crate::format::S_IFSOCK;
+use crate::format::XATTR_INDEX_SECURITY;
+use crate::format::XATTR_INDEX_TRUSTED;
+use crate::format::XATTR_INDEX_USER;
 use crate::Error;
 use crate::Result;
 
@@ -167,7 +170,8 @@ impl Corpus {
     /// Builds the seed image: [`ImageBuilder::populated`] (directories, files with holes and an
     /// overflow block, inline and block symlinks, a FIFO, a character device, a hard link) plus a
     /// file whose extents need a chain of two overflow blocks, a file whose second extent is
-    /// unwritten, a block device node, a socket and two orphans on the orphan list.
+    /// unwritten, a block device node, a socket and two orphans on the orphan list; `prealloc`,
+    /// `dir` and the first orphan have extended attributes.
     pub fn new() -> Result<Self> {
         let (mut builder, names) = ImageBuilder::populated(CORPUS_BLOCKS)?;
         let root = builder.superblock().root_ino;
@@ -193,8 +197,18 @@ impl Corpus {
         builder.write_inode(prealloc, &inode)?;
         builder.mknod(root, b"disk", FileType::BlockDevice, DISK_RDEV)?;
         builder.mknod(dir, b"socket", FileType::Socket, 0)?;
-        builder.create_orphan(&[(0, 2)])?;
+        let orphan = builder.create_orphan(&[(0, 2)])?;
         builder.create_orphan(&[(0, 1), (3, 1)])?;
+        builder.set_xattrs(
+            prealloc,
+            &[
+                (XATTR_INDEX_USER, b"one", b"first value"),
+                (XATTR_INDEX_USER, b"empty", b""),
+                (XATTR_INDEX_SECURITY, b"label", b"system_u:object_r:etc_t"),
+            ],
+        )?;
+        builder.set_xattrs(dir, &[(XATTR_INDEX_TRUSTED, b"overlay.opaque", b"y")])?;
+        builder.set_xattrs(orphan, &[(XATTR_INDEX_USER, b"gone", b"with the orphan")])?;
         let targets = Targets::find(&builder)?;
         let image = builder.finish()?;
         Ok(Self { image, targets })
@@ -653,6 +667,7 @@ const INODE_FIELDS: &[Field] = &[
     ),
     Field::new("parent", inode_off::PARENT, 8, Meaning::Ino, 5),
     Field::new("rdev", inode_off::RDEV, 4, Meaning::Other, 2),
+    Field::new("xattr_block", inode_off::XATTR_BLOCK, 8, Meaning::Block, 3),
 ];
 
 /// An extent's fields.
@@ -1967,6 +1982,7 @@ mod tests {
             parent: value("parent"),
             rdev: value("rdev") as u32,
             inline: [0; INLINE_AREA_SIZE],
+            xattr_block: value("xattr_block"),
         };
         let extent = crate::format::Extent {
             logical: marker(0, 8),

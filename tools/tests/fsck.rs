@@ -752,3 +752,37 @@ fn a_damaged_undo_record_is_discarded() {
     encode_journal_record(&mut image[records as usize..], 1, 0, &[0; 16]).unwrap();
     assert_detected(image, "journal", Repair::Yes);
 }
+
+#[test]
+fn extended_attributes() {
+    use daxfs_tools::format::XATTR_INDEX_USER;
+
+    // A file with attributes is clean; its block is in use.
+    let (mut builder, names) = populated();
+    let file = ino(&names, "file");
+    let block = builder
+        .set_xattrs(file, &[(XATTR_INDEX_USER, b"name", b"value")])
+        .unwrap();
+    let image = builder.finish().unwrap();
+    let clean = TempImage::with_bytes("xattr-clean", &image);
+    let checked = fsck(&["-n"], &clean);
+    assert_eq!(checked.code, 0, "{}", checked.output());
+
+    // A damaged block: the attributes are dropped and the block freed.
+    let mut damaged = image.clone();
+    let at = block as usize * BLOCK_SIZE + 30;
+    damaged[at] ^= 0x55;
+    assert_detected(damaged, "bad-xattr", Repair::Yes);
+
+    // A block that another inode owns.
+    let mut builder = ImageBuilder::open(image.clone()).unwrap();
+    let dir = ino(&names, "dir");
+    change_inode(&mut builder, dir, |inode| inode.xattr_block = block);
+    assert_detected(builder.finish().unwrap(), "bad-xattr", Repair::Yes);
+
+    // Without the block's bit in the bitmap.
+    let mut builder = ImageBuilder::open(image).unwrap();
+    builder.set_bitmap_bit(block, false).unwrap();
+    builder.superblock_mut().free_blocks += 1;
+    assert_detected(builder.finish().unwrap(), "bitmap-missing", Repair::Yes);
+}

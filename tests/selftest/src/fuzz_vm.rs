@@ -7,8 +7,9 @@
 //! For each seed from FIRST on, COUNT of them, it writes the image of
 //! [`Corpus::mutate`](daxfs_tools::fuzz::Corpus::mutate) to DEVICE (O_DIRECT, so no page cache
 //! holds an older image), mounts it on MOUNTPOINT and, in a child with IMAGE_TIMEOUT seconds
-//! (default 60), uses it: it walks the tree, stats and reads every file and symlink, then
-//! appends, writes and truncates files, maps them and reads and writes through the mapping,
+//! (default 60), uses it: it walks the tree, stats and reads every file and symlink and the
+//! extended attributes of every name, then appends, writes and truncates files, maps them and
+//! reads and writes through the mapping, sets and removes attributes of files and directories,
 //! creates, links, renames and removes names, makes and removes directories, and walks the
 //! tree again. Then it unmounts. Errors are expected on a corrupted image and are only
 //! counted: what is checked is the kernel (no report, no hang), by the harness around this.
@@ -135,6 +136,9 @@ fn walk(dir: &Path, depth: usize, read: bool, tree: &mut Tree, tally: &mut Tally
             continue;
         };
         let kind = meta.file_type();
+        if read {
+            use_xattrs(&path, false, tally);
+        }
         if kind.is_dir() {
             if depth < MAX_DEPTH {
                 walk(&path, depth + 1, read, tree, tally);
@@ -149,6 +153,59 @@ fn walk(dir: &Path, depth: usize, read: bool, tree: &mut Tree, tally: &mut Tally
             tree.files.push(path);
         }
         // Opening a device or FIFO would block or touch a device: stat is enough.
+    }
+}
+
+/// The result of a system call that returns -1 and sets `errno` on failure.
+fn os_result(ret: isize) -> io::Result<usize> {
+    // CAST: non-negative.
+    usize::try_from(ret).map_err(|_| io::Error::last_os_error())
+}
+
+/// Lists the extended attributes of `path` (not following a symlink) and reads each; with
+/// `change`, also sets one and removes the first listed.
+fn use_xattrs(path: &Path, change: bool, tally: &mut Tally) {
+    let Ok(cpath) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return;
+    };
+    let mut names = vec![0u8; 65536];
+    // SAFETY: A NUL-terminated path and a buffer of `names.len()` bytes.
+    let listed =
+        unsafe { libc::llistxattr(cpath.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    let Some(len) = tally.count(os_result(listed)) else {
+        return;
+    };
+    names.truncate(len);
+    let mut value = vec![0u8; 65536];
+    let mut first = None;
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let Ok(cname) = std::ffi::CString::new(name) else {
+            continue;
+        };
+        // SAFETY: NUL-terminated strings and a buffer of `value.len()` bytes.
+        let got = unsafe {
+            libc::lgetxattr(
+                cpath.as_ptr(),
+                cname.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        tally.count(os_result(got));
+        first.get_or_insert(cname);
+    }
+    if !change {
+        return;
+    }
+    let new = c"user.fuzz";
+    // SAFETY: NUL-terminated strings and a value of 5 bytes.
+    let set =
+        unsafe { libc::lsetxattr(cpath.as_ptr(), new.as_ptr(), b"fuzz!".as_ptr().cast(), 5, 0) };
+    tally.count(os_result(set as isize));
+    if let Some(name) = first {
+        // SAFETY: NUL-terminated strings.
+        let removed = unsafe { libc::lremovexattr(cpath.as_ptr(), name.as_ptr()) };
+        tally.count(os_result(removed as isize));
     }
 }
 
@@ -174,6 +231,7 @@ fn change_file(path: &Path, tally: &mut Tally) {
     tally.count(file.write_at(&[0x5a; 100], size)); // Append.
     tally.count(file.write_at(&[0xa5; 4096], 8192));
     map_in_child(&file, tally);
+    use_xattrs(path, true, tally);
     tally.count(file.set_len(5000));
     // SAFETY: A plain system call on an open descriptor.
     let ret = unsafe { libc::fallocate(file.as_raw_fd(), 0, 16384, 8192) };
@@ -234,6 +292,7 @@ fn change_dir(dir: &Path, file: Option<&Path>, tally: &mut Tally) {
     let sub = dir.join("fz-dir");
     tally.count(File::create(&new).and_then(|f| f.write_all_at(b"fuzz", 0)));
     tally.count(fs::create_dir(&sub));
+    use_xattrs(dir, true, tally);
     tally.count(fs::rename(&new, sub.join("fz-moved")));
     tally.count(std::os::unix::fs::symlink(
         "fz-dir/fz-moved",

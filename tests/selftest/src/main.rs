@@ -40,6 +40,8 @@ use std::{
     },
 };
 
+mod xattr;
+
 const PAGE: usize = 4096;
 const HUGE: usize = 2 << 20;
 
@@ -1067,6 +1069,7 @@ fn run(args: &[String]) -> Res {
         Some("churn") => churn(path, arg(args, 3)?, arg(args, 4)?, arg(args, 5)?),
         Some("build-fragmented") => build_fragmented(path, arg(args, 3)?),
         Some("shutdown-eio") => shutdown_eio(path, arg(args, 3)?),
+        Some("xattr") => xattr::run(path),
         _ => Err("usage: daxfs-selftest map-rw|hole-fault|sigbus|map-sync|vm-writev|fork|storm|touch|mwrite|verify FILE [ARGS]".into()),
     }
 }

@@ -39,7 +39,8 @@ const USAGE: &str = "usage: daxfs-edit DEVICE FIELD=VALUE...\n\
        daxfs-edit DEVICE --entry DIR NAME ino=N\n\
 superblock fields: version_major version_minor feature_compat feature_incompat feature_ro_compat \
 state total_blocks inode_count data_start root_ino free_blocks free_inodes orphan_head\n\
-inode fields: mode flags nlink size blocks extent_count overflow_block parent rdev next_orphan, \
+inode fields: mode flags nlink size blocks extent_count overflow_block parent rdev next_orphan \
+xattr_block, \
 and extent.K.logical, extent.K.physical, extent.K.len, extent.K.unwritten (0 or 1) for extent K \
 of the file (0 first)";
 
@@ -288,6 +289,7 @@ fn edit_inode(device: &mut Device, ino: u64, edits: &[String]) -> Result<(), Str
             "blocks" => inode.blocks = number,
             "extent_count" => inode.extent_count = small()?,
             "overflow_block" => inode.overflow_block = number,
+            "xattr_block" => inode.xattr_block = number,
             "parent" => inode.parent = number,
             "rdev" => inode.rdev = small()?,
             "next_orphan" => inode.next_orphan = number,

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Extended attributes (the `xattr_handler`s and `listxattr`): all of an inode's in its one
+//! xattr block ([`format::XattrBlock`]), read under the inode's `disk` lock and changed in one
+//! transaction each. The block is allocated with the first attribute and freed with the last,
+//! and with the inode ([`crate::inode::evict`]).
+
+use kernel::prelude::*;
+
+use crate::{
+    format::{
+        self,
+        XattrError, //
+    },
+    inode::{
+        take_attrs,
+        Inode, //
+    },
+    meta::{
+        block_offset,
+        report_corruption,
+        Why, //
+    },
+    vfs::xattr::{
+        Namespace,
+        Operations,
+        SetMode, //
+    },
+    Daxfs,
+};
+
+/// The extended-attribute operations of every daxfs inode.
+pub(crate) struct XattrOps;
+
+/// The on-disk index of `namespace`.
+fn index(namespace: Namespace) -> u8 {
+    match namespace {
+        Namespace::User => format::XATTR_INDEX_USER,
+        Namespace::Trusted => format::XATTR_INDEX_TRUSTED,
+        Namespace::Security => format::XATTR_INDEX_SECURITY,
+    }
+}
+
+/// The namespace of on-disk index `index`, which [`format::XattrBlock::decode`] has checked.
+fn namespace(index: u8) -> Namespace {
+    match index {
+        format::XATTR_INDEX_TRUSTED => Namespace::Trusted,
+        format::XATTR_INDEX_SECURITY => Namespace::Security,
+        _ => Namespace::User,
+    }
+}
+
+/// Logs that the xattr block `block` of inode `ino` is corrupted (rate limited, as every such
+/// report) and returns the errno for it.
+fn corrupted(ino: u64, block: u64, err: format::FormatError) -> Error {
+    report_corruption!(
+        "inode {ino} is corrupted: its extended-attribute block {block}: {}; run fsck.daxfs\n",
+        Why(err)
+    );
+    EUCLEAN
+}
+
+/// A buffer of one block.
+fn block_buffer() -> Result<KBox<[u8; format::BLOCK_SIZE]>> {
+    Ok(KBox::new([0u8; format::BLOCK_SIZE], GFP_KERNEL)?)
+}
+
+/// Runs `f` on the checked attributes of inode `ino`, whose record is `disk` (held locked),
+/// or on `None` if it has none.
+fn with_attributes<R>(
+    inode: &Inode,
+    disk: &format::Inode,
+    f: impl FnOnce(Option<format::XattrBlock<'_>>) -> Result<R>,
+) -> Result<R> {
+    if disk.xattr_block == 0 {
+        return f(None);
+    }
+    let ino = inode.ino();
+    let mut block = block_buffer()?;
+    let sbi = inode.super_block().data();
+    sbi.pmem
+        .read(block_offset(disk.xattr_block), &mut block[..])?;
+    let checked = format::XattrBlock::decode(&block[..], ino)
+        .map_err(|e| corrupted(ino, disk.xattr_block, e))?;
+    f(Some(checked))
+}
+
+impl Operations<Daxfs> for XattrOps {
+    fn get(
+        inode: &Inode,
+        namespace: Namespace,
+        name: &[u8],
+        buffer: Option<&mut [u8]>,
+    ) -> Result<usize> {
+        let disk = inode.data().disk.lock();
+        with_attributes(inode, &disk, |block| {
+            let value = block
+                .and_then(|block| block.get(index(namespace), name))
+                .ok_or(ENODATA)?;
+            if let Some(buffer) = buffer {
+                buffer
+                    .get_mut(..value.len())
+                    .ok_or(ERANGE)?
+                    .copy_from_slice(value);
+            }
+            Ok(value.len())
+        })
+    }
+
+    fn set(
+        inode: &Inode,
+        namespace: Namespace,
+        name: &[u8],
+        value: Option<&[u8]>,
+        mode: SetMode,
+        touch: &dyn Fn(),
+    ) -> Result {
+        let sbi = inode.super_block().data();
+        let ino = inode.ino();
+        if sbi.disk.feature_incompat & format::FEATURE_INCOMPAT_XATTR == 0 {
+            return Err(EOPNOTSUPP);
+        }
+        let mode = match mode {
+            SetMode::Any => format::XattrSetMode::Any,
+            SetMode::Create => format::XattrSetMode::Create,
+            SetMode::Replace => format::XattrSetMode::Replace,
+        };
+        let tx = sbi.begin()?;
+        let mut disk = inode.data().disk.lock();
+        let mut new = *disk;
+        let changed = tx.with_block_buffer(|block| {
+            if disk.xattr_block == 0 {
+                format::xattr_block_init(block, ino);
+            } else {
+                sbi.pmem
+                    .read(block_offset(disk.xattr_block), &mut block[..])?;
+            }
+            // Everything that can refuse the change does so before anything is written.
+            let change = format::xattr_block_set(block, ino, index(namespace), name, value, mode)
+                .map_err(|e| match e {
+                XattrError::Exists => EEXIST,
+                XattrError::NotFound => ENODATA,
+                XattrError::NoSpace => ENOSPC,
+                XattrError::BadName => EINVAL,
+                XattrError::Format(e) => corrupted(ino, disk.xattr_block, e),
+            })?;
+            match change.count {
+                // The last attribute is gone: so is the block.
+                0 => {
+                    sbi.alloc.free_blocks(&tx, ino, disk.xattr_block, 1)?;
+                    new.xattr_block = 0;
+                }
+                _ => {
+                    if new.xattr_block == 0 {
+                        new.xattr_block = sbi.alloc.alloc_block(&tx, ino, None)?;
+                    }
+                    // Only what changed is logged and written; bytes past both the old and
+                    // the new entries are zero in both.
+                    let reach = format::XATTR_BLOCK_HEADER_SIZE + change.used.max(change.old_used);
+                    tx.write_changed_sealed(
+                        block_offset(new.xattr_block),
+                        &mut block[..],
+                        format::xattr_off::CHECKSUM,
+                        reach,
+                    )?;
+                }
+            }
+            touch();
+            take_attrs(inode, &mut new);
+            sbi.write_inode(&tx, ino, &new)
+        });
+        if changed.is_ok() {
+            *disk = new;
+        }
+        drop(disk);
+        tx.end(changed)
+    }
+
+    fn list(inode: &Inode, emit: &mut dyn FnMut(Namespace, &[u8]) -> Result) -> Result {
+        let disk = inode.data().disk.lock();
+        with_attributes(inode, &disk, |block| {
+            block.map_or(Ok(()), |block| {
+                block
+                    .entries()
+                    .try_for_each(|entry| emit(namespace(entry.index), entry.name))
+            })
+        })
+    }
+}

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Extended attributes (user., trusted., security.), on ext4 -o dax as the
+# control and on daxfs, in the same boot:
+# - daxfs-selftest xattr: set, create and replace, get (and ERANGE, the size
+#   query), list, remove, the empty value, a value larger than a block
+#   (ENOSPC), filling a file's space and making room again, trusted. hidden
+#   from an unprivileged process, user. refused on a symlink, the change time;
+#   each case with ext4's errno;
+# - every attribute survives a remount (getfattr -d of everything, before and
+#   after);
+# - files with attributes removed (one of them open and unlinked, freed at its
+#   last close), the file system checks clean: no attribute block leaked.
+. "$(dirname "$0")/lib.sh"
+st=/repo/target/release/daxfs-selftest
+
+# dump: every attribute of every file under the mount, in a stable order.
+dump() {
+	(cd "$SCRATCH_MNT" && getfattr -R -P -h -d -m - -e hex . 2>/dev/null)
+}
+
+for fs in ext4 daxfs; do
+	case $fs in
+	ext4)
+		mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV" 16384
+		mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT"
+		;;
+	daxfs)
+		mkfs -t daxfs -f "$SCRATCH_DEV" 16384 >/dev/null || fail "mkfs of a 64 MiB daxfs failed"
+		mount_daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+		;;
+	esac
+	mkdir "$SCRATCH_MNT/t"
+	"$st" xattr "$SCRATCH_MNT/t" || fail "$fs: the extended-attribute calls"
+	echo "ok: $fs: the extended-attribute calls give the expected results and errors"
+
+	# (security. needs CONFIG_EXT4_FS_SECURITY, which the test kernel lacks.)
+	setfattr -n trusted.test -v label "$SCRATCH_MNT/t/xattr-file"
+	[[ $fs == ext4 ]] || setfattr -n security.test -v label "$SCRATCH_MNT/t/xattr-file"
+	before=$(dump)
+	[[ $before == *"user.attribute_040"* && $before == *"trusted.test"* ]] ||
+		fail "$fs: the dump lacks attributes: $before"
+	umount "$SCRATCH_MNT"
+	case $fs in
+	ext4) mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT" ;;
+	daxfs)
+		fsck_clean "$SCRATCH_DEV"
+		mount_daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+		;;
+	esac
+	after=$(dump)
+	[[ $after == "$before" ]] || fail "$fs: attributes changed across a remount: $(diff <(echo "$before") <(echo "$after"))"
+	echo "ok: $fs: $(grep -c = <<<"$after") attributes survive a remount"
+
+	# Removed files free their attribute blocks, an open one at its last close.
+	exec 3<"$SCRATCH_MNT/t/xattr-full"
+	rm -r "$SCRATCH_MNT/t"
+	[[ $(getfattr --only-values -n user.attribute_001 /proc/self/fd/3) == value_001 ]] ||
+		fail "$fs: an unlinked open file lost its attributes"
+	exec 3<&-
+	umount "$SCRATCH_MNT"
+	case $fs in
+	ext4) e2fsck -fn "$SCRATCH_DEV" >/tmp/fsck.out 2>&1 || fail "$fs: e2fsck -fn: $(cat /tmp/fsck.out)" ;;
+	daxfs) fsck_clean "$SCRATCH_DEV" ;;
+	esac
+	echo "ok: $fs: removed files left no attribute block behind"
+done
