@@ -8,6 +8,7 @@
 #include <linux/cred.h>
 #include <asm/barrier.h>
 #include <linux/dax.h>
+#include <linux/fiemap.h>
 #include <linux/fileattr.h>
 #include <linux/fs_parser.h>
 #include <linux/mm.h>
@@ -222,6 +223,18 @@ ssize_t daxfs_generic_write_sync(struct kiocb *iocb, ssize_t count)
 bool daxfs_fileattr_has_fsx(const struct file_kattr *fa)
 {
 	return fileattr_has_fsx(fa);
+}
+
+/*
+ * Whether a FIEMAP asks for the extended attributes (FIEMAP_FLAG_XATTR), clearing the flag,
+ * which fiemap_prep() would refuse (kernel::bindings has the type opaque).
+ */
+bool daxfs_fiemap_take_xattr(struct fiemap_extent_info *fi)
+{
+	bool xattr = fi->fi_flags & FIEMAP_FLAG_XATTR;
+
+	fi->fi_flags &= ~FIEMAP_FLAG_XATTR;
+	return xattr;
 }
 
 /* The FS_*_FL flags of a fileattr_set request (kernel::bindings has the type opaque). */

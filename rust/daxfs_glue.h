@@ -63,9 +63,11 @@ enum daxfs_falloc_mode {
 	DAXFS_FALLOC_INSERT_RANGE = FALLOC_FL_INSERT_RANGE,
 };
 
-/* FS_IOC_SHUTDOWN and its flags (uapi macros, as above). */
+/* FS_IOC_SHUTDOWN and its flags, and the label's ioctls (uapi macros, as above). */
 enum daxfs_ioctl {
 	DAXFS_IOC_SHUTDOWN = FS_IOC_SHUTDOWN,
+	DAXFS_IOC_GETFSLABEL = FS_IOC_GETFSLABEL,
+	DAXFS_IOC_SETFSLABEL = FS_IOC_SETFSLABEL,
 };
 
 enum daxfs_shutdown_flags {
@@ -86,6 +88,8 @@ struct daxfs_inode_attrs {
 struct file_kattr;
 bool daxfs_fileattr_has_fsx(const struct file_kattr *fa);
 u32 daxfs_fileattr_flags(const struct file_kattr *fa);
+struct fiemap_extent_info;
+bool daxfs_fiemap_take_xattr(struct fiemap_extent_info *fi);
 void daxfs_fc_error(struct fs_context *fc, const char *msg);
 int daxfs_parse_param(struct fs_context *fc, struct fs_parameter *param,
 		      unsigned int *value);

@@ -263,7 +263,11 @@ pub(crate) fn evict(inode: &Inode) {
     trace::evict(ino, disk.nlink, disk.blocks);
     // A file of a million extents has as many runs: not one kmalloc's worth.
     let mut runs = KVVec::new();
-    let xattr_block = (disk.xattr_block != 0).then_some((disk.xattr_block, 1));
+    // A damaged pointer is not followed: that block leaks, for fsck to reclaim.
+    let xattr_block = crate::xattr::xattr_block(sbi, ino, &disk)
+        .ok()
+        .flatten()
+        .map(|block| (block, 1));
     let extent_runs = Extents::new(sbi, ino, &disk).map(|item| {
         item.map(|item| match item {
             extents::Item::Extent(extent) => (extent.physical, u64::from(extent.len)),

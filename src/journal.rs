@@ -97,18 +97,55 @@ impl Journal {
     }
 }
 
+/// The last committed transaction in the journal of `sb` on `pmem`, and its record area,
+/// which holds the records of the next one if a crash interrupted it.
+fn pending(pmem: &Pmem, sb: &format::Superblock) -> Result<(u64, KVVec<u8>)> {
+    let mut word = [0u8; 8];
+    pmem.read(sb.journal_commit_offset(), &mut word)?;
+    let (start, len) = sb.journal_records();
+    let mut area = KVVec::from_elem(0u8, usize::try_from(len)?, GFP_KERNEL)?;
+    pmem.read(start, &mut area)?;
+    Ok((u64::from_le_bytes(word), area))
+}
+
+/// Decodes the superblock `block` of `pmem` as the undo of the transaction a crash interrupted
+/// leaves it, for a superblock whose checksum fails: the state a crash in the middle of a label
+/// change leaves until that undo ([`format::Superblock::decode_after_undo`]). The journal is
+/// found through the unchecked geometry, which must fit the device; the result must verify.
+/// `Err` with the original error otherwise.
+pub(crate) fn superblock_after_undo(
+    pmem: &Pmem,
+    block: &[u8],
+    error: format::FormatError,
+) -> core::result::Result<format::Superblock, format::FormatError> {
+    let unchecked = format::Superblock::decode_unchecked(block)
+        .ok()
+        .filter(|sb| {
+            sb.validate_geometry(pmem.len() / format::BLOCK_SIZE_U64)
+                .is_ok()
+        })
+        .ok_or(error)?;
+    let (committed, area) = pending(pmem, &unchecked).map_err(|_| error)?;
+    let mut records = KVec::new();
+    for record in format::JournalRecords::new(&area, committed.wrapping_add(1)) {
+        // Every record must be sound, as recovery requires.
+        unchecked
+            .check_undo_target(record.offset, record.old.len() as u64)
+            .map_err(|_| error)?;
+        records
+            .push((record.offset, record.old), GFP_KERNEL)
+            .map_err(|_| error)?;
+    }
+    format::Superblock::decode_after_undo(block, records.iter().rev().copied()).map_err(|_| error)
+}
+
 /// Undoes on `pmem` the transaction a crash interrupted in the journal of `sb`, if any, and
 /// returns the last committed transaction, for a mount (`writable`: read-write). A record that
 /// points outside what a transaction writes is corruption: EUCLEAN, and nothing is written.
 pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> Result<u64> {
     let commit_offset = sb.journal_commit_offset();
-    let mut word = [0u8; 8];
-    pmem.read(commit_offset, &mut word)?;
-    let committed = u64::from_le_bytes(word);
+    let (committed, area) = pending(pmem, sb)?;
     let tx = committed.wrapping_add(1);
-    let (start, len) = sb.journal_records();
-    let mut area = KVVec::from_elem(0u8, usize::try_from(len)?, GFP_KERNEL)?;
-    pmem.read(start, &mut area)?;
     let mut undo = KVec::new();
     for record in format::JournalRecords::new(&area, tx) {
         let old_len = record.old.len() as u64;
@@ -124,6 +161,22 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> R
     }
     if undo.is_empty() && !writable {
         return Ok(committed);
+    }
+    // Records in block 0 (a label change) must leave a valid superblock: written, a bad one
+    // could not be repaired.
+    if undo
+        .iter()
+        .any(|&(offset, _)| offset < format::BLOCK_SIZE_U64)
+    {
+        let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
+        pmem.read(0, &mut block)?;
+        if let Err(e) = format::Superblock::decode_after_undo(&block, undo.iter().rev().copied()) {
+            report_corruption!(
+                "journal: transaction {tx} would leave the superblock invalid ({}); run fsck.daxfs\n",
+                crate::meta::Why(e)
+            );
+            return Err(EUCLEAN);
+        }
     }
     for &(offset, old) in undo.iter().rev() {
         pmem.write(offset, old)?;

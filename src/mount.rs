@@ -105,8 +105,18 @@ impl vfs::FileSystem for Daxfs {
         };
         let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
         pmem.read(0, &mut block)?;
-        let mut disk =
-            format::Superblock::decode(&block).map_err(|e| report(fc, "bad superblock", e))?;
+        let mut disk = match format::Superblock::decode(&block) {
+            // A crash in the middle of a label change: its undo, below, restores the block.
+            Err(e @ format::FormatError::BadChecksum) => {
+                journal::superblock_after_undo(&pmem, &block, e).inspect(|_| {
+                    pr_notice!(
+                        "superblock read through the journal: a crash cut a label change short\n"
+                    );
+                })
+            }
+            decoded => decoded,
+        }
+        .map_err(|e| report(fc, "bad superblock", e))?;
         disk.validate_geometry(pmem.len() / format::BLOCK_SIZE_U64)
             .map_err(|e| report(fc, "superblock does not fit the device", e))?;
         let read_only = sb.is_read_only();
@@ -122,7 +132,7 @@ impl vfs::FileSystem for Daxfs {
         let mut recovers =
             read_only && disk.state != format::STATE_CLEAN && disk.check_writable().is_ok();
         // Before anything is read: undo the transaction a crash interrupted, if any. It may
-        // have changed `orphan_head`, the one superblock field a transaction writes.
+        // have changed `orphan_head` or the label, the superblock fields a transaction writes.
         let committed =
             journal::recover(&pmem, &disk, !read_only || recovers).inspect_err(|_| {
                 fc.error(c"the journal is damaged; run fsck.daxfs");
@@ -201,10 +211,11 @@ impl vfs::FileSystem for Daxfs {
         read_only: bool,
     ) -> Result {
         let sbi = sb.data();
-        if opts
-            .dax
-            .is_some_and(|mode| dax_mode(sbi.pmem.has_dax(), Some(mode)) != Some(sbi.dax))
-        {
+        // As ext4: a `dax` option on remount must be the one the mount was given; a mount
+        // given none (which means `dax=inode`) takes none, not even `dax=inode`.
+        if opts.dax.is_some_and(|mode| {
+            !sbi.dax_shown || dax_mode(sbi.pmem.has_dax(), Some(mode)) != Some(sbi.dax)
+        }) {
             fc.error(c"the dax= mode cannot change on remount");
             return Err(EINVAL);
         }
@@ -291,6 +302,14 @@ fn reclaim_orphans(sb: &SuperBlock<Daxfs>) -> Result {
 pub(crate) struct SuperOps;
 
 impl vfs::super_block::Operations<Daxfs> for SuperOps {
+    fn label(sb: &SuperBlock<Daxfs>) -> KVec<u8> {
+        sb.data().label()
+    }
+
+    fn set_label(sb: &SuperBlock<Daxfs>, label: &[u8]) -> Result {
+        sb.data().set_label(label)
+    }
+
     /// Usage for statfs(2).
     fn statfs(sb: &SuperBlock<Daxfs>) -> Result<StatFs> {
         let sbi = sb.data();

@@ -17,7 +17,11 @@ use core::sync::atomic::{
     Ordering, //
 };
 
-use kernel::prelude::*;
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::Mutex, //
+};
 
 use crate::{
     alloc::Allocator,
@@ -60,6 +64,10 @@ pub(crate) struct SbInfo {
     /// The undo journal: every metadata change is a transaction of it.
     #[pin]
     pub(crate) journal: Journal,
+    /// The volume label as on the device (`disk.label` is the one read at mount); changed
+    /// only in a transaction, which takes this lock inside the journal's.
+    #[pin]
+    label: Mutex<[u8; format::LABEL_LEN]>,
 }
 
 impl SbInfo {
@@ -80,6 +88,7 @@ impl SbInfo {
         let alloc = Allocator::new(disk);
         let orphans = Orphans::new(disk, orphans);
         let journal = Journal::new(&disk, committed);
+        let label = new_mutex!(disk.label);
         try_pin_init!(Self {
             pmem,
             disk,
@@ -89,7 +98,53 @@ impl SbInfo {
             alloc <- alloc,
             orphans <- orphans,
             journal <- journal,
+            label <- label,
         }? Error)
+    }
+
+    /// The volume label, without its NUL padding (`FS_IOC_GETFSLABEL`).
+    pub(crate) fn label(&self) -> KVec<u8> {
+        let label = *self.label.lock();
+        let len = label.iter().position(|&b| b == 0).unwrap_or(label.len());
+        let mut out = KVec::new();
+        // Without memory the label reads empty, as an unlabelled file system's does.
+        let _ = out.extend_from_slice(label.get(..len).unwrap_or(&[]), GFP_KERNEL);
+        out
+    }
+
+    /// Stores `label` as the volume label (`FS_IOC_SETFSLABEL`): the label and the
+    /// superblock's checksum, which covers it, in one transaction, so that a crash leaves the
+    /// old label or the new one. Too long (more than [`format::LABEL_LEN`] bytes) is `EINVAL`.
+    pub(crate) fn set_label(&self, label: &[u8]) -> Result {
+        if label.len() > format::LABEL_LEN || label.contains(&0) {
+            return Err(EINVAL);
+        }
+        let tx = self.begin()?;
+        let mut current = self.label.lock();
+        let written = tx.with_block_buffer(|block| {
+            self.pmem.read(0, &mut block[..])?;
+            format::Superblock::relabel(block, label).map_err(|_| EINVAL)?;
+            let at = |field: usize, len: usize| block.get(field..field + len).ok_or(EINVAL);
+            // CAST: offsets inside block 0.
+            tx.write(
+                format::sb_off::LABEL as u64,
+                at(format::sb_off::LABEL, format::LABEL_LEN)?,
+            )?;
+            tx.write(
+                format::sb_off::CHECKSUM as u64,
+                at(format::sb_off::CHECKSUM, 4)?,
+            )?;
+            let mut new = [0u8; format::LABEL_LEN];
+            new.get_mut(..label.len())
+                .ok_or(EINVAL)?
+                .copy_from_slice(label);
+            Ok(new)
+        });
+        if let Ok(new) = written {
+            *current = new;
+        }
+        drop(current);
+        tx.end(written).map(|_| ())
     }
 
     /// Whether a regular file whose DAX flag is `flag` uses DAX on this mount: always under

@@ -21,6 +21,7 @@ use crate::{
         report_corruption,
         Why, //
     },
+    sb_info::SbInfo,
     vfs::xattr::{
         Namespace,
         Operations,
@@ -72,17 +73,23 @@ fn with_attributes<R>(
     disk: &format::Inode,
     f: impl FnOnce(Option<format::XattrBlock<'_>>) -> Result<R>,
 ) -> Result<R> {
-    if disk.xattr_block == 0 {
+    let sbi = inode.super_block().data();
+    let Some(number) = xattr_block(sbi, inode.ino(), disk)? else {
         return f(None);
-    }
+    };
     let ino = inode.ino();
     let mut block = block_buffer()?;
-    let sbi = inode.super_block().data();
-    sbi.pmem
-        .read(block_offset(disk.xattr_block), &mut block[..])?;
-    let checked = format::XattrBlock::decode(&block[..], ino)
-        .map_err(|e| corrupted(ino, disk.xattr_block, e))?;
+    sbi.pmem.read(block_offset(number), &mut block[..])?;
+    let checked =
+        format::XattrBlock::decode(&block[..], ino).map_err(|e| corrupted(ino, number, e))?;
     f(Some(checked))
+}
+
+/// The xattr block of inode `ino`, whose record is `disk`, if it has one: a block of the data
+/// area, or corruption.
+pub(crate) fn xattr_block(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<Option<u64>> {
+    disk.checked_xattr_block(&sbi.disk)
+        .map_err(|e| corrupted(ino, disk.xattr_block, e))
 }
 
 impl Operations<Daxfs> for XattrOps {
@@ -120,36 +127,44 @@ impl Operations<Daxfs> for XattrOps {
         if sbi.disk.feature_incompat & format::FEATURE_INCOMPAT_XATTR == 0 {
             return Err(EOPNOTSUPP);
         }
-        let mode = match mode {
-            SetMode::Any => format::XattrSetMode::Any,
-            SetMode::Create => format::XattrSetMode::Create,
-            SetMode::Replace => format::XattrSetMode::Replace,
+        let format_mode = format::XattrSetMode {
+            create: mode.create,
+            replace: mode.replace,
         };
         let tx = sbi.begin()?;
         let mut disk = inode.data().disk.lock();
         let mut new = *disk;
         let changed = tx.with_block_buffer(|block| {
-            if disk.xattr_block == 0 {
-                format::xattr_block_init(block, ino);
-            } else {
-                sbi.pmem
-                    .read(block_offset(disk.xattr_block), &mut block[..])?;
+            let old_block = xattr_block(sbi, ino, &disk)?;
+            match old_block {
+                None => format::xattr_block_init(block, ino),
+                Some(number) => sbi.pmem.read(block_offset(number), &mut block[..])?,
             }
             // Everything that can refuse the change does so before anything is written.
-            let change = format::xattr_block_set(block, ino, index(namespace), name, value, mode)
-                .map_err(|e| match e {
-                XattrError::Exists => EEXIST,
-                XattrError::NotFound => ENODATA,
-                XattrError::NoSpace => ENOSPC,
-                XattrError::BadName => EINVAL,
-                XattrError::Format(e) => corrupted(ino, disk.xattr_block, e),
-            })?;
-            match change.count {
+            let change =
+                format::xattr_block_set(block, ino, index(namespace), name, value, format_mode);
+            let change = match change {
+                // Removing what is not there without XATTR_REPLACE (only callers inside the
+                // kernel do) changes nothing, as in ext4.
+                Err(XattrError::NotFound) if value.is_none() && !mode.replace => return Ok(false),
+                Err(e) => {
+                    return Err(match e {
+                        XattrError::Exists => EEXIST,
+                        XattrError::NotFound => ENODATA,
+                        XattrError::NoSpace => ENOSPC,
+                        XattrError::BadName => EINVAL,
+                        XattrError::Format(e) => corrupted(ino, disk.xattr_block, e),
+                    })
+                }
+                Ok(change) => change,
+            };
+            match (change.count, old_block) {
                 // The last attribute is gone: so is the block.
-                0 => {
-                    sbi.alloc.free_blocks(&tx, ino, disk.xattr_block, 1)?;
+                (0, Some(number)) => {
+                    sbi.alloc.free_blocks(&tx, ino, number, 1)?;
                     new.xattr_block = 0;
                 }
+                (0, None) => return Err(EINVAL),
                 _ => {
                     if new.xattr_block == 0 {
                         new.xattr_block = sbi.alloc.alloc_block(&tx, ino, None)?;
@@ -167,13 +182,18 @@ impl Operations<Daxfs> for XattrOps {
             }
             touch();
             take_attrs(inode, &mut new);
-            sbi.write_inode(&tx, ino, &new)
+            sbi.write_inode(&tx, ino, &new).map(|()| true)
         });
-        if changed.is_ok() {
+        if changed == Ok(true) {
             *disk = new;
         }
         drop(disk);
-        tx.end(changed)
+        tx.end(changed).map(|_| ())
+    }
+
+    fn block(inode: &Inode) -> Result<Option<u64>> {
+        let disk = inode.data().disk.lock();
+        xattr_block(inode.super_block().data(), inode.ino(), &disk)
     }
 
     fn list(inode: &Inode, emit: &mut dyn FnMut(Namespace, &[u8]) -> Result) -> Result {

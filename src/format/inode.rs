@@ -389,6 +389,27 @@ impl Inode {
         Ok(())
     }
 
+    /// The inode's extended-attribute block: `None` if it has none, an error if it names a
+    /// block outside the data area or the image lacks [`FEATURE_INCOMPAT_XATTR`]. Kept out of
+    /// [`Inode::validate`], so that a bad pointer costs the attributes (the kernel's attribute
+    /// calls give `EUCLEAN`, fsck drops it), not the file.
+    pub fn checked_xattr_block(&self, sb: &Superblock) -> Result<Option<u64>, FormatError> {
+        if self.xattr_block == 0 {
+            return Ok(None);
+        }
+        if sb.feature_incompat & FEATURE_INCOMPAT_XATTR == 0 {
+            return Err(FormatError::BadXattr(
+                "extended-attribute block without the feature",
+            ));
+        }
+        if !sb.is_data_block(self.xattr_block) {
+            return Err(FormatError::BadXattr(
+                "extended-attribute block outside the data area",
+            ));
+        }
+        Ok(Some(self.xattr_block))
+    }
+
     /// Checks the link count against the limit and the file type: a directory has none (it is
     /// unlinked and on the orphan list) or at least two (its entry and its own `.`). Kept apart
     /// from [`Inode::validate`] because fsck repairs a wrong count from the directory tree rather
@@ -445,14 +466,6 @@ impl Inode {
         }
         if self.has_inline_symlink() && file_type != FileType::Symlink {
             return Err(BadInode("inline symlink flag on a non-symlink"));
-        }
-        if self.xattr_block != 0 {
-            if sb.feature_incompat & FEATURE_INCOMPAT_XATTR == 0 {
-                return Err(BadInode("extended-attribute block without the feature"));
-            }
-            if !sb.is_data_block(self.xattr_block) {
-                return Err(BadInode("extended-attribute block outside the data area"));
-            }
         }
         if self.flags & INODE_FLAGS_ATTRIBUTES != 0 {
             if sb.feature_incompat & FEATURE_INCOMPAT_INODE_ATTRIBUTES == 0 {

@@ -76,6 +76,7 @@ pub struct UndoRecord<'a> {
 /// whole and of `tx`: a torn record (its bytes were never changed), one left by an earlier
 /// transaction, or never-written zeros. Where it points is not checked here: see
 /// [`super::Superblock::check_undo_target`].
+#[derive(Clone)]
 pub struct JournalRecords<'a> {
     area: &'a [u8],
     at: usize,

@@ -210,7 +210,12 @@
 //! [`STATE_WORD_OFFSET`] with `block_size`, which never changes ([`state_word`]). The checksum
 //! reads the live fields as zero ([`SUPERBLOCK_UNSUMMED`]), so that it stays valid whatever they
 //! hold; readers check them by range, and the list by walking it. The rest of the block is
-//! written only by mkfs and fsck: a power cut can tear no superblock the kernel writes.
+//! written only by mkfs and fsck, but for the label (`FS_IOC_SETFSLABEL`): the kernel writes a
+//! new label and the checksum that covers it in one transaction of the undo journal, so that a
+//! power cut between them leaves a checksum that fails until recovery undoes the change. Mount
+//! and fsck therefore read a superblock whose checksum fails through the journal's undo
+//! ([`Superblock::decode_after_undo`], the journal found through the unchecked geometry), and
+//! refuse it only if that does not make it valid.
 //!
 //! At unmount the counters are stored first and `state` clean after a fence: a cut in between
 //! leaves the file system dirty, and the next mount recounts.
@@ -239,8 +244,9 @@
 //! transaction ([`JournalRecords`]), writes their old bytes back newest first, fences, and
 //! stores that number in the commit word; a read-write mount (or remount) stores it even when
 //! there was nothing to undo, since the records of one range are fenced together and a crash
-//! can leave a torn first record before a whole second one. A record's range must be `orphan_head` or lie in the
-//! bitmap, the inode table or the data area ([`Superblock::check_undo_target`]); any other
+//! can leave a torn first record before a whole second one. A record's range must be
+//! `orphan_head`, the label or the superblock's checksum, or lie in the bitmap, the inode table
+//! or the data area ([`Superblock::check_undo_target`]); any other
 //! makes the journal damaged. Writes to blocks the transaction allocated need no records (its
 //! undo frees them), and it frees blocks only at its end, so it never reuses one that its undo
 //! would make live again.
@@ -394,6 +400,9 @@ pub const MAX_DEFAULT_JOURNAL_BLOCKS: u64 = 1024;
 pub const JOURNAL_RECORD_HEADER: usize = 24;
 /// The most bytes one journal record restores.
 pub const JOURNAL_RECORD_MAX_DATA: usize = BLOCK_SIZE;
+
+/// Bytes of the superblock's label (NUL-padded, not NUL-terminated when full).
+pub const LABEL_LEN: usize = 32;
 
 /// Superblock state: cleanly unmounted.
 pub const STATE_CLEAN: u32 = 1;

@@ -31,6 +31,7 @@ use super::{
     INODES_PER_BLOCK,
     INODE_SIZE,
     JOURNAL_BLOCKS_DIVISOR,
+    LABEL_LEN,
     MAGIC,
     MAX_BLOCKS,
     MAX_DEFAULT_JOURNAL_BLOCKS,
@@ -252,6 +253,47 @@ impl Superblock {
     /// [`Superblock::validate_geometry`], and read-only-compatible features by
     /// [`Superblock::check_writable`].
     pub fn decode(buf: &[u8]) -> Result<Self, FormatError> {
+        Self::decode_checking(buf, true)
+    }
+
+    /// [`Superblock::decode`] without the checksum: only to locate the journal (after
+    /// [`Superblock::validate_geometry`]) when the checksum fails, which a crash in the middle
+    /// of a label change leaves until its undo ([`Superblock::decode_after_undo`]).
+    pub fn decode_unchecked(buf: &[u8]) -> Result<Self, FormatError> {
+        Self::decode_checking(buf, false)
+    }
+
+    /// Block 0 in `buf` decoded as the undo of an interrupted transaction leaves it: `records`
+    /// are its undo records as (device byte offset, old bytes), newest first, as recovery
+    /// applies them (so that of two records of one range the older wins); those in block 0 (the
+    /// label, the checksum, `orphan_head`: see [`Superblock::check_undo_target`]) are applied
+    /// to a copy, which must then decode with a valid checksum. This is how mount and fsck read a
+    /// superblock whose label change a crash interrupted, before they undo it on the device.
+    pub fn decode_after_undo<'a>(
+        buf: &[u8],
+        records: impl Iterator<Item = (u64, &'a [u8])>,
+    ) -> Result<Self, FormatError> {
+        let mut block = [0u8; BLOCK_SIZE];
+        write_bytes(
+            &mut block,
+            0,
+            buf.get(..BLOCK_SIZE).ok_or(FormatError::TooShort)?,
+        );
+        for (offset, old) in records {
+            if offset < BLOCK_SIZE_U64 {
+                // CAST: below 4096.
+                let at = offset as usize;
+                if at.checked_add(old.len()).is_none_or(|end| end > BLOCK_SIZE) {
+                    return Err(FormatError::BadJournal("undo record past block 0"));
+                }
+                write_bytes(&mut block, at, old);
+            }
+        }
+        Self::decode(&block)
+    }
+
+    /// [`Superblock::decode`], checking the checksum if `verify`.
+    fn decode_checking(buf: &[u8], verify: bool) -> Result<Self, FormatError> {
         let block = buf.get(..BLOCK_SIZE).ok_or(FormatError::TooShort)?;
         if read_bytes::<8>(block, sb_off::MAGIC)? != MAGIC {
             return Err(FormatError::BadMagic);
@@ -265,7 +307,7 @@ impl Superblock {
                 minor: version_minor,
             });
         }
-        if read_u32(block, sb_off::CHECKSUM)? != superblock_checksum(block) {
+        if verify && read_u32(block, sb_off::CHECKSUM)? != superblock_checksum(block) {
             return Err(FormatError::BadChecksum);
         }
         let sb = Self {
@@ -431,6 +473,23 @@ impl Superblock {
         Ok(())
     }
 
+    /// Writes `label` (NUL-padded; at most [`LABEL_LEN`] bytes, no NUL) into the superblock
+    /// `block` and reseals it: the new label and checksum, which a label change writes in one
+    /// transaction. The live fields do not enter the checksum, so they may change meanwhile.
+    pub fn relabel(block: &mut [u8; BLOCK_SIZE], label: &[u8]) -> Result<(), FormatError> {
+        if label.len() > LABEL_LEN || label.contains(&0) {
+            return Err(FormatError::BadSuperblock(
+                "label too long or with a NUL byte",
+            ));
+        }
+        let mut field = [0u8; LABEL_LEN];
+        write_bytes(&mut field, 0, label);
+        write_bytes(block, sb_off::LABEL, &field);
+        let checksum = superblock_checksum(block);
+        write_u32(block, sb_off::CHECKSUM, checksum);
+        Ok(())
+    }
+
     /// The label without its NUL padding.
     pub fn label_bytes(&self) -> &[u8] {
         let len = self
@@ -470,11 +529,18 @@ impl Superblock {
             return Err(bad);
         }
         if offset < BLOCK_SIZE_U64 {
+            // `orphan_head`, and the label with the checksum (a label change).
+            let fields = [
+                (sb_off::ORPHAN_HEAD, 8),
+                (sb_off::LABEL, LABEL_LEN),
+                (sb_off::CHECKSUM, 4),
+            ];
             // CAST: below 4096.
-            let (start, end) = (offset as usize, end);
-            let field = sb_off::ORPHAN_HEAD;
-            let in_head = start >= field && end <= (field + 8) as u64;
-            return if in_head { Ok(()) } else { Err(bad) };
+            let start = offset as usize;
+            let within = fields
+                .iter()
+                .any(|&(field, len)| start >= field && end <= (field + len) as u64);
+            return if within { Ok(()) } else { Err(bad) };
         }
         let (journal, journal_len) = (
             self.journal_commit_offset(),

@@ -1535,7 +1535,9 @@ fn journal_undo_targets() {
         (0, 8),
         (head, 9),
         (head - 1, 8),
-        (sb_off::CHECKSUM as u64, 4),
+        (sb_off::CHECKSUM as u64, 5),
+        (sb_off::CHECKSUM as u64 - 1, 4),
+        (sb_off::LABEL as u64 - 1, 4),
         (block(sb.journal_start), 8),
         (block(sb.journal_start) - 8, 16),
         (block(sb.journal_start + sb.journal_blocks) - 1, 8),
@@ -1558,7 +1560,7 @@ fn xattr_block(entries: &[(u8, &[u8], &[u8])]) -> [u8; BLOCK_SIZE] {
     let mut block = [0; BLOCK_SIZE];
     xattr_block_init(&mut block, 5);
     for &(index, name, value) in entries {
-        xattr_block_set(&mut block, 5, index, name, Some(value), XattrSetMode::Any).unwrap();
+        xattr_block_set(&mut block, 5, index, name, Some(value), XattrSetMode::ANY).unwrap();
         xattr_block_seal(&mut block);
     }
     block
@@ -1585,26 +1587,58 @@ fn xattr_set_get_remove() {
     };
     let before = block;
     assert_eq!(
-        set(&mut block, b"a", Some(b"x"), XattrSetMode::Create),
+        set(&mut block, b"a", Some(b"x"), XattrSetMode::CREATE),
         Err(XattrError::Exists)
     );
     assert_eq!(
-        set(&mut block, b"c", Some(b"x"), XattrSetMode::Replace),
+        set(&mut block, b"c", Some(b"x"), XattrSetMode::REPLACE),
         Err(XattrError::NotFound)
     );
     assert_eq!(
-        set(&mut block, b"c", None, XattrSetMode::Any),
+        set(&mut block, b"c", None, XattrSetMode::ANY),
         Err(XattrError::NotFound)
     );
     assert_eq!(
-        set(&mut block, b"", Some(b"x"), XattrSetMode::Any),
+        set(&mut block, b"", Some(b"x"), XattrSetMode::ANY),
         Err(XattrError::BadName)
     );
+    // Both flags, as the VFS allows: EEXIST if it exists, ENODATA if not (as ext4).
+    let both = XattrSetMode {
+        create: true,
+        replace: true,
+    };
+    assert_eq!(
+        set(&mut block, b"a", Some(b"x"), both),
+        Err(XattrError::Exists)
+    );
+    assert_eq!(
+        set(&mut block, b"c", Some(b"x"), both),
+        Err(XattrError::NotFound)
+    );
     assert_eq!(block, before, "a failed change leaves the block as it was");
+    // A block that says it is empty is a block made by `xattr_block_init`, or damage.
+    let mut empty = [0; BLOCK_SIZE];
+    xattr_block_init(&mut empty, 5);
+    let mut sealed_empty = empty;
+    xattr_block_seal(&mut sealed_empty);
+    for bad in [sealed_empty, [0; BLOCK_SIZE]] {
+        let mut block = bad;
+        assert!(matches!(
+            xattr_block_set(
+                &mut block,
+                5,
+                XATTR_INDEX_USER,
+                b"n",
+                Some(b"v"),
+                XattrSetMode::ANY
+            ),
+            Err(XattrError::Format(_))
+        ));
+    }
 
     // Replacing moves the entry to the end; the block stays valid and holds exactly the rest.
     assert_eq!(
-        set(&mut block, b"a", Some(b"longer"), XattrSetMode::Replace),
+        set(&mut block, b"a", Some(b"longer"), XattrSetMode::REPLACE),
         Ok(XattrChange {
             old_used: 21,
             count: 3,
@@ -1624,8 +1658,8 @@ fn xattr_set_get_remove() {
             (XATTR_INDEX_USER, b"a", b"longer"),
         ]
     );
-    set(&mut block, b"a", None, XattrSetMode::Replace).unwrap();
-    set(&mut block, b"b", None, XattrSetMode::Any).unwrap();
+    set(&mut block, b"a", None, XattrSetMode::REPLACE).unwrap();
+    set(&mut block, b"b", None, XattrSetMode::ANY).unwrap();
     let checked = XattrBlock::decode(&block, 5).unwrap();
     assert_eq!((checked.count(), checked.used()), (1, 5));
     assert_eq!(
@@ -1649,7 +1683,7 @@ fn xattr_block_room() {
             XATTR_INDEX_USER,
             name,
             Some(value),
-            XattrSetMode::Any,
+            XattrSetMode::ANY,
         );
         xattr_block_seal(block);
         result
@@ -1699,7 +1733,9 @@ fn xattr_block_validation() {
         let mut block = good;
         write_bytes(&mut block, offset, bytes);
         xattr_block_seal(&mut block);
-        XattrBlock::decode(&block, 5).is_err()
+        XattrBlock::decode(&block, 5)
+            .and_then(|block| block.check_unique())
+            .is_err()
     };
     let first = XATTR_BLOCK_HEADER_SIZE;
     let second = first + 4 + 1 + 3;
@@ -1750,7 +1786,7 @@ fn xattr_decoders_never_panic_on_garbage() {
             XATTR_INDEX_USER,
             b"n",
             Some(b"v"),
-            XattrSetMode::Any,
+            XattrSetMode::ANY,
         );
         if result.is_err() {
             assert_eq!(block, before);
@@ -1774,13 +1810,77 @@ fn inode_xattr_block_validation() {
         read_u64(&buf, inode_off::XATTR_BLOCK),
         Ok(sb.data_start + 10)
     );
+    assert_eq!(
+        with_block.checked_xattr_block(&sb),
+        Ok(Some(sb.data_start + 10))
+    );
+    assert_eq!(good.checked_xattr_block(&sb), Ok(None));
+    // A bad pointer is the attributes' problem, not the inode's.
     let outside = Inode {
         xattr_block: sb.data_start - 1,
         ..good
     };
-    assert!(outside.validate(&sb).is_err());
+    assert!(outside.validate(&sb).is_ok());
+    assert!(outside.checked_xattr_block(&sb).is_err());
     let mut old = sb;
     old.feature_incompat &= !FEATURE_INCOMPAT_XATTR;
-    assert!(with_block.validate(&old).is_err());
-    assert!(good.validate(&old).is_ok());
+    assert!(with_block.checked_xattr_block(&old).is_err());
+    assert_eq!(good.checked_xattr_block(&old), Ok(None));
+}
+
+#[test]
+fn label_change_and_its_undo() {
+    let sb = sample_superblock();
+    let old = sample_superblock_block();
+    let mut new = old;
+    Superblock::relabel(&mut new, b"a new label").unwrap();
+    assert_eq!(
+        Superblock::decode(&new).unwrap().label_bytes(),
+        b"a new label"
+    );
+    assert!(Superblock::relabel(&mut new.clone(), &[b'x'; LABEL_LEN + 1]).is_err());
+    assert!(Superblock::relabel(&mut new.clone(), b"nul\0").is_err());
+    // A label change undo-logs the label and the checksum, and nothing else of block 0.
+    assert!(sb
+        .check_undo_target(sb_off::LABEL as u64, LABEL_LEN as u64)
+        .is_ok());
+    assert!(sb.check_undo_target(sb_off::CHECKSUM as u64, 4).is_ok());
+    assert!(sb
+        .check_undo_target(sb_off::LABEL as u64, LABEL_LEN as u64 + 1)
+        .is_err());
+    assert!(sb.check_undo_target(sb_off::UUID as u64, 4).is_err());
+    assert!(sb
+        .check_undo_target(sb_off::TOTAL_BLOCKS as u64, 8)
+        .is_err());
+
+    // Torn: the new label stored, the checksum not yet. Unreadable as it is; the undo
+    // records give the old superblock back, whatever part of the change was stored.
+    let mut torn = old;
+    write_bytes(
+        &mut torn,
+        sb_off::LABEL,
+        &new[sb_off::LABEL..sb_off::LABEL + LABEL_LEN],
+    );
+    assert_eq!(Superblock::decode(&torn), Err(FormatError::BadChecksum));
+    let unchecked = Superblock::decode_unchecked(&torn).unwrap();
+    assert_eq!(unchecked.journal_start, sb.journal_start);
+    let records: [(u64, &[u8]); 2] = [
+        (
+            sb_off::LABEL as u64,
+            &old[sb_off::LABEL..sb_off::LABEL + LABEL_LEN],
+        ),
+        (
+            sb_off::CHECKSUM as u64,
+            &old[sb_off::CHECKSUM..sb_off::CHECKSUM + 4],
+        ),
+    ];
+    for state in [torn, new, old] {
+        let undone = Superblock::decode_after_undo(&state, records.iter().copied()).unwrap();
+        assert_eq!(undone, sb);
+    }
+    // Records of other blocks are not applied; without the records it stays unreadable.
+    let elsewhere: [(u64, &[u8]); 1] = [(8192, &[1; 8])];
+    assert!(Superblock::decode_after_undo(&torn, elsewhere.iter().copied()).is_err());
+    let past: [(u64, &[u8]); 1] = [(4090, &[1; 8])];
+    assert!(Superblock::decode_after_undo(&old, past.iter().copied()).is_err());
 }

@@ -79,16 +79,33 @@ pub struct XattrChange {
     pub used: usize,
 }
 
-/// How [`xattr_block_set`] treats an attribute that exists or not (`XATTR_CREATE`,
-/// `XATTR_REPLACE`, or neither).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum XattrSetMode {
-    /// Set it whether or not it exists.
-    Any,
+/// How [`xattr_block_set`] treats an attribute that exists or not: the `XATTR_CREATE` and
+/// `XATTR_REPLACE` flags, which may come together (then an attribute that exists is
+/// [`XattrError::Exists`] and one that does not [`XattrError::NotFound`], as in ext4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XattrSetMode {
     /// Fail with [`XattrError::Exists`] if it exists.
-    Create,
+    pub create: bool,
     /// Fail with [`XattrError::NotFound`] unless it exists.
-    Replace,
+    pub replace: bool,
+}
+
+impl XattrSetMode {
+    /// Set it whether or not it exists.
+    pub const ANY: Self = Self {
+        create: false,
+        replace: false,
+    };
+    /// Only if it does not exist (`XATTR_CREATE`).
+    pub const CREATE: Self = Self {
+        create: true,
+        replace: false,
+    };
+    /// Only if it exists (`XATTR_REPLACE`).
+    pub const REPLACE: Self = Self {
+        create: false,
+        replace: true,
+    };
 }
 
 /// Whether `name` can be the name of an attribute in namespace `index`.
@@ -101,9 +118,11 @@ pub fn valid_xattr_name(index: u8, name: &[u8]) -> bool {
 
 impl<'a> XattrBlock<'a> {
     /// Decodes and checks the xattr block of inode `owner`: magic, checksum (over the whole
-    /// block, which `block` must be), owner, and every entry: a known namespace, a valid name
-    /// that no other entry of the namespace has, and an extent inside the used area, which the
-    /// entries fill exactly; the bytes after it are zero.
+    /// block, which `block` must be), owner, and every entry: a known namespace, a valid name,
+    /// and an extent inside the used area, which the entries fill exactly; the bytes after it
+    /// are zero. That no name comes twice, which costs a comparison of every pair, is checked
+    /// by [`XattrBlock::check_unique`] where it matters: before a change, and in fsck (a read
+    /// finds the first of two).
     pub fn decode(block: &'a [u8], owner: u64) -> Result<Self, FormatError> {
         use FormatError::BadXattr;
 
@@ -127,20 +146,10 @@ impl<'a> XattrBlock<'a> {
         }
         let this = Self { block, count, used };
         let mut seen = 0u32;
-        let mut entries = this.raw_entries();
-        for entry in &mut entries {
+        for entry in this.raw_entries() {
             let (_, entry) = entry?;
             if !valid_xattr_name(entry.index, entry.name) {
                 return Err(BadXattr("xattr entry with a bad namespace or name"));
-            }
-            // Quadratic, but a block holds at most a few hundred entries, and only this walk
-            // reads untrusted names.
-            let earlier = this.raw_entries().take(seen as usize);
-            for other in earlier {
-                let (_, other) = other?;
-                if other.index == entry.index && other.name == entry.name {
-                    return Err(BadXattr("xattr block names an attribute twice"));
-                }
             }
             seen = seen
                 .checked_add(1)
@@ -156,6 +165,23 @@ impl<'a> XattrBlock<'a> {
             return Err(BadXattr("xattr block has bytes after its entries"));
         }
         Ok(this)
+    }
+
+    /// Checks that no name comes twice in a namespace: each pair compared, at most a few
+    /// hundred thousand comparisons of short names in a full block.
+    pub fn check_unique(&self) -> Result<(), FormatError> {
+        for (seen, entry) in self.entries().enumerate() {
+            if self
+                .entries()
+                .take(seen)
+                .any(|other| other.index == entry.index && other.name == entry.name)
+            {
+                return Err(FormatError::BadXattr(
+                    "xattr block names an attribute twice",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The entries with their byte ranges in the block, decoded without the checks of
@@ -257,8 +283,10 @@ pub fn xattr_block_seal(block: &mut [u8; BLOCK_SIZE]) {
 
 /// Sets attribute `name` of namespace `index` to `value` in `block`, or removes it if `value`
 /// is `None`, in place: the entries after the old one move down over it and the new one goes
-/// at the end. `block` is an xattr block of `owner` that [`XattrBlock::decode`] accepts, or one
-/// that [`xattr_block_init`] made (empty, unsealed). On success the checksum field is left
+/// at the end. `block` is an xattr block of `owner` that [`XattrBlock::decode`] and
+/// [`XattrBlock::check_unique`] accept, or one that [`xattr_block_init`] made (empty,
+/// unsealed: its checksum field is zero). Removing an attribute that does not exist is
+/// [`XattrError::NotFound`] whatever `mode` says. On success the checksum field is left
 /// stale for the caller to seal ([`xattr_block_seal`], or a journal that derives it from what
 /// changed). On failure `block` is unchanged.
 pub fn xattr_block_set(
@@ -276,22 +304,28 @@ pub fn xattr_block_set(
     let (old, used) = if count == 0 {
         // CAST: as in `decode`.
         let used = read_u32(block, xattr_off::USED).map_err(XattrError::Format)? as usize;
-        if used != 0 || read_u64(block, xattr_off::OWNER) != Ok(owner) {
+        let fresh = read_u32(block, xattr_off::MAGIC) == Ok(XATTR_BLOCK_MAGIC)
+            && read_u32(block, xattr_off::CHECKSUM) == Ok(0)
+            && read_u64(block, xattr_off::OWNER) == Ok(owner);
+        if used != 0 || !fresh {
             return Err(XattrError::Format(FormatError::BadXattr(
                 "empty xattr block with entries",
             )));
         }
         (None, 0)
     } else {
-        let checked = XattrBlock::decode(&block[..], owner).map_err(XattrError::Format)?;
+        let checked = XattrBlock::decode(&block[..], owner)
+            .and_then(|checked| checked.check_unique().map(|()| checked))
+            .map_err(XattrError::Format)?;
         (
             checked.find(index, name).map(|(range, _)| range),
             checked.used(),
         )
     };
-    match (&old, mode, value) {
-        (Some(_), XattrSetMode::Create, Some(_)) => return Err(XattrError::Exists),
-        (None, XattrSetMode::Replace, _) | (None, _, None) => return Err(XattrError::NotFound),
+    match (&old, value) {
+        (Some(_), _) if mode.create => return Err(XattrError::Exists),
+        (None, _) if mode.replace => return Err(XattrError::NotFound),
+        (None, None) => return Err(XattrError::NotFound),
         _ => {}
     }
     let freed = old.as_ref().map_or(0, |range| range.len());

@@ -36,7 +36,8 @@ use super::{
     fs_type::FileSystem,
     inode::Inode,
     iomap,
-    raw, //
+    raw,
+    super_block::Operations as _, //
 };
 
 /// The operations of regular files (`file_operations`) that a file system implements. The
@@ -331,7 +332,8 @@ unsafe extern "C" fn mmap_prepare_callback<T: FileSystem>(desc: *mut raw::vm_are
 }
 
 /// `file_operations::unlocked_ioctl` of regular files and directories: `FS_IOC_SHUTDOWN` (for
-/// `CAP_SYS_ADMIN`), which `xfs_io -c shutdown` and fstests' `godown` use. Other commands are
+/// `CAP_SYS_ADMIN`), which `xfs_io -c shutdown` and fstests' `godown` use, and the label's
+/// `FS_IOC_GETFSLABEL` and `FS_IOC_SETFSLABEL` (`xfs_io -c label`). Other commands are
 /// `ENOTTY`; the VFS has answered the generic ones (FIEMAP, FIFREEZE, ...) before.
 ///
 /// # Safety
@@ -342,23 +344,55 @@ pub(super) unsafe extern "C" fn ioctl_callback<T: FileSystem>(
     cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
-    if cmd != raw::daxfs_ioctl_DAXFS_IOC_SHUTDOWN {
+    let known = [
+        raw::daxfs_ioctl_DAXFS_IOC_SHUTDOWN,
+        raw::daxfs_ioctl_DAXFS_IOC_GETFSLABEL,
+        raw::daxfs_ioctl_DAXFS_IOC_SETFSLABEL,
+    ];
+    if !known.contains(&cmd) {
         // CAST: an errno fits `c_long`.
         return ENOTTY.to_errno() as c_long;
     }
     from_result(|| {
+        // SAFETY: An open file keeps its inode, and so its superblock, live.
+        let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
+        let sb = inode.super_block();
+        // Each command's `arg` is a user address.
+        let user = |len| UserSlice::new(UserPtr::from_addr(arg), len);
+        // CAST: a small constant.
+        let label_max = raw::FSLABEL_MAX as usize;
+        if cmd == raw::daxfs_ioctl_DAXFS_IOC_GETFSLABEL {
+            let mut label = KVec::from_elem(0u8, label_max, GFP_KERNEL)?;
+            let current = T::SuperOps::label(sb);
+            label
+                .get_mut(..current.len())
+                .ok_or(EINVAL)?
+                .copy_from_slice(&current);
+            user(label_max).writer().write_slice(&label)?;
+            return Ok(0);
+        }
         // CAST: the capability number is a small non-negative constant.
         // SAFETY: A plain check of the calling task's credentials.
         if !unsafe { raw::capable(raw::CAP_SYS_ADMIN as c_int) } {
             return Err(EPERM);
         }
-        // `arg` is a user address for this command.
-        let mut flags = UserSlice::new(UserPtr::from_addr(arg), 4).reader();
-        let flags = flags.read::<u32>()?;
-        // SAFETY: An open file keeps its inode, and so its superblock, live.
-        let inode = unsafe { Inode::<T>::from_raw((*file).f_inode) };
-        inode.super_block().shut_down(flags)?;
-        Ok(0)
+        if cmd == raw::daxfs_ioctl_DAXFS_IOC_SHUTDOWN {
+            let flags = user(4).reader().read::<u32>()?;
+            sb.shut_down(flags)?;
+            return Ok(0);
+        }
+        let mut label = KVec::from_elem(0u8, label_max, GFP_KERNEL)?;
+        user(label_max).reader().read_slice(&mut label)?;
+        // As ext4 and XFS: a label must end within FSLABEL_MAX bytes.
+        let len = label.iter().position(|&b| b == 0).ok_or(EINVAL)?;
+        sb.check_running()?;
+        // Read-only mounts refuse (EROFS), and a frozen file system waits.
+        // SAFETY: The file is open.
+        to_result(unsafe { raw::mnt_want_write_file(file) })?;
+        let set = T::SuperOps::set_label(sb, label.get(..len).unwrap_or(&[]));
+        // SAFETY: Pairs with the successful `mnt_want_write_file` above.
+        unsafe { raw::mnt_drop_write_file(file) };
+        set.map(|()| 0)
     })
 }
 

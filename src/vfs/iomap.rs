@@ -16,7 +16,8 @@ use kernel::{
 use super::{
     fs_type::FileSystem,
     inode::Inode,
-    raw, //
+    raw,
+    xattr::Operations as _, //
 };
 
 /// How a range of a file maps to the device, as `FileSystem::map_blocks` reports it.
@@ -52,6 +53,47 @@ impl<T: FileSystem> Tables<T> {
         iomap_end: None,
         iomap_next: None,
     };
+    /// FIEMAP of the extended attributes (`FIEMAP_FLAG_XATTR`, `xfs_io -c 'fiemap -a'`).
+    const XATTR_IOMAP: raw::iomap_ops = raw::iomap_ops {
+        iomap_begin: Some(xattr_iomap_begin_callback::<T>),
+        iomap_end: None,
+        iomap_next: None,
+    };
+}
+
+/// `iomap_ops::iomap_begin` of [`Tables::XATTR_IOMAP`]: the inode's extended-attribute block
+/// as the one block at offset 0; `ENOENT` past it, or without one (which ends the FIEMAP
+/// without an error, as for ext4).
+///
+/// # Safety
+///
+/// Called by iomap with a ready inode of `T` under its `i_rwsem`, and a valid `iomap` output.
+unsafe extern "C" fn xattr_iomap_begin_callback<T: FileSystem>(
+    inode: *mut raw::inode,
+    pos: raw::loff_t,
+    _length: raw::loff_t,
+    _flags: c_uint,
+    iomap: *mut raw::iomap,
+    _srcmap: *mut raw::iomap,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: iomap passes a ready inode of `T`.
+        let inode = unsafe { Inode::<T>::from_raw(inode) };
+        let block = T::XattrOps::block(inode)?.ok_or(ENOENT)?;
+        if pos >= kernel::page::PAGE_SIZE as raw::loff_t {
+            return Err(ENOENT);
+        }
+        let map = BlockMap {
+            file_block: 0,
+            blocks: 1,
+            device_block: Some(block),
+            new: false,
+            unwritten: false,
+        };
+        // SAFETY: `iomap` is a valid output, ours for the call.
+        fill(inode, &map, unsafe { &mut *iomap });
+        Ok(0)
+    })
 }
 
 /// `iomap_ops::iomap_begin`: maps (and for writes allocates) the range at `pos`.
@@ -134,6 +176,12 @@ pub(super) unsafe extern "C" fn fiemap_callback<T: FileSystem>(
     // SAFETY: As the VFS guarantees.
     let inode = unsafe { Inode::<T>::from_raw(inode) };
     let _lock = inode.lock_shared();
+    // SAFETY: `info` is valid for the call.
+    let table = if unsafe { raw::daxfs_fiemap_take_xattr(info.cast()) } {
+        &Tables::<T>::XATTR_IOMAP
+    } else {
+        &Tables::<T>::IOMAP
+    };
     // SAFETY: The inode is live and its `i_rwsem` held; `info` is valid; the table is `'static`.
-    unsafe { raw::iomap_fiemap(inode.as_raw(), info, start, len, &Tables::<T>::IOMAP) }
+    unsafe { raw::iomap_fiemap(inode.as_raw(), info, start, len, table) }
 }

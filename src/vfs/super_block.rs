@@ -217,6 +217,13 @@ pub(crate) trait Operations<T: FileSystem> {
     /// file system is shut down: the VFS would leave it frozen.
     fn unfreeze(sb: &SuperBlock<T>) -> Result;
 
+    /// The volume label, without padding (`FS_IOC_GETFSLABEL`).
+    fn label(sb: &SuperBlock<T>) -> KVec<u8>;
+
+    /// Stores `label` as the volume label (`FS_IOC_SETFSLABEL`); the caller has checked the
+    /// caller's privilege and holds write access to the mount.
+    fn set_label(sb: &SuperBlock<T>, label: &[u8]) -> Result;
+
     /// Shuts the file system down (`why` says what asked): what is durable stays so, nothing
     /// more is written, and every entry point fails with `EIO` until it is unmounted. Fine if it
     /// is down already.

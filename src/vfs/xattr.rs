@@ -73,15 +73,13 @@ impl Namespace {
     }
 }
 
-/// How a `set` treats an attribute that exists, or not.
+/// How a `set` treats an attribute that exists, or not: its flags, which may come together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SetMode {
-    /// Set it either way (no flag).
-    Any,
+pub(crate) struct SetMode {
     /// Only if it does not exist (`XATTR_CREATE`): else `EEXIST`.
-    Create,
+    pub(crate) create: bool,
     /// Only if it exists (`XATTR_REPLACE`): else `ENODATA`.
-    Replace,
+    pub(crate) replace: bool,
 }
 
 /// The extended-attribute operations a file system implements.
@@ -107,6 +105,9 @@ pub(crate) trait Operations<T: FileSystem> {
         mode: SetMode,
         touch: &dyn Fn(),
     ) -> Result;
+
+    /// The block holding the attributes of `inode`, if it has any, for FIEMAP.
+    fn block(inode: &Inode<T>) -> Result<Option<u64>>;
 
     /// Calls `emit` with the namespace and name of each attribute of `inode`, stopping at its
     /// first error.
@@ -234,12 +235,9 @@ unsafe extern "C" fn set_callback<T: FileSystem>(
         };
         // CAST: the flags are non-negative bits.
         let flags = flags as u32;
-        let mode = if flags & raw::XATTR_CREATE != 0 {
-            SetMode::Create
-        } else if flags & raw::XATTR_REPLACE != 0 {
-            SetMode::Replace
-        } else {
-            SetMode::Any
+        let mode = SetMode {
+            create: flags & raw::XATTR_CREATE != 0,
+            replace: flags & raw::XATTR_REPLACE != 0,
         };
         let touch = || {
             // SAFETY: The inode is live and its `i_rwsem` held.

@@ -35,7 +35,8 @@ read_all() {
 	errors=$({
 		find "$mnt" -xdev \( -type l -printf '%s %l\n' -o -type f -printf '%s\n' \
 			-exec head -q -c 65536 -- {} + -o -printf '%s\n' \)
-		getfattr -R -P -d -m - "$mnt"
+		# Relative names (getfattr warns about absolute ones); symlinks' own attributes.
+		(cd "$mnt" && getfattr -R -P -h -d -m - .)
 	} 2>&1 >/dev/null) || true
 	[[ -z $errors ]] || {
 		printf '%s' "${errors%%$'\n'*}"

@@ -55,6 +55,8 @@ declare -A run=(
 	[chmod]='chmod 600 file'
 	[chown]='chown 1000:1000 file'
 	[utimes]='touch -m -d @1000000000 file'
+	# FS_IOC_SETFSLABEL: the label and the superblock's checksum in one transaction.
+	[label]="xfs_io -c 'label -s crash-label' ."
 	# Extended attributes: file's first (its xattr block allocated), one of prealloc's
 	# three replaced (the block rewritten in place), and dir's only one removed (the block
 	# freed).

@@ -88,6 +88,13 @@ add_daxfs_to_mkfs_helpers() {
 }
 add_daxfs_to_mkfs_helpers || die "cannot add daxfs to _scratch_mkfs_sized, _scratch_mkfs_blocksized and _scratch_mkfs_geom in $tree/common/rc"
 
+# _require_names_are_bytes names the file systems whose names are any bytes but
+# '/' and NUL: so are daxfs's (format::validate_name).
+rc=$tree/common/rc
+sed -i '/^_require_names_are_bytes()/,/^}/ s/ext2|ext3|ext4|f2fs|xfs|btrfs)/ext2|ext3|ext4|f2fs|xfs|btrfs|daxfs)/' "$rc"
+sed -n '/^_require_names_are_bytes()/,/^}/p' "$rc" | grep -q '|daxfs)' ||
+	die "cannot add daxfs to _require_names_are_bytes in $rc"
+
 # The loopback interface, which the guest leaves down: the lock tests
 # (generic/131, ...) talk to a server over 127.0.0.1.
 busybox ifconfig lo 127.0.0.1 up || die "cannot bring up the loopback interface"

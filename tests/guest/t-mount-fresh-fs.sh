@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # A fresh daxfs mounts with dax=always (and each other mode), shows it in /proc/mounts, reports the
 # geometry mkfs made through statfs, has an empty root directory, answers
-# lookups, unmounts, and is still clean.
+# lookups, unmounts, and is still clean. A remount takes only the dax option the
+# mount was given; the label ioctls work as on ext4.
 . "$(dirname "$0")/lib.sh"
 
 summary=$(mkfs_daxfs "$TEST_DEV" -L fresh)
@@ -51,6 +52,24 @@ mount -t daxfs "$TEST_DEV" "$TEST_DIR"
 mount -o remount,ro "$TEST_DIR"
 mount_line | grep -q " daxfs ro," || fail "remount,ro: $(mount_line)"
 expect_fail "cannot change on remount" mount -o remount,dax=never "$TEST_DIR"
+# Nor may a mount given no dax option take one, not even the dax=inode it means:
+# ext4 refuses it too (the control, on the scratch device), and both accept the
+# option a mount was given.
+expect_fail "cannot change on remount" mount -o remount,dax=inode "$TEST_DIR"
+mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV" 16384
+mount -t ext4 "$SCRATCH_DEV" "$SCRATCH_MNT"
+if mount -o remount,dax=inode "$SCRATCH_MNT" 2>/dev/null; then
+	fail "ext4 (the control) took -o dax=inode on a remount of a mount without dax options"
+fi
+umount "$SCRATCH_MNT"
+mount -t ext4 -o dax=inode "$SCRATCH_DEV" "$SCRATCH_MNT"
+mount -o remount,dax=inode "$SCRATCH_MNT" || fail "ext4 refused the dax=inode it was mounted with"
+umount "$SCRATCH_MNT"
+mkfs_daxfs "$SCRATCH_DEV" >/dev/null
+mount -t daxfs -o dax=inode "$SCRATCH_DEV" "$SCRATCH_MNT"
+mount -o remount,dax=inode "$SCRATCH_MNT" || fail "daxfs refused the dax=inode it was mounted with"
+umount "$SCRATCH_MNT"
+echo "ok: a remount takes only the dax option the mount was given, as on ext4"
 mount_line | grep -q " daxfs ro," && ! mount_line | grep -qw dax || fail "a refused remount changed the mount: $(mount_line)"
 fsck_clean "$TEST_DEV"
 expect_fail "Read-only file system" touch "$TEST_DIR/ro-file"
@@ -67,3 +86,48 @@ mount -t daxfs -o ro "$TEST_DEV" "$TEST_DIR"
 [[ $(cat "$TEST_DIR/rw-file") == data ]] || fail "a file written after remount,rw was lost"
 umount "$TEST_DIR"
 echo "ok: -o dax, defaults and remount (ro and back to rw)"
+
+# The label (FS_IOC_GETFSLABEL and FS_IOC_SETFSLABEL, as xfs_io -c label, btrfs
+# and e2label's kernel path use them), on ext4 (the control) and daxfs: the
+# label mkfs gave, a new one, cleared, persistent across a remount, too long
+# (EINVAL: ext4 keeps 16 bytes, daxfs 32) and on a read-only mount (EROFS).
+# label_is WANT: the mounted file system's label is WANT.
+label_is() {
+	local got
+	got=$(xfs_io -c label "$SCRATCH_MNT")
+	[[ $got == "label = \"$1\"" ]] || fail "$fs: the label is '$got', expected \"$1\""
+}
+# label_fails ERROR LABEL: setting LABEL fails with ERROR.
+label_fails() {
+	local out
+	out=$(xfs_io -c "label -s $2" "$SCRATCH_MNT" 2>&1) || true
+	grep -qF "$1" <<<"$out" || fail "$fs: setting the label '$2' gave '$out', not '$1'"
+}
+for fs in ext4 daxfs; do
+	case $fs in
+	ext4) mkfs.ext4 -q -F -b 4096 -L first "$SCRATCH_DEV" 16384 ;;
+	daxfs) mkfs_daxfs "$SCRATCH_DEV" -L first >/dev/null ;;
+	esac
+	mount -t $fs "$SCRATCH_DEV" "$SCRATCH_MNT"
+	label_is first
+	xfs_io -c 'label -s second' "$SCRATCH_MNT" >/dev/null
+	label_is second
+	xfs_io -c 'label -c' "$SCRATCH_MNT" >/dev/null
+	label_is ""
+	label_fails "Invalid argument" "$(printf 'x%.0s' {1..33})"
+	label_is ""
+	xfs_io -c 'label -s kept' "$SCRATCH_MNT" >/dev/null
+	umount "$SCRATCH_MNT"
+	[[ $fs == ext4 ]] || fsck_clean "$SCRATCH_DEV"
+	mount -t $fs -o ro "$SCRATCH_DEV" "$SCRATCH_MNT"
+	label_is kept
+	label_fails "Read-only file system" other
+	umount "$SCRATCH_MNT"
+	echo "ok: $fs: the label ioctls"
+done
+# daxfs keeps 32 bytes.
+mount -t daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+xfs_io -c "label -s $(printf 'y%.0s' {1..32})" "$SCRATCH_MNT" >/dev/null
+label_is "$(printf 'y%.0s' {1..32})"
+umount_checked "$SCRATCH_DEV" "$SCRATCH_MNT"
+echo "ok: daxfs: a label of 32 bytes"

@@ -52,6 +52,19 @@ for fs in ext4 daxfs; do
 	[[ $after == "$before" ]] || fail "$fs: attributes changed across a remount: $(diff <(echo "$before") <(echo "$after"))"
 	echo "ok: $fs: $(grep -c = <<<"$after") attributes survive a remount"
 
+	# FIEMAP of the attributes (xfs_io -c 'fiemap -a', FIEMAP_FLAG_XATTR): one extent
+	# while a file has attributes (ext4 keeps small ones in the inode, daxfs in a block),
+	# none once they are gone.
+	xattr_extents() { xfs_io -c 'fiemap -a' "$1" | grep -c '^[[:space:]]*0: \[0\.\.' || true; }
+	f=$SCRATCH_MNT/t/fiemap
+	: >"$f"
+	[[ $(xattr_extents "$f") == 0 ]] || fail "$fs: fiemap -a of a file without attributes: $(xfs_io -c 'fiemap -a' "$f")"
+	setfattr -n user.mapped -v yes "$f"
+	[[ $(xattr_extents "$f") == 1 ]] || fail "$fs: fiemap -a of a file with an attribute: $(xfs_io -c 'fiemap -a' "$f")"
+	setfattr -x user.mapped "$f"
+	[[ $(xattr_extents "$f") == 0 ]] || fail "$fs: fiemap -a after the attribute's removal: $(xfs_io -c 'fiemap -a' "$f")"
+	echo "ok: $fs: fiemap -a maps the attributes"
+
 	# Removed files free their attribute blocks, an open one at its last close.
 	exec 3<"$SCRATCH_MNT/t/xattr-full"
 	rm -r "$SCRATCH_MNT/t"

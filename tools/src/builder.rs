@@ -176,7 +176,7 @@ impl ImageBuilder {
         let mut block = [0; BLOCK_SIZE];
         xattr_block_init(&mut block, ino);
         for &(index, name, value) in entries {
-            xattr_block_set(&mut block, ino, index, name, Some(value), XattrSetMode::Any)
+            xattr_block_set(&mut block, ino, index, name, Some(value), XattrSetMode::ANY)
                 .map_err(|e| Error::Other(format!("extended attribute: {e:?}")))?;
             xattr_block_seal(&mut block);
         }

@@ -338,9 +338,9 @@ pub fn harmless(kind: ProblemKind, dirty: bool) -> bool {
 /// ([`journal::recover`]); as it is if its superblock is unusable (fsck reports why).
 pub fn recover_journal(image: &[u8]) -> Vec<u8> {
     let mut dev = MemDevice::from_bytes(image.to_vec());
-    let sb = image
-        .get(..BLOCK_SIZE)
-        .and_then(|block| Superblock::decode(block).ok())
+    let sb = journal::superblock(&dev)
+        .ok()
+        .and_then(|sb| sb.ok())
         .filter(|sb| sb.validate_geometry(dev.block_count()).is_ok());
     match sb {
         Some(sb) if journal::recover(&mut dev, &sb).is_ok() => dev.into_bytes(),

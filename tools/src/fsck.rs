@@ -308,11 +308,12 @@ fn read_superblock<D: BlockDevice>(
     options: &FsckOptions,
     out: &mut dyn Write,
 ) -> Result<std::result::Result<Superblock, Outcome>> {
-    let mut block: Block = [0; BLOCK_SIZE];
-    dev.read_block(0, &mut block)?;
     let block_count = dev.block_count();
+    // A checksum a crash left stale in the middle of a label change is read through the
+    // journal's undo, as a mount reads it.
+    let decoded = journal::superblock(dev)?;
     let mut checker = new_checker(dev, options, out);
-    let error = match Superblock::decode(&block) {
+    let error = match decoded {
         Ok(sb) => match sb.validate_geometry(block_count) {
             Ok(()) => return Ok(Ok(sb)),
             Err(error) => error,
@@ -343,7 +344,8 @@ fn check_recovered<D: BlockDevice>(
     out: &mut dyn Write,
     interrupted: Option<&journal::Interrupted>,
 ) -> Result<Outcome> {
-    // Undoing may have restored `orphan_head`, the one superblock field a transaction writes.
+    // Undoing may have restored `orphan_head` or the label, the superblock fields a
+    // transaction writes.
     let mut block: Block = [0; BLOCK_SIZE];
     dev.read_block(0, &mut block)?;
     let mut checker = new_checker(dev, options, out);
@@ -871,8 +873,17 @@ impl<D: BlockDevice> Checker<'_, D> {
             }
         }
         if inode.xattr_block != 0 {
-            let block = self.dev.read_new(inode.xattr_block)?;
-            if let Err(error) = XattrBlock::decode(&block[..], ino) {
+            let checked = match inode.checked_xattr_block(&sb) {
+                Ok(Some(number)) => {
+                    let block = self.dev.read_new(number)?;
+                    XattrBlock::decode(&block[..], ino)
+                        .and_then(|block| block.check_unique())
+                        .map(|_| ())
+                }
+                Ok(None) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = checked {
                 self.report(
                     ProblemKind::Xattr,
                     true,

@@ -26,6 +26,7 @@ use crate::format::extent_off;
 use crate::format::inode_off;
 use crate::format::journal_record_len;
 use crate::format::sb_off;
+use crate::format::xattr_off;
 use crate::format::DirEntry;
 use crate::format::FileType;
 use crate::format::JournalRecords;
@@ -62,6 +63,8 @@ use crate::format::S_IFIFO;
 use crate::format::S_IFLNK;
 use crate::format::S_IFREG;
 use crate::format::S_IFSOCK;
+use crate::format::XATTR_BLOCK_HEADER_SIZE;
+use crate::format::XATTR_ENTRY_HEADER_SIZE;
 use crate::format::XATTR_INDEX_SECURITY;
 use crate::format::XATTR_INDEX_TRUSTED;
 use crate::format::XATTR_INDEX_USER;
@@ -117,6 +120,8 @@ pub struct Targets {
     pub free_data_blocks: Vec<u64>,
     /// The orphan list, head first.
     pub orphans: Vec<u64>,
+    /// The extended-attribute blocks.
+    pub xattr_blocks: Vec<OwnedBlock>,
 }
 
 /// An in-use inode of the seed image.
@@ -260,6 +265,7 @@ impl Targets {
             data_blocks: Vec::new(),
             free_data_blocks: Vec::new(),
             orphans: Vec::new(),
+            xattr_blocks: Vec::new(),
         };
         let mut last_used = 0;
         for ino in 1..=sb.inode_count {
@@ -280,6 +286,12 @@ impl Targets {
                 extent_count: inode.extent_count,
                 inline_symlink_len: inode.inline_symlink_target().map_or(0, <[u8]>::len),
             });
+            if inode.xattr_block != 0 {
+                targets.xattr_blocks.push(OwnedBlock {
+                    block: inode.xattr_block,
+                    owner: ino,
+                });
+            }
             for block in builder.overflow_chain(ino)? {
                 targets
                     .overflow_blocks
@@ -688,6 +700,21 @@ const EXTENT_BLOCK_FIELDS: &[Field] = &[
     Field::new("owner", extent_block_off::OWNER, 8, Meaning::Ino, 3),
 ];
 
+/// An extended-attribute block's header fields.
+const XATTR_BLOCK_FIELDS: &[Field] = &[
+    Field::new("magic", xattr_off::MAGIC, 4, Meaning::Other, 1),
+    Field::new("count", xattr_off::COUNT, 4, Meaning::Count, 3),
+    Field::new("owner", xattr_off::OWNER, 8, Meaning::Ino, 2),
+    Field::new("used", xattr_off::USED, 4, Meaning::Count, 3),
+];
+
+/// An extended-attribute entry's fields.
+const XATTR_ENTRY_FIELDS: &[Field] = &[
+    Field::new("index", 0, 1, Meaning::Other, 2),
+    Field::new("name_len", 1, 1, Meaning::Count, 3),
+    Field::new("value_len", 2, 2, Meaning::Count, 3),
+];
+
 /// A directory entry's inode number.
 const DIRENT_INO: Field = Field::new("ino", dirent_off::INO, 8, Meaning::Ino, 1);
 /// A directory entry's name length.
@@ -713,6 +740,8 @@ enum Class {
     OverflowHeader,
     /// A field of an extent in an overflow block.
     OverflowExtent,
+    /// A field of an extended-attribute block's header or of one of its entries.
+    XattrBlock,
     /// A directory entry.
     DirEntry,
     /// A bit of the bitmap.
@@ -738,6 +767,7 @@ const CLASSES: &[(Class, u64)] = &[
     (Class::FreeInodeSlot, 3),
     (Class::OverflowHeader, 6),
     (Class::OverflowExtent, 7),
+    (Class::XattrBlock, 5),
     (Class::DirEntry, 16),
     (Class::Bitmap, 6),
     (Class::SuperblockField, 9),
@@ -795,6 +825,13 @@ fn reseal_inode(image: &mut [u8], at: usize) {
     put(image, at + INODE_CHECKSUM, 4, u64::from(checksum));
 }
 
+/// Reseals the checksum of the extended-attribute block `block`.
+fn reseal_xattr_block(image: &mut [u8], block: u64) {
+    let at = block_at(block);
+    let checksum = checksum_without(&image[at..at + BLOCK_SIZE], &[(xattr_off::CHECKSUM, 4)]);
+    put(image, at + xattr_off::CHECKSUM, 4, u64::from(checksum));
+}
+
 /// Reseals the checksum of the extent-overflow block `block`.
 fn reseal_extent_block(image: &mut [u8], block: u64) {
     let at = block_at(block);
@@ -841,6 +878,7 @@ impl<'a> Mutator<'a> {
             Class::FreeInodeSlot => self.free_inode_slot(),
             Class::OverflowHeader => self.overflow_header(),
             Class::OverflowExtent => self.overflow_extent(),
+            Class::XattrBlock => self.xattr_block(),
             Class::DirEntry => self.dir_entry(),
             Class::Bitmap => self.bitmap(),
             Class::SuperblockField => self.superblock_field(),
@@ -1174,6 +1212,45 @@ impl<'a> Mutator<'a> {
         reseal_extent_block(self.image, owned.block);
         format!(
             "overflow block {} (inode {}) {change} (resealed)",
+            owned.block, owned.owner
+        )
+    }
+
+    /// A field of an xattr block's header, or of one of its entries (found by walking them as
+    /// they are now), or a byte of its name; resealed.
+    fn xattr_block(&mut self) -> String {
+        let owned = self.rng.pick(&self.targets.xattr_blocks);
+        let at = block_at(owned.block);
+        let what = if self.rng.chance(1, 3) {
+            let field = self.pick_field(XATTR_BLOCK_FIELDS);
+            self.set_field(at, field)
+        } else {
+            // The entries as they are: each is 4 bytes, its name, its value.
+            let count = get(self.image, at + xattr_off::COUNT, 4).min(64) as usize;
+            let index = self.rng.index(count.max(1));
+            let mut entry = at + XATTR_BLOCK_HEADER_SIZE;
+            for _ in 0..index {
+                let len = XATTR_ENTRY_HEADER_SIZE
+                    + get(self.image, entry + 1, 1) as usize
+                    + get(self.image, entry + 2, 2) as usize;
+                if entry + len + XATTR_ENTRY_HEADER_SIZE + 1 > at + BLOCK_SIZE {
+                    break;
+                }
+                entry += len;
+            }
+            if self.rng.chance(1, 4) {
+                let byte = entry + XATTR_ENTRY_HEADER_SIZE;
+                let value = self.rng.pick(&[0u8, b'/', b'.', 0xff]);
+                self.image[byte] = value;
+                format!("entry[{index}] name byte 0 = {value:#x}")
+            } else {
+                let field = self.pick_field(XATTR_ENTRY_FIELDS);
+                format!("entry[{index}].{}", self.set_field(entry, field))
+            }
+        };
+        reseal_xattr_block(self.image, owned.block);
+        format!(
+            "xattr block {} (inode {}) {what} (resealed)",
             owned.block, owned.owner
         )
     }

@@ -5,6 +5,7 @@
 
 use crate::device::Block;
 use crate::device::BlockDevice;
+use crate::format::FormatError;
 use crate::format::JournalRecords;
 use crate::format::Superblock;
 use crate::format::BLOCK_SIZE;
@@ -82,6 +83,26 @@ pub fn interrupted(dev: &impl BlockDevice, sb: &Superblock) -> Result<Option<Int
         }
         found.records.push((record.offset, record.old.to_vec()));
     }
+    // Records in block 0 (a label change) must leave a valid superblock, or recovery would
+    // write one that nothing can repair.
+    if found.bad.is_none()
+        && found
+            .records
+            .iter()
+            .any(|(offset, _)| *offset < BLOCK_SIZE_U64)
+    {
+        let block = read_bytes(dev, 0, BLOCK_SIZE_U64)?;
+        let undone = found
+            .records
+            .iter()
+            .rev()
+            .map(|(offset, old)| (*offset, &old[..]));
+        if let Err(error) = Superblock::decode_after_undo(&block, undone) {
+            found.bad = Some(format!(
+                "its undo would leave the superblock invalid: {error}"
+            ));
+        }
+    }
     Ok((!found.records.is_empty()).then_some(found))
 }
 
@@ -103,4 +124,33 @@ pub fn recover(dev: &mut impl BlockDevice, sb: &Superblock) -> Result<Option<Int
         undo(dev, sb, tx)?;
     }
     Ok(found)
+}
+
+/// The superblock of `dev`, as [`Superblock::decode`] reads it; but if its checksum fails, as a
+/// crash in the middle of a label change leaves it, decoded as the undo of the interrupted
+/// transaction leaves it ([`Superblock::decode_after_undo`]), as a mount does. The journal is
+/// found through the unchecked geometry, which must fit `dev`; its records must be sound.
+pub fn superblock(dev: &impl BlockDevice) -> Result<std::result::Result<Superblock, FormatError>> {
+    let block = read_bytes(dev, 0, BLOCK_SIZE_U64)?;
+    let error = match Superblock::decode(&block) {
+        Err(error @ FormatError::BadChecksum) => error,
+        other => return Ok(other),
+    };
+    let Some(unchecked) = Superblock::decode_unchecked(&block)
+        .ok()
+        .filter(|sb| sb.validate_geometry(dev.block_count()).is_ok())
+    else {
+        return Ok(Err(error));
+    };
+    match interrupted(dev, &unchecked)? {
+        Some(tx) if tx.bad.is_none() => Ok(Superblock::decode_after_undo(
+            &block,
+            tx.records
+                .iter()
+                .rev()
+                .map(|(offset, old)| (*offset, &old[..])),
+        )
+        .map_err(|_| error)),
+        _ => Ok(Err(error)),
+    }
 }

@@ -780,9 +780,67 @@ fn extended_attributes() {
     change_inode(&mut builder, dir, |inode| inode.xattr_block = block);
     assert_detected(builder.finish().unwrap(), "bad-xattr", Repair::Yes);
 
+    // A pointer outside the data area (the bitmap), on the root directory too: the
+    // attributes are dropped, the inodes kept.
+    for victim in [file, 1] {
+        let mut builder = ImageBuilder::open(image.clone()).unwrap();
+        change_inode(&mut builder, victim, |inode| inode.xattr_block = 1);
+        assert_detected(builder.finish().unwrap(), "bad-xattr", Repair::Yes);
+    }
+
     // Without the block's bit in the bitmap.
     let mut builder = ImageBuilder::open(image).unwrap();
     builder.set_bitmap_bit(block, false).unwrap();
     builder.superblock_mut().free_blocks += 1;
     assert_detected(builder.finish().unwrap(), "bitmap-missing", Repair::Yes);
+}
+
+#[test]
+fn label_change_interrupted_by_a_crash() {
+    use daxfs_tools::format::encode_journal_record;
+    use daxfs_tools::format::sb_off;
+    use daxfs_tools::format::Superblock;
+    use daxfs_tools::format::LABEL_LEN;
+
+    let (builder, _) = populated();
+    let mut image = builder.finish().unwrap();
+    let sb = Superblock::decode(&image[..BLOCK_SIZE]).unwrap();
+    let old: Vec<u8> = image[..BLOCK_SIZE].to_vec();
+    // Transaction 1 (the commit word is 0 after mkfs) logged the label and the checksum, then
+    // stored the new label; the crash came before the new checksum.
+    let (area, _) = sb.journal_records();
+    let mut at = area as usize;
+    for (offset, len) in [(sb_off::LABEL, LABEL_LEN), (sb_off::CHECKSUM, 4)] {
+        at += encode_journal_record(
+            &mut image[at..],
+            1,
+            offset as u64,
+            &old[offset..offset + len],
+        )
+        .unwrap();
+    }
+    image[sb_off::LABEL..sb_off::LABEL + 5].copy_from_slice(b"torn!");
+    assert!(Superblock::decode(&image[..BLOCK_SIZE]).is_err());
+    let file = TempImage::with_bytes("torn-label", &image);
+    let checked = fsck(&["-n"], &file);
+    assert!(
+        checked
+            .stdout
+            .contains("journal: transaction 1 was interrupted"),
+        "{}",
+        checked.output()
+    );
+    assert!(
+        !checked.stdout.contains("superblock:"),
+        "{}",
+        checked.output()
+    );
+    let repaired = fsck(&["-y"], &file);
+    assert_eq!(repaired.code & 4, 0, "{}", repaired.output());
+    assert_eq!(
+        &file.read()[..BLOCK_SIZE],
+        &old[..],
+        "the undo restores the old superblock"
+    );
+    assert_eq!(fsck(&["-n"], &file).code, 0);
 }
