@@ -136,7 +136,11 @@ pub(crate) fn superblock_after_undo(
             .push((record.offset, record.old), GFP_KERNEL)
             .map_err(|_| error)?;
     }
-    format::Superblock::decode_after_undo(block, records.iter().rev().copied()).map_err(|_| error)
+    let mut copy = KVec::new();
+    copy.extend_from_slice(block, GFP_KERNEL)
+        .map_err(|_| error)?;
+    format::Superblock::decode_after_undo(&mut copy, records.iter().rev().copied())
+        .map_err(|_| error)
 }
 
 /// Undoes on `pmem` the transaction a crash interrupted in the journal of `sb`, if any, and
@@ -170,7 +174,9 @@ pub(crate) fn recover(pmem: &Pmem, sb: &format::Superblock, writable: bool) -> R
     {
         let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
         pmem.read(0, &mut block)?;
-        if let Err(e) = format::Superblock::decode_after_undo(&block, undo.iter().rev().copied()) {
+        if let Err(e) =
+            format::Superblock::decode_after_undo(&mut block, undo.iter().rev().copied())
+        {
             report_corruption!(
                 "journal: transaction {tx} would leave the superblock invalid ({}); run fsck.daxfs\n",
                 crate::meta::Why(e)

@@ -71,6 +71,7 @@ impl vfs::FileSystem for Daxfs {
     const MAGIC: u32 = format::STATFS_MAGIC;
     // CAST: the format's largest size fits `loff_t` (asserted below).
     const MAX_FILE_SIZE: i64 = format::MAX_FILE_SIZE as i64;
+    const LABEL_LEN: usize = format::LABEL_LEN;
 
     type Options = Options;
     type Data = SbInfo;
@@ -138,9 +139,12 @@ impl vfs::FileSystem for Daxfs {
                 fc.error(c"the journal is damaged; run fsck.daxfs");
             })?;
         pmem.read(0, &mut block)?;
-        disk.orphan_head = format::Superblock::decode(&block)
-            .map_err(|e| report(fc, "bad superblock", e))?
-            .orphan_head;
+        // The fields a transaction writes, as the undo left them: a label whose change was cut
+        // short before its commit is the old one again.
+        let recovered =
+            format::Superblock::decode(&block).map_err(|e| report(fc, "bad superblock", e))?;
+        disk.orphan_head = recovered.orphan_head;
+        disk.label = recovered.label;
         if disk.state != format::STATE_CLEAN {
             // The counters are written only at a clean unmount: count what the bitmap and the
             // inode table say instead.

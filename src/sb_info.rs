@@ -140,11 +140,10 @@ impl SbInfo {
                 .copy_from_slice(label);
             Ok(new)
         });
-        if let Ok(new) = written {
-            *current = new;
-        }
-        drop(current);
-        tx.end(written).map(|_| ())
+        // Shown only once it is committed.
+        let new = tx.end(written)?;
+        *current = new;
+        Ok(())
     }
 
     /// Whether a regular file whose DAX flag is `flag` uses DAX on this mount: always under

@@ -263,22 +263,18 @@ impl Superblock {
         Self::decode_checking(buf, false)
     }
 
-    /// Block 0 in `buf` decoded as the undo of an interrupted transaction leaves it: `records`
-    /// are its undo records as (device byte offset, old bytes), newest first, as recovery
-    /// applies them (so that of two records of one range the older wins); those in block 0 (the
-    /// label, the checksum, `orphan_head`: see [`Superblock::check_undo_target`]) are applied
-    /// to a copy, which must then decode with a valid checksum. This is how mount and fsck read a
-    /// superblock whose label change a crash interrupted, before they undo it on the device.
+    /// Block 0 in `block`, a copy the caller gives up, decoded as the undo of an interrupted
+    /// transaction leaves it: `records` are its undo records as (device byte offset, old
+    /// bytes), newest first, as recovery applies them (so that of two records of one range the
+    /// older wins); those in block 0 (the label, the checksum, `orphan_head`: see
+    /// [`Superblock::check_undo_target`]) are applied to `block`, which must then decode with a
+    /// valid checksum. This is how mount and fsck read a superblock whose label change a crash
+    /// interrupted, before they undo it on the device.
     pub fn decode_after_undo<'a>(
-        buf: &[u8],
+        block: &mut [u8],
         records: impl Iterator<Item = (u64, &'a [u8])>,
     ) -> Result<Self, FormatError> {
-        let mut block = [0u8; BLOCK_SIZE];
-        write_bytes(
-            &mut block,
-            0,
-            buf.get(..BLOCK_SIZE).ok_or(FormatError::TooShort)?,
-        );
+        let block = block.get_mut(..BLOCK_SIZE).ok_or(FormatError::TooShort)?;
         for (offset, old) in records {
             if offset < BLOCK_SIZE_U64 {
                 // CAST: below 4096.
@@ -286,10 +282,10 @@ impl Superblock {
                 if at.checked_add(old.len()).is_none_or(|end| end > BLOCK_SIZE) {
                     return Err(FormatError::BadJournal("undo record past block 0"));
                 }
-                write_bytes(&mut block, at, old);
+                write_bytes(block, at, old);
             }
         }
-        Self::decode(&block)
+        Self::decode(block)
     }
 
     /// [`Superblock::decode`], checking the checksum if `verify`.
@@ -520,8 +516,9 @@ impl Superblock {
     }
 
     /// Checks the range of an undo record, `len` bytes at device byte `offset`: what a
-    /// transaction may write. That is the superblock's `orphan_head` or bytes of the bitmap, the inode table or the data area (directory and
-    /// extent-overflow blocks, a symlink's target), and never the journal itself.
+    /// transaction may write. That is the superblock's `orphan_head`, its label or its checksum
+    /// (a label change), or bytes of the bitmap, the inode table or the data area (directory,
+    /// extent-overflow and xattr blocks, a symlink's target), and never the journal itself.
     pub fn check_undo_target(&self, offset: u64, len: u64) -> Result<(), FormatError> {
         let bad = FormatError::BadJournal("undo record outside the metadata it may restore");
         let end = offset.checked_add(len).ok_or(bad)?;

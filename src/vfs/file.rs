@@ -381,9 +381,10 @@ pub(super) unsafe extern "C" fn ioctl_callback<T: FileSystem>(
             sb.shut_down(flags)?;
             return Ok(0);
         }
-        let mut label = KVec::from_elem(0u8, label_max, GFP_KERNEL)?;
-        user(label_max).reader().read_slice(&mut label)?;
-        // As ext4 and XFS: a label must end within FSLABEL_MAX bytes.
+        // As ext4: only as much as the longest label and its NUL is read, and a label that
+        // does not end there is EINVAL, before anything else is checked.
+        let mut label = KVec::from_elem(0u8, T::LABEL_LEN + 1, GFP_KERNEL)?;
+        user(T::LABEL_LEN + 1).reader().read_slice(&mut label)?;
         let len = label.iter().position(|&b| b == 0).ok_or(EINVAL)?;
         sb.check_running()?;
         // Read-only mounts refuse (EROFS), and a frozen file system waits.

@@ -44,6 +44,8 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
     /// that the VFS refuses a larger size (EFBIG) instead of the file system storing one it
     /// cannot read back.
     const MAX_FILE_SIZE: i64;
+    /// The longest volume label in bytes (`FS_IOC_SETFSLABEL` refuses longer ones).
+    const LABEL_LEN: usize;
 
     /// Mount options, parsed into a fresh `Default` value for every mount attempt.
     type Options: Default + Send + Sync;

@@ -79,6 +79,7 @@ unsafe extern "C" fn xattr_iomap_begin_callback<T: FileSystem>(
     from_result(|| {
         // SAFETY: iomap passes a ready inode of `T`.
         let inode = unsafe { Inode::<T>::from_raw(inode) };
+        inode.super_block().check_running()?;
         let block = T::XattrOps::block(inode)?.ok_or(ENOENT)?;
         if pos >= kernel::page::PAGE_SIZE as raw::loff_t {
             return Err(ENOENT);

@@ -91,13 +91,13 @@ pub fn interrupted(dev: &impl BlockDevice, sb: &Superblock) -> Result<Option<Int
             .iter()
             .any(|(offset, _)| *offset < BLOCK_SIZE_U64)
     {
-        let block = read_bytes(dev, 0, BLOCK_SIZE_U64)?;
+        let mut block = read_bytes(dev, 0, BLOCK_SIZE_U64)?;
         let undone = found
             .records
             .iter()
             .rev()
             .map(|(offset, old)| (*offset, &old[..]));
-        if let Err(error) = Superblock::decode_after_undo(&block, undone) {
+        if let Err(error) = Superblock::decode_after_undo(&mut block, undone) {
             found.bad = Some(format!(
                 "its undo would leave the superblock invalid: {error}"
             ));
@@ -144,7 +144,7 @@ pub fn superblock(dev: &impl BlockDevice) -> Result<std::result::Result<Superblo
     };
     match interrupted(dev, &unchecked)? {
         Some(tx) if tx.bad.is_none() => Ok(Superblock::decode_after_undo(
-            &block,
+            &mut block.clone(),
             tx.records
                 .iter()
                 .rev()
