@@ -306,8 +306,11 @@ fn reclaim_orphans(sb: &SuperBlock<Daxfs>) -> Result {
 pub(crate) struct SuperOps;
 
 impl vfs::super_block::Operations<Daxfs> for SuperOps {
-    fn label(sb: &SuperBlock<Daxfs>) -> KVec<u8> {
-        sb.data().label()
+    fn label(sb: &SuperBlock<Daxfs>, out: &mut [u8]) -> Result {
+        out.get_mut(..format::LABEL_LEN)
+            .ok_or(EINVAL)?
+            .copy_from_slice(&sb.data().label());
+        Ok(())
     }
 
     fn set_label(sb: &SuperBlock<Daxfs>, label: &[u8]) -> Result {

@@ -102,14 +102,9 @@ impl SbInfo {
         }? Error)
     }
 
-    /// The volume label, without its NUL padding (`FS_IOC_GETFSLABEL`).
-    pub(crate) fn label(&self) -> KVec<u8> {
-        let label = *self.label.lock();
-        let len = label.iter().position(|&b| b == 0).unwrap_or(label.len());
-        let mut out = KVec::new();
-        // Without memory the label reads empty, as an unlabelled file system's does.
-        let _ = out.extend_from_slice(label.get(..len).unwrap_or(&[]), GFP_KERNEL);
-        out
+    /// The volume label, NUL-padded (`FS_IOC_GETFSLABEL`).
+    pub(crate) fn label(&self) -> [u8; format::LABEL_LEN] {
+        *self.label.lock()
     }
 
     /// Stores `label` as the volume label (`FS_IOC_SETFSLABEL`): the label and the

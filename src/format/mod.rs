@@ -223,7 +223,8 @@
 //! # Undo journal
 //!
 //! Every other metadata change of a system call (inode records, directory entries, bitmap
-//! bytes, extent-overflow blocks, `orphan_head`) is one transaction of the undo journal. Its
+//! bytes, extent-overflow and xattr blocks, `orphan_head`, a new label with the superblock's
+//! checksum) is one transaction of the undo journal. Its
 //! first block holds the *commit word* (offset 0, `u64`: the last committed transaction, 0 after
 //! mkfs); the rest of the block is reserved. Its other blocks are the record area. Before a
 //! transaction first changes a range it appends an undo record of the range's old bytes and

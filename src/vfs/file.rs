@@ -363,11 +363,7 @@ pub(super) unsafe extern "C" fn ioctl_callback<T: FileSystem>(
         let label_max = raw::FSLABEL_MAX as usize;
         if cmd == raw::daxfs_ioctl_DAXFS_IOC_GETFSLABEL {
             let mut label = KVec::from_elem(0u8, label_max, GFP_KERNEL)?;
-            let current = T::SuperOps::label(sb);
-            label
-                .get_mut(..current.len())
-                .ok_or(EINVAL)?
-                .copy_from_slice(&current);
+            T::SuperOps::label(sb, &mut label)?;
             user(label_max).writer().write_slice(&label)?;
             return Ok(0);
         }

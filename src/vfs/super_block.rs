@@ -217,8 +217,9 @@ pub(crate) trait Operations<T: FileSystem> {
     /// file system is shut down: the VFS would leave it frozen.
     fn unfreeze(sb: &SuperBlock<T>) -> Result;
 
-    /// The volume label, without padding (`FS_IOC_GETFSLABEL`).
-    fn label(sb: &SuperBlock<T>) -> KVec<u8>;
+    /// Copies the volume label, NUL-padded, into the start of `out`, a zeroed buffer of at
+    /// least [`FileSystem::LABEL_LEN`] bytes (`FS_IOC_GETFSLABEL`).
+    fn label(sb: &SuperBlock<T>, out: &mut [u8]) -> Result;
 
     /// Stores `label` as the volume label (`FS_IOC_SETFSLABEL`); the caller has checked the
     /// caller's privilege and holds write access to the mount.

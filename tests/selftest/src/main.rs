@@ -40,8 +40,6 @@ use std::{
     },
 };
 
-mod xattr;
-
 const PAGE: usize = 4096;
 const HUGE: usize = 2 << 20;
 
@@ -65,6 +63,9 @@ macro_rules! check {
         }
     };
 }
+
+// After `check!`, which it uses.
+mod xattr;
 
 /// The byte at `offset` of the test pattern `seed`.
 fn pattern(seed: u64, offset: usize) -> u8 {

@@ -6,17 +6,13 @@
 //! a value too large for the file system, filling up and making room again, `trusted.`
 //! hidden from an unprivileged process, `user.` refused on a symlink, and the change time.
 
-use std::{ffi::CString, io::Error, os::unix::fs::MetadataExt};
+use std::{
+    ffi::CString,
+    io::Error,
+    os::unix::fs::MetadataExt, //
+};
 
-type Res<T = ()> = Result<T, String>;
-
-macro_rules! check {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
-}
+use crate::Res;
 
 fn c(s: &str) -> Res<CString> {
     CString::new(s).map_err(|e| e.to_string())
