@@ -9,6 +9,8 @@
 #include <linux/fileattr.h>
 #include <linux/iomap.h>
 #include <linux/fs_context.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/statfs.h>
 
 #include "daxfs_glue.h"

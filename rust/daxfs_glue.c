@@ -12,6 +12,7 @@
 #include <linux/fileattr.h>
 #include <linux/fs_parser.h>
 #include <linux/mm.h>
+#include <linux/posix_acl.h>
 #include <linux/ratelimit.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -247,6 +248,23 @@ u32 daxfs_fileattr_flags(const struct file_kattr *fa)
 void daxfs_set_dax(struct inode *inode)
 {
 	inode->i_flags |= S_DAX;
+}
+
+/*
+ * POSIX ACLs: the VFS stops applying the umask itself and leaves it to
+ * posix_acl_create(), which daxfs calls for every new node.
+ */
+#ifndef CONFIG_FS_POSIX_ACL
+#error "daxfs stores POSIX ACLs: it needs CONFIG_FS_POSIX_ACL (selected by EXT4_FS_POSIX_ACL)"
+#endif
+void daxfs_set_posix_acls(struct super_block *sb)
+{
+	sb->s_flags |= SB_POSIXACL;
+}
+
+void daxfs_posix_acl_release(struct posix_acl *acl)
+{
+	posix_acl_release(acl);
 }
 
 bool daxfs_is_dax(const struct inode *inode)

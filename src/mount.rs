@@ -169,6 +169,9 @@ impl vfs::FileSystem for Daxfs {
             }
             list.unwrap_or_else(OrphanList::new)
         };
+        if disk.feature_incompat & format::FEATURE_INCOMPAT_POSIX_ACL != 0 {
+            sb.enable_posix_acls();
+        }
         if !read_only {
             write_state(&pmem, format::STATE_DIRTY)?;
         }

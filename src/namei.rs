@@ -37,6 +37,7 @@ use crate::{
         NewNode,
         NodeKind, //
     },
+    xattr::InitialXattrs,
     Daxfs,
 };
 
@@ -219,6 +220,7 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let sbi = sb.data();
         let is_dir = matches!(node.kind, NodeKind::Directory);
         let t = now(dir);
+        let xattrs = InitialXattrs::new(&node.acls)?;
         let tx = sbi.begin()?;
         let created = (|| {
             let mut dir_disk = dir.data().disk.lock();
@@ -257,19 +259,34 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
                 }
                 NodeKind::Special(_) | NodeKind::Regular | NodeKind::Directory => {}
             }
-            let undo_target =
-                || target_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&tx, 0, b, 1));
-            let ino = match sbi.alloc.alloc_inode(&tx, &mut new) {
-                Ok(ino) => ino,
+            // What a failure after an allocation gives back: the blocks the new inode had.
+            let free_all = |blocks: [Option<u64>; 2]| {
+                blocks
+                    .into_iter()
+                    .flatten()
+                    .try_for_each(|b| sbi.alloc.free_blocks(&tx, 0, b, 1))
+            };
+            let xattr_block = match xattrs.alloc(&tx) {
+                Ok(block) => block,
                 Err(e) => {
-                    undo_target()?;
+                    free_all([target_block, None])?;
                     return Err(e);
                 }
             };
+            let undo_blocks = || free_all([target_block, xattr_block]);
+            new.xattr_block = xattr_block.unwrap_or(0);
+            let ino = match sbi.alloc.alloc_inode(&tx, &mut new) {
+                Ok(ino) => ino,
+                Err(e) => {
+                    undo_blocks()?;
+                    return Err(e);
+                }
+            };
+            xattrs.write(&tx, ino, xattr_block)?;
             let entry = format::DirEntry::new(ino, file_type(&new)?, name).map_err(|_| EINVAL)?;
             if let Err(e) = dir::add_entry(&tx, dir, &mut dir_disk, &entry) {
                 sbi.alloc.free_inode(&tx, ino, new.generation)?;
-                undo_target()?;
+                undo_blocks()?;
                 return Err(e);
             }
             dir_disk.mtime = t;
@@ -291,13 +308,25 @@ impl vfs::dir::InodeOperations<Daxfs> for DirInodeOps {
         let sb = dir.super_block();
         let sbi = sb.data();
         let t = now(dir);
+        let xattrs = InitialXattrs::new(&node.acls)?;
         let tx = sbi.begin()?;
         let created = (|| {
             let mut new = new_inode(dir, &dir.data().disk.lock(), &node, t);
             new.nlink = 0;
-            let ino = sbi.alloc.alloc_inode(&tx, &mut new)?;
+            let xattr_block = xattrs.alloc(&tx)?;
+            let undo_block = || xattr_block.map_or(Ok(()), |b| sbi.alloc.free_blocks(&tx, 0, b, 1));
+            new.xattr_block = xattr_block.unwrap_or(0);
+            let ino = match sbi.alloc.alloc_inode(&tx, &mut new) {
+                Ok(ino) => ino,
+                Err(e) => {
+                    undo_block()?;
+                    return Err(e);
+                }
+            };
+            xattrs.write(&tx, ino, xattr_block)?;
             if let Err(e) = sbi.orphans.add(&tx, ino, &new) {
                 sbi.alloc.free_inode(&tx, ino, new.generation)?;
+                undo_block()?;
                 return Err(e);
             }
             Ok(ino)

@@ -16,16 +16,20 @@ use crate::{
         take_attrs,
         Inode, //
     },
+    journal::Tx,
     meta::{
         block_offset,
         report_corruption,
         Why, //
     },
     sb_info::SbInfo,
-    vfs::xattr::{
-        Namespace,
-        Operations,
-        SetMode, //
+    vfs::{
+        xattr::{
+            Namespace,
+            Operations,
+            SetMode, //
+        },
+        NewAcls,
     },
     Daxfs,
 };
@@ -39,6 +43,8 @@ fn index(namespace: Namespace) -> u8 {
         Namespace::User => format::XATTR_INDEX_USER,
         Namespace::Trusted => format::XATTR_INDEX_TRUSTED,
         Namespace::Security => format::XATTR_INDEX_SECURITY,
+        Namespace::AclAccess => format::XATTR_INDEX_POSIX_ACL_ACCESS,
+        Namespace::AclDefault => format::XATTR_INDEX_POSIX_ACL_DEFAULT,
     }
 }
 
@@ -47,6 +53,8 @@ fn namespace(index: u8) -> Namespace {
     match index {
         format::XATTR_INDEX_TRUSTED => Namespace::Trusted,
         format::XATTR_INDEX_SECURITY => Namespace::Security,
+        format::XATTR_INDEX_POSIX_ACL_ACCESS => Namespace::AclAccess,
+        format::XATTR_INDEX_POSIX_ACL_DEFAULT => Namespace::AclDefault,
         _ => Namespace::User,
     }
 }
@@ -92,6 +100,58 @@ pub(crate) fn xattr_block(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Resul
         .map_err(|e| corrupted(ino, disk.xattr_block, e))
 }
 
+/// The xattr block a new inode starts with, if any: its ACLs ([`NewAcls`]), checked and laid
+/// out before the creating transaction writes anything, so that ACLs that do not fit fail the
+/// creation with nothing to undo.
+pub(crate) struct InitialXattrs(Option<KBox<[u8; format::BLOCK_SIZE]>>);
+
+impl InitialXattrs {
+    /// The block of a new inode with `acls`: none without ACLs. `ENOSPC` if they do not fit
+    /// in a block, `EINVAL` if one is not valid.
+    pub(crate) fn new(acls: &NewAcls) -> Result<Self> {
+        if acls.is_empty() {
+            return Ok(Self(None));
+        }
+        let mut block = block_buffer()?;
+        format::xattr_block_init(&mut block, 0);
+        for (namespace, value) in acls.iter() {
+            let mode = format::XattrSetMode::CREATE;
+            format::xattr_block_set(&mut block, 0, index(namespace), b"", Some(value), mode)
+                .map_err(|e| match e {
+                    XattrError::NoSpace => ENOSPC,
+                    XattrError::BadValue => EINVAL,
+                    // The block is ours and sealed after each change: not the caller's error.
+                    e => {
+                        pr_err!("could not lay out the ACLs of a new inode: {e:?}\n");
+                        EIO
+                    }
+                })?;
+            // Sealed, so that the next change finds a valid block.
+            format::xattr_block_seal(&mut block);
+        }
+        Ok(Self(Some(block)))
+    }
+
+    /// Allocates the block in `tx`, if there is one, for the inode's `xattr_block`.
+    pub(crate) fn alloc(&self, tx: &Tx<'_>) -> Result<Option<u64>> {
+        self.0
+            .as_ref()
+            .map(|_| tx.sbi().alloc.alloc_block(tx, 0, None))
+            .transpose()
+    }
+
+    /// Writes the block into `number` ([`InitialXattrs::alloc`]'s), in `tx`, once its inode has
+    /// its number `ino`.
+    pub(crate) fn write(mut self, tx: &Tx<'_>, ino: u64, number: Option<u64>) -> Result {
+        let (Some(block), Some(number)) = (self.0.as_deref_mut(), number) else {
+            return Ok(());
+        };
+        format::xattr_block_give(block, ino);
+        format::xattr_block_seal(block);
+        tx.write(block_offset(number), &block[..])
+    }
+}
+
 impl Operations<Daxfs> for XattrOps {
     fn get(
         inode: &Inode,
@@ -127,6 +187,14 @@ impl Operations<Daxfs> for XattrOps {
         if sbi.disk.feature_incompat & format::FEATURE_INCOMPAT_XATTR == 0 {
             return Err(EOPNOTSUPP);
         }
+        let is_acl = matches!(namespace, Namespace::AclAccess | Namespace::AclDefault);
+        let acl_limit = format::POSIX_ACL_HEADER_SIZE
+            + format::POSIX_ACL_MAX_ENTRIES * format::POSIX_ACL_ENTRY_SIZE;
+        if is_acl && value.is_some_and(|value| value.len() > acl_limit) {
+            // More entries than a block holds: the file system's limit (`E2BIG`, as XFS gives
+            // past its own), not a lack of space.
+            return Err(E2BIG);
+        }
         let format_mode = format::XattrSetMode {
             create: mode.create,
             replace: mode.replace,
@@ -145,27 +213,34 @@ impl Operations<Daxfs> for XattrOps {
                 format::xattr_block_set(block, ino, index(namespace), name, value, format_mode);
             let change = match change {
                 // Removing what is not there without XATTR_REPLACE (only callers inside the
-                // kernel do) changes nothing, as in ext4.
-                Err(XattrError::NotFound) if value.is_none() && !mode.replace => return Ok(false),
+                // kernel do) changes nothing, as in ext4; but the mode that came with an ACL
+                // that was not stored (it said no more than the mode) is stored all the same.
+                Err(XattrError::NotFound) if value.is_none() && !mode.replace => {
+                    if !mode.always_store {
+                        return Ok(false);
+                    }
+                    None
+                }
                 Err(e) => {
                     return Err(match e {
                         XattrError::Exists => EEXIST,
                         XattrError::NotFound => ENODATA,
                         XattrError::NoSpace => ENOSPC,
-                        XattrError::BadName => EINVAL,
+                        XattrError::BadName | XattrError::BadValue => EINVAL,
                         XattrError::Format(e) => corrupted(ino, disk.xattr_block, e),
                     })
                 }
-                Ok(change) => change,
+                Ok(change) => Some(change),
             };
-            match (change.count, old_block) {
+            match (change, old_block) {
+                (None, _) => {}
                 // The last attribute is gone: so is the block.
-                (0, Some(number)) => {
+                (Some(change), Some(number)) if change.count == 0 => {
                     sbi.alloc.free_blocks(&tx, ino, number, 1)?;
                     new.xattr_block = 0;
                 }
-                (0, None) => return Err(EINVAL),
-                _ => {
+                (Some(change), None) if change.count == 0 => return Err(EINVAL),
+                (Some(change), _) => {
                     if new.xattr_block == 0 {
                         new.xattr_block = sbi.alloc.alloc_block(&tx, ino, None)?;
                     }

@@ -186,12 +186,25 @@
 //!
 //! | offset | size | field       | meaning                                                  |
 //! |-------:|-----:|-------------|----------------------------------------------------------|
-//! | 0      | 1    | `index`     | namespace: [`XATTR_INDEX_USER`] (`user.`), [`XATTR_INDEX_TRUSTED`] (`trusted.`), [`XATTR_INDEX_SECURITY`] (`security.`) |
-//! | 1      | 1    | `name_len`  | 1..=255                                                  |
+//! | 0      | 1    | `index`     | namespace: [`XATTR_INDEX_USER`] (`user.`), [`XATTR_INDEX_TRUSTED`] (`trusted.`), [`XATTR_INDEX_SECURITY`] (`security.`), [`XATTR_INDEX_POSIX_ACL_ACCESS`], [`XATTR_INDEX_POSIX_ACL_DEFAULT`] |
+//! | 1      | 1    | `name_len`  | 1..=255; 0 for the two ACLs                              |
 //! | 2      | 2    | `value_len` | bytes of value, possibly 0                               |
 //! | 4      | ...  | name, value | the name without its namespace prefix (no NUL), then the value |
 //!
 //! No two entries of one namespace have the same name.
+//!
+//! POSIX ACLs are stored as attributes of their own two namespaces, with the empty name, in the
+//! format the VFS gives them to user space (`include/uapi/linux/posix_acl_xattr.h`), ids as
+//! the file system sees them (the initial user namespace's):
+//!
+//! | offset | size | field     | meaning                                        |
+//! |-------:|-----:|-----------|------------------------------------------------|
+//! | 0      | 4    | version   | [`POSIX_ACL_VERSION`]                          |
+//! | 4      | 8 n  | entries   | n ≥ 3 entries of `tag` (2), `perm` (2), `id` (4) |
+//!
+//! The entries are those `posix_acl_valid` accepts: the owner ([`acl_tag::USER_OBJ`]), named
+//! users, the group, named groups, the mask (required with named entries), others, in that
+//! order; permissions `rwx` (bits 4, 2, 1) only; a named entry's id is not -1.
 //!
 //! # Orphans
 //!
@@ -306,7 +319,10 @@ pub use superblock::{
     Superblock, //
 };
 pub use xattr::{
+    encode_posix_acl,
+    valid_posix_acl,
     valid_xattr_name,
+    xattr_block_give,
     xattr_block_init,
     xattr_block_seal,
     xattr_block_set,
@@ -380,11 +396,18 @@ pub const FEATURE_INCOMPAT_INODE_ATTRIBUTES: u32 = 1 << 2;
 /// while still named. mkfs sets it; on an image without it setting an attribute fails with
 /// `EOPNOTSUPP`.
 pub const FEATURE_INCOMPAT_XATTR: u32 = 1 << 3;
+/// Incompatible feature: xattr blocks may hold POSIX ACLs ([`XATTR_INDEX_POSIX_ACL_ACCESS`],
+/// [`XATTR_INDEX_POSIX_ACL_DEFAULT`]), which an implementation without it finds damaged, and
+/// the kernel enforces them (and applies the umask to new files itself). Requires
+/// [`FEATURE_INCOMPAT_XATTR`]. mkfs sets it; on an image without it ACLs are `EOPNOTSUPP`, as on
+/// ext4 mounted `noacl`.
+pub const FEATURE_INCOMPAT_POSIX_ACL: u32 = 1 << 4;
 /// Incompatible features this code knows; unknown ones refuse the mount.
 pub const FEATURE_INCOMPAT_SUPPORTED: u32 = FEATURE_INCOMPAT_UNWRITTEN
     | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS
     | FEATURE_INCOMPAT_INODE_ATTRIBUTES
-    | FEATURE_INCOMPAT_XATTR;
+    | FEATURE_INCOMPAT_XATTR
+    | FEATURE_INCOMPAT_POSIX_ACL;
 /// Read-only-compatible features this code knows (none yet); unknown ones allow only a
 /// read-only mount.
 pub const FEATURE_RO_COMPAT_SUPPORTED: u32 = 0;
@@ -509,6 +532,41 @@ pub const XATTR_INDEX_USER: u8 = 1;
 pub const XATTR_INDEX_TRUSTED: u8 = 2;
 /// Namespace index of `security.` attributes.
 pub const XATTR_INDEX_SECURITY: u8 = 3;
+/// Namespace index of the access ACL (`system.posix_acl_access`): one entry with the empty
+/// name, its value a POSIX ACL ([`valid_posix_acl`]); written only on an image with
+/// [`FEATURE_INCOMPAT_POSIX_ACL`].
+pub const XATTR_INDEX_POSIX_ACL_ACCESS: u8 = 4;
+/// Namespace index of a directory's default ACL (`system.posix_acl_default`), as
+/// [`XATTR_INDEX_POSIX_ACL_ACCESS`].
+pub const XATTR_INDEX_POSIX_ACL_DEFAULT: u8 = 5;
+
+/// Version of the POSIX ACL value format (`POSIX_ACL_XATTR_VERSION`).
+pub const POSIX_ACL_VERSION: u32 = 2;
+/// Size of a POSIX ACL value's header (the version) in bytes.
+pub const POSIX_ACL_HEADER_SIZE: usize = 4;
+/// Size of a POSIX ACL entry in bytes.
+pub const POSIX_ACL_ENTRY_SIZE: usize = 8;
+/// The most entries of a POSIX ACL: as many as fit in an xattr block with nothing else (a
+/// directory's two ACLs and other attributes share the block). 508; fstests learns it from
+/// `tests/fstests/guest.sh`.
+pub const POSIX_ACL_MAX_ENTRIES: usize =
+    (BLOCK_SIZE - XATTR_BLOCK_HEADER_SIZE - XATTR_ENTRY_HEADER_SIZE - POSIX_ACL_HEADER_SIZE)
+        / POSIX_ACL_ENTRY_SIZE;
+/// ACL entry tags (`ACL_USER_OBJ` and the rest, `include/uapi/linux/posix_acl.h`).
+pub mod acl_tag {
+    /// The owner.
+    pub const USER_OBJ: u16 = 0x01;
+    /// A named user.
+    pub const USER: u16 = 0x02;
+    /// The owning group.
+    pub const GROUP_OBJ: u16 = 0x04;
+    /// A named group.
+    pub const GROUP: u16 = 0x08;
+    /// The mask of named entries and the group.
+    pub const MASK: u16 = 0x10;
+    /// Everyone else.
+    pub const OTHER: u16 = 0x20;
+}
 
 /// Size of an on-disk directory entry in bytes.
 pub const DIRENT_SIZE: usize = 272;

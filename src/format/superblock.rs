@@ -23,6 +23,7 @@ use super::{
     DATA_ALIGN_BLOCKS,
     DATA_ALIGN_MIN_BLOCKS,
     FEATURE_INCOMPAT_INODE_ATTRIBUTES,
+    FEATURE_INCOMPAT_POSIX_ACL,
     FEATURE_INCOMPAT_SUPPORTED,
     FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS,
     FEATURE_INCOMPAT_UNWRITTEN,
@@ -225,7 +226,8 @@ impl Superblock {
             feature_incompat: FEATURE_INCOMPAT_UNWRITTEN
                 | FEATURE_INCOMPAT_UNSORTED_EXTENT_BLOCKS
                 | FEATURE_INCOMPAT_INODE_ATTRIBUTES
-                | FEATURE_INCOMPAT_XATTR,
+                | FEATURE_INCOMPAT_XATTR
+                | FEATURE_INCOMPAT_POSIX_ACL,
             feature_ro_compat: 0,
             uuid,
             label,
@@ -337,6 +339,13 @@ impl Superblock {
                 incompat: unknown_incompat,
                 ro_compat: sb.feature_ro_compat & !FEATURE_RO_COMPAT_SUPPORTED,
             });
+        }
+        if sb.feature_incompat & FEATURE_INCOMPAT_POSIX_ACL != 0
+            && sb.feature_incompat & FEATURE_INCOMPAT_XATTR == 0
+        {
+            return Err(FormatError::BadSuperblock(
+                "POSIX ACLs without extended attributes",
+            ));
         }
         if u64::from(sb.block_size) != BLOCK_SIZE_U64 {
             return Err(FormatError::BadGeometry("block size is not 4096 bytes"));

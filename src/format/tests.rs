@@ -1037,6 +1037,25 @@ fn attribute_flags_only_on_files_and_directories_of_the_feature() {
 }
 
 #[test]
+fn posix_acls_need_extended_attributes() {
+    let mut sb = sample_superblock();
+    let both = FEATURE_INCOMPAT_XATTR | FEATURE_INCOMPAT_POSIX_ACL;
+    assert_eq!(sb.feature_incompat & both, both, "mkfs sets both");
+    sb.feature_incompat &= !FEATURE_INCOMPAT_XATTR;
+    let mut block = [0; BLOCK_SIZE];
+    sb.encode(&mut block);
+    reseal_superblock(&mut block);
+    assert_eq!(
+        Superblock::decode(&block).unwrap_err(),
+        FormatError::BadSuperblock("POSIX ACLs without extended attributes")
+    );
+    sb.feature_incompat &= !FEATURE_INCOMPAT_POSIX_ACL;
+    sb.encode(&mut block);
+    reseal_superblock(&mut block);
+    assert!(Superblock::decode(&block).is_ok(), "neither is fine");
+}
+
+#[test]
 fn extent_split_at() {
     let extent = Extent {
         logical: 100,
@@ -1750,13 +1769,171 @@ fn xattr_block_validation() {
         "used past the block"
     );
     assert!(damaged(first, &[0]), "namespace 0");
-    assert!(damaged(first, &[4]), "unknown namespace");
+    assert!(damaged(first, &[6]), "unknown namespace");
+    assert!(
+        damaged(first, &[XATTR_INDEX_POSIX_ACL_ACCESS]),
+        "an ACL with a name"
+    );
     assert!(damaged(first + 1, &[0]), "empty name");
     assert!(damaged(first + 2, &200u16.to_le_bytes()), "value past used");
     assert!(damaged(second + 4, b"a"), "a name twice");
     assert!(damaged(first + 4, &[0]), "NUL in a name");
     assert!(damaged(BLOCK_SIZE - 1, &[1]), "bytes after the entries");
     assert!(!damaged(first + 5, b"x"), "a changed value is still valid");
+}
+
+/// A POSIX ACL value of `entries` (tag, permissions, id).
+fn posix_acl(entries: &[(u16, u16, u32)]) -> Vec<u8> {
+    encode_posix_acl(entries).collect()
+}
+
+#[test]
+fn posix_acl_validation() {
+    use acl_tag::*;
+    let undefined = u32::MAX;
+    let minimal = [
+        (USER_OBJ, 6, undefined),
+        (GROUP_OBJ, 4, undefined),
+        (OTHER, 4, undefined),
+    ];
+    let named = [
+        (USER_OBJ, 7, undefined),
+        (USER, 5, 1000),
+        (USER, 4, 1001),
+        (GROUP_OBJ, 5, undefined),
+        (GROUP, 7, 100),
+        (MASK, 7, undefined),
+        (OTHER, 0, undefined),
+    ];
+    assert!(valid_posix_acl(&posix_acl(&minimal)));
+    assert!(valid_posix_acl(&posix_acl(&named)));
+    let with_mask = [minimal[0], minimal[1], (MASK, 4, 0), minimal[2]];
+    assert!(valid_posix_acl(&posix_acl(&with_mask)));
+
+    let bad: &[(&str, Vec<u8>)] = &[
+        ("no entries", posix_acl(&[])),
+        ("header only, short", vec![2, 0]),
+        ("no owner", posix_acl(&minimal[1..])),
+        ("no other", posix_acl(&minimal[..2])),
+        (
+            "group before owner",
+            posix_acl(&[minimal[1], minimal[0], minimal[2]]),
+        ),
+        (
+            "owner twice",
+            posix_acl(&[minimal[0], minimal[0], minimal[1], minimal[2]]),
+        ),
+        (
+            "named without a mask",
+            posix_acl(&[named[0], named[1], named[3], named[6]]),
+        ),
+        (
+            "named user with id -1",
+            posix_acl(&[named[0], (USER, 4, undefined), named[3], named[5], named[6]]),
+        ),
+        (
+            "a user after the group",
+            posix_acl(&[named[0], named[3], named[1], named[5], named[6]]),
+        ),
+        (
+            "permission bit 8",
+            posix_acl(&[(USER_OBJ, 8, 0), minimal[1], minimal[2]]),
+        ),
+        (
+            "unknown tag",
+            posix_acl(&[minimal[0], minimal[1], (0x40, 0, 0), minimal[2]]),
+        ),
+        (
+            "entries after other",
+            posix_acl(&[minimal[0], minimal[1], minimal[2], minimal[2]]),
+        ),
+    ];
+    for (why, value) in bad {
+        assert!(!valid_posix_acl(value), "{why}");
+    }
+    // The largest ACL fits alone in a block, and tests/fstests/guest.sh tells fstests so.
+    assert_eq!(POSIX_ACL_MAX_ENTRIES, 508);
+    let largest: Vec<_> = [(USER_OBJ, 7, undefined)]
+        .into_iter()
+        .chain((0..POSIX_ACL_MAX_ENTRIES as u32 - 4).map(|id| (USER, 7, id)))
+        .chain([
+            (GROUP_OBJ, 7, undefined),
+            (MASK, 7, undefined),
+            (OTHER, 7, undefined),
+        ])
+        .collect();
+    let acl = posix_acl(&largest);
+    assert!(valid_posix_acl(&acl));
+    let mut block = [0; BLOCK_SIZE];
+    xattr_block_init(&mut block, 5);
+    let set = |block: &mut [u8; BLOCK_SIZE], value: &[u8]| {
+        let mode = XattrSetMode::ANY;
+        xattr_block_set(
+            block,
+            5,
+            XATTR_INDEX_POSIX_ACL_ACCESS,
+            b"",
+            Some(value),
+            mode,
+        )
+    };
+    assert!(set(&mut block, &acl).is_ok());
+    let mut larger = largest;
+    larger.insert(1, (USER, 7, u32::MAX - 1));
+    xattr_block_init(&mut block, 5);
+    assert_eq!(
+        set(&mut block, &posix_acl(&larger)),
+        Err(XattrError::NoSpace)
+    );
+
+    let mut version = posix_acl(&minimal);
+    version[0] = 1;
+    assert!(!valid_posix_acl(&version), "version 1");
+    let mut torn = posix_acl(&minimal);
+    torn.pop();
+    assert!(!valid_posix_acl(&torn), "a torn entry");
+
+    // In a block: the empty name only, and only valid values, which decode checks too.
+    let acl = posix_acl(&named);
+    let mut block = xattr_block(&[
+        (XATTR_INDEX_USER, b"a", b"one"),
+        (XATTR_INDEX_POSIX_ACL_ACCESS, b"", &acl),
+        (XATTR_INDEX_POSIX_ACL_DEFAULT, b"", &acl),
+    ]);
+    let checked = XattrBlock::decode(&block, 5).unwrap();
+    assert_eq!(
+        checked.get(XATTR_INDEX_POSIX_ACL_ACCESS, b""),
+        Some(&acl[..])
+    );
+    for (index, name, value, error) in [
+        (
+            XATTR_INDEX_POSIX_ACL_ACCESS,
+            &b"x"[..],
+            &acl[..],
+            XattrError::BadName,
+        ),
+        (XATTR_INDEX_USER, b"", b"v", XattrError::BadName),
+        (
+            XATTR_INDEX_POSIX_ACL_DEFAULT,
+            b"",
+            &torn[..],
+            XattrError::BadValue,
+        ),
+    ] {
+        let before = block;
+        let result = xattr_block_set(&mut block, 5, index, name, Some(value), XattrSetMode::ANY);
+        assert_eq!(result, Err(error));
+        assert_eq!(block, before);
+    }
+    // An ACL damaged in place (its mask dropped to a user's tag), resealed.
+    let at = XATTR_BLOCK_HEADER_SIZE + 4 + 1 + 3 + 4 + POSIX_ACL_HEADER_SIZE + 5 * 8;
+    assert_eq!(read_u16(&block, at).unwrap(), MASK);
+    write_u16(&mut block, at, USER);
+    xattr_block_seal(&mut block);
+    assert_eq!(
+        XattrBlock::decode(&block, 5).unwrap_err(),
+        FormatError::BadXattr("xattr entry holds an ACL that is not valid")
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use core::ops::Range;
 
 use super::{
+    acl_tag,
     checksum::checksum_without_field,
     codec::{
         read_u16,
@@ -16,16 +17,19 @@ use super::{
         write_u32,
         write_u64, //
     },
-    xattr_off, FormatError, BLOCK_SIZE, XATTR_BLOCK_HEADER_SIZE, XATTR_BLOCK_MAGIC,
-    XATTR_ENTRY_HEADER_SIZE, XATTR_INDEX_SECURITY, XATTR_INDEX_USER, XATTR_MAX_NAME_LEN,
+    xattr_off, FormatError, BLOCK_SIZE, POSIX_ACL_ENTRY_SIZE, POSIX_ACL_HEADER_SIZE,
+    POSIX_ACL_VERSION, XATTR_BLOCK_HEADER_SIZE, XATTR_BLOCK_MAGIC, XATTR_ENTRY_HEADER_SIZE,
+    XATTR_INDEX_POSIX_ACL_ACCESS, XATTR_INDEX_POSIX_ACL_DEFAULT, XATTR_INDEX_SECURITY,
+    XATTR_INDEX_USER, XATTR_MAX_NAME_LEN,
 };
 
 /// One extended attribute: its namespace index, its name within the namespace and its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct XattrEntry<'a> {
-    /// `XATTR_INDEX_*`: the namespace (`user.`, `trusted.`, `security.`).
+    /// `XATTR_INDEX_*`: the namespace (`user.`, `trusted.`, `security.`, or one of the ACLs).
     pub index: u8,
-    /// The name after the namespace prefix, 1..=[`XATTR_MAX_NAME_LEN`] bytes, no NUL.
+    /// The name after the namespace prefix, 1..=[`XATTR_MAX_NAME_LEN`] bytes, no NUL; empty
+    /// for an ACL.
     pub name: &'a [u8],
     /// The value, possibly empty.
     pub value: &'a [u8],
@@ -63,6 +67,8 @@ pub enum XattrError {
     NoSpace,
     /// The name is empty or too long, or the namespace unknown (`EINVAL`/`ERANGE`).
     BadName,
+    /// The value is not one the namespace allows: an ACL that is not valid (`EINVAL`).
+    BadValue,
     /// The block is not valid.
     Format(FormatError),
 }
@@ -108,12 +114,83 @@ impl XattrSetMode {
     };
 }
 
-/// Whether `name` can be the name of an attribute in namespace `index`.
+/// Whether `name` can be the name of an attribute in namespace `index`: the ACLs have only the
+/// empty name.
 pub fn valid_xattr_name(index: u8, name: &[u8]) -> bool {
-    (XATTR_INDEX_USER..=XATTR_INDEX_SECURITY).contains(&index)
-        && !name.is_empty()
-        && name.len() <= XATTR_MAX_NAME_LEN
-        && !name.contains(&0)
+    match index {
+        XATTR_INDEX_USER..=XATTR_INDEX_SECURITY => {
+            !name.is_empty() && name.len() <= XATTR_MAX_NAME_LEN && !name.contains(&0)
+        }
+        XATTR_INDEX_POSIX_ACL_ACCESS | XATTR_INDEX_POSIX_ACL_DEFAULT => name.is_empty(),
+        _ => false,
+    }
+}
+
+/// Whether `value` can be the value of an attribute in namespace `index`: any bytes, except
+/// for the ACLs ([`valid_posix_acl`]).
+fn valid_xattr_value(index: u8, value: &[u8]) -> bool {
+    match index {
+        XATTR_INDEX_POSIX_ACL_ACCESS | XATTR_INDEX_POSIX_ACL_DEFAULT => valid_posix_acl(value),
+        _ => true,
+    }
+}
+
+/// The stored form of a POSIX ACL of `entries` (tag, permissions, id), byte by byte: the
+/// version, then each entry.
+pub fn encode_posix_acl(entries: &[(u16, u16, u32)]) -> impl Iterator<Item = u8> + '_ {
+    let entries = entries.iter().flat_map(|&(tag, perm, id)| {
+        let mut entry = [0; POSIX_ACL_ENTRY_SIZE];
+        write_u16(&mut entry, 0, tag);
+        write_u16(&mut entry, 2, perm);
+        write_u32(&mut entry, 4, id);
+        entry
+    });
+    POSIX_ACL_VERSION.to_le_bytes().into_iter().chain(entries)
+}
+
+/// Whether `value` is a POSIX ACL the kernel accepts (`posix_acl_from_xattr` and
+/// `posix_acl_valid` in `fs/posix_acl.c`): the version, whole entries, and the entries in the
+/// order the format table gives, with `rwx` permissions only and a mask if any entry is named.
+pub fn valid_posix_acl(value: &[u8]) -> bool {
+    /// Where in the order an entry may come, as `posix_acl_valid`'s states.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Next {
+        Owner,
+        Users,
+        Groups,
+        Other,
+        Done,
+    }
+    let Some((header, entries)) = value.split_at_checked(POSIX_ACL_HEADER_SIZE) else {
+        return false;
+    };
+    if read_u32(header, 0) != Ok(POSIX_ACL_VERSION) || entries.len() % POSIX_ACL_ENTRY_SIZE != 0 {
+        return false;
+    }
+    let (mut next, mut named) = (Next::Owner, false);
+    for entry in entries.chunks_exact(POSIX_ACL_ENTRY_SIZE) {
+        let (Ok(tag), Ok(perm), Ok(id)) =
+            (read_u16(entry, 0), read_u16(entry, 2), read_u32(entry, 4))
+        else {
+            return false;
+        };
+        if perm & !0o7 != 0 {
+            return false;
+        }
+        next = match (tag, next) {
+            (acl_tag::USER_OBJ, Next::Owner) => Next::Users,
+            (acl_tag::USER, Next::Users) | (acl_tag::GROUP, Next::Groups) if id != u32::MAX => {
+                named = true;
+                next
+            }
+            (acl_tag::GROUP_OBJ, Next::Users) => Next::Groups,
+            (acl_tag::MASK, Next::Groups) => Next::Other,
+            (acl_tag::OTHER, Next::Other) => Next::Done,
+            (acl_tag::OTHER, Next::Groups) if !named => Next::Done,
+            _ => return false,
+        };
+    }
+    next == Next::Done
 }
 
 impl<'a> XattrBlock<'a> {
@@ -150,6 +227,9 @@ impl<'a> XattrBlock<'a> {
             let (_, entry) = entry?;
             if !valid_xattr_name(entry.index, entry.name) {
                 return Err(BadXattr("xattr entry with a bad namespace or name"));
+            }
+            if !valid_xattr_value(entry.index, entry.value) {
+                return Err(BadXattr("xattr entry holds an ACL that is not valid"));
             }
             seen = seen
                 .checked_add(1)
@@ -275,6 +355,11 @@ pub fn xattr_block_init(block: &mut [u8; BLOCK_SIZE], owner: u64) {
     write_u64(block, xattr_off::OWNER, owner);
 }
 
+/// Gives `block`, built for owner 0 before its inode had a number, to inode `owner`.
+pub fn xattr_block_give(block: &mut [u8; BLOCK_SIZE], owner: u64) {
+    write_u64(block, xattr_off::OWNER, owner);
+}
+
 /// Seals `block` with its checksum.
 pub fn xattr_block_seal(block: &mut [u8; BLOCK_SIZE]) {
     let checksum = checksum_without_field(block, xattr_off::CHECKSUM);
@@ -299,6 +384,9 @@ pub fn xattr_block_set(
 ) -> Result<XattrChange, XattrError> {
     if !valid_xattr_name(index, name) {
         return Err(XattrError::BadName);
+    }
+    if value.is_some_and(|value| !valid_xattr_value(index, value)) {
+        return Err(XattrError::BadValue);
     }
     let count = read_u32(block, xattr_off::COUNT).map_err(XattrError::Format)?;
     let (old, used) = if count == 0 {

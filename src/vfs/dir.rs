@@ -14,6 +14,10 @@ use kernel::{
 };
 
 use super::{
+    acl::{
+        for_new_node,
+        NewAcls, //
+    },
     fs_type::{
         ARef,
         FileSystem, //
@@ -129,12 +133,14 @@ pub(crate) enum NodeKind<'a> {
 pub(crate) struct NewNode<'a> {
     /// What it is.
     pub(crate) kind: NodeKind<'a>,
-    /// Type and permission bits, umask applied.
+    /// Type and permission bits, with the umask or the directory's default ACL applied.
     pub(crate) mode: u16,
     /// The caller's file system user id.
     pub(crate) uid: u32,
     /// The caller's file system group id.
     pub(crate) gid: u32,
+    /// Its ACLs, from the directory's default ACL: the file system stores them with it.
+    pub(crate) acls: NewAcls,
 }
 
 /// The directory operations tables of `T`.
@@ -157,6 +163,8 @@ impl<T: FileSystem> Tables<T> {
         fileattr_set: Some(super::inode::fileattr_set_callback::<T>),
         setattr: Some(setattr_callback::<T>),
         listxattr: Some(super::xattr::listxattr_callback::<T>),
+        get_inode_acl: Some(super::acl::get_inode_acl_callback::<T>),
+        set_acl: Some(super::acl::set_acl_callback::<T>),
         ..pin_init::zeroed()
     };
     pub(super) const DIR_FILE: raw::file_operations = raw::file_operations {
@@ -197,11 +205,12 @@ unsafe fn create_node<T: FileSystem>(
     dir: *mut raw::inode,
     dentry: *mut raw::dentry,
     kind: NodeKind<'_>,
-    mode: u16,
+    mut mode: u16,
 ) -> Result {
     // SAFETY: The caller guarantees `dir` and `dentry`.
     let (dir, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
     let (uid, gid) = current_fsids();
+    let acls = for_new_node(dir, &mut mode)?;
     let inode = T::DirInodeOps::create(
         dir,
         name,
@@ -210,6 +219,7 @@ unsafe fn create_node<T: FileSystem>(
             mode,
             uid,
             gid,
+            acls,
         },
     )?;
     // SAFETY: `d_instantiate` takes over the inode reference.
@@ -248,11 +258,14 @@ unsafe extern "C" fn tmpfile_callback<T: FileSystem>(
         // SAFETY: As the VFS guarantees.
         let dir = unsafe { Inode::<T>::from_raw(dir) };
         let (uid, gid) = current_fsids();
+        let mut mode = mode;
+        let acls = for_new_node(dir, &mut mode)?;
         let node = NewNode {
             kind: NodeKind::Regular,
             mode,
             uid,
             gid,
+            acls,
         };
         let inode = T::DirInodeOps::tmpfile(dir, node)?;
         // `d_tmpfile` takes the one link the VFS gives a new inode away again.
@@ -459,6 +472,8 @@ unsafe extern "C" fn rename_callback<T: FileSystem>(
                 mode: raw::S_IFCHR as u16,
                 uid,
                 gid,
+                // No ACLs, as on XFS: nothing opens a whiteout.
+                acls: NewAcls::default(),
             }
         });
         T::DirInodeOps::rename(

@@ -23,6 +23,10 @@ use kernel::{
 
 use self::cache::container_of_inode;
 use super::{
+    acl::{
+        get_inode_acl_callback,
+        set_acl_callback, //
+    },
     dir,
     file::FileOps,
     fs_type::{
@@ -489,12 +493,16 @@ impl<T: FileSystem> Tables<T> {
         fileattr_get: Some(fileattr_get_callback::<T>),
         fileattr_set: Some(fileattr_set_callback::<T>),
         listxattr: Some(listxattr_callback::<T>),
+        get_inode_acl: Some(get_inode_acl_callback::<T>),
+        set_acl: Some(set_acl_callback::<T>),
         ..pin_init::zeroed()
     };
     const SPECIAL_INODE: raw::inode_operations = raw::inode_operations {
         setattr: Some(setattr_callback::<T>),
         getattr: Some(getattr_callback::<T>),
         listxattr: Some(listxattr_callback::<T>),
+        get_inode_acl: Some(get_inode_acl_callback::<T>),
+        set_acl: Some(set_acl_callback::<T>),
         ..pin_init::zeroed()
     };
     const SYMLINK_INODE: raw::inode_operations = raw::inode_operations {
@@ -663,6 +671,14 @@ pub(super) unsafe extern "C" fn setattr_callback<T: FileSystem>(
         }
         copy_attrs();
         T::SuperOps::write_inode(inode)?;
+        // SAFETY: `attr` is valid.
+        if unsafe { (*attr).ia_valid } & raw::ATTR_MODE != 0 {
+            // The access ACL follows the new permission bits, in a change of its own, as on
+            // ext4. (Symbolic links have no ACL operations: `EOPNOTSUPP`, as on ext4, though
+            // nothing changes the mode of one.)
+            // SAFETY: As the VFS guarantees, which holds `i_rwsem`.
+            unsafe { super::acl::chmod::<T>(idmap, dentry) }?;
+        }
         Ok(0)
     })
 }

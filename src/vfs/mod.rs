@@ -12,6 +12,7 @@
 //! [`inode::Operations`], [`dir::InodeOperations`], [`dir::FileOperations`],
 //! [`file::Operations`], [`iomap::Operations`] and [`fault::Operations`].
 
+mod acl;
 pub(crate) mod crc;
 mod dax;
 pub(crate) mod dir;
@@ -29,6 +30,7 @@ pub(crate) mod super_block;
 pub(crate) mod trace;
 pub(crate) mod xattr;
 
+pub(crate) use acl::NewAcls;
 pub(crate) use dax::Pmem;
 pub(crate) use dir::{
     DirEmitter,

@@ -111,6 +111,15 @@ impl<T: FileSystem, S: state::State> SuperBlock<T, S> {
     }
 }
 
+impl<T: FileSystem> SuperBlock<T, New> {
+    /// Turns POSIX ACLs on (`SB_POSIXACL`): from now on the file system, not the VFS, applies
+    /// the umask to new nodes (see [`super::acl`]), and stores ACLs.
+    pub(crate) fn enable_posix_acls(&self) {
+        // SAFETY: By the type invariant the superblock is live; a new one is the filler's alone.
+        unsafe { raw::daxfs_set_posix_acls(self.as_raw()) };
+    }
+}
+
 impl<T: FileSystem> SuperBlock<T, Ready> {
     /// The per-mount state that `T::fill_super` returned.
     pub(crate) fn data(&self) -> &T::Data {

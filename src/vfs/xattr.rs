@@ -31,7 +31,7 @@ use super::{
     raw,
 };
 
-/// The namespaces of extended attributes a file system stores.
+/// The namespaces of extended attributes a file system stores, the ACLs' among them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Namespace {
     /// `user.`: for users, on regular files and directories.
@@ -40,26 +40,33 @@ pub(crate) enum Namespace {
     Trusted,
     /// `security.`: for security modules.
     Security,
+    /// `system.posix_acl_access`, the access ACL ([`super::acl`]): one attribute, with the
+    /// empty name, which the VFS reads and writes through the ACL operations.
+    AclAccess,
+    /// `system.posix_acl_default`, a directory's default ACL, as [`Namespace::AclAccess`].
+    AclDefault,
 }
 
 impl Namespace {
-    /// All of them, in the order of their handlers.
-    const ALL: [Self; 3] = [Self::User, Self::Trusted, Self::Security];
+    /// Those with an `xattr_handler`, in the order of the handlers.
+    const HANDLED: [Self; 3] = [Self::User, Self::Trusted, Self::Security];
 
-    /// The prefix of its names, with the dot.
+    /// The prefix of its names, with the dot; the whole name of an ACL.
     fn prefix(self) -> &'static CStr {
         match self {
             Self::User => c"user.",
             Self::Trusted => c"trusted.",
             Self::Security => c"security.",
+            Self::AclAccess => c"system.posix_acl_access",
+            Self::AclDefault => c"system.posix_acl_default",
         }
     }
 
-    /// The namespace of handler flags `flags` (the index in [`Namespace::ALL`]).
+    /// The namespace of handler flags `flags` (the index in [`Namespace::HANDLED`]).
     fn from_flags(flags: c_int) -> Result<Self> {
         usize::try_from(flags)
             .ok()
-            .and_then(|index| Self::ALL.get(index).copied())
+            .and_then(|index| Self::HANDLED.get(index).copied())
             .ok_or(EOPNOTSUPP)
     }
 
@@ -68,7 +75,9 @@ impl Namespace {
         match self {
             // SAFETY: `capable` only reads the current task's credentials.
             Self::Trusted => unsafe { raw::capable(raw::CAP_SYS_ADMIN as c_int) },
-            Self::User | Self::Security => true,
+            // The ACLs, as `posix_acl_listxattr` lists them (a file system stores them only
+            // with `SB_POSIXACL`).
+            Self::User | Self::Security | Self::AclAccess | Self::AclDefault => true,
         }
     }
 }
@@ -80,6 +89,9 @@ pub(crate) struct SetMode {
     pub(crate) create: bool,
     /// Only if it exists (`XATTR_REPLACE`): else `ENODATA`.
     pub(crate) replace: bool,
+    /// Store the attributes `touch` set even if there was nothing to remove: the mode that
+    /// came with an ACL the mode says all of (which is removed, not stored).
+    pub(crate) always_store: bool,
 }
 
 /// The extended-attribute operations a file system implements.
@@ -96,7 +108,8 @@ pub(crate) trait Operations<T: FileSystem> {
 
     /// Sets attribute `name` of `namespace` of `inode` to `value`, or removes it if `value` is
     /// `None`, as `mode` says, with the attributes the VFS holds once `touch` has set its change
-    /// time; the caller holds `i_rwsem` and has checked the caller's rights.
+    /// time; the caller holds `i_rwsem` and has checked the caller's rights. For an ACL,
+    /// `touch` may change the mode too (see [`SetMode::always_store`]).
     fn set(
         inode: &Inode<T>,
         namespace: Namespace,
@@ -118,7 +131,7 @@ pub(crate) trait Operations<T: FileSystem> {
 pub(super) struct Handlers<T>(PhantomData<T>);
 
 impl<T: FileSystem> Handlers<T> {
-    /// The handler of `namespace`, whose flags are its index in [`Namespace::ALL`].
+    /// The handler of `namespace`, whose flags are its index in [`Namespace::HANDLED`].
     const fn handler(namespace: Namespace, index: c_int) -> raw::xattr_handler {
         raw::xattr_handler {
             name: core::ptr::null(),
@@ -154,6 +167,8 @@ impl Namespace {
             Self::User => c"user.".as_ptr().cast(),
             Self::Trusted => c"trusted.".as_ptr().cast(),
             Self::Security => c"security.".as_ptr().cast(),
+            Self::AclAccess => c"system.posix_acl_access".as_ptr().cast(),
+            Self::AclDefault => c"system.posix_acl_default".as_ptr().cast(),
         }
     }
 }
@@ -238,6 +253,7 @@ unsafe extern "C" fn set_callback<T: FileSystem>(
         let mode = SetMode {
             create: flags & raw::XATTR_CREATE != 0,
             replace: flags & raw::XATTR_REPLACE != 0,
+            always_store: false,
         };
         let touch = || {
             // SAFETY: The inode is live and its `i_rwsem` held.

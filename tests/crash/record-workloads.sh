@@ -63,6 +63,12 @@ declare -A run=(
 	[setxattr]='setfattr -n user.new -v "a new value" file'
 	[setxattr-replace]='setfattr -n user.one -v "a longer replacement value" prealloc'
 	[removexattr-last]='setfattr -x trusted.overlay.opaque dir'
+	# POSIX ACLs: file's first ACL, which changes its mode in the same transaction, and
+	# nodes created in dir/subdir, whose default ACL names a user: a file gets an access ACL
+	# and a directory both, in an xattr block written with the inode.
+	[setfacl]='setfacl -m u:1000:rw file'
+	[create-inherit]=': >dir/subdir/inherited'
+	[mkdir-inherit]='mkdir dir/subdir/inherited-dir'
 	[truncate-down]='truncate -s 4096 file'
 	[truncate-up]='truncate -s 1000000 file'
 	[truncate-zero-big]='truncate -s 0 dir/subdir/big'

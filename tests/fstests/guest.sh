@@ -95,6 +95,13 @@ sed -i '/^_require_names_are_bytes()/,/^}/ s/ext2|ext3|ext4|f2fs|xfs|btrfs)/ext2
 sed -n '/^_require_names_are_bytes()/,/^}/p' "$rc" | grep -q '|daxfs)' ||
 	die "cannot add daxfs to _require_names_are_bytes in $rc"
 
+# _acl_get_max names the most entries an ACL may have on the file systems that
+# have a limit, for generic/026: daxfs's is format::POSIX_ACL_MAX_ENTRIES (508,
+# an ACL alone in an xattr block).
+sed -i '/^_acl_get_max()/,/^}/ s/^\t\*)$/\tdaxfs)\n\t\techo 508\n\t\t;;\n\t*)/' "$tree/common/attr"
+sed -n '/^_acl_get_max()/,/^}/p' "$tree/common/attr" | grep -q '^.daxfs)$' ||
+	die "cannot add daxfs to _acl_get_max in $tree/common/attr"
+
 # The loopback interface, which the guest leaves down: the lock tests
 # (generic/131, ...) talk to a server over 127.0.0.1.
 busybox ifconfig lo 127.0.0.1 up || die "cannot bring up the loopback interface"

@@ -66,6 +66,40 @@ remount_checked() {
 	mount_daxfs "$1" "$2"
 }
 
+# scratch_fresh FS: a fresh 64 MiB file system on $SCRATCH_DEV, mounted on
+# $SCRATCH_MNT: FS is ext4 (mounted -o dax, the control) or daxfs.
+scratch_fresh() {
+	case $1 in
+	ext4)
+		mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV" 16384
+		mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT"
+		;;
+	daxfs)
+		mkfs -t daxfs -f "$SCRATCH_DEV" 16384 >/dev/null || fail "mkfs of a 64 MiB daxfs failed"
+		mount_daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+		;;
+	esac
+}
+
+# scratch_umount_checked FS: unmounts scratch_fresh's file system, which its
+# fsck (e2fsck -fn, fsck.daxfs -n) must find clean.
+scratch_umount_checked() {
+	umount "$SCRATCH_MNT"
+	case $1 in
+	ext4) e2fsck -fn "$SCRATCH_DEV" >/tmp/fsck.out 2>&1 || fail "ext4: e2fsck -fn: $(cat /tmp/fsck.out)" ;;
+	daxfs) fsck_clean "$SCRATCH_DEV" ;;
+	esac
+}
+
+# scratch_remount FS: scratch_umount_checked, then mounts it again as scratch_fresh did.
+scratch_remount() {
+	scratch_umount_checked "$1"
+	case $1 in
+	ext4) mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT" ;;
+	daxfs) mount_daxfs "$SCRATCH_DEV" "$SCRATCH_MNT" ;;
+	esac
+}
+
 # mount_errno DEV OPTIONS: runs mount, which must fail, under strace; prints
 # the errno name the failing mount syscall returned (fsopen API or mount(2)).
 mount_errno() {

@@ -18,7 +18,7 @@
 out=/tmp/crash-sample results=/results/crash-sample
 rm -rf "$out" "$results"
 sample=(create mkdir symlink-long link rename-over-dir unlink unlink-open last-close truncate-zero-big
-	write-extending write-fault write-unwritten punch-hole setxattr removexattr-last label tmpfile-link mount umount
+	write-extending write-fault write-unwritten punch-hole setxattr removexattr-last create-inherit label tmpfile-link mount umount
 	remount-rw)
 bash /repo/tests/crash/record-workloads.sh "$out/workloads" "${sample[@]}" || fail "recording the workloads failed"
 report=$(/repo/target/release/daxfs-crashtest --replay-only "$out"/workloads/*/) || fail "$report"

@@ -20,16 +20,7 @@ dump() {
 }
 
 for fs in ext4 daxfs; do
-	case $fs in
-	ext4)
-		mkfs.ext4 -q -F -b 4096 "$SCRATCH_DEV" 16384
-		mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT"
-		;;
-	daxfs)
-		mkfs -t daxfs -f "$SCRATCH_DEV" 16384 >/dev/null || fail "mkfs of a 64 MiB daxfs failed"
-		mount_daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
-		;;
-	esac
+	scratch_fresh "$fs"
 	mkdir "$SCRATCH_MNT/t"
 	"$st" xattr "$SCRATCH_MNT/t" || fail "$fs: the extended-attribute calls"
 	echo "ok: $fs: the extended-attribute calls give the expected results and errors"
@@ -40,14 +31,7 @@ for fs in ext4 daxfs; do
 	before=$(dump)
 	[[ $before == *"user.attribute_040"* && $before == *"trusted.test"* ]] ||
 		fail "$fs: the dump lacks attributes: $before"
-	umount "$SCRATCH_MNT"
-	case $fs in
-	ext4) mount -t ext4 -o dax "$SCRATCH_DEV" "$SCRATCH_MNT" ;;
-	daxfs)
-		fsck_clean "$SCRATCH_DEV"
-		mount_daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
-		;;
-	esac
+	scratch_remount "$fs"
 	after=$(dump)
 	[[ $after == "$before" ]] || fail "$fs: attributes changed across a remount: $(diff <(echo "$before") <(echo "$after"))"
 	echo "ok: $fs: $(grep -c = <<<"$after") attributes survive a remount"
@@ -71,10 +55,6 @@ for fs in ext4 daxfs; do
 	[[ $(getfattr --only-values -n user.attribute_001 /proc/self/fd/3) == value_001 ]] ||
 		fail "$fs: an unlinked open file lost its attributes"
 	exec 3<&-
-	umount "$SCRATCH_MNT"
-	case $fs in
-	ext4) e2fsck -fn "$SCRATCH_DEV" >/tmp/fsck.out 2>&1 || fail "$fs: e2fsck -fn: $(cat /tmp/fsck.out)" ;;
-	daxfs) fsck_clean "$SCRATCH_DEV" ;;
-	esac
+	scratch_umount_checked "$fs"
 	echo "ok: $fs: removed files left no attribute block behind"
 done

@@ -18,9 +18,11 @@
 
 use crate::builder::ImageBuilder;
 use crate::device::BlockDevice;
+use crate::format::acl_tag;
 use crate::format::crc32c;
 use crate::format::dirent_off;
 use crate::format::encode_journal_record;
+use crate::format::encode_posix_acl;
 use crate::format::extent_block_off;
 use crate::format::extent_off;
 use crate::format::inode_off;
@@ -65,11 +67,30 @@ use crate::format::S_IFREG;
 use crate::format::S_IFSOCK;
 use crate::format::XATTR_BLOCK_HEADER_SIZE;
 use crate::format::XATTR_ENTRY_HEADER_SIZE;
+use crate::format::XATTR_INDEX_POSIX_ACL_ACCESS;
+use crate::format::XATTR_INDEX_POSIX_ACL_DEFAULT;
 use crate::format::XATTR_INDEX_SECURITY;
 use crate::format::XATTR_INDEX_TRUSTED;
 use crate::format::XATTR_INDEX_USER;
 use crate::Error;
 use crate::Result;
+
+/// A POSIX ACL that agrees with `mode`, as the kernel keeps them: the owner's and others'
+/// permissions, and with `named` entries (named users first, then groups) a mask of the
+/// group's bits and an owning group's entry within it.
+fn acl_of_mode(mode: u16, named: &[(u16, u16, u32)]) -> Vec<u8> {
+    let none = u32::MAX;
+    let (owner, group, other) = ((mode >> 6) & 7, (mode >> 3) & 7, mode & 7);
+    let mut entries = vec![(acl_tag::USER_OBJ, owner, none)];
+    entries.extend(named.iter().filter(|e| e.0 == acl_tag::USER));
+    entries.push((acl_tag::GROUP_OBJ, group & 5, none));
+    entries.extend(named.iter().filter(|e| e.0 == acl_tag::GROUP));
+    if !named.is_empty() {
+        entries.push((acl_tag::MASK, group, none));
+    }
+    entries.push((acl_tag::OTHER, other, none));
+    encode_posix_acl(&entries).collect()
+}
 
 /// Blocks in the seed image (4 MiB): room for everything below, small enough to write and check
 /// thousands of times.
@@ -176,7 +197,7 @@ impl Corpus {
     /// overflow block, inline and block symlinks, a FIFO, a character device, a hard link) plus a
     /// file whose extents need a chain of two overflow blocks, a file whose second extent is
     /// unwritten, a block device node, a socket and two orphans on the orphan list; `prealloc`,
-    /// `dir` and the first orphan have extended attributes.
+    /// `dir` and the first orphan have extended attributes, `prealloc` and `dir/subdir` ACLs.
     pub fn new() -> Result<Self> {
         let (mut builder, names) = ImageBuilder::populated(CORPUS_BLOCKS)?;
         let root = builder.superblock().root_ino;
@@ -204,15 +225,35 @@ impl Corpus {
         builder.mknod(dir, b"socket", FileType::Socket, 0)?;
         let orphan = builder.create_orphan(&[(0, 2)])?;
         builder.create_orphan(&[(0, 1), (3, 1)])?;
+        // ACLs as setfacl leaves them, agreeing with the modes: prealloc's names a user and a
+        // group; subdir has one too, and a default that names a user (so that a file created
+        // in it gets an access ACL, and a directory both).
+        let subdir = names
+            .iter()
+            .find(|(name, _)| *name == "subdir")
+            .map(|&(_, ino)| ino)
+            .ok_or_else(|| Error::Other("populated image without 'subdir'".into()))?;
+        let named = [(acl_tag::USER, 4, 1000), (acl_tag::GROUP, 6, 100)];
+        let file_acl = acl_of_mode(builder.read_inode(prealloc)?.mode, &named);
+        let dir_acl = acl_of_mode(builder.read_inode(subdir)?.mode, &named);
+        let default = acl_of_mode(0o750, &[(acl_tag::USER, 7, 1000)]);
         builder.set_xattrs(
             prealloc,
             &[
                 (XATTR_INDEX_USER, b"one", b"first value"),
                 (XATTR_INDEX_USER, b"empty", b""),
+                (XATTR_INDEX_POSIX_ACL_ACCESS, b"", &file_acl),
                 (XATTR_INDEX_SECURITY, b"label", b"system_u:object_r:etc_t"),
             ],
         )?;
         builder.set_xattrs(dir, &[(XATTR_INDEX_TRUSTED, b"overlay.opaque", b"y")])?;
+        builder.set_xattrs(
+            subdir,
+            &[
+                (XATTR_INDEX_POSIX_ACL_ACCESS, b"", &dir_acl),
+                (XATTR_INDEX_POSIX_ACL_DEFAULT, b"", &default),
+            ],
+        )?;
         builder.set_xattrs(orphan, &[(XATTR_INDEX_USER, b"gone", b"with the orphan")])?;
         let targets = Targets::find(&builder)?;
         let image = builder.finish()?;

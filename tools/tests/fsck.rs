@@ -755,6 +755,11 @@ fn a_damaged_undo_record_is_discarded() {
 
 #[test]
 fn extended_attributes() {
+    use daxfs_tools::format::acl_tag;
+    use daxfs_tools::format::encode_posix_acl;
+    use daxfs_tools::format::xattr_block_seal;
+    use daxfs_tools::format::XATTR_BLOCK_HEADER_SIZE;
+    use daxfs_tools::format::XATTR_INDEX_POSIX_ACL_ACCESS;
     use daxfs_tools::format::XATTR_INDEX_USER;
 
     // A file with attributes is clean; its block is in use.
@@ -787,6 +792,32 @@ fn extended_attributes() {
         change_inode(&mut builder, victim, |inode| inode.xattr_block = 1);
         assert_detected(builder.finish().unwrap(), "bad-xattr", Repair::Yes);
     }
+
+    // An ACL the kernel would refuse (its mask's tag unknown), sealed as if written so: the
+    // attributes are dropped, as for any damage to the block.
+    let (mut builder, _) = populated();
+    let acl = encode_posix_acl(&[
+        (acl_tag::USER_OBJ, 6, u32::MAX),
+        (acl_tag::USER, 4, 1000),
+        (acl_tag::GROUP_OBJ, 4, u32::MAX),
+        (acl_tag::MASK, 4, u32::MAX),
+        (acl_tag::OTHER, 4, u32::MAX),
+    ])
+    .collect::<Vec<_>>();
+    let acl_block = builder
+        .set_xattrs(dir, &[(XATTR_INDEX_POSIX_ACL_ACCESS, b"", &acl)])
+        .unwrap() as usize;
+    let with_acl = builder.finish().unwrap();
+    let checked = fsck(&["-n"], &TempImage::with_bytes("acl-clean", &with_acl));
+    assert_eq!(checked.code, 0, "{}", checked.output());
+    let mut bad_acl = with_acl;
+    let xattrs = &mut bad_acl[acl_block * BLOCK_SIZE..(acl_block + 1) * BLOCK_SIZE];
+    // The entry's header, no name, the ACL's version, then three entries before the mask.
+    let mask = XATTR_BLOCK_HEADER_SIZE + 4 + 4 + 3 * 8;
+    assert_eq!(xattrs[mask], acl_tag::MASK as u8);
+    xattrs[mask] = 0x40;
+    xattr_block_seal(xattrs.try_into().unwrap());
+    assert_detected(bad_acl, "bad-xattr", Repair::Yes);
 
     // Without the block's bit in the bitmap.
     let mut builder = ImageBuilder::open(image).unwrap();
