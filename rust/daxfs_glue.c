@@ -252,14 +252,20 @@ void daxfs_set_dax(struct inode *inode)
 
 /*
  * POSIX ACLs: the VFS stops applying the umask itself and leaves it to
- * posix_acl_create(), which daxfs calls for every new node.
+ * posix_acl_create(), which daxfs calls for every new node. Set or cleared
+ * as the image says, whatever mount(2) passed (MS_POSIXACL reaches s_flags).
  */
 #ifndef CONFIG_FS_POSIX_ACL
 #error "daxfs stores POSIX ACLs: it needs CONFIG_FS_POSIX_ACL (selected by EXT4_FS_POSIX_ACL)"
 #endif
-void daxfs_set_posix_acls(struct super_block *sb)
+void daxfs_set_posix_acls(struct super_block *sb, bool on)
 {
-	sb->s_flags |= SB_POSIXACL;
+	sb->s_flags = (sb->s_flags & ~SB_POSIXACL) | (on ? SB_POSIXACL : 0);
+}
+
+void daxfs_cache_no_acl(struct inode *inode)
+{
+	cache_no_acl(inode);
 }
 
 void daxfs_posix_acl_release(struct posix_acl *acl)

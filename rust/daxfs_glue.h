@@ -124,7 +124,8 @@ bool daxfs_inode_trylock_shared(struct inode *inode);
 ssize_t daxfs_generic_write_sync(struct kiocb *iocb, ssize_t count);
 void daxfs_inode_unlock_shared(struct inode *inode);
 void daxfs_set_dax(struct inode *inode);
-void daxfs_set_posix_acls(struct super_block *sb);
+void daxfs_set_posix_acls(struct super_block *sb, bool on);
+void daxfs_cache_no_acl(struct inode *inode);
 void daxfs_posix_acl_release(struct posix_acl *acl);
 bool daxfs_is_dax(const struct inode *inode);
 

@@ -160,6 +160,8 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
         times: vfs_times(&disk),
         attributes: attributes_of(&disk),
         dax: sbi.uses_dax(disk.flags & format::INODE_FLAG_DAX != 0),
+        // A damaged pointer is not "none": reading the ACLs reports it.
+        no_acls: disk.xattr_block == 0,
     };
     new.init(
         params,

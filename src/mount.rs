@@ -169,9 +169,7 @@ impl vfs::FileSystem for Daxfs {
             }
             list.unwrap_or_else(OrphanList::new)
         };
-        if disk.feature_incompat & format::FEATURE_INCOMPAT_POSIX_ACL != 0 {
-            sb.enable_posix_acls();
-        }
+        sb.set_posix_acls(disk.feature_incompat & format::FEATURE_INCOMPAT_POSIX_ACL != 0);
         if !read_only {
             write_state(&pmem, format::STATE_DIRTY)?;
         }

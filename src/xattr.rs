@@ -188,6 +188,10 @@ impl Operations<Daxfs> for XattrOps {
             return Err(EOPNOTSUPP);
         }
         let is_acl = matches!(namespace, Namespace::AclAccess | Namespace::AclDefault);
+        if is_acl && sbi.disk.feature_incompat & format::FEATURE_INCOMPAT_POSIX_ACL == 0 {
+            // Never written without the feature (the mount does not turn ACLs on then).
+            return Err(EOPNOTSUPP);
+        }
         let acl_limit = format::POSIX_ACL_HEADER_SIZE
             + format::POSIX_ACL_MAX_ENTRIES * format::POSIX_ACL_ENTRY_SIZE;
         if is_acl && value.is_some_and(|value| value.len() > acl_limit) {

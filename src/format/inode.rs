@@ -392,7 +392,8 @@ impl Inode {
     /// The inode's extended-attribute block: `None` if it has none, an error if it names a
     /// block outside the data area or the image lacks [`FEATURE_INCOMPAT_XATTR`]. Kept out of
     /// [`Inode::validate`], so that a bad pointer costs the attributes (the kernel's attribute
-    /// calls give `EUCLEAN`, fsck drops it), not the file.
+    /// calls, and the permission checks that need the ACLs, give `EUCLEAN`; fsck drops it), not
+    /// the file.
     pub fn checked_xattr_block(&self, sb: &Superblock) -> Result<Option<u64>, FormatError> {
         if self.xattr_block == 0 {
             return Ok(None);

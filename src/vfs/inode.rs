@@ -250,6 +250,9 @@ pub(crate) struct InodeParams {
     /// For a regular file: whether it uses DAX (`S_DAX`); otherwise its data goes through the
     /// page cache. Never changes while the inode is live.
     pub(crate) dax: bool,
+    /// Whether the inode is known to have no ACLs (no extended attributes at all): the VFS
+    /// caches that, and checks permissions without asking the file system (in RCU walk too).
+    pub(crate) no_acls: bool,
 }
 
 /// The attribute flags of an inode (`chattr`, `FS_IOC_SETFLAGS`, `FS_IOC_FSSETXATTR`,
@@ -386,6 +389,10 @@ impl<T: FileSystem> NewInode<T> {
         let (flags, mask) = params.attributes.i_flags();
         // SAFETY: As above.
         unsafe { raw::inode_set_flags(inode, flags, mask) };
+        if params.no_acls {
+            // SAFETY: As above.
+            unsafe { raw::daxfs_cache_no_acl(inode) };
+        }
         match params.kind {
             InodeKind::Directory => {
                 // SAFETY: As above; the tables are `'static`.

@@ -112,11 +112,12 @@ impl<T: FileSystem, S: state::State> SuperBlock<T, S> {
 }
 
 impl<T: FileSystem> SuperBlock<T, New> {
-    /// Turns POSIX ACLs on (`SB_POSIXACL`): from now on the file system, not the VFS, applies
-    /// the umask to new nodes (see [`super::acl`]), and stores ACLs.
-    pub(crate) fn enable_posix_acls(&self) {
+    /// Turns POSIX ACLs on or off (`SB_POSIXACL`, which `mount(2)` may have set): with them
+    /// the file system, not the VFS, applies the umask to new nodes (see [`super::acl`]), and
+    /// stores ACLs.
+    pub(crate) fn set_posix_acls(&self, on: bool) {
         // SAFETY: By the type invariant the superblock is live; a new one is the filler's alone.
-        unsafe { raw::daxfs_set_posix_acls(self.as_raw()) };
+        unsafe { raw::daxfs_set_posix_acls(self.as_raw(), on) };
     }
 }
 

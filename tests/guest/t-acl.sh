@@ -13,6 +13,8 @@
 #   O_TMPFILE files (xfs_io -T, flink) and directories (which get the default
 #   too) in place of the umask; symlinks get none;
 # - setfacl -b removes them;
+# - an image without the POSIX_ACL feature has none, even mounted with
+#   MS_POSIXACL, as tmpfs without ACLs;
 # - every ACL survives a remount (getfacl -R before and after), and the file
 #   system checks clean with no attribute block leaked after the files go.
 . "$(dirname "$0")/lib.sh"
@@ -92,6 +94,32 @@ for fs in ext4 daxfs; do
 	scratch_umount_checked "$fs"
 	echo "ok: $fs: removed files left no attribute block behind"
 done
+
+# Without the POSIX_ACL feature (an image of before it), daxfs has no ACLs, even
+# when mount(2) passes MS_POSIXACL: the umask is the VFS's again, and setfacl is
+# refused. The control is tmpfs, which has no ACLs in the test kernels
+# (CONFIG_TMPFS_POSIX_ACL is off; ext4 always has them).
+noacl() {
+	umask 027
+	touch file
+	stat -c '%A %n' file
+	setfacl -m u:1000:rw file 2>&1 || true
+	getfacl -c file
+}
+st=/repo/target/release/daxfs-selftest
+$st mount-posixacl tmpfs tmpfs "$SCRATCH_MNT"
+(cd "$SCRATCH_MNT" && noacl) >/tmp/noacl.tmpfs 2>&1 || true
+umount "$SCRATCH_MNT"
+mkfs -t daxfs -f "$SCRATCH_DEV" 16384 >/dev/null || fail "mkfs of a 64 MiB daxfs failed"
+# mkfs sets incompat bits 0 to 4; bit 4 is POSIX_ACL (src/format/mod.rs).
+/repo/target/release/daxfs-edit "$SCRATCH_DEV" feature_incompat=15 >/dev/null
+$st mount-posixacl daxfs "$SCRATCH_DEV" "$SCRATCH_MNT"
+(cd "$SCRATCH_MNT" && noacl) >/tmp/noacl.daxfs 2>&1 || true
+scratch_umount_checked daxfs
+grep -q 'Operation not supported' /tmp/noacl.tmpfs || fail "tmpfs took an ACL: $(cat /tmp/noacl.tmpfs)"
+diff -u /tmp/noacl.tmpfs /tmp/noacl.daxfs >/tmp/noacl.diff ||
+	fail "daxfs without the POSIX_ACL feature differs from tmpfs without ACLs: $(cat /tmp/noacl.diff)"
+echo "ok: without the POSIX_ACL feature daxfs has no ACLs and applies the umask, as tmpfs without them"
 
 grep -q '^default:user:1000:rwx' /tmp/acl.ext4 || fail "the control printed no default ACL: $(cat /tmp/acl.ext4)"
 ! grep 'user 1000' /tmp/acl.ext4 || fail "the control's access checks went wrong: $(cat /tmp/acl.ext4)"

@@ -732,6 +732,25 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> Res<T> {
         .map_err(|_| format!("bad argument {i}: {}", args[i]))
 }
 
+/// `mount(2)` of a file system of type `fstype` on `dev` at `dir` with `MS_POSIXACL`, which
+/// mount(8) has no option for: a file system decides itself whether it has ACLs.
+fn mount_posixacl(fstype: &str, dev: &str, dir: &str) -> Res {
+    let c = |s: &str| std::ffi::CString::new(s).map_err(|e| e.to_string());
+    let (dev, dir, fstype) = (c(dev)?, c(dir)?, c(fstype)?);
+    // SAFETY: The strings are NUL-terminated and live across the call; no data is passed.
+    let ret = unsafe {
+        libc::mount(
+            dev.as_ptr(),
+            dir.as_ptr(),
+            fstype.as_ptr(),
+            libc::MS_POSIXACL,
+            std::ptr::null(),
+        )
+    };
+    check!(ret == 0, "mount: {}", std::io::Error::last_os_error());
+    Ok(())
+}
+
 /// `renameat2(2)` of `from` to `to` with `flags` (`exchange`, `whiteout`, `noreplace`, or
 /// several joined by `,`); on failure, the errno's name is in the error, as the shell tests
 /// compare it.
@@ -1071,6 +1090,9 @@ fn run(args: &[String]) -> Res {
         Some("build-fragmented") => build_fragmented(path, arg(args, 3)?),
         Some("shutdown-eio") => shutdown_eio(path, arg(args, 3)?),
         Some("xattr") => xattr::run(path),
+        Some("mount-posixacl") => {
+            mount_posixacl(path, &arg::<String>(args, 3)?, &arg::<String>(args, 4)?)
+        }
         _ => Err("usage: daxfs-selftest map-rw|hole-fault|sigbus|map-sync|vm-writev|fork|storm|touch|mwrite|verify FILE [ARGS]".into()),
     }
 }
