@@ -351,6 +351,36 @@ unsigned long daxfs_page_to_pfn(const struct page *page)
 }
 
 /*
+ * The file range of the DAX folio of @page while it belongs to @mapping: its
+ * first page index and page count. False once the folio is no longer
+ * associated with @mapping (its entry was deleted), or for a shared folio,
+ * which daxfs never makes.
+ */
+bool daxfs_dax_folio_range(struct page *page, struct address_space *mapping,
+			   pgoff_t *index, unsigned long *nr_pages)
+{
+	struct folio *folio = page_folio(page);
+
+	if (READ_ONCE(folio->mapping) != mapping)
+		return false;
+	*index = folio->index;
+	*nr_pages = folio_nr_pages(folio);
+	return true;
+}
+
+/* An unbound work queue named "daxfs-@name" (alloc_workqueue is a macro). */
+struct workqueue_struct *daxfs_alloc_workqueue(const char *name)
+{
+	return alloc_workqueue("daxfs-%s", WQ_UNBOUND, 0, name);
+}
+
+/* Whether the DAX page @page has no reference left (dax_page_is_idle). */
+bool daxfs_dax_page_idle(struct page *page)
+{
+	return page_ref_count(page) == 0;
+}
+
+/*
  * Reports of corrupted metadata share one rate limit (the printk default: 10
  * lines per 5 s), so that an image that is damaged everywhere cannot flood the
  * log.

@@ -12,6 +12,7 @@
 #include <linux/seq_file.h>
 #include <linux/mm_types.h>
 #include <linux/falloc.h>
+#include <linux/workqueue.h>
 
 struct dax_device;
 struct posix_acl;
@@ -145,6 +146,10 @@ bool daxfs_mapping_supported(const struct vm_area_desc *desc,
 void daxfs_desc_set_hugepage(struct vm_area_desc *desc);
 void daxfs_file_accessed(struct file *file);
 unsigned long daxfs_page_to_pfn(const struct page *page);
+bool daxfs_dax_folio_range(struct page *page, struct address_space *mapping,
+			   pgoff_t *index, unsigned long *nr_pages);
+bool daxfs_dax_page_idle(struct page *page);
+struct workqueue_struct *daxfs_alloc_workqueue(const char *name);
 
 /* Whether a report of corrupted metadata may be logged now (rate limited). */
 bool daxfs_corruption_report_allowed(void);

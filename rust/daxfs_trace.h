@@ -178,6 +178,48 @@ TRACE_EVENT(daxfs_evict,
 		__entry->blocks)
 );
 
+TRACE_EVENT(daxfs_park,
+	TP_PROTO(u64 ino, u64 start, u64 len, u64 blocks, unsigned long pfn),
+	TP_ARGS(ino, start, len, blocks, pfn),
+	TP_STRUCT__entry(
+		__field(u64, ino)
+		__field(u64, start)
+		__field(u64, len)
+		__field(u64, blocks)
+		__field(unsigned long, pfn)
+	),
+	TP_fast_assign(
+		__entry->ino = ino;
+		__entry->start = start;
+		__entry->len = len;
+		__entry->blocks = blocks;
+		__entry->pfn = pfn;
+	),
+	TP_printk("ino %llu range %#llx+%#llx parked %llu blocks busy pfn %#lx",
+		__entry->ino, __entry->start, __entry->len, __entry->blocks,
+		__entry->pfn)
+);
+
+TRACE_EVENT(daxfs_unpark,
+	TP_PROTO(u64 ino, u64 start, u64 blocks, u64 parked_ns),
+	TP_ARGS(ino, start, blocks, parked_ns),
+	TP_STRUCT__entry(
+		__field(u64, ino)
+		__field(u64, start)
+		__field(u64, blocks)
+		__field(u64, parked_ns)
+	),
+	TP_fast_assign(
+		__entry->ino = ino;
+		__entry->start = start;
+		__entry->blocks = blocks;
+		__entry->parked_ns = parked_ns;
+	),
+	TP_printk("ino %llu range %#llx freed %llu blocks parked %llu us",
+		__entry->ino, __entry->start, __entry->blocks,
+		__entry->parked_ns / 1000)
+);
+
 /*
  * What CREATE_RUST_TRACE_POINTS defines in daxfs_trace.c, for Rust (through
  * bindgen) and for the prototype check.
@@ -193,6 +235,8 @@ void rust_do_trace_daxfs_truncate(u64 ino, u64 old_size, u64 new_size, u64 freed
 void rust_do_trace_daxfs_punch_hole(u64 ino, u64 offset, u64 len, u64 freed_blocks,
 				    bool zero_range);
 void rust_do_trace_daxfs_evict(u64 ino, unsigned int nlink, u64 blocks);
+void rust_do_trace_daxfs_park(u64 ino, u64 start, u64 len, u64 blocks, unsigned long pfn);
+void rust_do_trace_daxfs_unpark(u64 ino, u64 start, u64 blocks, u64 parked_ns);
 
 #endif /* _DAXFS_TRACE_H */
 

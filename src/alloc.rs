@@ -11,6 +11,12 @@
 //!   them, which reads as zeros);
 //! - a block is freed only at the end of the transaction that unreferenced it
 //!   ([`Allocator::free_blocks`]), so that the transaction never hands it out again.
+//!
+//! A block whose page a device still has pinned when a truncate removes it is *parked*
+//! ([`crate::park`]): free in the bitmap from the truncate's commit on, but kept from every
+//! allocation, and counted as used, until the pin goes ([`Allocator::unpark`]). This is XFS's
+//! busy extents, kept in memory only: nothing can be pinned across a reboot, so the device
+//! never needs to know.
 
 use kernel::{
     new_mutex,
@@ -53,6 +59,26 @@ struct AllocState {
     /// last one taken, so that a file with many sparse 2 MiB windows finds fresh runs past
     /// those of its other windows rather than scanning them each time.
     sparse_run_hint: u64,
+    /// Parked runs, as (start, length): free in the bitmap, but given to no allocation.
+    parked: KVec<(u64, u64)>,
+    /// The blocks of `parked`, part of `free_blocks`.
+    parked_blocks: u64,
+}
+
+impl AllocState {
+    /// The parked run that overlaps blocks `start..end` with the lowest start, if any.
+    fn parked_in(&self, start: u64, end: u64) -> Option<(u64, u64)> {
+        self.parked
+            .iter()
+            .copied()
+            .filter(|&(s, len)| s < end && start < s + len)
+            .min_by_key(|&(s, _)| s)
+    }
+
+    /// The free blocks that no parked run holds.
+    fn unparked_free(&self) -> u64 {
+        self.free_blocks - self.parked_blocks
+    }
 }
 
 /// The aligned runs a sparse allocation looks at for a free one ([`Goal::sparse_block`]) before
@@ -118,15 +144,27 @@ impl Allocator {
                 inode_hint: format::ROOT_INO + 1,
                 block_hint: sb.data_start,
                 sparse_run_hint: sb.data_start,
+                parked: KVec::new(),
+                parked_blocks: 0,
             }),
         })
     }
 
     /// The free blocks, those of them that are available to allocations other than removals,
-    /// and the free inodes.
+    /// and the free inodes. Parked blocks count as used.
     pub(crate) fn free_counts(&self) -> (u64, u64, u64) {
         let state = self.state.lock();
-        (state.free_blocks, self.available(&state), state.free_inodes)
+        (
+            state.unparked_free(),
+            self.available(&state),
+            state.free_inodes,
+        )
+    }
+
+    /// The free blocks and inodes as the device counts them: parked blocks are free there.
+    pub(crate) fn device_free_counts(&self) -> (u64, u64) {
+        let state = self.state.lock();
+        (state.free_blocks, state.free_inodes)
     }
 
     /// Device byte offset of the bitmap byte holding the bit of `block`. The bitmap blocks are
@@ -201,8 +239,25 @@ impl Allocator {
         Ok(())
     }
 
-    /// The first free block in `from..end`, if any.
-    fn find_free(&self, pmem: &Pmem, from: u64, end: u64) -> Result<Option<u64>> {
+    /// The first free block in `from..end` that is not parked, if any.
+    fn find_free(
+        &self,
+        pmem: &Pmem,
+        state: &AllocState,
+        mut from: u64,
+        end: u64,
+    ) -> Result<Option<u64>> {
+        while let Some(block) = self.find_free_in_bitmap(pmem, from, end)? {
+            match state.parked_in(block, block + 1) {
+                Some((start, len)) => from = start + len,
+                None => return Ok(Some(block)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first block in `from..end` free in the bitmap, if any.
+    fn find_free_in_bitmap(&self, pmem: &Pmem, from: u64, end: u64) -> Result<Option<u64>> {
         self.walk_bitmap(pmem, None, from, end, |first, bytes| {
             let found = bytes
                 .iter()
@@ -218,9 +273,12 @@ impl Allocator {
         })
     }
 
-    /// How many blocks from `start` on, at most `max`, are free in a row.
-    fn free_run_len(&self, pmem: &Pmem, start: u64, max: u64) -> Result<u64> {
-        let end = start.saturating_add(max).min(self.sb.total_blocks);
+    /// How many blocks from `start` on, at most `max`, are free in a row, none of them parked.
+    fn free_run_len(&self, pmem: &Pmem, state: &AllocState, start: u64, max: u64) -> Result<u64> {
+        let mut end = start.saturating_add(max).min(self.sb.total_blocks);
+        if let Some((parked, _)) = state.parked_in(start, end) {
+            end = parked.max(start);
+        }
         let used = self.walk_bitmap(pmem, None, start, end, |first, bytes| {
             let lo = start.max(first);
             let hi = end.min(first + 8 * bytes.len() as u64);
@@ -233,9 +291,9 @@ impl Allocator {
         Ok(used.unwrap_or(end) - start)
     }
 
-    /// Whether `block` is free in the bitmap.
-    fn block_is_free(&self, pmem: &Pmem, block: u64) -> Result<bool> {
-        Ok(self.free_run_len(pmem, block, 1)? == 1)
+    /// Whether `block` is free in the bitmap and not parked.
+    fn block_is_free(&self, pmem: &Pmem, state: &AllocState, block: u64) -> Result<bool> {
+        Ok(self.free_run_len(pmem, state, block, 1)? == 1)
     }
 
     /// Allocates one zeroed data block for inode `ino`, `goal` if it is free, in `tx`.
@@ -259,12 +317,17 @@ impl Allocator {
 
     /// The free blocks that allocations other than removals may take.
     fn available(&self, state: &AllocState) -> u64 {
-        state.free_blocks.saturating_sub(self.reserve)
+        state.unparked_free().saturating_sub(self.reserve)
     }
 
-    /// Whether the 2 MiB run of blocks from `block` (aligned) is free and inside the device.
-    fn aligned_run_is_free(&self, pmem: &Pmem, block: u64) -> Result<bool> {
-        if block + format::DATA_ALIGN_BLOCKS > self.sb.total_blocks {
+    /// Whether the 2 MiB run of blocks from `block` (aligned) is free, not parked and inside
+    /// the device.
+    fn aligned_run_is_free(&self, pmem: &Pmem, state: &AllocState, block: u64) -> Result<bool> {
+        if block + format::DATA_ALIGN_BLOCKS > self.sb.total_blocks
+            || state
+                .parked_in(block, block + format::DATA_ALIGN_BLOCKS)
+                .is_some()
+        {
             return Ok(false);
         }
         // An aligned run is 64 whole bytes of one bitmap block.
@@ -276,7 +339,13 @@ impl Allocator {
 
     /// The first free 2 MiB-aligned 2 MiB run at or after `from` (wrapping), if any among the
     /// first `limit` runs looked at.
-    fn find_aligned_run(&self, pmem: &Pmem, from: u64, limit: usize) -> Result<Option<u64>> {
+    fn find_aligned_run(
+        &self,
+        pmem: &Pmem,
+        state: &AllocState,
+        from: u64,
+        limit: usize,
+    ) -> Result<Option<u64>> {
         let align = format::DATA_ALIGN_BLOCKS;
         let (start, end) = (
             self.sb.data_start.next_multiple_of(align),
@@ -288,7 +357,7 @@ impl Allocator {
             (start..first).step_by(align as usize),
         );
         for candidate in candidates.take(limit) {
-            if self.aligned_run_is_free(pmem, candidate)? {
+            if self.aligned_run_is_free(pmem, state, candidate)? {
                 return Ok(Some(candidate));
             }
         }
@@ -325,7 +394,7 @@ impl Allocator {
         let pmem = tx.pmem();
         let mut alloc = self.state.lock();
         let available = if removal {
-            alloc.free_blocks
+            alloc.unparked_free()
         } else {
             self.available(&alloc)
         };
@@ -339,7 +408,7 @@ impl Allocator {
         let goals = [goal.after_previous, goal.before_next];
         let mut found = None;
         for g in goals.into_iter().flatten().filter(usable) {
-            if self.block_is_free(pmem, g)? {
+            if self.block_is_free(pmem, &alloc, g)? {
                 found = Some(g);
                 break;
             }
@@ -350,14 +419,14 @@ impl Allocator {
                 Some(_) => alloc.sparse_run_hint.max(alloc.block_hint),
                 None => alloc.block_hint,
             };
-            found = self.find_aligned_run(pmem, from, usize::MAX)?;
+            found = self.find_aligned_run(pmem, &alloc, from, usize::MAX)?;
             if let (Some(run), Some(_)) = (found, goal.sparse_block) {
                 alloc.sparse_run_hint = run + align;
             }
         }
         if let (None, Some(offset)) = (found, goal.sparse_block) {
             let from = alloc.sparse_run_hint.max(alloc.block_hint);
-            if let Some(run) = self.find_aligned_run(pmem, from, WINDOW_SEARCH_RUNS)? {
+            if let Some(run) = self.find_aligned_run(pmem, &alloc, from, WINDOW_SEARCH_RUNS)? {
                 alloc.sparse_run_hint = run + align;
                 found = Some(run + offset % align);
             }
@@ -369,16 +438,16 @@ impl Allocator {
             .unwrap_or(alloc.block_hint)
             .clamp(start, end);
         if found.is_none() {
-            found = match self.find_free(pmem, first, end)? {
+            found = match self.find_free(pmem, &alloc, first, end)? {
                 Some(block) => Some(block),
-                None => self.find_free(pmem, start, first)?,
+                None => self.find_free(pmem, &alloc, start, first)?,
             };
         }
         let run_start = found.ok_or_else(|| {
             report_corruption!("free block counter says free, bitmap says full; run fsck.daxfs\n");
             EUCLEAN
         })?;
-        let len = self.free_run_len(pmem, run_start, max.min(available))?;
+        let len = self.free_run_len(pmem, &alloc, run_start, max.min(available))?;
         if len == 0 {
             report_corruption!(
                 "bitmap: block {run_start} was found free but is not; run fsck.daxfs\n"
@@ -414,13 +483,55 @@ impl Allocator {
         tx.free_later(ino, start, len)
     }
 
-    /// Frees `len` blocks from `start` of inode `ino` now, in `tx`, which is ending.
-    pub(crate) fn free_blocks_now(&self, tx: &Tx<'_>, ino: u64, start: u64, len: u64) -> Result {
+    /// Frees `len` blocks from `start` of inode `ino` now, in `tx`, which is ending; parks them
+    /// if `parked` (no allocation gets them until [`Allocator::unpark`]). A parked run that
+    /// cannot be recorded (no memory) stays allocated in the bitmap: leaked until fsck, never
+    /// handed out under a pin.
+    pub(crate) fn free_blocks_now(
+        &self,
+        tx: &Tx<'_>,
+        ino: u64,
+        start: u64,
+        len: u64,
+        parked: bool,
+    ) -> Result {
         trace::free_blocks(ino, start, len);
         let mut alloc = self.state.lock();
-        self.set_bitmap_range(tx, start, len, false)?;
+        if parked {
+            alloc.parked.push((start, len), GFP_KERNEL)?;
+        }
+        if let Err(e) = self.set_bitmap_range(tx, start, len, false) {
+            if parked {
+                alloc.parked.pop();
+            }
+            return Err(e);
+        }
         alloc.free_blocks += len;
+        if parked {
+            alloc.parked_blocks += len;
+        }
         Ok(())
+    }
+
+    /// Makes room for `runs` more parked runs, so that [`Allocator::free_blocks_now`] parks them
+    /// without allocating. Called in the transaction that parks them, before it changes
+    /// anything: transactions run one at a time, so the room is still there when it frees them.
+    pub(crate) fn reserve_parked(&self, runs: usize) -> Result {
+        let mut alloc = self.state.lock();
+        alloc.parked.reserve(runs, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Gives the parked run of `len` blocks from `start` back to allocations: the page that
+    /// was pinned over it is idle, and no mapping entry refers to it any more. A run that was
+    /// never parked (its truncate failed before it freed it) is left alone.
+    pub(crate) fn unpark(&self, start: u64, len: u64) {
+        let mut alloc = self.state.lock();
+        if let Some(i) = alloc.parked.iter().position(|&run| run == (start, len)) {
+            if alloc.parked.remove(i).is_ok() {
+                alloc.parked_blocks -= len;
+            }
+        }
     }
 
     /// Writes `inode` into a free slot of the inode table, in `tx`, and returns its number.

@@ -3,13 +3,14 @@
 //! daxfs: a small file system whose file data lives directly in persistent memory (DAX).
 //!
 //! The raw kernel interfaces are wrapped in [`vfs`], the one module that uses `unsafe`. The file
-//! system logic sits on top of it, each file implementing the operations table it owns:
-//! [`mount`] (the file system type and `super_operations`), [`namei`] (the inode operations of
-//! directories), [`dir`] (directory entries and their file operations), [`file`] (the file and
-//! iomap operations of regular files), [`truncate`] (their inode operations: size changes, and
-//! hole punching), [`fault`] (DAX faults), [`xattr`] (extended attributes). Below them: [`inode`], [`extents`], [`sb_info`] (the
-//! per-mount state), [`alloc`], [`orphan`] and [`meta`]; [`format`] defines the on-disk layout
-//! that the userspace tools share.
+//! system logic sits on top of it, each file implementing the operations table it owns: [`mount`]
+//! (the file system type and `super_operations`), [`namei`] (the inode operations of directories),
+//! [`dir`] (directory entries and their file operations), [`file`] (the file and iomap operations
+//! of regular files), [`truncate`] (their inode operations: size changes, and hole punching),
+//! [`fault`] (DAX faults), [`xattr`] (extended attributes). Below them: [`inode`], [`extents`],
+//! [`sb_info`] (the per-mount state), [`alloc`], [`park`] (blocks a truncate parks under pinned
+//! pages), [`orphan`] and [`meta`]; [`format`] defines the on-disk layout that the userspace tools
+//! share.
 
 use kernel::prelude::*;
 
@@ -25,6 +26,7 @@ mod meta;
 mod mount;
 mod namei;
 mod orphan;
+mod park;
 mod sb_info;
 mod truncate;
 mod vfs;

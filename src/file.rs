@@ -40,7 +40,7 @@ use crate::{
         block_offset,
         blocks_to_bytes, //
     },
-    truncate,
+    park, truncate,
     vfs::{
         self,
         trace,
@@ -383,6 +383,10 @@ impl vfs::file::Operations<Daxfs> for FileOps {
         if nowait {
             return Err(EAGAIN);
         }
+        if grows {
+            // The file grows over what a truncate parked past its end: wait for it first.
+            park::wait_for_parked(inode, &inode.invalidate_lock())?;
+        }
         let invalidate = holes.then(|| inode.invalidate_lock());
         let tx = inode.super_block().data().begin()?;
         let result = (|| {
@@ -434,6 +438,10 @@ impl vfs::file::Operations<Daxfs> for FileOps {
         match mode {
             Fallocate::Allocate { keep_size } => {
                 let invalidate = inode.invalidate_lock();
+                if end > inode.size() {
+                    // Blocks past the end of file: not where a truncate parked pinned pages.
+                    park::wait_for_parked(inode, &invalidate)?;
+                }
                 let tx = inode.super_block().data().begin()?;
                 let mut disk = inode.data().disk.lock();
                 let range = (offset, end);

@@ -23,6 +23,7 @@ use crate::{
         corrupted,
         report_corruption, //
     },
+    park,
     sb_info::SbInfo,
     vfs::{
         self,
@@ -52,6 +53,8 @@ pub(crate) struct InodeInfo {
     /// never with `dir_index`.
     #[pin]
     pub(crate) extents: Mutex<Option<ExtentTree>>,
+    /// How many of its pinned folios a truncate left parked past its end ([`crate::park`]).
+    pub(crate) parked: park::InodeParked,
 }
 
 /// A daxfs VFS inode.
@@ -169,6 +172,7 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
             disk <- new_mutex!(disk),
             dir_index <- new_mutex!(None),
             extents <- new_mutex!(None),
+            parked: park::InodeParked::new(),
         }? Error),
     )
 }

@@ -234,8 +234,10 @@ pub(crate) struct Tx<'a> {
     logged_next: Cell<usize>,
     /// Block runs allocated in this transaction, as (start, end).
     fresh: Cell<KVec<(u64, u64)>>,
-    /// Block runs to free at the end, as (inode, start, length).
-    freed: Cell<KVVec<(u64, u64, u64)>>,
+    /// Block runs to free at the end, as (inode, start, length, parked): a parked run is
+    /// freed on the device but kept from allocations until its page is unpinned
+    /// ([`crate::park`]).
+    freed: Cell<KVVec<(u64, u64, u64, bool)>>,
     /// A write of the transaction failed: it is half done whatever the caller's error.
     failed: Cell<bool>,
     /// Ended by [`Tx::end`]: `Drop` has nothing left to do.
@@ -461,8 +463,20 @@ impl<'a> Tx<'a> {
     /// Frees `len` blocks from `start` of inode `ino` when the transaction ends, so that it
     /// never hands them out again itself: its undo would make them live.
     pub(crate) fn free_later(&self, ino: u64, start: u64, len: u64) -> Result {
+        self.release_later(ino, start, len, false)
+    }
+
+    /// Frees `len` blocks from `start` of inode `ino` when the transaction ends, as
+    /// [`Tx::free_later`] does, but parks them: no allocation gets them until
+    /// [`crate::alloc::Allocator::unpark`], once the page that a device has pinned over them is
+    /// idle.
+    pub(crate) fn park_later(&self, ino: u64, start: u64, len: u64) -> Result {
+        self.release_later(ino, start, len, true)
+    }
+
+    fn release_later(&self, ino: u64, start: u64, len: u64, parked: bool) -> Result {
         let mut freed = self.freed.take();
-        let pushed = freed.push((ino, start, len), GFP_KERNEL);
+        let pushed = freed.push((ino, start, len, parked), GFP_KERNEL);
         self.freed.set(freed);
         pushed.map_err(|_| ENOMEM)
     }
@@ -614,11 +628,12 @@ impl<'a> Tx<'a> {
     fn finish(&self) -> Result {
         let freed = self.freed.take();
         let mut result = Ok(());
-        for &(ino, start, len) in freed.iter() {
-            result = match self.sbi.alloc.free_blocks_now(self, ino, start, len) {
+        for &(ino, start, len, parked) in freed.iter() {
+            let alloc = &self.sbi.alloc;
+            result = match alloc.free_blocks_now(self, ino, start, len, parked) {
                 Err(e) if e == ENOSPC && self.dirty.get() => self
                     .commit_written()
-                    .and_then(|()| self.sbi.alloc.free_blocks_now(self, ino, start, len)),
+                    .and_then(|()| alloc.free_blocks_now(self, ino, start, len, parked)),
                 other => other,
             };
             if result.is_err() {

@@ -382,4 +382,10 @@ impl vfs::super_block::Operations<Daxfs> for SuperOps {
     fn shut_down(sb: &SuperBlock<Daxfs>, why: &str) {
         sb.data().shut_down(why);
     }
+
+    /// Waits for the blocks that truncates parked under pinned pages ([`crate::park`]): their
+    /// work items hold inode references.
+    fn unmounting(sb: &SuperBlock<Daxfs>) {
+        sb.data().parking.count.wait_for_none();
+    }
 }

@@ -35,6 +35,7 @@ use crate::{
         OrphanList,
         Orphans, //
     },
+    park::Parking,
     vfs::{
         DaxMode,
         Pmem, //
@@ -68,6 +69,8 @@ pub(crate) struct SbInfo {
     /// only in a transaction, which takes this lock inside the journal's.
     #[pin]
     label: Mutex<[u8; format::LABEL_LEN]>,
+    /// Blocks parked under pinned pages ([`crate::park`]).
+    pub(crate) parking: Parking,
 }
 
 impl SbInfo {
@@ -99,6 +102,7 @@ impl SbInfo {
             orphans <- orphans,
             journal <- journal,
             label <- label,
+            parking: Parking::new()?,
         }? Error)
     }
 
@@ -188,7 +192,7 @@ impl SbInfo {
     /// the start of one.
     fn mark(&self, state: u32) -> Result {
         if state == format::STATE_CLEAN {
-            let (free_blocks, _, free_inodes) = self.alloc.free_counts();
+            let (free_blocks, free_inodes) = self.alloc.device_free_counts();
             // CAST: offsets inside block 0.
             self.pmem
                 .write_u64(format::sb_off::FREE_BLOCKS as u64, free_blocks)?;

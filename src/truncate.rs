@@ -6,10 +6,12 @@
 //!
 //! With DAX the page a process maps, or a device has pinned for DMA, *is* the file system
 //! block. So, as in ext4 and XFS, a size change runs under `i_rwsem` (held by the VFS) and the
-//! invalidate lock held exclusively, which keeps faults out; it first breaks the layout of the
-//! file (unmaps it everywhere and waits, without the lock, until no page of it is pinned), and
-//! only then zeroes the partial block at the end, publishes the new size and extents, and frees
-//! the blocks beyond the end. A signal while waiting returns `ERESTARTSYS` before anything has
+//! invalidate lock held exclusively, which keeps faults out; it first breaks the layout of what
+//! it changes (unmaps it everywhere), and only then zeroes the partial block at the end,
+//! publishes the new size and extents, and frees the blocks beyond the end. Punch hole and zero
+//! range wait, without the lock, until no page of their range is pinned; a shrinking truncate
+//! waits only for a pin on its new last block, and parks the blocks of pinned pages past it
+//! instead ([`crate::park`]). A signal while waiting returns `ERESTARTSYS` before anything has
 //! changed.
 //!
 //! On persistent memory the new size, the shortened extents and the freed blocks are one
@@ -33,6 +35,7 @@ use crate::{
         corrupted,
         mapped_blocks, //
     },
+    park,
     vfs::{
         self,
         trace, //
@@ -119,6 +122,10 @@ pub(crate) fn punch_hole(inode: &Inode, offset: u64, end: u64, refill: Option<bo
     let sbi = inode.super_block().data();
     let ino = inode.ino();
     let invalidate = inode.invalidate_lock();
+    if refill == Some(false) && end > inode.size() {
+        // Zero range grows the file, maybe over what a truncate parked: waited for first.
+        park::wait_for_parked(inode, &invalidate)?;
+    }
     invalidate.break_layouts(offset, end - 1)?;
     let first_whole = offset.div_ceil(format::BLOCK_SIZE_U64);
     let end_whole = end / format::BLOCK_SIZE_U64;
@@ -257,23 +264,45 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
         let ino = inode.ino();
         inode.dio_wait();
         let invalidate = inode.invalidate_lock();
-        // Truncation in either direction breaks the whole file's layout, as ext4 and XFS do: a
-        // growing file still zeroes the tail of its old last block, which a mapping could write.
-        invalidate.break_layouts(0, u64::MAX)?;
+        let block = format::BLOCK_SIZE_U64;
+        let old = inode.size();
+        let pinned = if size <= old {
+            // The block that holds the new end of file keeps its bytes before it and has the rest
+            // zeroed, which a pin could write after: a pin there is waited for. Past it, pinned
+            // pages do not hold the truncate up: their blocks are parked (`crate::park`).
+            let kept_end = size.next_multiple_of(block);
+            let cut_end = old.next_multiple_of(block).max(kept_end);
+            invalidate.break_idle_layouts(
+                size - size % block,
+                kept_end,
+                cut_end.saturating_sub(1),
+            )?
+        } else {
+            // Growing zeroes the tail of the old last block, which a mapping could write, and
+            // grows the file over what earlier truncates parked: both are waited for.
+            invalidate.break_layouts(old - old % block, u64::MAX)?;
+            KVec::new()
+        };
+        let parked = match park::prepare(inode, pinned) {
+            Ok(parked) => parked,
+            // Without memory to park them, the pins are waited for.
+            Err(_) => {
+                invalidate.break_layouts(size - size % block, u64::MAX)?;
+                None
+            }
+        };
         // Without DAX: the cached pages past the new end go, before their blocks do (so that
         // writeback never meets a freed block), and the block that holds the new or old end of
         // file is zeroed past it in the page cache and written back (for DAX, in the
         // transaction).
         // Zeroing first: if it fails, nothing is lost yet.
-        let end_of_file = size.min(inode.size());
-        invalidate.zero_cached(
-            end_of_file,
-            end_of_file.next_multiple_of(format::BLOCK_SIZE_U64),
-        )?;
+        let end_of_file = size.min(old);
+        invalidate.zero_cached(end_of_file, end_of_file.next_multiple_of(block))?;
         invalidate.truncate_pagecache(end_of_file);
 
         let tx = sbi.begin()?;
         let result = (|| {
+            park::reserve(&tx, parked.as_ref())?;
             let (old_size, freed) = {
                 let mut disk = inode.data().disk.lock();
                 // Bytes past the end of the block that holds the (new or old) end of file must read
@@ -300,9 +329,17 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
             };
             let freed_blocks = mapped_blocks(&freed);
             trace::truncate(ino, old_size, size, freed_blocks);
-            free_extents(&tx, ino, &freed)
+            // The blocks under pinned pages are parked, the others freed.
+            park::split_removed(
+                parked.as_ref(),
+                &freed,
+                |start, len| tx.park_later(ino, start, len),
+                |start, len| sbi.alloc.free_blocks(&tx, ino, start, len),
+            )
         })();
-        tx.end(result)
+        let result = tx.end(result);
+        park::start(inode, parked);
+        result
     }
 
     fn attributes(inode: &Inode) -> vfs::Attributes {

@@ -179,7 +179,7 @@ impl<T: FileSystem> Registration<T> {
                 fs_type.name = T::NAME.as_char_ptr();
                 fs_type.fs_flags = raw::FS_REQUIRES_DEV as c_int;
                 fs_type.init_fs_context = Some(init_fs_context_callback::<T>);
-                fs_type.kill_sb = Some(raw::kill_block_super);
+                fs_type.kill_sb = Some(super_block::kill_sb_callback::<T>);
                 fs_type.owner = module.as_ptr();
                 // SAFETY: `slot` is fully initialised and pinned; `PinnedDrop` unregisters it
                 // before its memory goes away.

@@ -158,6 +158,11 @@ impl<T: FileSystem> Drop for InvalidateShared<'_, T> {
 }
 
 impl<T: FileSystem> InvalidateExclusive<'_, T> {
+    /// The inode whose lock this is.
+    pub(super) fn inode(&self) -> &Inode<T> {
+        self.inode
+    }
+
     /// Unmaps the byte range `start..=end` of the file from every process and waits until no
     /// page of it is pinned (by `get_user_pages`/`pin_user_pages`, an O_DIRECT read in flight
     /// into a mapping, for instance) or otherwise referenced; then its blocks may be freed.
@@ -285,9 +290,24 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
         unsafe { raw::truncate_pagecache_range(self.inode.as_raw(), start as i64, end as i64) };
     }
 
-    /// Drops what the mapping caches beyond `size`, and zeroes the cached page that straddles
-    /// `size` from there on (after `break_layouts`, DAX files have nothing cached).
+    /// For a file without DAX, drops what the mapping caches beyond `size`, and zeroes the
+    /// cached page that straddles `size` from there on. A DAX file has nothing cached there once
+    /// its layout is broken, only the entries of pages a device still has pinned, which a
+    /// truncate leaves for later ([`InvalidateExclusive::break_idle_layouts`]): deleting them
+    /// here would put folios that are still in use.
     pub(crate) fn truncate_pagecache(&self, size: u64) {
+        if self.inode.is_dax() {
+            // What `truncate_pagecache` does besides deleting entries: unmap, copy-on-write
+            // copies of private mappings too (the layout break leaves those), so that they fault
+            // past the end of file.
+            // SAFETY: By the type invariant the inode is live; it has a mapping.
+            let mapping = unsafe { (*self.inode.as_raw()).i_mapping };
+            // CAST: sizes are at most `MAX_FILE_SIZE`, below `i64::MAX`.
+            let hole = size.next_multiple_of(kernel::page::PAGE_SIZE as u64) as i64;
+            // SAFETY: The mapping is live with its inode; unmapping touches page tables only.
+            unsafe { raw::unmap_mapping_range(mapping, hole, 0, 1) };
+            return;
+        }
         // SAFETY: By the type invariant the inode is live and its invalidate lock held, as
         // `truncate_pagecache` expects (with `i_rwsem`, which the caller holds).
         unsafe { raw::truncate_pagecache(self.inode.as_raw(), size as i64) };

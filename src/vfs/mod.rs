@@ -23,6 +23,7 @@ mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod iomap;
 mod locks;
+mod pinned;
 pub(crate) mod ratelimit;
 mod raw;
 mod recorder;
@@ -65,6 +66,10 @@ pub(crate) use iomap::BlockMap;
 pub(crate) use locks::{
     InvalidateExclusive,
     NoFsScope, //
+};
+pub(crate) use pinned::{
+    OwnedQueue,
+    PinnedPage, //
 };
 pub(crate) use recorder::DebugFiles;
 pub(crate) use super_block::{

@@ -239,6 +239,28 @@ pub(crate) trait Operations<T: FileSystem> {
     /// more is written, and every entry point fails with `EIO` until it is unmounted. Fine if it
     /// is down already.
     fn shut_down(sb: &SuperBlock<T>, why: &str);
+
+    /// Finishes what the file system still does on its own with inodes of a mounted `sb`, at
+    /// unmount, before the VFS evicts them (`kill_sb`, before `kill_block_super`).
+    fn unmounting(sb: &SuperBlock<T>);
+}
+
+/// `file_system_type::kill_sb`: [`Operations::unmounting`] on a ready superblock, then
+/// `kill_block_super`.
+///
+/// # Safety
+///
+/// Called by the VFS once, with a live superblock of type `T` whose last active reference is
+/// gone.
+pub(super) unsafe extern "C" fn kill_sb_callback<T: FileSystem>(sb: *mut raw::super_block) {
+    // SAFETY: The VFS passes a live superblock. A superblock has a root only once it is ready
+    // (its data installed; `put_super`, called by `kill_block_super` below, drops it).
+    if unsafe { !(*sb).s_root.is_null() } {
+        // SAFETY: Ready, as just checked, and live until `kill_block_super` returns.
+        T::SuperOps::unmounting(unsafe { SuperBlock::<T>::from_raw(sb) });
+    }
+    // SAFETY: A block device superblock, as the VFS expects.
+    unsafe { raw::kill_block_super(sb) };
 }
 
 /// The `super_operations` of `T`.

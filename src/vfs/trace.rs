@@ -58,4 +58,12 @@ trace_events! {
     /// `daxfs:daxfs_evict`: the last reference to an inode is gone.
     fn evict => __tracepoint_daxfs_evict,
         rust_do_trace_daxfs_evict(ino: u64, nlink: u32, blocks: u64);
+    /// `daxfs:daxfs_park`: a truncate left `blocks` blocks of the pinned page `pfn`, which
+    /// mapped the bytes `start..start + len`, parked until the pin goes.
+    fn park => __tracepoint_daxfs_park,
+        rust_do_trace_daxfs_park(ino: u64, start: u64, len: u64, blocks: u64, pfn: usize);
+    /// `daxfs:daxfs_unpark`: the page that mapped `start` went idle; its `blocks` parked blocks
+    /// are free again, after `parked_ns`.
+    fn unpark => __tracepoint_daxfs_unpark,
+        rust_do_trace_daxfs_unpark(ino: u64, start: u64, blocks: u64, parked_ns: u64);
 }

@@ -16,6 +16,8 @@ tracing=/sys/kernel/tracing
 FILE_MIB=1024 FIO_SIZE=256M FIO_SECONDS=3 FILES=10000 SPARSE_PAGES=20000
 
 echo "fs,run,workload,value" >"$rows"
+# A block device whose every I/O takes 5 s: the target of an O_DIRECT read stays pinned that long.
+modprobe null_blk nr_devices=1 irqmode=2 completion_nsec=5000000000 gb=1 bs=4096
 row() {
 	[[ $4 =~ ^[0-9.]+$ ]] || { echo "bench: no figure for $3 on $1 (got '$4')" >&2; exit 1; }
 	echo "$1,$2,$3,$4" >>"$rows"
@@ -53,6 +55,25 @@ pmd_faults() {
 	echo 0 >"$tracing/events/fs_dax/dax_pmd_fault_done/enable"
 	echo "$out"
 	echo "pmd_nopage $(grep -c 'dax_pmd_fault_done.*NOPAGE' "$tracing/trace" || true)"
+}
+
+# pinned_truncate_ms: how long ftruncate(2) to 0 of a 64 KiB file takes while one of its pages
+# is the target of an O_DIRECT read in flight from the slow null_blk (5 s per I/O): ext4 and
+# xfs wait for the read, daxfs parks the page's block.
+pinned_truncate_ms() {
+	local selftest=/repo/target/release/daxfs-selftest f=$mnt/pinned pid i out
+	xfs_io -f -c 'pwrite -q 0 64k' "$f"
+	"$selftest" odirect-pin "$f" 16384 /dev/nullb0 >/dev/null &
+	pid=$!
+	# The read is in flight (and the page pinned) once the reader sleeps in D state.
+	for ((i = 0; i < 200; i++)); do
+		[[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == D ]] && break
+		sleep 0.05
+	done
+	out=$("$selftest" timed-truncate "$f" 0)
+	wait $pid
+	rm "$f"
+	awk '{ printf "%.1f\n", $2 / 1000 }' <<<"$out"
 }
 
 # fio_mib_s ENGINE RW BS: bandwidth in MiB/s of one fio job on $mnt.
@@ -107,6 +128,7 @@ for run in $(seq 1 "$runs"); do
 		umount "$mnt"
 		mount -t $fs $(mount_options $fs) "$TEST_DEV" "$mnt"
 
+		row $fs "$run" truncate-pinned "$(pinned_truncate_ms)"
 		out=$($bench fallocate "$mnt/falloc" $FILE_MIB)
 		row $fs "$run" fallocate-1g "$(value ms "$out")"
 		rm "$mnt/falloc"

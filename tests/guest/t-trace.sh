@@ -7,7 +7,8 @@
 st=/repo/target/release/daxfs-selftest
 events=/sys/kernel/tracing/events/daxfs
 for e in daxfs_fault daxfs_alloc_blocks daxfs_free_blocks daxfs_convert_unwritten \
-	daxfs_layout_wait_start daxfs_layout_wait_end daxfs_truncate daxfs_punch_hole daxfs_evict; do
+	daxfs_layout_wait_start daxfs_layout_wait_end daxfs_truncate daxfs_punch_hole daxfs_evict \
+	daxfs_park daxfs_unpark; do
 	[[ -d $events/$e ]] || fail "no trace event $e"
 done
 echo "ok: the daxfs events are registered"

@@ -80,6 +80,14 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     },
     Workload {
         higher_is_better: false,
+        ..workload(
+            "truncate-pinned",
+            "truncate a 64 KiB file with a page under a 5 s O_DIRECT read",
+            "ms",
+        )
+    },
+    Workload {
+        higher_is_better: false,
         ..workload("fallocate-1g", "fallocate 1 GiB", "ms")
     },
     Workload {

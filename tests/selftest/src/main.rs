@@ -725,6 +725,16 @@ fn odirect_pin(path: &str, offset: usize, dev: &str) -> Res {
     Ok(())
 }
 
+/// ftruncate(2) of FILE to `size`, timed: prints `took N us`, the time the call itself took (a
+/// truncate that parks pinned blocks returns without waiting for the pin).
+fn timed_truncate(path: &str, size: u64) -> Res {
+    let file = open_rw(path)?;
+    let start = std::time::Instant::now();
+    file.set_len(size).ctx("ftruncate")?;
+    println!("took {} us", start.elapsed().as_micros());
+    Ok(())
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> Res<T> {
     args.get(i)
         .ok_or_else(|| format!("missing argument {i}"))?
@@ -1083,6 +1093,7 @@ fn run(args: &[String]) -> Res {
         Some("hold-open") => hold_open(path),
         Some("map-hold") => map_hold(path),
         Some("map-hold-check") => map_hold_check(path),
+        Some("timed-truncate") => timed_truncate(path, arg(args, 3)?),
         Some("odirect-pin") => odirect_pin(path, arg(args, 3)?, &arg::<String>(args, 4)?),
         Some("rename2") => rename2(path, &arg::<String>(args, 3)?, &arg::<String>(args, 4)?),
         Some("fragment") => fragment(path, arg(args, 3)?, arg(args, 4)?),
