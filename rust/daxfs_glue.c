@@ -11,6 +11,7 @@
 #include <linux/fiemap.h>
 #include <linux/fileattr.h>
 #include <linux/fs_parser.h>
+#include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/posix_acl.h>
 #include <linux/ratelimit.h>
@@ -366,6 +367,21 @@ bool daxfs_dax_folio_range(struct page *page, struct address_space *mapping,
 	*index = folio->index;
 	*nr_pages = folio_nr_pages(folio);
 	return true;
+}
+
+/*
+ * A reference to the dev_pagemap of the DAX page @page, which keeps its page
+ * structures from going away (memunmap_pages waits for it); NULL if the
+ * device is being removed.
+ */
+struct dev_pagemap *daxfs_pgmap_get(struct page *page)
+{
+	return get_dev_pagemap(page_to_pfn(page));
+}
+
+void daxfs_pgmap_put(struct dev_pagemap *pgmap)
+{
+	put_dev_pagemap(pgmap);
 }
 
 /* An unbound work queue named "daxfs-@name" (alloc_workqueue is a macro). */

@@ -14,6 +14,8 @@
 #include <linux/falloc.h>
 #include <linux/workqueue.h>
 
+struct dev_pagemap;
+
 struct dax_device;
 struct posix_acl;
 
@@ -149,6 +151,8 @@ unsigned long daxfs_page_to_pfn(const struct page *page);
 bool daxfs_dax_folio_range(struct page *page, struct address_space *mapping,
 			   pgoff_t *index, unsigned long *nr_pages);
 bool daxfs_dax_page_idle(struct page *page);
+struct dev_pagemap *daxfs_pgmap_get(struct page *page);
+void daxfs_pgmap_put(struct dev_pagemap *pgmap);
 struct workqueue_struct *daxfs_alloc_workqueue(const char *name);
 
 /* Whether a report of corrupted metadata may be logged now (rate limited). */

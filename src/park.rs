@@ -222,20 +222,35 @@ impl WorkItem for Parked {
             let delay = state.delay_ms;
             state.delay_ms = (delay * 2).min(POLL_MAX_MS);
             drop(state);
-            // Only a queue being destroyed refuses, and unmount waits for this item first.
-            let _ = sbi
-                .parking
-                .queue
-                .enqueue_delayed(this.clone(), msecs_to_jiffies(delay));
+            requeue(this, delay);
             return;
         }
         drop(state);
-        inode.data().parked.0.fetch_sub(1, Relaxed);
-        // The inode references go before the count does: unmount must find the inode unused.
-        let count = this.count.clone();
-        drop(this);
-        count.done();
+        retire(this);
     }
+}
+
+/// Queues `item` to be run again in `delay_ms`.
+fn requeue(item: Arc<Parked>, delay_ms: u32) {
+    let inode = item.inode.clone();
+    let queue = &inode.super_block().data().parking.queue;
+    // Only an item already pending is refused, and a running item is not pending; the queue
+    // lives until unmount, which waits for every item first.
+    let queued = queue.enqueue_delayed(item, msecs_to_jiffies(delay_ms));
+    drop(inode);
+    if let Err(item) = queued {
+        pr_warn!("could not queue the poll of parked blocks; they stay parked until unmount\n");
+        retire(item);
+    }
+}
+
+/// Ends `item`: it no longer counts as parked for its inode and its mount.
+fn retire(item: Arc<Parked>) {
+    item.inode.data().parked.0.fetch_sub(1, Relaxed);
+    // The inode references go before the count does: unmount must find the inode unused.
+    let count = item.count.clone();
+    drop(item);
+    count.done();
 }
 
 /// The work item for the pinned folios `pinned` that a truncate of `inode` found, made before
@@ -364,14 +379,9 @@ pub(crate) fn start(inode: &Inode, parked: Option<Arc<Parked>>) {
             );
         }
     }
-    let sbi = inode.super_block().data();
-    sbi.parking.count.add();
+    inode.super_block().data().parking.count.add();
     inode.data().parked.0.fetch_add(1, Relaxed);
-    // A fresh item is on no queue, and the queue lives until unmount, which waits for it.
-    let _ = sbi
-        .parking
-        .queue
-        .enqueue_delayed(parked, msecs_to_jiffies(POLL_FIRST_MS));
+    requeue(parked, POLL_FIRST_MS);
 }
 
 /// Waits until no folio of `inode` is parked past its end, before something grows the file or

@@ -45,6 +45,9 @@ use crate::{
 /// Per-mount state.
 #[pin_data(PinnedDrop)]
 pub(crate) struct SbInfo {
+    /// Blocks parked under pinned pages ([`crate::park`]). First, so that it is dropped first:
+    /// its work queue is drained before anything else of the mount goes.
+    pub(crate) parking: Parking,
     /// The device's persistent memory.
     pub(crate) pmem: Pmem,
     /// The superblock as read at mount; its geometry never changes.
@@ -69,8 +72,6 @@ pub(crate) struct SbInfo {
     /// only in a transaction, which takes this lock inside the journal's.
     #[pin]
     label: Mutex<[u8; format::LABEL_LEN]>,
-    /// Blocks parked under pinned pages ([`crate::park`]).
-    pub(crate) parking: Parking,
 }
 
 impl SbInfo {

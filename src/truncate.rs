@@ -271,12 +271,8 @@ impl vfs::inode::Operations<Daxfs> for FileInodeOps {
             // zeroed, which a pin could write after: a pin there is waited for. Past it, pinned
             // pages do not hold the truncate up: their blocks are parked (`crate::park`).
             let kept_end = size.next_multiple_of(block);
-            let cut_end = old.next_multiple_of(block).max(kept_end);
-            invalidate.break_idle_layouts(
-                size - size % block,
-                kept_end,
-                cut_end.saturating_sub(1),
-            )?
+            let cut_end = old.next_multiple_of(block);
+            invalidate.break_idle_layouts(size - size % block, kept_end, cut_end)?
         } else {
             // Growing zeroes the tail of the old last block, which a mapping could write, and
             // grows the file over what earlier truncates parked: both are waited for.

@@ -186,7 +186,8 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
         let pfn = if busy.is_null() {
             0
         } else {
-            // SAFETY: `busy` is a DAX page of the mapping, kept by its pin.
+            // SAFETY: `busy` is the page of a DAX entry of the mapping, which stays while the
+            // invalidate lock is held, on the mounted device; `page_to_pfn` only computes.
             unsafe { raw::daxfs_page_to_pfn(busy) }
         };
         let ino = self.inode.ino();

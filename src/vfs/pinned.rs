@@ -41,22 +41,32 @@ use super::{
 ///
 /// # Invariants
 ///
-/// `page` is the head page of a DAX folio of the device under `inode`'s superblock, which the
-/// inode reference keeps mounted, and so the device's pages live; when it was found, the folio
-/// was associated with `inode`'s mapping at page `index`, `pages` pages long.
+/// `pgmap` is a reference to the `dev_pagemap` of `page`, put only in `Drop`: it keeps the
+/// device's page structures, `page` among them, from going away. `page` is the head page of a
+/// DAX folio that, when it was found, was associated with `inode`'s mapping at page `index`,
+/// `pages` pages long.
 pub(crate) struct PinnedPage<T: FileSystem> {
     inode: ARef<Inode<T>>,
+    pgmap: NonNull<raw::dev_pagemap>,
     page: NonNull<raw::page>,
     index: u64,
     pages: u64,
 }
 
-// SAFETY: A `PinnedPage` only reads the page's reference count and folio fields, which the
-// kernel changes atomically or under the mapping's locks; the inode reference may go on any
-// thread.
+// SAFETY: A `PinnedPage` reads the page's reference count (atomic) and folio fields, and deletes
+// its mapping entry under the inode's invalidate lock and the mapping's xarray lock
+// (`dax_delete_mapping_range`), from any thread alike; the inode and pagemap references may be
+// put on any thread.
 unsafe impl<T: FileSystem> Send for PinnedPage<T> {}
-// SAFETY: See `Send`: `&PinnedPage` gives no access that could race.
+// SAFETY: See `Send`: every access through `&PinnedPage` takes those locks or is atomic.
 unsafe impl<T: FileSystem> Sync for PinnedPage<T> {}
+
+impl<T: FileSystem> Drop for PinnedPage<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `pgmap` holds a reference, put only here.
+        unsafe { raw::daxfs_pgmap_put(self.pgmap.as_ptr()) };
+    }
+}
 
 impl<T: FileSystem> PinnedPage<T> {
     /// The first byte of the file the folio mapped.
@@ -71,14 +81,14 @@ impl<T: FileSystem> PinnedPage<T> {
 
     /// The page frame number of the folio's head page (for trace events).
     pub(crate) fn pfn(&self) -> usize {
-        // SAFETY: By the type invariant the page lives.
+        // SAFETY: By the type invariant the page lives (its pagemap reference is held).
         unsafe { raw::daxfs_page_to_pfn(self.page.as_ptr()) }
     }
 
     /// Whether the page has no reference left: nothing has it pinned (or mapped; nothing can map
     /// it again).
     pub(crate) fn is_idle(&self) -> bool {
-        // SAFETY: By the type invariant the page lives.
+        // SAFETY: By the type invariant the page lives (its pagemap reference is held).
         unsafe { raw::daxfs_dax_page_idle(self.page.as_ptr()) }
     }
 
@@ -125,10 +135,10 @@ fn byte_range(index: u64, pages: u64) -> (i64, i64) {
 }
 
 impl<T: FileSystem> InvalidateExclusive<'_, T> {
-    /// Unmaps the bytes `waited..=end` of the file (`waited` and `start` page aligned) and
+    /// Unmaps the bytes `waited..end` of the file (`waited` and `start` page aligned) and
     /// deletes the mapping entries of every page of them that is idle. Pins on `waited..start`
     /// are waited for, as [`InvalidateExclusive::break_layouts`] waits (and, as there, a signal
-    /// gives `ERESTARTSYS`); pins on `start..=end` are not: this returns those pages, whose
+    /// gives `ERESTARTSYS`); pins on `start..end` are not: this returns those pages, whose
     /// entries stay (see the module documentation). A pinned 2 MiB folio that begins before
     /// `start` is waited for too, and everything if the list cannot grow. Whenever it waited (the
     /// lock is dropped meanwhile, and faults may map the range again) it starts over, so that on
@@ -140,16 +150,18 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
         end: u64,
     ) -> Result<KVec<PinnedPage<T>>> {
         let inode = self.inode();
-        if !inode.is_dax() {
+        if !inode.is_dax() || start >= end {
             // A page cache holds no DAX entries (its value entries are shadows): nothing pins
             // its blocks.
-            self.break_layouts(waited, end)?;
+            if waited < end.max(start) {
+                self.break_layouts(waited, end.max(start) - 1)?;
+            }
             return Ok(KVec::new());
         }
         // SAFETY: By the type invariant of `InvalidateExclusive` the inode is live.
         let mapping = unsafe { (*inode.as_raw()).i_mapping };
         // CAST: byte offsets saturate at `LLONG_MAX`, the end of any file.
-        let end = end.min(i64::MAX as u64) as i64;
+        let end = (end - 1).min(i64::MAX as u64) as i64;
         'scan: loop {
             if waited < start {
                 self.break_layouts(waited, start - 1)?;
@@ -166,33 +178,48 @@ impl<T: FileSystem> InvalidateExclusive<'_, T> {
                     break;
                 };
                 let (mut index, mut pages) = (0, 0);
-                // SAFETY: `page` is a DAX page of the mapping, kept by its pin; the outputs are
-                // valid.
+                // SAFETY: `page` is the page of a DAX entry of the mapping, which stays while the
+                // invalidate lock is held, on the mounted device; the outputs are valid.
                 let associated = unsafe {
                     raw::daxfs_dax_folio_range(page.as_ptr(), mapping, &mut index, &mut pages)
                 };
+                if !associated {
+                    // A folio that the mapping does not know (shared, which no daxfs mapping
+                    // makes): everything is waited for. The lock is dropped meanwhile, so
+                    // faults may have mapped the range again: rescan.
+                    self.break_layouts(pos as u64, end as u64)?;
+                    continue 'scan;
+                }
                 let (folio_start, folio_end) = byte_range(index as u64, pages as u64);
-                if !associated || folio_start < pos {
-                    // A folio that begins before the range (or that the mapping does not
-                    // know, which no daxfs mapping makes): waited for. The lock is dropped
-                    // meanwhile, so faults may have mapped the range again: rescan.
+                if folio_start < pos {
+                    // A folio that begins before the range (it keeps bytes of the file): waited
+                    // for, as above.
                     self.break_layouts(pos as u64, pos as u64)?;
                     continue 'scan;
                 }
+                // SAFETY: As above.
+                let pgmap = unsafe { raw::daxfs_pgmap_get(page.as_ptr()) };
+                let Some(pgmap) = NonNull::new(pgmap) else {
+                    // The device is going away: the folio is waited for, as above.
+                    self.break_layouts(folio_start as u64, folio_end as u64)?;
+                    continue 'scan;
+                };
                 if folio_start > pos {
                     // SAFETY: As above; the pages in between are idle.
                     unsafe { raw::dax_delete_mapping_range(mapping, pos, folio_start - 1) };
                 }
-                // INVARIANT: `page` is the head of a DAX folio of the device under the inode,
-                // found associated with its mapping at `index` for `pages` pages.
+                // INVARIANT: `pgmap` was just taken for `page`, the head of a DAX folio found
+                // associated with the mapping at `index` for `pages` pages.
                 let found = PinnedPage {
                     inode: ARef::from(inode),
+                    pgmap,
                     page,
                     index: index as u64,
                     pages: pages as u64,
                 };
                 if pinned.push(found, GFP_KERNEL).is_err() {
                     // No memory to remember it: wait for every pin of the range instead.
+                    drop(pinned);
                     self.break_layouts(start, end as u64)?;
                     continue 'scan;
                 }

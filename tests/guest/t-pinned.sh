@@ -117,16 +117,26 @@ for grow in "truncate -s 64k g" "xfs_io -c 'pwrite -q -S 0x33 36864 4096' g" "fa
 done
 echo "ok: truncate up, an extending write, fallocate and zero range over a parked range wait for its pin; it reads as zeros after"
 
-# c) unlink after a parking truncate returns at once; the inode is evicted once the pin goes.
+# c) unlink and the last close after a parking truncate return at once; the inode is evicted
+# once the pin goes.
 xfs_io -f -c 'pwrite -q -S 0x44 0 64k' u
 ino=$(ino_of u)
 holder PIN "$st" pin-hold u 32768
 await PIN pinned
-send PIN unmap # the file is closed and unmapped; the page stays pinned
+holder OPEN "$st" hold-open u
+await OPEN open
+send PIN unmap # the pinner's mapping and file go; the page stays pinned
 await PIN done
 timeout 60 "$st" timed-truncate u 0 >/dev/null || fail "truncate of u failed, or waited for the pin"
 free0=$(free_blocks)
 timeout 5 rm u || fail "unlink after a parking truncate did not return"
+send OPEN close
+for ((i = 0; i < 50; i++)); do
+	kill -0 "$OPEN_pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$OPEN_pid" 2>/dev/null && fail "the last close of u waits, after a parking truncate"
+finish OPEN
 [[ -z $(lines_of "daxfs_evict: ino $ino ") ]] || fail "inode $ino was evicted while its parked page is pinned"
 send PIN release
 await PIN done 2
@@ -139,7 +149,7 @@ evict_line=$(lines_of "daxfs_evict: ino $ino " | tail -n1)
 unpark_line=$(lines_of "daxfs_unpark: ino $ino " | tail -n1)
 [[ -n $evict_line && -n $unpark_line ]] && ((evict_line > unpark_line)) || fail "inode $ino was not evicted after its block was unparked (lines $evict_line, $unpark_line)"
 finish PIN
-echo "ok: unlink after a parking truncate returned at once; the inode went after the pin"
+echo "ok: unlink and the last close after a parking truncate returned at once; the inode went after the pin"
 
 # d) A pinned 2 MiB (PMD) mapping cut off whole parks its 512 blocks; one that the new end of file
 # cuts in two is waited for (its first part stays in the file).
