@@ -7,6 +7,7 @@
 #include <linux/crc32.h>
 #include <linux/dax.h>
 #include <linux/fileattr.h>
+#include <linux/filelock.h>
 #include <linux/iomap.h>
 #include <linux/fs_context.h>
 #include <linux/posix_acl.h>

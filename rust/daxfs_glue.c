@@ -41,8 +41,15 @@ static const struct constant_table daxfs_dax_modes[] = {
 static const struct fs_parameter_spec daxfs_param_spec[] = {
 	fsparam_flag("dax", DAXFS_PARAM_DAX),
 	fsparam_enum("dax", DAXFS_PARAM_DAX_MODE, daxfs_dax_modes),
+	fsparam_flag("norecovery", DAXFS_PARAM_NORECOVERY),
 	{}
 };
+
+/* Whether the block device under @sb is read-only (blockdev --setro). */
+bool daxfs_sb_bdev_read_only(struct super_block *sb)
+{
+	return bdev_read_only(sb->s_bdev);
+}
 
 /* Returns the enum daxfs_param of @param and its value, or a negative errno. */
 int daxfs_parse_param(struct fs_context *fc, struct fs_parameter *param,

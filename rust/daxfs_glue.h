@@ -23,7 +23,10 @@ struct posix_acl;
 enum daxfs_param {
 	DAXFS_PARAM_DAX,	/* dax alone, as ext4 takes it: dax=always */
 	DAXFS_PARAM_DAX_MODE,	/* dax=always|never|inode */
+	DAXFS_PARAM_NORECOVERY,	/* norecovery: a read-only mount that recovers nothing */
 };
+
+bool daxfs_sb_bdev_read_only(struct super_block *sb);
 
 /* Values of the dax= parameter. */
 enum daxfs_dax_mode {

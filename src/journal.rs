@@ -143,6 +143,12 @@ pub(crate) fn superblock_after_undo(
         .map_err(|_| error)
 }
 
+/// The last committed transaction of the journal of `sb` on `pmem`, for a mount that recovers
+/// nothing (`norecovery`): an interrupted transaction stays as it is.
+pub(crate) fn last_committed(pmem: &Pmem, sb: &format::Superblock) -> Result<u64> {
+    pending(pmem, sb).map(|(committed, _)| committed)
+}
+
 /// Undoes on `pmem` the transaction a crash interrupted in the journal of `sb`, if any, and
 /// returns the last committed transaction, for a mount (`writable`: read-write). A record that
 /// points outside what a transaction writes is corruption: EUCLEAN, and nothing is written.

@@ -41,6 +41,10 @@ pub(crate) struct Options {
     /// `dax`, `dax=always|never|inode`, if given: a mount without it takes `dax=inode`, as ext4
     /// and XFS do (`dax=never` on a device without DAX); a remount without it keeps the mode.
     dax: Option<DaxMode>,
+    /// `norecovery`: a read-only mount that leaves a file system that was not cleanly unmounted
+    /// as it is (no interrupted transaction undone, no orphan freed, nothing written), as
+    /// ext4's and XFS's: the way to read one on a read-only device.
+    norecovery: bool,
 }
 
 /// The DAX mode of a mount of a device with DAX support (`has_dax`) or without, given the
@@ -89,6 +93,7 @@ impl vfs::FileSystem for Daxfs {
     fn parse_param(_fc: &mut FsContext, opts: &mut Options, param: MountParam) -> Result {
         match param {
             MountParam::Dax(mode) => opts.dax = Some(mode),
+            MountParam::NoRecovery => opts.norecovery = true,
         }
         Ok(())
     }
@@ -121,6 +126,22 @@ impl vfs::FileSystem for Daxfs {
         disk.validate_geometry(pmem.len() / format::BLOCK_SIZE_U64)
             .map_err(|e| report(fc, "superblock does not fit the device", e))?;
         let read_only = sb.is_read_only();
+        if opts.norecovery && !read_only {
+            fc.error(c"norecovery requires a read-only mount (-o ro)");
+            return Err(EINVAL);
+        }
+        // Recovery writes, and a read-only block device must not be written, not even through
+        // DAX: as ext4 and XFS, such a mount fails unless it is told not to recover.
+        if read_only
+            && disk.state != format::STATE_CLEAN
+            && !opts.norecovery
+            && sb.device_is_read_only()
+        {
+            // In dmesg, not the mount context: mount(8) then says what it says for ext4 and
+            // XFS here, "cannot mount read-only" (fstests generic/050 compares that).
+            pr_err!("recovery required on a read-only device; mount with -o norecovery\n");
+            return Err(EROFS);
+        }
         if !read_only {
             disk.check_writable()
                 .map_err(|e| report(fc, "cannot mount read-write, mount with -o ro", e))?;
@@ -130,14 +151,21 @@ impl vfs::FileSystem for Daxfs {
         // ext4 and XFS replay their logs and free their orphans on a read-only mount: unless
         // this daxfs may not write the image, or its orphan list is damaged (then it leaves
         // the file system as it is).
-        let mut recovers =
-            read_only && disk.state != format::STATE_CLEAN && disk.check_writable().is_ok();
+        let mut recovers = read_only
+            && disk.state != format::STATE_CLEAN
+            && !opts.norecovery
+            && disk.check_writable().is_ok();
         // Before anything is read: undo the transaction a crash interrupted, if any. It may
         // have changed `orphan_head` or the label, the superblock fields a transaction writes.
-        let committed =
-            journal::recover(&pmem, &disk, !read_only || recovers).inspect_err(|_| {
-                fc.error(c"the journal is damaged; run fsck.daxfs");
-            })?;
+        // `norecovery` reads what is there, an interrupted transaction's changes included.
+        let committed = if opts.norecovery {
+            journal::last_committed(&pmem, &disk)
+        } else {
+            journal::recover(&pmem, &disk, !read_only || recovers)
+        }
+        .inspect_err(|_| {
+            fc.error(c"the journal is damaged; run fsck.daxfs");
+        })?;
         pmem.read(0, &mut block)?;
         // The fields a transaction writes, as the undo left them: a label whose change was cut
         // short before its commit is the old one again.
@@ -233,9 +261,16 @@ impl vfs::FileSystem for Daxfs {
             let mut block = KVec::from_elem(0u8, format::BLOCK_SIZE, GFP_KERNEL)?;
             sbi.pmem.read(0, &mut block)?;
             let mut disk = sbi.disk;
-            disk.orphan_head = format::Superblock::decode(&block)
-                .map_err(|e| report(fc, "bad superblock", e))?
-                .orphan_head;
+            let on_device =
+                format::Superblock::decode(&block).map_err(|e| report(fc, "bad superblock", e))?;
+            // A read-only mount that did not recover (`norecovery`, or one that could not)
+            // left an interrupted transaction and the orphans as they were: only a new mount
+            // recovers them, as XFS refuses this remount of a `norecovery` mount.
+            if on_device.state != format::STATE_CLEAN {
+                fc.error(c"mounted without recovery: unmount, and mount read-write to recover");
+                return Err(EINVAL);
+            }
+            disk.orphan_head = on_device.orphan_head;
             *sbi.orphans.lock() = load_orphans(&sbi.pmem, &disk, fc)?;
             sbi.set_writable(true)?;
             // As a read-write mount does (see `journal::recover`).

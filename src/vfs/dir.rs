@@ -175,6 +175,8 @@ impl<T: FileSystem> Tables<T> {
         // durable.
         fsync: Some(super::file::fsync_callback::<T>),
         unlocked_ioctl: Some(super::file::ioctl_callback::<T>),
+        // Directory leases, as ext4's and XFS's directories grant them.
+        setlease: Some(raw::generic_setlease),
         ..pin_init::zeroed()
     };
 }

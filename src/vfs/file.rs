@@ -80,6 +80,8 @@ impl<T: FileSystem> FileOps<T> {
         fallocate: Some(fallocate_callback::<T>),
         // PMD-aligned addresses for mappings of 2 MiB or more, so that PMD faults are possible.
         get_unmapped_area: Some(raw::thp_get_unmapped_area),
+        // Leases (`F_SETLEASE`), which the VFS grants only where a file system asks for them.
+        setlease: Some(raw::generic_setlease),
         fop_flags: raw::daxfs_fop_flags_DAXFS_FOP_DAX_FILE,
         ..pin_init::zeroed()
     };
@@ -88,6 +90,7 @@ impl<T: FileSystem> FileOps<T> {
     pub(super) const AOPS: raw::address_space_operations = raw::address_space_operations {
         writepages: Some(writepages_callback::<T>),
         dirty_folio: Some(raw::noop_dirty_folio),
+        bmap: Some(bmap_callback::<T>),
         ..pin_init::zeroed()
     };
 
@@ -110,6 +113,7 @@ impl<T: FileSystem> FileOps<T> {
         migrate_folio: Some(raw::filemap_migrate_folio),
         is_partially_uptodate: Some(raw::iomap_is_partially_uptodate),
         error_remove_folio: Some(raw::generic_error_remove_folio),
+        bmap: Some(bmap_callback::<T>),
         ..pin_init::zeroed()
     };
     /// How writeback of a file without DAX maps its dirty folios to blocks.
@@ -440,6 +444,24 @@ fn is_cached_file<T: FileSystem>(inode: &Inode<T>) -> bool {
     mode & raw::S_IFMT == raw::S_IFREG && !inode.is_dax()
 }
 
+/// `address_space_operations::bmap` (the `FIBMAP` ioctl): the device block that holds file block
+/// `block`, 0 for a hole or an unwritten block, as ext4 answers, DAX files included. Under
+/// `i_rwsem` shared, which keeps truncation out while the map is read.
+///
+/// # Safety
+///
+/// Called by the VFS with the mapping of a ready regular inode of `T`.
+unsafe extern "C" fn bmap_callback<T: FileSystem>(
+    mapping: *mut raw::address_space,
+    block: raw::sector_t,
+) -> raw::sector_t {
+    // SAFETY: The mapping's host is a ready inode of `T`, live while its mapping is used.
+    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+    let _lock = inode.lock_shared();
+    // SAFETY: The mapping is valid for the call; the `iomap_ops` table is `'static`.
+    unsafe { raw::iomap_bmap(mapping, block, &iomap::Tables::<T>::IOMAP) }
+}
+
 /// `address_space_operations::writepages`: writes back (flushes the CPU cache of) the dirty DAX
 /// entries of a data integrity sync; other writeback has nothing to do.
 ///
@@ -557,7 +579,7 @@ unsafe extern "C" fn writeback_range_callback<T: FileSystem>(
         // SAFETY: The context is ours for the call.
         let m = unsafe { &mut (*wpc).iomap };
         *m = raw::iomap::default();
-        iomap::fill(inode, &map, m);
+        iomap::fill(inode, &map, false, m);
         Ok(())
     })();
     match mapped {

@@ -101,6 +101,8 @@ pub(crate) use kernel::sync::aref::ARef;
 pub(crate) enum MountParam {
     /// `dax=always|never|inode`.
     Dax(DaxMode),
+    /// `norecovery`.
+    NoRecovery,
 }
 
 /// The values of the `dax=` mount parameter.
@@ -287,6 +289,7 @@ unsafe extern "C" fn parse_param_callback<T: FileSystem>(
                 raw::daxfs_dax_mode_DAXFS_DAX_NEVER => DaxMode::Never,
                 _ => DaxMode::Inode,
             }),
+            raw::daxfs_param_DAXFS_PARAM_NORECOVERY => MountParam::NoRecovery,
             _ => return Err(EINVAL),
         };
         // SAFETY: The context was prepared for `T` and is ours for the duration of the call.

@@ -92,7 +92,7 @@ unsafe extern "C" fn xattr_iomap_begin_callback<T: FileSystem>(
             unwritten: false,
         };
         // SAFETY: `iomap` is a valid output, ours for the call.
-        fill(inode, &map, unsafe { &mut *iomap });
+        fill(inode, &map, false, unsafe { &mut *iomap });
         Ok(0)
     })
 }
@@ -119,15 +119,17 @@ unsafe extern "C" fn iomap_begin_callback<T: FileSystem>(
         let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
         let length = u64::try_from(length).map_err(|_| EINVAL)?;
         let map = T::IomapOps::map_blocks(inode, pos, length, flags & raw::IOMAP_WRITE != 0)?;
+        let dax = flags & raw::IOMAP_DAX != 0;
         // SAFETY: `iomap` is a valid output, ours for the call.
-        fill(inode, &map, unsafe { &mut *iomap });
+        fill(inode, &map, dax, unsafe { &mut *iomap });
         Ok(0)
     })
 }
 
-/// Describes `map` of `inode` in `m`: for a DAX inode, its blocks by their DAX device offsets;
-/// for one in the page cache, by their byte offsets on the block device, which its bios use.
-pub(super) fn fill<T: FileSystem>(inode: &Inode<T>, map: &BlockMap, m: &mut raw::iomap) {
+/// Describes `map` of `inode` in `m`: for DAX I/O and faults (`dax`), its blocks by their DAX
+/// device offsets; otherwise (bios of files in the page cache, FIEMAP, FIBMAP, SEEK_DATA) by
+/// their byte offsets on the block device, as ext4 and XFS report them.
+pub(super) fn fill<T: FileSystem>(inode: &Inode<T>, map: &BlockMap, dax: bool, m: &mut raw::iomap) {
     let sb = inode.super_block();
     let pmem = sb.pmem();
     // CAST: file offsets and lengths come from block numbers below `MAX_FILE_BLOCKS`, so they
@@ -147,7 +149,7 @@ pub(super) fn fill<T: FileSystem>(inode: &Inode<T>, map: &BlockMap, m: &mut raw:
                 raw::IOMAP_MAPPED
             } as u16;
             let offset = block << kernel::page::PAGE_SHIFT;
-            m.addr = if inode.is_dax() {
+            m.addr = if dax && inode.is_dax() {
                 pmem.dax_addr(offset)
             } else {
                 offset

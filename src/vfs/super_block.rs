@@ -109,6 +109,13 @@ impl<T: FileSystem, S: state::State> SuperBlock<T, S> {
         // SAFETY: By the type invariant the superblock is live.
         unsafe { raw::daxfs_sb_rdonly(self.as_raw()) }
     }
+
+    /// Whether the block device under the superblock is read-only: nothing may be written to
+    /// it, not even through DAX, which bypasses the block layer's check.
+    pub(crate) fn device_is_read_only(&self) -> bool {
+        // SAFETY: By the type invariant the superblock is live, with its block device.
+        unsafe { raw::daxfs_sb_bdev_read_only(self.as_raw()) }
+    }
 }
 
 impl<T: FileSystem> SuperBlock<T, New> {

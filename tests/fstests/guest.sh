@@ -102,6 +102,13 @@ sed -i '/^_acl_get_max()/,/^}/ s/^\t\*)$/\tdaxfs)\n\t\techo 508\n\t\t;;\n\t*)/' 
 sed -n '/^_acl_get_max()/,/^}/p' "$tree/common/attr" | grep -q '^.daxfs)$' ||
 	die "cannot add daxfs to _acl_get_max in $tree/common/attr"
 
+# _filesystem_timestamp_range names each file system's timestamp bounds, for
+# generic/402: daxfs stores 64-bit seconds (format::Timestamp) and sets no
+# narrower s_time_min/s_time_max, so its bounds are the kernel's, as btrfs's.
+sed -i '/^_filesystem_timestamp_range()/,/^}/ s/^\tocfs2)$/\tocfs2|daxfs)/' "$rc"
+sed -n '/^_filesystem_timestamp_range()/,/^}/p' "$rc" | grep -q '^.ocfs2|daxfs)$' ||
+	die "cannot add daxfs to _filesystem_timestamp_range in $rc"
+
 # The loopback interface, which the guest leaves down: the lock tests
 # (generic/131, ...) talk to a server over 127.0.0.1.
 busybox ifconfig lo 127.0.0.1 up || die "cannot bring up the loopback interface"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Files with more extents than fit in the inode: the rest go to a chain of
 # extent-overflow blocks. A file written every other block has hundreds of
-# extents: its data reads back, FIEMAP lists them all, fsck checks the chain;
+# extents: its data reads back, FIEMAP lists them all and FIBMAP agrees, fsck checks the chain;
 # truncating it into the middle and deleting it give every block back. A
 # directory interleaved with file data grows past six extents the same way.
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +31,16 @@ for i in 0 5 6 7 208 209 399; do
 	((i == n - 1)) || [[ $(byte_at frag $((8192 * i + 4096 + 7))) == 0 ]] || fail "the hole after block $((2 * i)) is not zero"
 done
 echo "ok: data and holes read back through inline and overflow extents"
+# FIBMAP (fstests generic/519) agrees with FIEMAP, through the overflow chain too, and
+# gives 0 for a hole.
+st=/repo/target/release/daxfs-selftest
+for i in 0 5 6 208 399; do
+	sector=$(xfs_io -c fiemap frag | awk -v b=$((16 * i)) '$2 == "[" b ".." b + 7 "]:" { split($3, r, "."); print r[1] }')
+	[[ -n $sector ]] || fail "no FIEMAP extent at file block $((2 * i))"
+	[[ $("$st" fibmap frag $((2 * i))) == $((sector / 8)) ]] || fail "FIBMAP of block $((2 * i)): $("$st" fibmap frag $((2 * i))), FIEMAP: sector $sector"
+	[[ $("$st" fibmap frag $((2 * i + 1))) == 0 ]] || fail "FIBMAP of the hole at block $((2 * i + 1)) is not 0"
+done
+echo "ok: FIBMAP gives the blocks FIEMAP lists, and 0 for holes"
 
 remount_checked "$TEST_DEV" "$TEST_DIR"
 cd "$TEST_DIR"

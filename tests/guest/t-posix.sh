@@ -449,6 +449,13 @@ atime() {
 	}
 }
 
+# File leases (fcntl F_SETLEASE, fstests generic/571), which the VFS grants only
+# where the file system asks for them (->setlease).
+leases() {
+	echo data >f
+	"$st" lease f
+}
+
 # Under relatime (the default), the first read of a file just created and
 # written updates its access time, and a second read does not (fstests
 # generic/003). The times the file system sets at creation must come from the
@@ -615,6 +622,7 @@ run_checks() {
 	[[ $scope == data ]] || check "$fs" "the DAX flag and what new files inherit" dax_flag_inherited
 	[[ $scope == data ]] || check "$fs" "read updates atime" atime
 	[[ $scope == data ]] || check "$fs" "relatime: the first read of a new file updates atime" relatime
+	[[ $scope == data ]] || check "$fs" "file leases (F_SETLEASE)" leases
 	check "$fs" "O_TMPFILE, then linkat" tmpfile
 	[[ $scope == data ]] || check "$fs" "RENAME_EXCHANGE" rename_exchange
 	[[ $scope == data ]] || check "$fs" "RENAME_WHITEOUT" rename_whiteout

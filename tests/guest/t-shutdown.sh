@@ -18,6 +18,15 @@
 #   Done for a truncate of a fragmented file (in the middle of rewriting its
 #   extent tree) and for a rename over an existing name. Without the journal's
 #   abort, both operations commit what they did up to the failure and go on.
+# - After a shutdown the file system needs recovery: on a read-only block device
+#   (blockdev --setro) a mount fails with EROFS ("cannot mount read-only") and
+#   writes nothing, `-o norecovery` mounts it read-only and shows the files,
+#   norecovery without ro is refused, and a norecovery mount cannot be remounted
+#   read-write; once the device is writable again a plain `-o ro` mount recovers
+#   it. The same steps on ext4 -o dax, the control (fstests generic/050). On
+#   daxfs, a norecovery mount shows what was written before the shutdown, and
+#   refuses a remount read-write on a writable device too (the next read-write
+#   mount recovers).
 . "$(dirname "$0")/lib.sh"
 dev=$SCRATCH_DEV
 mnt=$SCRATCH_MNT
@@ -125,3 +134,69 @@ remount_checked "$dev" "$mnt"
 fails_midway 3 truncate -s $((200 * 4096)) "$mnt/frag"
 fails_midway 2 mv "$mnt/a" "$mnt/b"
 umount_checked "$dev" "$mnt"
+
+# recovery_on_ro_device FS: the norecovery steps above on FS; prints one line per step.
+recovery_on_ro_device() {
+	local fs=$1 opts=dax
+	if [[ $fs == daxfs ]]; then
+		mkfs -t daxfs -f "$dev" 16384 >/dev/null || fail "mkfs of a 64 MiB daxfs failed"
+	else
+		mkfs.ext4 -q -F -b 4096 "$dev" 16384
+	fi
+	mount -t "$fs" -o $opts "$dev" "$mnt"
+	echo kept >"$mnt/kept"
+	sync
+	xfs_io -x -c 'shutdown -f' "$mnt"
+	umount "$mnt"
+	blockdev --setro "$dev"
+	local sum
+	# Direct I/O: DAX stores bypass the block device's page cache.
+	sum=$(dd if="$dev" bs=1M count=1 iflag=direct status=none | md5sum)
+	if mount -t "$fs" -o ro,$opts "$dev" "$mnt" 2>/dev/null; then
+		echo "ro mount on a read-only device: mounted"
+		umount "$mnt"
+	else
+		echo "ro mount on a read-only device: refused"
+	fi
+	[[ $(dd if="$dev" bs=1M count=1 iflag=direct status=none | md5sum) == "$sum" ]] &&
+		echo "device unchanged" || echo "device written"
+	if mount -t "$fs" -o ro,norecovery,$opts "$dev" "$mnt"; then
+		# (What it shows depends on the journal: ext4's may not be checkpointed yet.)
+		echo "norecovery: mounted"
+		mount -o remount,rw "$mnt" 2>/dev/null && echo "remount rw: allowed" || echo "remount rw: refused"
+		umount "$mnt"
+	else
+		echo "norecovery: refused"
+	fi
+	blockdev --setrw "$dev"
+	mount -t "$fs" -o norecovery,$opts "$dev" "$mnt" 2>/dev/null && { echo "rw norecovery: mounted"; umount "$mnt"; } ||
+		echo "rw norecovery: refused"
+	if mount -t "$fs" -o ro,$opts "$dev" "$mnt"; then
+		echo "ro mount on a writable device: mounted, kept=$(cat "$mnt/kept")"
+		umount "$mnt"
+	else
+		echo "ro mount on a writable device: refused"
+	fi
+}
+want=$(recovery_on_ro_device ext4)
+got=$(recovery_on_ro_device daxfs)
+[[ $got == "$want" ]] || fail "recovery on a read-only device: daxfs differs from ext4 -o dax:
+$(diff <(echo "$want") <(echo "$got"))"
+grep -q "ro mount on a read-only device: refused" <<<"$got" || fail "ext4 and daxfs both mounted a file system needing recovery on a read-only device: $got"
+fsck_clean "$dev"
+echo "ok: recovery on a read-only device behaves as on ext4 -o dax:"
+echo "$got" | sed 's/^/    /'
+# daxfs alone: norecovery reads what was committed; no remount read-write without recovery.
+mkfs -t daxfs -f "$dev" 16384 >/dev/null || fail "mkfs of a 64 MiB daxfs failed"
+mount_daxfs "$dev" "$mnt"
+echo kept >"$mnt/kept"
+xfs_io -x -c 'shutdown' "$mnt"
+umount "$mnt"
+mount -t daxfs -o ro,norecovery "$dev" "$mnt" || fail "norecovery mount failed"
+[[ $(cat "$mnt/kept") == kept ]] || fail "a norecovery mount does not show what was committed before the shutdown"
+expect_fail "mounted without recovery" mount -o remount,rw "$mnt"
+umount "$mnt"
+mount_daxfs "$dev" "$mnt"
+[[ $(cat "$mnt/kept") == kept ]] || fail "kept is gone after the recovering mount"
+umount_checked "$dev" "$mnt"
+echo "ok: a norecovery mount shows the committed files and refuses a remount read-write"

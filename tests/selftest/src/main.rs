@@ -725,6 +725,35 @@ fn odirect_pin(path: &str, offset: usize, dev: &str) -> Res {
     Ok(())
 }
 
+/// `fcntl(F_SETLEASE)` of a read lease on FILE, opened read-only, then its removal: prints
+/// `lease` or the error.
+fn lease(path: &str) -> Res {
+    let file = File::open(path).ctx(&format!("open {path}"))?;
+    // SAFETY: F_SETLEASE takes an int argument.
+    let ret = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) };
+    check!(ret == 0, "F_SETLEASE: {}", Error::last_os_error());
+    // SAFETY: As above.
+    let held = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLEASE) };
+    check!(held == libc::F_RDLCK, "F_GETLEASE: {held}");
+    // SAFETY: As above.
+    let ret = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK) };
+    check!(ret == 0, "F_SETLEASE F_UNLCK: {}", Error::last_os_error());
+    println!("lease");
+    Ok(())
+}
+
+/// FIBMAP of file block `block` of FILE: prints the device block (0 for a hole).
+fn fibmap(path: &str, block: i32) -> Res {
+    const FIBMAP: libc::c_ulong = 1;
+    let file = File::open(path).ctx(&format!("open {path}"))?;
+    let mut b: libc::c_int = block;
+    // SAFETY: FIBMAP reads and writes one int, which `b` is.
+    let ret = unsafe { libc::ioctl(file.as_raw_fd(), FIBMAP, &mut b) };
+    check!(ret == 0, "FIBMAP: {}", Error::last_os_error());
+    println!("{b}");
+    Ok(())
+}
+
 /// ftruncate(2) of FILE to `size`, timed: prints `took N us`, the time the call itself took (a
 /// truncate that parks pinned blocks returns without waiting for the pin).
 fn timed_truncate(path: &str, size: u64) -> Res {
@@ -1093,6 +1122,8 @@ fn run(args: &[String]) -> Res {
         Some("hold-open") => hold_open(path),
         Some("map-hold") => map_hold(path),
         Some("map-hold-check") => map_hold_check(path),
+        Some("lease") => lease(path),
+        Some("fibmap") => fibmap(path, arg(args, 3)?),
         Some("timed-truncate") => timed_truncate(path, arg(args, 3)?),
         Some("odirect-pin") => odirect_pin(path, arg(args, 3)?, &arg::<String>(args, 4)?),
         Some("rename2") => rename2(path, &arg::<String>(args, 3)?, &arg::<String>(args, 4)?),
