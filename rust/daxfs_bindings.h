@@ -6,6 +6,7 @@
  */
 #include <linux/crc32.h>
 #include <linux/dax.h>
+#include <linux/exportfs.h>
 #include <linux/fileattr.h>
 #include <linux/filelock.h>
 #include <linux/iomap.h>

@@ -37,8 +37,8 @@ bindgen "$header" \
 	--use-core --ctypes-prefix kernel::ffi --no-layout-tests --no-doc-comments \
 	--rust-target 1.85 --with-derive-default --enable-function-attribute-detection \
 	--no-debug '.*' --no-recursive-allowlist \
-	--allowlist-function 'crc32c|dax_.*|iomap_.*|fs_dax_.*|fs_put_dax|daxdev_.*|daxfs_.*|get_tree_bdev|fileattr_fill_flags|posix_acl_.*|set_cached_acl|generic_setlease|rust_do_trace_daxfs_.*' \
-	--allowlist-type 'iomap.*|dax_.*|daxfs_.*|fsverity_info|fs_context|fs_context_operations|fs_parameter|kstatfs|p_log|fc_log|fs_context_purpose|fs_context_phase' \
+	--allowlist-function 'crc32c|dax_.*|iomap_.*|fs_dax_.*|fs_put_dax|daxdev_.*|daxfs_.*|get_tree_bdev|fileattr_fill_flags|posix_acl_.*|set_cached_acl|generic_setlease|generic_fh_to_dentry|generic_fh_to_parent|generic_encode_ino32_fh|rust_do_trace_daxfs_.*' \
+	--allowlist-type 'iomap.*|export_operations|handle_to_path_.*|fid|dax_.*|daxfs_.*|fsverity_info|fs_context|fs_context_operations|fs_parameter|kstatfs|p_log|fc_log|fs_context_purpose|fs_context_phase' \
 	--allowlist-var 'IOMAP_.*|ACL_TYPE_.*|iomap_bio_read_ops|DAX_.*|DAXFS_.*|__tracepoint_daxfs_.*' \
 	--raw-line 'use kernel::bindings::*;' \
 	-o "$output.tmp" -- "${keep[@]}" -DMODULE

@@ -105,6 +105,17 @@ fn read_symlink_target(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<K
     Ok(target)
 }
 
+/// How an inode number was reached, which decides what an inode without links means.
+#[derive(Clone, Copy)]
+enum Reach {
+    /// Through a name (a directory entry, the root, a new inode): it has links.
+    Name,
+    /// From the orphan list: it has none.
+    Orphan,
+    /// Through a file handle of this generation.
+    Handle(u32),
+}
+
 /// The VFS inode for inode number `ino`, reached through a name (a directory entry, the root, a
 /// new inode), from the inode cache or read from the inode table.
 ///
@@ -112,12 +123,29 @@ fn read_symlink_target(sbi: &SbInfo, ino: u64, disk: &format::Inode) -> Result<K
 /// would free a file that a directory still names: EUCLEAN, as ext4 answers ESTALE, before the
 /// inode is live, so that failing it frees nothing.
 pub(crate) fn iget(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
-    iget_reached(sb, ino, true)
+    iget_reached(sb, ino, Reach::Name)
 }
 
 /// The VFS inode of the orphan `ino` (it has no links), to let it go.
 pub(crate) fn iget_orphan(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
-    iget_reached(sb, ino, false)
+    iget_reached(sb, ino, Reach::Orphan)
+}
+
+/// The VFS inode of a file handle of inode `ino` and `generation`.
+///
+/// As in ext4 and XFS, a handle stays good while its inode lives, also unlinked while it is
+/// still open (cached); it is stale (ESTALE) once the number is out of range, the slot is free
+/// or reused under another generation, or the inode has no links and is not cached (an orphan
+/// whose blocks are being freed).
+pub(crate) fn iget_handle(
+    sb: &SuperBlock<Daxfs>,
+    ino: u64,
+    generation: u32,
+) -> Result<ARef<Inode>> {
+    if !sb.data().disk.is_valid_ino(ino) {
+        return Err(ESTALE);
+    }
+    iget_reached(sb, ino, Reach::Handle(generation))
 }
 
 /// Logs that inode `ino` is named but has no links, and returns EUCLEAN.
@@ -126,23 +154,36 @@ fn unlinked_but_named(ino: u64) -> Error {
     EUCLEAN
 }
 
-/// [`iget`] (`named`) or [`iget_orphan`].
-fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<Inode>> {
+/// [`iget`], [`iget_orphan`] or [`iget_handle`], as `reach` says.
+fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, reach: Reach) -> Result<ARef<Inode>> {
     let new = match vfs::iget(sb, ino)? {
         Lookup::Cached(inode) => {
-            // Cached without links: unlinked while open, so no entry may name it any more.
-            if named && inode.data().disk.lock().nlink == 0 {
-                return Err(unlinked_but_named(ino));
+            let disk = inode.data().disk.lock();
+            match reach {
+                // Cached without links: unlinked while open, so no entry may name it any more.
+                Reach::Name if disk.nlink == 0 => return Err(unlinked_but_named(ino)),
+                Reach::Handle(generation) if disk.generation != generation => return Err(ESTALE),
+                _ => {}
             }
+            drop(disk);
             return Ok(inode);
         }
         Lookup::New(new) => new,
     };
     let sbi = sb.data();
-    let disk = sbi.read_inode(ino)?;
-    if named && disk.nlink == 0 {
-        return Err(unlinked_but_named(ino));
-    }
+    let disk = match reach {
+        Reach::Handle(generation) => match sbi.read_inode_if_used(ino)? {
+            Some(disk) if disk.generation == generation && disk.nlink != 0 => disk,
+            _ => return Err(ESTALE),
+        },
+        Reach::Name | Reach::Orphan => {
+            let disk = sbi.read_inode(ino)?;
+            if matches!(reach, Reach::Name) && disk.nlink == 0 {
+                return Err(unlinked_but_named(ino));
+            }
+            disk
+        }
+    };
     let kind = match disk.file_type() {
         Some(format::FileType::Regular) => InodeKind::Regular,
         Some(format::FileType::Directory) => InodeKind::Directory,
@@ -156,6 +197,7 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, named: bool) -> Result<ARef<In
         kind,
         mode: disk.mode,
         nlink: disk.nlink,
+        generation: disk.generation,
         uid: disk.uid,
         gid: disk.gid,
         size: disk.size,

@@ -80,16 +80,27 @@ pub(crate) fn read_inode_record(
 /// Reads and checks inode `ino` from the inode table of `sb` on `pmem`; an inode that is free is
 /// an error too.
 pub(crate) fn read_inode(pmem: &Pmem, sb: &format::Superblock, ino: u64) -> Result<format::Inode> {
+    read_inode_if_used(pmem, sb, ino)?.ok_or_else(|| {
+        report_corruption!("inode {ino} is referenced but free; run fsck.daxfs\n");
+        EUCLEAN
+    })
+}
+
+/// Reads and checks inode `ino` from the inode table of `sb` on `pmem`: `None` if it is free.
+pub(crate) fn read_inode_if_used(
+    pmem: &Pmem,
+    sb: &format::Superblock,
+    ino: u64,
+) -> Result<Option<format::Inode>> {
     let buf = read_inode_record(pmem, sb, ino)?;
     let disk = format::Inode::decode(&buf).map_err(|e| corrupted(ino, e))?;
     if disk.is_free() {
-        report_corruption!("inode {ino} is referenced but free; run fsck.daxfs\n");
-        return Err(EUCLEAN);
+        return Ok(None);
     }
     disk.validate_fields(sb)
         .and_then(|_| disk.validate_link_count())
         .map_err(|e| corrupted(ino, e))?;
-    Ok(disk)
+    Ok(Some(disk))
 }
 
 /// Writes `disk` exactly as given as inode `ino` in the inode table of `sb`, in `tx`.

@@ -89,6 +89,7 @@ impl vfs::FileSystem for Daxfs {
     type IomapOps = crate::file::IomapOps;
     type VmOps = crate::fault::VmOps;
     type XattrOps = crate::xattr::XattrOps;
+    type ExportOps = crate::export::ExportOps;
 
     fn parse_param(_fc: &mut FsContext, opts: &mut Options, param: MountParam) -> Result {
         match param {

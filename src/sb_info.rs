@@ -228,6 +228,11 @@ impl SbInfo {
     pub(crate) fn read_inode(&self, ino: u64) -> Result<format::Inode> {
         meta::read_inode(&self.pmem, &self.disk, ino)
     }
+
+    /// Reads and checks inode `ino`: `None` if it is free.
+    pub(crate) fn read_inode_if_used(&self, ino: u64) -> Result<Option<format::Inode>> {
+        meta::read_inode_if_used(&self.pmem, &self.disk, ino)
+    }
 }
 
 impl AsRef<Pmem> for SbInfo {

@@ -18,7 +18,7 @@ use kernel::{
 
 use super::{
     dax::Pmem,
-    dir, fault, file,
+    dir, export, fault, file,
     inode::{
         self,
         cache::InodeCache,
@@ -70,6 +70,8 @@ pub(crate) trait FileSystem: 'static + Sized + Send + Sync {
     type VmOps: fault::Operations<Self>;
     /// The `xattr_handler`s of every inode, and `listxattr`.
     type XattrOps: xattr::Operations<Self>;
+    /// The file handle operations (NFS export, `open_by_handle_at(2)`).
+    type ExportOps: export::Operations<Self>;
 
     /// Applies one mount parameter to `opts`.
     fn parse_param(fc: &mut FsContext, opts: &mut Self::Options, param: MountParam) -> Result;

@@ -235,6 +235,8 @@ pub(crate) struct InodeParams {
     pub(crate) mode: u16,
     /// Link count.
     pub(crate) nlink: u32,
+    /// The generation of the inode number, which file handles carry (`i_generation`).
+    pub(crate) generation: u32,
     /// Owner.
     pub(crate) uid: u32,
     /// Group.
@@ -375,6 +377,8 @@ impl<T: FileSystem> NewInode<T> {
         unsafe { (*inode).i_mode = params.mode };
         // SAFETY: As above.
         unsafe { raw::set_nlink(inode, params.nlink) };
+        // SAFETY: As above.
+        unsafe { (*inode).i_generation = params.generation };
         // SAFETY: As above.
         unsafe { raw::daxfs_inode_set_ids(inode, params.uid, params.gid) };
         // CAST: sizes are at most `MAX_FILE_SIZE`, below `i64::MAX`.

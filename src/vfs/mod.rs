@@ -16,6 +16,7 @@ mod acl;
 pub(crate) mod crc;
 mod dax;
 pub(crate) mod dir;
+pub(crate) mod export;
 mod fail;
 pub(crate) mod fault;
 pub(crate) mod file;

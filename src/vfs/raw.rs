@@ -35,6 +35,7 @@ pub(crate) use kernel::bindings::*;
 // and the explicit import wins over both globs. Kernel tables that take the opaque declaration
 // (such as `file_system_type::init_fs_context`) get pointers cast between the two.
 pub(crate) use generated::{
+    export_operations,
     fs_context,
     fs_parameter,
     iomap,

@@ -21,6 +21,7 @@ use kernel::{
 
 use super::{
     dax::Pmem,
+    export,
     fs_type::{
         ARef,
         FileSystem,
@@ -351,6 +352,9 @@ pub(super) unsafe fn fill<T: FileSystem>(
         s.s_time_gran = 1;
         s.s_maxbytes = T::MAX_FILE_SIZE;
         s.s_xattr = Handlers::<T>::TABLE.as_ptr();
+        let export_ops: &'static raw::export_operations = &export::Table::<T>::TABLE;
+        // `kernel::bindings` declares `export_operations` opaque; this is the same C structure.
+        s.s_export_op = core::ptr::from_ref(export_ops).cast();
     }
     // CAST: the page size (4096) fits a C int.
     let block_size = kernel::page::PAGE_SIZE as c_int;

@@ -2,22 +2,47 @@
 # SPDX-License-Identifier: GPL-2.0
 # Files with more extents than fit in the inode: the rest go to a chain of
 # extent-overflow blocks. A file written every other block has hundreds of
-# extents: its data reads back, FIEMAP lists them all and FIBMAP agrees, fsck checks the chain;
+# extents: its data reads back, FIEMAP lists them all and FIBMAP agrees (as on
+# ext4 -o dax, the control), fsck checks the chain;
 # truncating it into the middle and deleting it give every block back. A
 # directory interleaved with file data grows past six extents the same way.
 . "$(dirname "$0")/lib.sh"
 
 cd_fresh "$TEST_DEV" "$TEST_DIR"
 
-# Every other block: each written block is an extent of its own.
+# write_every_other FILE N: writes N blocks of FILE, every other one (each an
+# extent of its own), the i-th with bytes i % 250 + 1.
+write_every_other() {
+	local cmds=() i
+	for ((i = 0; i < $2; i++)); do
+		cmds+=(-c "pwrite -q -S $((i % 250 + 1)) $((8192 * i)) 4096")
+	done
+	xfs_io -f "${cmds[@]}" "$1"
+}
+# fibmap_agrees FILE FS: FIBMAP (fstests generic/519) gives the blocks FIEMAP
+# lists for FILE, written by write_every_other with 400 blocks, and 0 for holes.
+st=/repo/target/release/daxfs-selftest
+fibmap_agrees() {
+	local i sector
+	for i in 0 5 6 208 399; do
+		sector=$(xfs_io -c fiemap "$1" | awk -v b=$((16 * i)) '$2 == "[" b ".." b + 7 "]:" { split($3, r, "."); print r[1] }')
+		[[ -n $sector ]] || fail "$2: no FIEMAP extent at file block $((2 * i))"
+		[[ $("$st" fibmap "$1" $((2 * i))) == $((sector / 8)) ]] || fail "$2: FIBMAP of block $((2 * i)): $("$st" fibmap "$1" $((2 * i))), FIEMAP: sector $sector"
+		[[ $("$st" fibmap "$1" $((2 * i + 1))) == 0 ]] || fail "$2: FIBMAP of the hole at block $((2 * i + 1)) is not 0"
+	done
+	echo "ok: $2: FIBMAP gives the blocks FIEMAP lists, and 0 for holes"
+}
+
+# The control: FIBMAP on ext4 -o dax.
+scratch_fresh ext4
+write_every_other "$SCRATCH_MNT/frag" 400
+fibmap_agrees "$SCRATCH_MNT/frag" ext4-dax
+scratch_umount_checked ext4
+
 touch frag
 free0=$(stat -f -c %f .)
 n=400
-cmds=()
-for ((i = 0; i < n; i++)); do
-	cmds+=(-c "pwrite -q -S $((i % 250 + 1)) $((8192 * i)) 4096")
-done
-xfs_io "${cmds[@]}" frag
+write_every_other frag $n
 byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
 extents=$(xfs_io -c 'fiemap' frag | grep -vc 'hole\|^frag:')
 ((extents == n)) || fail "frag has $extents extents, expected $n: $(xfs_io -c fiemap frag | head)"
@@ -31,16 +56,7 @@ for i in 0 5 6 7 208 209 399; do
 	((i == n - 1)) || [[ $(byte_at frag $((8192 * i + 4096 + 7))) == 0 ]] || fail "the hole after block $((2 * i)) is not zero"
 done
 echo "ok: data and holes read back through inline and overflow extents"
-# FIBMAP (fstests generic/519) agrees with FIEMAP, through the overflow chain too, and
-# gives 0 for a hole.
-st=/repo/target/release/daxfs-selftest
-for i in 0 5 6 208 399; do
-	sector=$(xfs_io -c fiemap frag | awk -v b=$((16 * i)) '$2 == "[" b ".." b + 7 "]:" { split($3, r, "."); print r[1] }')
-	[[ -n $sector ]] || fail "no FIEMAP extent at file block $((2 * i))"
-	[[ $("$st" fibmap frag $((2 * i))) == $((sector / 8)) ]] || fail "FIBMAP of block $((2 * i)): $("$st" fibmap frag $((2 * i))), FIEMAP: sector $sector"
-	[[ $("$st" fibmap frag $((2 * i + 1))) == 0 ]] || fail "FIBMAP of the hole at block $((2 * i + 1)) is not 0"
-done
-echo "ok: FIBMAP gives the blocks FIEMAP lists, and 0 for holes"
+fibmap_agrees frag daxfs
 
 remount_checked "$TEST_DEV" "$TEST_DIR"
 cd "$TEST_DIR"

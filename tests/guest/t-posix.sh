@@ -40,7 +40,10 @@
 #   gaps inserts made leave as many extents as before (generic/064);
 # - renameat2 with RENAME_EXCHANGE (files, a file and a directory across
 #   directories: link counts and `..` follow) and RENAME_WHITEOUT (the old name
-#   becomes a character device 0:0, as overlayfs needs).
+#   becomes a character device 0:0, as overlayfs needs);
+# - file handles (name_to_handle_at, open_by_handle_at) of files and directories
+#   decode with the caches dropped, reconnect directories through their parents,
+#   and are stale once the file is gone or with another generation.
 # The final fsck -n of daxfs also checks the moved directories' parents.
 . "$(dirname "$0")/lib.sh"
 st=/repo/target/release/daxfs-selftest
@@ -456,6 +459,43 @@ leases() {
 	"$st" lease f
 }
 
+# File handles (name_to_handle_at, open_by_handle_at; what NFS export needs, and
+# fstests generic/426, 467 and 477), decoded with the inodes and dentries
+# dropped from the caches: a file opens with its data; a directory is
+# reconnected to its path through its parents, also after a rename; a
+# connectable handle of a file gives its path; a handle of a removed file, or
+# with another generation, is stale (ESTALE); one of a file unlinked while open
+# is not.
+file_handles() {
+	mkdir -p a/b/c && echo data >a/b/c/f && echo gone >g && echo open >o || return 1
+	local hf hd hc hg ho out
+	hf=$("$st" handle a/b/c/f) && hd=$("$st" handle a/b/c) &&
+		hc=$("$st" handle a/b/c/f connectable) && hg=$("$st" handle g) &&
+		ho=$("$st" handle o) || return 1
+	exec 7<o
+	rm g o
+	echo 3 >/proc/sys/vm/drop_caches
+	# expect_handle HANDLE LINE [bump-generation]: open_by_handle_at prints LINE.
+	expect_handle() {
+		out=$("$st" open-handle "$SCRATCH_MNT" "$1" ${3:-}) || return 1
+		grep -qxF "$2" <<<"$out" || {
+			echo "handle $1${3:+ ($3)}: expected '$2', got: $out"
+			return 1
+		}
+	}
+	expect_handle "$hf" "data: data" &&
+		expect_handle "$hf" "error: ESTALE" bump-generation &&
+		expect_handle "$hd" "path: $PWD/a/b/c" &&
+		expect_handle "$hc" "path: $PWD/a/b/c/f" &&
+		expect_handle "$hg" "error: ESTALE" &&
+		expect_handle "$ho" "data: open" || return 1
+	exec 7<&-
+	mv a/b/c a/c2
+	echo 3 >/proc/sys/vm/drop_caches
+	expect_handle "$hd" "path: $PWD/a/c2" &&
+		expect_handle "$hc" "path: $PWD/a/c2/f" || return 1
+}
+
 # Under relatime (the default), the first read of a file just created and
 # written updates its access time, and a second read does not (fstests
 # generic/003). The times the file system sets at creation must come from the
@@ -623,6 +663,7 @@ run_checks() {
 	[[ $scope == data ]] || check "$fs" "read updates atime" atime
 	[[ $scope == data ]] || check "$fs" "relatime: the first read of a new file updates atime" relatime
 	[[ $scope == data ]] || check "$fs" "file leases (F_SETLEASE)" leases
+	[[ $scope == data ]] || check "$fs" "file handles (open_by_handle_at)" file_handles
 	check "$fs" "O_TMPFILE, then linkat" tmpfile
 	[[ $scope == data ]] || check "$fs" "RENAME_EXCHANGE" rename_exchange
 	[[ $scope == data ]] || check "$fs" "RENAME_WHITEOUT" rename_whiteout

@@ -22,7 +22,8 @@ use std::{
     },
     io::{
         self,
-        Error, //
+        Error,
+        Read, //
     },
     os::unix::{
         fs::{
@@ -30,7 +31,10 @@ use std::{
             MetadataExt,
             OpenOptionsExt, //
         },
-        io::AsRawFd,
+        io::{
+            AsRawFd,
+            FromRawFd, //
+        },
     },
     process::exit,
     sync::atomic::{
@@ -754,6 +758,98 @@ fn fibmap(path: &str, block: i32) -> Res {
     Ok(())
 }
 
+/// The largest file handle (`MAX_HANDLE_SZ`).
+const MAX_HANDLE_SZ: usize = 128;
+
+/// A `struct file_handle` with room for the largest handle.
+#[repr(C)]
+struct FileHandle {
+    bytes: u32,
+    kind: i32,
+    data: [u8; MAX_HANDLE_SZ],
+}
+
+/// `name_to_handle_at(2)` of FILE, connectable (with its parent: `AT_HANDLE_CONNECTABLE`) if
+/// asked: prints the handle as `TYPE:HEX`.
+fn handle(path: &str, connectable: bool) -> Res {
+    let name = std::ffi::CString::new(path).map_err(|e| e.to_string())?;
+    let mut h = FileHandle {
+        bytes: MAX_HANDLE_SZ as u32,
+        kind: 0,
+        data: [0; MAX_HANDLE_SZ],
+    };
+    let mut mount_id: libc::c_int = 0;
+    let flags = if connectable {
+        libc::AT_HANDLE_CONNECTABLE
+    } else {
+        0
+    };
+    // SAFETY: `name` is NUL-terminated; `h` has room for the `bytes` it says.
+    let ret = unsafe {
+        libc::name_to_handle_at(
+            libc::AT_FDCWD,
+            name.as_ptr(),
+            (&raw mut h).cast(),
+            &mut mount_id,
+            flags,
+        )
+    };
+    check!(
+        ret == 0,
+        "name_to_handle_at {path}: {}",
+        Error::last_os_error()
+    );
+    let hex: String = h.data[..h.bytes as usize]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    println!("{}:{hex}", h.kind);
+    Ok(())
+}
+
+/// `open_by_handle_at(2)` of HANDLE (as [`handle`] prints it) on the file system mounted at
+/// MOUNT, with the generation (the handle's second word) changed if `bump` says so: prints the
+/// path the kernel gives the file (`path: ...`), and a regular file's first line
+/// (`data: ...`); the name of the error if it fails (`error: ESTALE`).
+fn open_handle(mount: &str, text: &str, bump: bool) -> Res {
+    let (kind, hex) = text.split_once(':').ok_or("bad handle")?;
+    let mut h = FileHandle {
+        bytes: (hex.len() / 2) as u32,
+        kind: kind.parse().map_err(|_| "bad handle type")?,
+        data: [0; MAX_HANDLE_SZ],
+    };
+    for (i, byte) in h.data.iter_mut().take(hex.len() / 2).enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| "bad handle")?;
+    }
+    if bump {
+        let generation = u32::from_le_bytes(h.data[4..8].try_into().unwrap());
+        h.data[4..8].copy_from_slice(&generation.wrapping_add(1).to_le_bytes());
+    }
+    let dir = File::open(mount).ctx(&format!("open {mount}"))?;
+    // SAFETY: `h` holds a handle of `bytes` bytes.
+    let fd =
+        unsafe { libc::open_by_handle_at(dir.as_raw_fd(), (&raw mut h).cast(), libc::O_RDONLY) };
+    if fd < 0 {
+        let err = Error::last_os_error();
+        let name = match err.raw_os_error() {
+            Some(libc::ESTALE) => "ESTALE".to_string(),
+            _ => err.to_string(),
+        };
+        println!("error: {name}");
+        return Ok(());
+    }
+    // SAFETY: `fd` was just opened and is ours.
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    let path = std::fs::read_link(format!("/proc/self/fd/{fd}")).ctx("readlink")?;
+    println!("path: {}", path.display());
+    if file.metadata().ctx("fstat")?.is_file() {
+        let mut data = String::new();
+        file.read_to_string(&mut data).ctx("read")?;
+        println!("data: {}", data.lines().next().unwrap_or(""));
+    }
+    Ok(())
+}
+
 /// ftruncate(2) of FILE to `size`, timed: prints `took N us`, the time the call itself took (a
 /// truncate that parks pinned blocks returns without waiting for the pin).
 fn timed_truncate(path: &str, size: u64) -> Res {
@@ -1124,6 +1220,12 @@ fn run(args: &[String]) -> Res {
         Some("map-hold-check") => map_hold_check(path),
         Some("lease") => lease(path),
         Some("fibmap") => fibmap(path, arg(args, 3)?),
+        Some("handle") => handle(path, args.get(3).map(String::as_str) == Some("connectable")),
+        Some("open-handle") => open_handle(
+            path,
+            &arg::<String>(args, 3)?,
+            args.get(4).map(String::as_str) == Some("bump-generation"),
+        ),
         Some("timed-truncate") => timed_truncate(path, arg(args, 3)?),
         Some("odirect-pin") => odirect_pin(path, arg(args, 3)?, &arg::<String>(args, 4)?),
         Some("rename2") => rename2(path, &arg::<String>(args, 3)?, &arg::<String>(args, 4)?),
