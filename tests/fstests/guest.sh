@@ -109,6 +109,26 @@ sed -i '/^_filesystem_timestamp_range()/,/^}/ s/^\tocfs2)$/\tocfs2|daxfs)/' "$rc
 sed -n '/^_filesystem_timestamp_range()/,/^}/p' "$rc" | grep -q '^.ocfs2|daxfs)$' ||
 	die "cannot add daxfs to _filesystem_timestamp_range in $rc"
 
+# common/log probes the journal's state (clean or dirty) with each file system's
+# own tool, for the shutdown tests (generic/052): daxfs's is the superblock's
+# state word, which `daxfs-edit DEVICE --show` prints (format::STATE_DIRTY is 2).
+log=$tree/common/log
+sed -i '/^_require_logstate()/,/^}/ s/^    \*)$/    daxfs)\n\ttype -P daxfs-edit >\/dev\/null || _notrun "This test requires daxfs-edit."\n\t;;\n    *)/' "$log"
+sed -i '/^_print_logstate()/,/^}/ s/^    \*)$/    daxfs)\n        dirty=$(_scratch_daxfs_logstate)\n        ;;\n    *)/' "$log"
+cat >>"$log" <<'LOG'
+
+_scratch_daxfs_logstate()
+{
+    if daxfs-edit $SCRATCH_DEV --show | tee -a $seqres.full | grep -qx "state=2"; then
+        echo 1
+    else
+        echo 0
+    fi
+}
+LOG
+[[ $(sed -n '/^_require_logstate()/,/^}/p;/^_print_logstate()/,/^}/p' "$log" | grep -c '^    daxfs)$') == 2 ]] ||
+	die "cannot add daxfs to _require_logstate and _print_logstate in $log"
+
 # The loopback interface, which the guest leaves down: the lock tests
 # (generic/131, ...) talk to a server over 127.0.0.1.
 busybox ifconfig lo 127.0.0.1 up || die "cannot bring up the loopback interface"

@@ -120,3 +120,24 @@ fn directory_entries() {
     assert_eq!(found.ino, 0xfffffff0000);
     assert_fsck_finds(&image);
 }
+
+#[test]
+fn show_prints_the_superblock_and_writes_nothing() {
+    let (builder, _) = populated();
+    let image = TempImage::with_bytes("edit-show", &builder.finish().unwrap());
+    edit(&image, &["state=2", "free_inodes=7"]);
+    let before = image.read();
+    let result = run(EDIT, &[image.arg(), "--show"]);
+    assert_eq!(result.code, 0, "daxfs-edit --show: {}", result.output());
+    let sb = Superblock::decode(&before[..BLOCK_SIZE]).unwrap();
+    let total = format!("total_blocks={}", sb.total_blocks);
+    for line in ["state=2", "free_inodes=7", "root_ino=1", total.as_str()] {
+        assert!(
+            result.stdout.lines().any(|l| l == line),
+            "no '{line}' in: {}",
+            result.output()
+        );
+    }
+    assert_eq!(result.stdout.lines().count(), 13, "{}", result.output());
+    assert!(image.read() == before, "--show changed the image");
+}

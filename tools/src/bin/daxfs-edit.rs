@@ -4,7 +4,8 @@
 //! checksum. `daxfs-edit DEVICE --inode N FIELD=VALUE...` sets fields of inode `N` instead, and
 //! of its extents (inline or in its overflow chain), resealing what it rewrites.
 //! `daxfs-edit DEVICE --entry DIR NAME ino=N` points the entry NAME of directory inode DIR at
-//! inode N.
+//! inode N. `daxfs-edit DEVICE --show` prints the superblock's fields as `FIELD=VALUE`, and
+//! writes nothing (fstests reads the clean/dirty `state` from it).
 //!
 //! For tests and debugging (as debugfs is for ext4): it writes exactly the values given, so it
 //! can make images that a newer daxfs would have written, or that the kernel must refuse. Exits 0
@@ -37,6 +38,7 @@ use daxfs_tools::format::{
 const USAGE: &str = "usage: daxfs-edit DEVICE FIELD=VALUE...\n\
        daxfs-edit DEVICE --inode N FIELD=VALUE...\n\
        daxfs-edit DEVICE --entry DIR NAME ino=N\n\
+       daxfs-edit DEVICE --show\n\
 superblock fields: version_major version_minor feature_compat feature_incompat feature_ro_compat \
 state total_blocks inode_count data_start root_ino free_blocks free_inodes orphan_head\n\
 inode fields: mode flags nlink size blocks extent_count overflow_block parent rdev next_orphan \
@@ -89,11 +91,11 @@ struct Device {
 }
 
 impl Device {
-    /// Opens `name` for reading and writing.
-    fn open(name: &str) -> Result<Self, String> {
+    /// Opens `name` for reading, and for writing if `writable`.
+    fn open(name: &str, writable: bool) -> Result<Self, String> {
         let file = OpenOptions::new()
             .read(true)
-            .write(true)
+            .write(writable)
             .open(name)
             .map_err(|e| format!("{name}: {e}"))?;
         Ok(Self {
@@ -309,9 +311,37 @@ fn edit_inode(device: &mut Device, ino: u64, edits: &[String]) -> Result<(), Str
     device.write(at, &record)
 }
 
-/// Applies the command line's edits.
+/// The superblock's fields that `--show` prints, by the names [`set_field`] takes.
+fn superblock_fields(sb: &Superblock) -> [(&'static str, u64); 13] {
+    [
+        ("version_major", sb.version_major.into()),
+        ("version_minor", sb.version_minor.into()),
+        ("feature_compat", sb.feature_compat.into()),
+        ("feature_incompat", sb.feature_incompat.into()),
+        ("feature_ro_compat", sb.feature_ro_compat.into()),
+        ("state", sb.state.into()),
+        ("total_blocks", sb.total_blocks),
+        ("inode_count", sb.inode_count),
+        ("data_start", sb.data_start),
+        ("root_ino", sb.root_ino),
+        ("free_blocks", sb.free_blocks),
+        ("free_inodes", sb.free_inodes),
+        ("orphan_head", sb.orphan_head),
+    ]
+}
+
+/// Applies the command line's edits, or shows the superblock.
 fn edit(device: &str, args: &[String]) -> Result<(), String> {
-    let mut device = Device::open(device)?;
+    if let [flag] = args {
+        if flag == "--show" {
+            let sb = Device::open(device, false)?.superblock()?;
+            for (field, value) in superblock_fields(&sb) {
+                println!("{field}={value}");
+            }
+            return Ok(());
+        }
+    }
+    let mut device = Device::open(device, true)?;
     match args {
         [flag, ino, edits @ ..] if flag == "--inode" && !edits.is_empty() => {
             let ino = parse_number(ino)?;
