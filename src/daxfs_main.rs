@@ -7,10 +7,10 @@
 //! (the file system type and `super_operations`), [`namei`] (the inode operations of directories),
 //! [`dir`] (directory entries and their file operations), [`file`] (the file and iomap operations
 //! of regular files), [`truncate`] (their inode operations: size changes, and hole punching),
-//! [`fault`] (DAX faults), [`xattr`] (extended attributes), [`export`] (file handles). Below them: [`inode`], [`extents`],
-//! [`sb_info`] (the per-mount state), [`alloc`], [`park`] (blocks a truncate parks under pinned
-//! pages), [`orphan`] and [`meta`]; [`format`] defines the on-disk layout that the userspace tools
-//! share.
+//! [`fault`] (DAX faults), [`xattr`] (extended attributes), [`export`] (file handles). Below
+//! them: [`inode`], [`extents`], [`sb_info`] (the per-mount state), [`alloc`], [`park`] (blocks a
+//! truncate parks under pinned pages), [`orphan`] and [`meta`]; [`format`] defines the on-disk
+//! layout that the userspace tools share.
 
 use kernel::prelude::*;
 

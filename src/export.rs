@@ -36,9 +36,13 @@ impl vfs::export::Operations<Daxfs> for ExportOps {
         }
         let parent_ino = disk.parent;
         drop(disk);
-        let parent = inode::iget(dir.super_block(), parent_ino)?;
+        let parent = inode::iget_parent(dir.super_block(), parent_ino)?;
         let is_dir = parent.data().disk.lock().file_type() == Some(format::FileType::Directory);
         if !is_dir {
+            // Moved meanwhile, and its old parent's slot reused: stale, not damaged.
+            if dir.data().disk.lock().parent != parent_ino {
+                return Err(ESTALE);
+            }
             report_corruption!(
                 "inode {}: its parent {parent_ino} is not a directory; run fsck.daxfs\n",
                 dir.ino()

@@ -114,6 +114,8 @@ enum Reach {
     Orphan,
     /// Through a file handle of this generation.
     Handle(u32),
+    /// As the parent a directory stores, for a file handle's path.
+    Parent,
 }
 
 /// The VFS inode for inode number `ino`, reached through a name (a directory entry, the root, a
@@ -148,13 +150,20 @@ pub(crate) fn iget_handle(
     iget_reached(sb, ino, Reach::Handle(generation))
 }
 
+/// The VFS inode of the parent `ino` that a directory stores, to reconnect a file handle's
+/// dentry to the root: ESTALE if it is free or has no links (the directory moved meanwhile, and
+/// its old parent was removed).
+pub(crate) fn iget_parent(sb: &SuperBlock<Daxfs>, ino: u64) -> Result<ARef<Inode>> {
+    iget_reached(sb, ino, Reach::Parent)
+}
+
 /// Logs that inode `ino` is named but has no links, and returns EUCLEAN.
 fn unlinked_but_named(ino: u64) -> Error {
     report_corruption!("inode {ino} is named in a directory but has no links; run fsck.daxfs\n");
     EUCLEAN
 }
 
-/// [`iget`], [`iget_orphan`] or [`iget_handle`], as `reach` says.
+/// [`iget`], [`iget_orphan`], [`iget_handle`] or [`iget_parent`], as `reach` says.
 fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, reach: Reach) -> Result<ARef<Inode>> {
     let new = match vfs::iget(sb, ino)? {
         Lookup::Cached(inode) => {
@@ -163,6 +172,7 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, reach: Reach) -> Result<ARef<I
                 // Cached without links: unlinked while open, so no entry may name it any more.
                 Reach::Name if disk.nlink == 0 => return Err(unlinked_but_named(ino)),
                 Reach::Handle(generation) if disk.generation != generation => return Err(ESTALE),
+                Reach::Parent if disk.nlink == 0 => return Err(ESTALE),
                 _ => {}
             }
             drop(disk);
@@ -172,10 +182,19 @@ fn iget_reached(sb: &SuperBlock<Daxfs>, ino: u64, reach: Reach) -> Result<ARef<I
     };
     let sbi = sb.data();
     let disk = match reach {
-        Reach::Handle(generation) => match sbi.read_inode_if_used(ino)? {
-            Some(disk) if disk.generation == generation && disk.nlink != 0 => disk,
-            _ => return Err(ESTALE),
-        },
+        Reach::Handle(_) | Reach::Parent => {
+            // No directory lock orders this read after the transaction that wrote the inode.
+            let disk = sbi.read_between_transactions(|| sbi.read_inode_if_used(ino))?;
+            match (disk, reach) {
+                (Some(disk), Reach::Handle(generation))
+                    if disk.generation == generation && disk.nlink != 0 =>
+                {
+                    disk
+                }
+                (Some(disk), Reach::Parent) if disk.nlink != 0 => disk,
+                _ => return Err(ESTALE),
+            }
+        }
         Reach::Name | Reach::Orphan => {
             let disk = sbi.read_inode(ino)?;
             if matches!(reach, Reach::Name) && disk.nlink == 0 {

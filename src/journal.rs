@@ -283,6 +283,15 @@ impl SbInfo {
         })
     }
 
+    /// Runs `read` with no transaction running, for reads of metadata that nothing else orders
+    /// after the transaction that writes it: an inode reached through a file handle rather than
+    /// a name (under its directory's lock) may be in a transaction's allocation of its slot, half
+    /// written, or allocated and freed again by a create that failed.
+    pub(crate) fn read_between_transactions<R>(&self, read: impl FnOnce() -> R) -> R {
+        let _journal = self.journal.state.lock();
+        read()
+    }
+
     /// Shuts the file system down (`FS_IOC_SHUTDOWN`, or the device going away): waits for the
     /// running transaction, which commits, then lets no other begin. What was committed is
     /// durable already. Nothing to do if it is down already.

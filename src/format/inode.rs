@@ -305,6 +305,17 @@ impl Inode {
         self.mode == 0
     }
 
+    /// The free record that replaces the inode record `slot` when it is freed: it keeps the
+    /// generation (read even from a damaged record), so that the slot's next user gets a newer
+    /// one and file handles of the old inode stay stale.
+    pub fn freed(slot: &[u8]) -> Self {
+        let generation = read_u32(slot, inode_off::GENERATION).unwrap_or(0);
+        Self {
+            generation,
+            ..Self::FREE
+        }
+    }
+
     /// The inode's file type, `None` if it is free (or its mode invalid).
     pub fn file_type(&self) -> Option<FileType> {
         FileType::from_mode(self.mode)

@@ -603,6 +603,23 @@ fn inode_zero_slot_is_free_and_checksum_is_checked() {
     let decoded = Inode::decode(&buf).unwrap();
     assert!(decoded.is_free());
     assert_eq!(decoded.generation, 9);
+
+    // The free record of an inode keeps its generation, also from a damaged record.
+    let mut buf = [0; INODE_SIZE];
+    Inode {
+        generation: 41,
+        ..sample_file(&sb)
+    }
+    .encode(&mut buf);
+    buf[inode_off::SIZE] ^= 0x40;
+    assert_eq!(
+        Inode::freed(&buf),
+        Inode {
+            generation: 41,
+            ..Inode::FREE
+        }
+    );
+    assert_eq!(Inode::freed(&[0; INODE_SIZE]), Inode::FREE);
 }
 
 #[test]

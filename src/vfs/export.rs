@@ -50,15 +50,12 @@ impl<T: FileSystem> Table<T> {
         encode_fh: Some(raw::generic_encode_ino32_fh),
         fh_to_dentry: Some(fh_to_dentry_callback::<T>),
         fh_to_parent: Some(fh_to_parent_callback::<T>),
-        // None: the VFS searches the parent's entries (`readdir`) for the inode.
-        get_name: None,
         get_parent: Some(get_parent_callback::<T>),
-        // None: every change is durable when its system call returns.
-        commit_metadata: None,
-        // None: the VFS's permission check and open.
-        permission: None,
-        open: None,
-        flags: 0,
+        // The rest unset (with fields that only some configurations have): `get_name` (the VFS
+        // searches the parent's entries for the inode), `commit_metadata` (every change is
+        // durable when its system call returns), `permission` and `open` (the VFS's), no flags.
+        // SAFETY: All zeros is a valid `export_operations`: null function pointers and no flags.
+        ..unsafe { core::mem::zeroed() }
     };
 }
 

@@ -474,7 +474,8 @@ file_handles() {
 		ho=$("$st" handle o) || return 1
 	exec 7<o
 	rm g o
-	echo 3 >/proc/sys/vm/drop_caches
+	# Written back first: the caches keep dirty inodes.
+	sync && echo 3 >/proc/sys/vm/drop_caches
 	# expect_handle HANDLE LINE [bump-generation]: open_by_handle_at prints LINE.
 	expect_handle() {
 		out=$("$st" open-handle "$SCRATCH_MNT" "$1" ${3:-}) || return 1
@@ -483,7 +484,9 @@ file_handles() {
 			return 1
 		}
 	}
-	expect_handle "$hf" "data: data" &&
+	# Another generation, with the inode read from the device, then cached.
+	expect_handle "$hf" "error: ESTALE" bump-generation &&
+		expect_handle "$hf" "data: data" &&
 		expect_handle "$hf" "error: ESTALE" bump-generation &&
 		expect_handle "$hd" "path: $PWD/a/b/c" &&
 		expect_handle "$hc" "path: $PWD/a/b/c/f" &&
@@ -491,7 +494,7 @@ file_handles() {
 		expect_handle "$ho" "data: open" || return 1
 	exec 7<&-
 	mv a/b/c a/c2
-	echo 3 >/proc/sys/vm/drop_caches
+	sync && echo 3 >/proc/sys/vm/drop_caches
 	expect_handle "$hd" "path: $PWD/a/c2" &&
 		expect_handle "$hc" "path: $PWD/a/c2/f" || return 1
 }

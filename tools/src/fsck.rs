@@ -624,7 +624,9 @@ impl<D: BlockDevice> Checker<'_, D> {
         Ok(())
     }
 
-    /// Writes inode `ino` when repairing; `None` clears the slot to never-used zeros.
+    /// Writes inode `ino` when repairing; `None` frees the slot: never-used zeros, or a free
+    /// record that keeps the generation of its last user ([`Inode::freed`]), as the kernel
+    /// frees inodes.
     fn write_inode(&mut self, ino: u64, inode: Option<&Inode>) -> Result<()> {
         if !self.options.repair {
             return Ok(());
@@ -638,7 +640,10 @@ impl<D: BlockDevice> Checker<'_, D> {
             .ok_or_else(|| Error::Other(format!("inode {ino} slot out of range")))?;
         match inode {
             Some(inode) => inode.encode(slot),
-            None => slot.fill(0),
+            None => match Inode::freed(slot) {
+                freed if freed.generation == 0 => slot.fill(0),
+                freed => freed.encode(slot),
+            },
         }
         self.dev.write_block(number, &block)
     }

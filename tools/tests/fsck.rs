@@ -14,7 +14,10 @@ use daxfs_tools::builder::ImageBuilder;
 use daxfs_tools::format::DirEntry;
 use daxfs_tools::format::Extent;
 use daxfs_tools::format::FileType;
+use daxfs_tools::format::Inode;
+use daxfs_tools::format::Superblock;
 use daxfs_tools::format::BLOCK_SIZE;
+use daxfs_tools::format::INODE_SIZE;
 use daxfs_tools::format::STATE_DIRTY;
 
 /// Whether fsck can repair a problem.
@@ -305,6 +308,30 @@ fn orphans_are_freed() {
     builder.create_orphan(&[(0, 1), (4, 1)]).unwrap();
     builder.superblock_mut().state = STATE_DIRTY;
     assert_detected(builder.finish().unwrap(), "orphan", Repair::Yes);
+}
+
+/// A repair that frees an inode keeps its generation in the free slot, as the kernel does: the
+/// slot's next user gets a newer one, so file handles of the freed inode stay stale.
+#[test]
+fn freed_inodes_keep_their_generation() {
+    let (mut builder, _) = populated();
+    let orphan = builder.create_orphan(&[(0, 2)]).unwrap();
+    builder.superblock_mut().state = STATE_DIRTY;
+    let image = builder.finish().unwrap();
+    let sb = Superblock::decode(&image[..BLOCK_SIZE]).unwrap();
+    let (block, offset) = sb.inode_location(orphan).unwrap();
+    let at = block as usize * BLOCK_SIZE + offset;
+    let generation = Inode::decode(&image[at..at + INODE_SIZE])
+        .unwrap()
+        .generation;
+    assert_ne!(generation, 0);
+    let file = TempImage::with_bytes("freed-generation", &image);
+    let repaired = fsck(&["-y"], &file);
+    assert_eq!(repaired.code, 1, "{}", repaired.output());
+    let after = file.read();
+    let freed = Inode::decode(&after[at..at + INODE_SIZE]).unwrap();
+    assert!(freed.is_free(), "{}", repaired.output());
+    assert_eq!(freed.generation, generation);
 }
 
 #[test]
