@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # `make check`: host unit tests, the module build with clippy and rustfmt, then
-# the in-VM selftests on the debug kernel. Prints one line per test and a
-# final "N passed, N failed" line; exits non-zero if anything failed.
+# the in-VM selftests on the debug kernel, and samples of the fuzzer, the crash
+# explorer and fstests (the full runs are targets of their own). Prints one
+# line per test and a final "N passed, N failed" line; exits non-zero if
+# anything failed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$DAXFS_TOP"
@@ -130,6 +132,30 @@ if [[ -f build/debug/daxfs.ko ]]; then
 		show_log_tail "$out/logs/reboot-$reboot_failed.log" 15 '    '
 		grep -av '^\[' "$reboot_out/console-$reboot_failed.log" | show_log_tail - 15 '    '
 	fi
+
+	# The fixed fstests sample, on daxfs and on ext4 -o dax as the control, in one
+	# boot of the debug kernel: a shutdown and the journal's state (generic/052),
+	# file handles (426), an O_DIRECT read into a DAX mapping of the file itself
+	# (462). Each must pass on both, with a clean console. The full run is
+	# `make fstests`.
+	# shellcheck disable=SC2016 # the $s are for bash -c
+	host_test fstests-sample bash -c '
+		set -euo pipefail
+		out=$1
+		shift
+		DAXFS_KO=build/debug/daxfs.ko FSTESTS="$*" FSTESTS_FS="daxfs ext4" FSTESTS_FLAVOUR=debug \
+			FSTESTS_OUT=$out scripts/fstests.sh
+		bad=0
+		for fs in daxfs ext4; do
+			for t in "$@"; do
+				verdict=$(awk -v fs="$fs" -v t="$t" '\''$1 == fs && $2 == t { v = $0 } END { print v }'\'' \
+					"$out/vm/fstests/results.txt")
+				[[ $verdict == "$fs $t pass" ]] || { echo "$fs $t: ${verdict:-no result}"; bad=1; }
+			done
+		done
+		[[ -f $out/vm/kernel-reports.txt && ! -s $out/vm/kernel-reports.txt ]] ||
+			{ echo "kernel reports: $out/vm/kernel-reports.txt"; bad=1; }
+		exit "$bad"' _ "$out/fstests" generic/052 generic/426 generic/462
 else
 	result FAIL vm-tests "no module to test"
 fi

@@ -17,8 +17,11 @@
 #   FSTESTS_FS="..."       file systems, in order (default "daxfs ext4"; xfs too)
 #   FSTESTS_FLAVOUR=F      kernel flavour (default perf: under TCG a test takes
 #                          25-55 s there, several times that on debug)
-#   FSTESTS_OUT=DIR        resume the run in DIR (its tests, file systems and
-#                          flavour); a test without a result is run again
+#   FSTESTS_OUT=DIR        the run's directory: a run there is resumed (its
+#                          tests, file systems and flavour; a test without a
+#                          result is run again), else a new run starts there
+#   DAXFS_KO=PATH          a daxfs.ko built for the flavour, inside the
+#                          repository, instead of building one
 #   FSTESTS_TEST_TIMEOUT=S time one test may take in the guest (default 1800)
 #   FSTESTS_TEST_SIZE=MiB, FSTESTS_SCRATCH_SIZE=MiB  NVDIMM sizes (default 2048)
 #   FSTESTS_SRC=PATH       fstests source tree or tarball (see build-fstests.sh)
@@ -116,15 +119,14 @@ if [[ ${1:-} == --report ]]; then
 fi
 (($# == 0)) || die "usage: $0 (settings in FSTESTS* variables), or $0 --report DIR"
 
-if [[ -n ${FSTESTS_OUT:-} ]]; then
+if [[ -n ${FSTESTS_OUT:-} && -f $FSTESTS_OUT/run.conf ]]; then
 	out=$(realpath "$FSTESTS_OUT")
-	[[ -f $out/run.conf ]] || die "$out is not an fstests run directory (no run.conf)"
 	# shellcheck source=/dev/null
 	. "$out/run.conf"
 	log "resuming $out: FSTESTS='$tests' FSTESTS_FS='$filesystems' FSTESTS_FLAVOUR=$flavour (its own settings)"
 else
 	tests=${FSTESTS:-quick} filesystems=${FSTESTS_FS:-daxfs ext4} flavour=${FSTESTS_FLAVOUR:-perf}
-	out=$DAXFS_TOP/build/fstests/$(date -u +%Y%m%dT%H%M%SZ)
+	out=$(realpath -m "${FSTESTS_OUT:-$DAXFS_TOP/build/fstests/$(date -u +%Y%m%dT%H%M%SZ)}")
 fi
 check_flavour "$flavour"
 read -ra fs_words <<<"$filesystems"
@@ -155,6 +157,9 @@ test_timeout=${FSTESTS_TEST_TIMEOUT:-1800}
 test_mb=${FSTESTS_TEST_SIZE:-2048} scratch_mb=${FSTESTS_SCRATCH_SIZE:-2048}
 [[ $test_timeout =~ ^[1-9][0-9]*$ && $test_mb =~ ^[1-9][0-9]*$ && $scratch_mb =~ ^[1-9][0-9]*$ ]] ||
 	die "FSTESTS_TEST_TIMEOUT, FSTESTS_TEST_SIZE and FSTESTS_SCRATCH_SIZE are numbers"
+# mke2fs gives a file system of 512 MiB or less 1 KiB blocks, on which ext4 refuses DAX.
+[[ " ${fs_words[*]} " != *" ext4 "* ]] || ((test_mb > 512 && scratch_mb > 512)) ||
+	die "ext4 -o dax needs NVDIMMs over 512 MiB (FSTESTS_TEST_SIZE, FSTESTS_SCRATCH_SIZE): mke2fs gives smaller ones 1 KiB blocks"
 
 vm=$out/vm
 res=$vm/fstests
@@ -168,7 +173,15 @@ touch "$res/results.txt"
 
 kdir=$(kernel_dir "$flavour")
 rootfs_image >/dev/null
-build_module_and_tools "$out" "$flavour"
+if [[ -n ${DAXFS_KO:-} ]]; then
+	ko=$DAXFS_KO
+	[[ -f $ko ]] || die "DAXFS_KO: $ko not found"
+	(cd "$DAXFS_TOP" && cargo build --release --locked --bins) >"$out/tools-build.log" 2>&1 ||
+		die "cargo build failed; see $out/tools-build.log"
+else
+	build_module_and_tools "$out" "$flavour"
+	ko=build/$flavour/daxfs.ko
+fi
 tarball=$(bash scripts/build-fstests.sh)
 cmp -s "$tarball" "$vm/fstests.tar.gz" 2>/dev/null || cp "$tarball" "$vm/fstests.tar.gz"
 
@@ -187,7 +200,7 @@ while :; do
 	before=$(result_count)
 	rm -f "$res/finished"
 	log "boot $boot ($before results so far; progress: tail -f $res/results.txt)"
-	qemu/run-vm.sh --flavour "$flavour" --kernel "$kdir" --module "build/$flavour/daxfs.ko" --results "$vm" \
+	qemu/run-vm.sh --flavour "$flavour" --kernel "$kdir" --module "$ko" --results "$vm" \
 		--test-size "$test_mb" --scratch-size "$scratch_mb" --timeout "${VM_TIMEOUT:-172800}" \
 		-- env FSTESTS_TEST_TIMEOUT="$test_timeout" \
 		bash tests/fstests/guest.sh /results/fstests.tar.gz /results/fstests "$filesystems" "${check_args[@]}" \
