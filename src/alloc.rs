@@ -33,6 +33,7 @@ use crate::{
         report_corruption, //
     },
     vfs::{
+        self,
         trace,
         Pmem, //
     },
@@ -552,7 +553,14 @@ impl Allocator {
             if !old.is_free() {
                 continue;
             }
-            inode.generation = old.generation.wrapping_add(1);
+            // Random, as ext4 and XFS make theirs; never the last user's, whose handles must
+            // stay stale, nor 0.
+            inode.generation = loop {
+                let generation = vfs::random_generation();
+                if generation != old.generation && generation != 0 {
+                    break generation;
+                }
+            };
             meta::write_inode_record(tx, &self.sb, ino, inode)?;
             alloc.free_inodes -= 1;
             alloc.inode_hint = ino + 1;

@@ -206,6 +206,14 @@ pub(crate) fn now<T: FileSystem>(inode: &Inode<T>) -> (i64, u32) {
     (ts.tv_sec, ts.tv_nsec as u32)
 }
 
+/// A random number for a new inode's generation (`get_random_u32`), as ext4 and XFS take
+/// theirs: file handles carry it, and one that could be guessed would let a client reach files
+/// through a handle it made up rather than one it was given.
+pub(crate) fn random_generation() -> u32 {
+    // SAFETY: `get_random_u32` has no preconditions and may be called in any context.
+    unsafe { raw::get_random_u32() }
+}
+
 /// The caller's file system user and group ids (init user namespace: daxfs does not support
 /// idmapped mounts).
 pub(crate) fn current_fsids() -> (u32, u32) {

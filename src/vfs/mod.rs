@@ -57,6 +57,7 @@ pub(crate) use fs_type::{
 pub(crate) use inode::{
     iget,
     now,
+    random_generation,
     Attributes,
     Inode,
     InodeKind,

@@ -465,7 +465,7 @@ leases() {
 # reconnected to its path through its parents, also after a rename; a
 # connectable handle of a file gives its path; a handle of a removed file, or
 # with another generation, is stale (ESTALE); one of a file unlinked while open
-# is not.
+# is not; generations are random.
 file_handles() {
 	mkdir -p a/b/c && echo data >a/b/c/f && echo gone >g && echo open >o || return 1
 	local hf hd hc hg ho out
@@ -497,6 +497,18 @@ file_handles() {
 	sync && echo 3 >/proc/sys/vm/drop_caches
 	expect_handle "$hd" "path: $PWD/a/c2" &&
 		expect_handle "$hc" "path: $PWD/a/c2/f" || return 1
+	# Generations are random, as ext4 and XFS make them, so that handles cannot be
+	# guessed: four new files have four (the handle's second word).
+	local i h gens=()
+	for i in 1 2 3 4; do
+		touch "n$i" && h=$("$st" handle "n$i") || return 1
+		h=${h#*:}
+		gens+=("${h:8:8}")
+	done
+	[[ $(printf '%s\n' "${gens[@]}" | sort -u | wc -l) == 4 ]] || {
+		echo "the generations of four new files: ${gens[*]}"
+		return 1
+	}
 }
 
 # Under relatime (the default), the first read of a file just created and
