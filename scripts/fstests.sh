@@ -19,7 +19,8 @@
 #                          25-55 s there, several times that on debug)
 #   FSTESTS_OUT=DIR        the run's directory: a run there is resumed (its
 #                          tests, file systems and flavour; a test without a
-#                          result is run again), else a new run starts there
+#                          result is run again); a new run starts there if DIR
+#                          does not exist or is empty
 #   DAXFS_KO=PATH          a daxfs.ko built for the flavour, inside the
 #                          repository, instead of building one
 #   FSTESTS_TEST_TIMEOUT=S time one test may take in the guest (default 1800)
@@ -125,6 +126,9 @@ if [[ -n ${FSTESTS_OUT:-} && -f $FSTESTS_OUT/run.conf ]]; then
 	. "$out/run.conf"
 	log "resuming $out: FSTESTS='$tests' FSTESTS_FS='$filesystems' FSTESTS_FLAVOUR=$flavour (its own settings)"
 else
+	# A directory with something else in it is a mistyped run directory, not a new run.
+	[[ -z ${FSTESTS_OUT:-} || ! -e $FSTESTS_OUT || -z $(ls -A "$FSTESTS_OUT") ]] ||
+		die "$FSTESTS_OUT is not an fstests run directory (no run.conf), nor empty"
 	tests=${FSTESTS:-quick} filesystems=${FSTESTS_FS:-daxfs ext4} flavour=${FSTESTS_FLAVOUR:-perf}
 	out=$(realpath -m "${FSTESTS_OUT:-$DAXFS_TOP/build/fstests/$(date -u +%Y%m%dT%H%M%SZ)}")
 fi
@@ -174,8 +178,10 @@ touch "$res/results.txt"
 kdir=$(kernel_dir "$flavour")
 rootfs_image >/dev/null
 if [[ -n ${DAXFS_KO:-} ]]; then
-	ko=$DAXFS_KO
-	[[ -f $ko ]] || die "DAXFS_KO: $ko not found"
+	# The guest sees the repository at /repo: the module's path is taken relative to it.
+	[[ -f $DAXFS_KO ]] || die "DAXFS_KO: $DAXFS_KO not found"
+	ko=$(realpath --relative-to="$DAXFS_TOP" "$DAXFS_KO")
+	[[ $ko != ../* ]] || die "DAXFS_KO: $DAXFS_KO is outside the repository"
 	(cd "$DAXFS_TOP" && cargo build --release --locked --bins) >"$out/tools-build.log" 2>&1 ||
 		die "cargo build failed; see $out/tools-build.log"
 else
